@@ -1,0 +1,34 @@
+namespace Distill.Core.Samples;
+
+/// <summary>One chat turn, OpenAI / Hugging Face chat style.</summary>
+/// <remarks>
+/// <see cref="Role"/> is one of <see cref="ChatRoles"/>. <see cref="Reasoning"/> holds an assistant's step-by-step
+/// reasoning when the teacher returns it separately from the answer. <see cref="ToolCallId"/> and <see cref="Name"/>
+/// are set on tool-result turns.
+/// </remarks>
+public sealed record ChatMessage
+{
+    public required string Role { get; init; }
+    public string? Content { get; init; }
+    public string? Reasoning { get; init; }
+    public IReadOnlyList<ToolCall> ToolCalls { get; init; } = [];
+    public string? ToolCallId { get; init; }
+    public string? Name { get; init; }
+
+    public static ChatMessage System(string content) => new() { Role = ChatRoles.System, Content = content };
+    public static ChatMessage User(string content) => new() { Role = ChatRoles.User, Content = content };
+    public static ChatMessage Assistant(string? content, IReadOnlyList<ToolCall>? toolCalls = null, string? reasoning = null) =>
+        new() { Role = ChatRoles.Assistant, Content = content, ToolCalls = toolCalls ?? [], Reasoning = reasoning };
+    public static ChatMessage Tool(string toolCallId, string name, string content) =>
+        new() { Role = ChatRoles.Tool, ToolCallId = toolCallId, Name = name, Content = content };
+}
+
+public static class ChatRoles
+{
+    public const string System = "system";
+    public const string User = "user";
+    public const string Assistant = "assistant";
+    public const string Tool = "tool";
+
+    public static bool IsKnown(string role) => role is System or User or Assistant or Tool;
+}

@@ -1,0 +1,1 @@
+namespace Distill.Data; internal static class Placeholder { }

@@ -1,0 +1,1 @@
+namespace Distill.Models; internal static class Placeholder { }
