@@ -1,1 +1,0 @@
-namespace Distill.Models; internal static class Placeholder { }
