@@ -1,1 +1,3 @@
-System.Console.WriteLine("distill");
+using Distill.Cli;
+
+return await DistillApp.RunAsync(args);

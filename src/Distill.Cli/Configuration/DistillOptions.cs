@@ -1,0 +1,20 @@
+using Distill.Core.Configuration;
+
+namespace Distill.Cli.Configuration;
+
+/// <summary>The whole of appsettings.json: one section per stage. Bound strictly (unknown keys are errors).</summary>
+public sealed class DistillOptions : IValidatableOptions
+{
+    public PathsOptions Paths { get; set; } = new();
+
+    /// <summary>"auto" (cuda when available, else cpu), "cpu" or "cuda".</summary>
+    public string Device { get; set; } = "auto";
+
+    public IEnumerable<ConfigurationProblem> Validate(string path)
+    {
+        if (Device is not ("auto" or "cpu" or "cuda"))
+        {
+            yield return new(nameof(Device), null, $"'{Device}' is not a device (one of: auto, cpu, cuda)");
+        }
+    }
+}

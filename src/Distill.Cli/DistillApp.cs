@@ -1,0 +1,88 @@
+using System.CommandLine;
+using Distill.Cli.Commands;
+using Distill.Core.Configuration;
+using Distill.Core.Errors;
+using Spectre.Console;
+
+namespace Distill.Cli;
+
+/// <summary>
+/// The `distill` command. Exit codes: 0 success, 1 a problem the user can fix (one line: what is wrong, what to do),
+/// 2 an internal error (a bug: full details with --verbose), 130 cancelled with Ctrl+C.
+/// </summary>
+public static class DistillApp
+{
+    public const int Success = 0;
+    public const int UserError = 1;
+    public const int InternalError = 2;
+    public const int Cancelled = 130;
+
+    public static RootCommand BuildRootCommand(Func<ParseResult, CliContext> context)
+    {
+        var root = new RootCommand("Distill: generate distillation datasets from a teacher LLM, train small students, evaluate and serve them.");
+        root.Options.Add(CliOptions.Verbose);
+        root.Options.Add(CliOptions.Config);
+        root.Options.Add(CliOptions.Environment);
+        root.Options.Add(CliOptions.Set);
+        root.Subcommands.Add(DoctorCommand.Create(context));
+        return root;
+    }
+
+    public static Task<int> RunAsync(string[] args) =>
+        RunAsync(args, AnsiConsole.Console, System.Console.Error);
+
+    public static async Task<int> RunAsync(string[] args, IAnsiConsole console, TextWriter error,
+        CancellationToken cancellationToken = default)
+    {
+        CliContext? created = null;
+        CliContext ContextFor(ParseResult parse) => created ??= new CliContext(console, error,
+            parse.GetValue(CliOptions.Verbose),
+            new ConfigurationRequest(
+                parse.GetValue(CliOptions.Config),
+                parse.GetValue(CliOptions.Environment) ?? System.Environment.GetEnvironmentVariable("DISTILL_ENVIRONMENT"),
+                parse.GetValue(CliOptions.Set) ?? [],
+                UserSecretsId));
+
+        var root = BuildRootCommand(ContextFor);
+        var parseResult = root.Parse(args);
+        var verbose = parseResult.GetValue(CliOptions.Verbose);
+        try
+        {
+            var invocation = new InvocationConfiguration
+            {
+                EnableDefaultExceptionHandler = false,
+                Output = console.Profile.Out.Writer,
+                Error = error,
+            };
+            return await parseResult.InvokeAsync(invocation, cancellationToken);
+        }
+        catch (DistillException e)
+        {
+            await error.WriteLineAsync($"error: {e.OneLine}");
+            if (verbose)
+            {
+                await error.WriteLineAsync(e.ToString());
+            }
+            return UserError;
+        }
+        catch (OperationCanceledException)
+        {
+            await error.WriteLineAsync("cancelled: everything committed so far is kept; run the same command again to resume.");
+            return Cancelled;
+        }
+        catch (Exception e)
+        {
+            await error.WriteLineAsync(verbose
+                ? $"internal error: {e}"
+                : $"internal error: {e.GetType().Name}: {e.Message} (this is a bug; run again with --verbose for details)");
+            return InternalError;
+        }
+        finally
+        {
+            created?.LoggerFactory.Dispose();
+        }
+    }
+
+    /// <summary>Matches the csproj's UserSecretsId so `dotnet user-secrets set` feeds API keys to the CLI.</summary>
+    public const string UserSecretsId = "distill-cli-5f2d7c1e";
+}
