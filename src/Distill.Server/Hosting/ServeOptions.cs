@@ -1,0 +1,44 @@
+using System.Net;
+using Distill.Core.Configuration;
+
+namespace Distill.Server.Hosting;
+
+/// <summary>`distill serve` settings (appsettings.json section "Serve").</summary>
+public sealed class ServeOptions : IValidatableOptions
+{
+    /// <summary>Address to bind. Loopback by default; any other address requires an API key.</summary>
+    public string Host { get; set; } = "127.0.0.1";
+
+    public int Port { get; set; } = 8088;
+
+    /// <summary>Environment variable that holds the API key clients must send (Bearer or api-key header).</summary>
+    public string ApiKeyEnv { get; set; } = "DISTILL_SERVE_API_KEY";
+
+    /// <summary>Requests decoded together in one batched forward pass.</summary>
+    public int MaxBatchSize { get; set; } = 8;
+
+    /// <summary>Requests waiting beyond this are refused with 429 rather than queued without bound.</summary>
+    public int MaxQueuedRequests { get; set; } = 256;
+
+    public bool IsLoopback => Host is "localhost" || (IPAddress.TryParse(Host, out var address) && IPAddress.IsLoopback(address));
+
+    public IEnumerable<ConfigurationProblem> Validate(string path)
+    {
+        if (Port is < 0 or > 65535)
+        {
+            yield return new($"{path}:{nameof(Port)}", null, $"{Port} is not a TCP port (0-65535)");
+        }
+        if (MaxBatchSize < 1)
+        {
+            yield return new($"{path}:{nameof(MaxBatchSize)}", null, "must be at least 1");
+        }
+        if (MaxQueuedRequests < 1)
+        {
+            yield return new($"{path}:{nameof(MaxQueuedRequests)}", null, "must be at least 1");
+        }
+        if (string.IsNullOrWhiteSpace(ApiKeyEnv))
+        {
+            yield return new($"{path}:{nameof(ApiKeyEnv)}", null, "must name an environment variable");
+        }
+    }
+}
