@@ -5,7 +5,7 @@ namespace Distill.Models.Llama;
 /// <summary>
 /// Named configurations for the embedded world. The vocabulary is the tokenizer's, so callers pass its size; the defaults
 /// assume a small world tokenizer (2048 tokens). Parameter counts (tied embeddings, vocab 2048):
-/// world-teacher about 5.0M, world-student about 0.85M, tiny-test about 30k.
+/// world-teacher about 6.4M, world-student about 0.85M, tiny-test about 84k.
 /// </summary>
 public static class ModelPresets
 {
