@@ -1,0 +1,85 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Distill.Models.Llama;
+
+/// <summary>
+/// Multi-head attention with grouped-query heads (num_key_value_heads &lt;= num_attention_heads), rotary positions,
+/// an explicit boolean mask (causal and padding) and an optional KV cache.
+/// </summary>
+public sealed class LlamaAttention : nn.Module<AttentionInput, Tensor>
+{
+#pragma warning disable IDE1006 // state-dict keys keep Hugging Face names
+    public readonly Linear q_proj;
+    public readonly Linear k_proj;
+    public readonly Linear v_proj;
+    public readonly Linear o_proj;
+#pragma warning restore IDE1006
+    readonly int _heads;
+    readonly int _kvHeads;
+    readonly int _headDim;
+
+    public LlamaAttention(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(nameof(LlamaAttention))
+    {
+        _heads = config.NumAttentionHeads;
+        _kvHeads = config.KeyValueHeads;
+        _headDim = config.HeadDim;
+        q_proj = nn.Linear(config.HiddenSize, _heads * _headDim, hasBias: config.QkvBias, device: device, dtype: dtype);
+        k_proj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.QkvBias, device: device, dtype: dtype);
+        v_proj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.QkvBias, device: device, dtype: dtype);
+        o_proj = nn.Linear(_heads * _headDim, config.HiddenSize, hasBias: config.OutputProjBias, device: device, dtype: dtype);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(AttentionInput input)
+    {
+        using var scope = NewDisposeScope();
+        var (x, cos, sin, mask, cache, layer) = input;
+        long b = x.shape[0], s = x.shape[1];
+        var q = q_proj.forward(x).view(b, s, _heads, _headDim).transpose(1, 2);
+        var k = k_proj.forward(x).view(b, s, _kvHeads, _headDim).transpose(1, 2);
+        var v = v_proj.forward(x).view(b, s, _kvHeads, _headDim).transpose(1, 2);
+        q = RotaryEmbedding.Apply(q, cos, sin);
+        k = RotaryEmbedding.Apply(k, cos, sin);
+        if (cache is not null) (k, v) = cache.Append(layer, k, v);
+
+        var attn = Attend(q, RepeatKv(k, _heads / _kvHeads), RepeatKv(v, _heads / _kvHeads), mask);
+        var output = o_proj.forward(attn.transpose(1, 2).reshape(b, s, _heads * _headDim));
+        return output.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>softmax(q k^T / sqrt(d), masked) v with scores and softmax in fp32.</summary>
+    /// <param name="q">[B, H, S, D]</param>
+    /// <param name="k">[B, H, T, D]</param>
+    /// <param name="v">[B, H, T, D]</param>
+    /// <param name="allowed">bool, broadcastable to [B, H, S, T]; true where a query may attend to a key.</param>
+    /// <remarks>
+    /// Masked scores get the most negative finite float rather than -inf: a fully masked row (a left-padding query) then yields a
+    /// uniform distribution instead of NaN, and its output is ignored anyway.
+    /// </remarks>
+    public static Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor allowed)
+    {
+        using var scope = NewDisposeScope();
+        var scores = q.to_type(ScalarType.Float32).matmul(k.to_type(ScalarType.Float32).transpose(-2, -1)) / Math.Sqrt(q.shape[^1]);
+        scores = scores.masked_fill(allowed.logical_not(), float.MinValue);
+        var probs = scores.softmax(-1).to_type(v.dtype);
+        return probs.matmul(v).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>[B, kvH, T, D] -> [B, kvH * groups, T, D], each key/value head shared by <paramref name="groups"/> query heads.</summary>
+    public static Tensor RepeatKv(Tensor x, int groups)
+    {
+        if (groups == 1) return x;
+        long b = x.shape[0], h = x.shape[1], t = x.shape[2], d = x.shape[3];
+        return x.unsqueeze(2).expand(b, h, groups, t, d).reshape(b, h * groups, t, d);
+    }
+}
+
+/// <param name="Hidden">[B, S, hidden]</param>
+/// <param name="Cos">[B, S, headDim]</param>
+/// <param name="Sin">[B, S, headDim]</param>
+/// <param name="Allowed">bool [B or 1, 1, S, T]</param>
+/// <param name="Cache">appended to when given</param>
+/// <param name="Layer">this layer's index in the cache</param>
+public sealed record AttentionInput(Tensor Hidden, Tensor Cos, Tensor Sin, Tensor Allowed, KvCache? Cache, int Layer);

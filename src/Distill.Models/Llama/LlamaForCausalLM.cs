@@ -1,0 +1,71 @@
+using Distill.Models.Native;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Distill.Models.Llama;
+
+/// <summary>
+/// Llama / Qwen2 decoder with a language-model head. Parameter names equal Hugging Face's
+/// (`model.layers.0.self_attn.q_proj.weight`, `lm_head.weight`), so safetensors files load without a mapping table.
+/// With tie_word_embeddings there is no lm_head module: logits use the embedding matrix, and no `lm_head.weight` is saved (as HF).
+/// </summary>
+public sealed class LlamaForCausalLM : nn.Module<CausalLMInput, CausalLMOutput>
+{
+#pragma warning disable IDE1006 // state-dict keys keep Hugging Face names
+    public readonly LlamaModel model;
+    public readonly Linear? lm_head;
+#pragma warning restore IDE1006
+
+    // The base constructor already calls into libtorch, so the native fix must run before any instance is built.
+    static LlamaForCausalLM() => TorchNative.EnsureLoaded();
+
+    public LlamaForCausalLM(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(nameof(LlamaForCausalLM))
+    {
+        config.Validate();
+        if (dtype is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16 or ScalarType.Float64))
+            throw new ArgumentException($"unsupported parameter dtype {dtype}", nameof(dtype));
+        Config = config;
+        Device = device ?? CPU;
+        DType = dtype;
+        model = new LlamaModel(config, Device, dtype);
+        if (!config.TieWordEmbeddings)
+            lm_head = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, device: Device, dtype: dtype);
+        RegisterComponents();
+        InitWeights();
+    }
+
+    public LlamaConfig Config { get; }
+    public Device Device { get; }
+    public ScalarType DType { get; }
+
+    /// <summary>Embedding matrix when tied, otherwise lm_head's [V, hidden] weight.</summary>
+    public Tensor OutputEmbedding => lm_head?.weight ?? model.embed_tokens.weight!;
+
+    public long ParameterCount => parameters().Sum(p => p.numel());
+
+    public override CausalLMOutput forward(CausalLMInput input)
+    {
+        using var scope = NewDisposeScope();
+        var (hidden, states) = model.forward(input);
+        if (input.LastTokenLogitsOnly) hidden = hidden.narrow(1, hidden.shape[1] - 1, 1);
+        var logits = lm_head is not null ? lm_head.forward(hidden) : nn.functional.linear(hidden, model.embed_tokens.weight!);
+        logits.MoveToOuterDisposeScope();
+        if (states is not null)
+            foreach (var t in states.Values) t.MoveToOuterDisposeScope();
+        return new CausalLMOutput(logits, states, input.Cache);
+    }
+
+    /// <summary>HF's `_init_weights` for Llama: normal(0, initializer_range) for linear and embedding weights, zero biases, unit norms.</summary>
+    void InitWeights()
+    {
+        using var noGrad = no_grad();
+        var std = Config.InitializerRange;
+        foreach (var (name, p) in named_parameters())
+        {
+            if (name.EndsWith("layernorm.weight", StringComparison.Ordinal) || name == "model.norm.weight") p.fill_(1.0);
+            else if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
+            else p.normal_(0, std);
+        }
+    }
+}

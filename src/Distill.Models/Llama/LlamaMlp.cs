@@ -1,0 +1,30 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Distill.Models.Llama;
+
+/// <summary>SwiGLU feed-forward: down(silu(gate(x)) * up(x)).</summary>
+public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
+{
+#pragma warning disable IDE1006 // state-dict keys keep Hugging Face names
+    public readonly Linear gate_proj;
+    public readonly Linear up_proj;
+    public readonly Linear down_proj;
+#pragma warning restore IDE1006
+
+    public LlamaMlp(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(nameof(LlamaMlp))
+    {
+        var bias = config.MlpBias ?? false;
+        gate_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: bias, device: device, dtype: dtype);
+        up_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: bias, device: device, dtype: dtype);
+        down_proj = nn.Linear(config.IntermediateSize, config.HiddenSize, hasBias: bias, device: device, dtype: dtype);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return down_proj.forward(nn.functional.silu(gate_proj.forward(x)) * up_proj.forward(x)).MoveToOuterDisposeScope();
+    }
+}

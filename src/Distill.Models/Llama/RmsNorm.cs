@@ -1,0 +1,31 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Distill.Models.Llama;
+
+/// <summary>y = x / sqrt(mean(x^2) + eps) * weight, computed in fp32 (as HF does) so bf16 models keep their precision.</summary>
+public sealed class RmsNorm : nn.Module<Tensor, Tensor>
+{
+#pragma warning disable IDE1006 // state-dict key
+    public readonly Parameter weight;
+#pragma warning restore IDE1006
+    readonly double _eps;
+
+    public RmsNorm(long dim, double eps, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(nameof(RmsNorm))
+    {
+        weight = nn.Parameter(ones(dim, dtype: dtype, device: device));
+        _eps = eps;
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var inputType = x.dtype;
+        var h = x.to_type(ScalarType.Float32);
+        var variance = h.pow(2).mean([-1L], keepdim: true);
+        h = h * rsqrt(variance + _eps);
+        return (weight * h.to_type(inputType)).MoveToOuterDisposeScope();
+    }
+}
