@@ -35,13 +35,10 @@ public sealed class ByteLevelBpeTokenizer : ByteLevelTokenizerBase
         for (var rank = 0; rank < definition.Merges.Count; rank++)
         {
             var (left, right) = definition.Merges[rank];
-            if (!definition.Vocab.TryGetValue(left, out var leftId) || !definition.Vocab.TryGetValue(right, out var rightId)
-                || !definition.Vocab.TryGetValue(left + right, out var mergedId))
-            {
-                throw new Core.Errors.DistillException(
-                    $"Tokenizer '{definition.Source}' is malformed: merge \"{left} {right}\" uses tokens missing from the vocabulary.",
-                    "Re-download or re-save the tokenizer.json.");
-            }
+            // The base class has checked that every merge's tokens exist.
+            var leftId = definition.Vocab[left];
+            var rightId = definition.Vocab[right];
+            var mergedId = definition.Vocab[left + right];
             _merges.TryAdd((leftId, rightId), (rank, mergedId));
         }
     }

@@ -18,6 +18,7 @@ public abstract class ByteLevelTokenizerBase : ITextTokenizer
     protected ByteLevelTokenizerBase(BpeTokenizerDefinition definition, SpecialTokenNames names)
     {
         Definition = definition;
+        RequireMergeTokensInVocab(definition);
         _tokenToId = new Dictionary<string, int>(definition.Vocab, StringComparer.Ordinal);
         _addedTokens = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var added in definition.AddedTokens)
@@ -97,6 +98,19 @@ public abstract class ByteLevelTokenizerBase : ITextTokenizer
         {
             text.Append(Encoding.UTF8.GetString(bytes.ToArray()));
             bytes.Clear();
+        }
+    }
+
+    private static void RequireMergeTokensInVocab(BpeTokenizerDefinition definition)
+    {
+        foreach (var (left, right) in definition.Merges)
+        {
+            if (!definition.Vocab.ContainsKey(left) || !definition.Vocab.ContainsKey(right) || !definition.Vocab.ContainsKey(left + right))
+            {
+                throw new DistillException(
+                    $"Tokenizer '{definition.Source}' is malformed: merge \"{left} {right}\" uses tokens missing from the vocabulary.",
+                    "Re-download or re-save the tokenizer.json.");
+            }
         }
     }
 

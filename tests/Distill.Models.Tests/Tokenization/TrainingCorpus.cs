@@ -28,4 +28,31 @@ internal static class TrainingCorpus
             yield return string.Join(random.Next(2) == 0 ? " " : "\n", parts) + $" #{random.Next(1000)}";
         }
     }
+
+    /// <summary>
+    /// About <paramref name="characters"/> of text over a large made-up vocabulary with Zipf-like word frequencies,
+    /// so training has tens of thousands of distinct words and never runs out of pairs, as with real prose.
+    /// </summary>
+    public static IEnumerable<string> ZipfText(int characters, int seed = 7)
+    {
+        string[] syllables = ["ka", "to", "re", "mi", "sun", "el", "ar", "ion", "st", "qu", "ph", "or", "an", "de", "li", "ver", "é", "ü", "ß", "中", "文"];
+        var random = new Random(seed);
+        var lexicon = Enumerable.Range(0, 30_000)
+            .Select(_ => string.Concat(Enumerable.Range(0, random.Next(1, 5)).Select(_ => syllables[random.Next(syllables.Length)])))
+            .ToArray();
+        var produced = 0;
+        while (produced < characters)
+        {
+            var line = new System.Text.StringBuilder();
+            for (var w = 0; w < 12; w++)
+            {
+                // Cubing a uniform draw favours low indices: a few very common words and a long tail.
+                var u = random.NextDouble();
+                line.Append(lexicon[(int)(u * u * u * lexicon.Length)]).Append(random.Next(10) == 0 ? ", " : " ");
+            }
+            line.Append(random.Next(100_000)).Append(".\n");
+            produced += line.Length;
+            yield return line.ToString();
+        }
+    }
 }
