@@ -1,0 +1,32 @@
+using Distill.Models.Tokenization;
+
+namespace Distill.Models.Tests.Tokenization;
+
+/// <summary>Tokenizers shared by tests; training once keeps the suite fast.</summary>
+internal static class TestTokenizers
+{
+    private static readonly Lazy<BpeTokenizerDefinition> ChatDefinitionLazy =
+        new(() => BpeTrainer.Train(TrainingCorpus.Documents(400), vocabSize: 600, ChatTokens.All));
+
+    /// <summary>A byte-level BPE trained on <see cref="TrainingCorpus"/> with the chat special tokens.</summary>
+    public static BpeTokenizerDefinition ChatDefinition => ChatDefinitionLazy.Value;
+
+    public static ITextTokenizer Chat(TokenizerEngine engine = TokenizerEngine.Auto) =>
+        TokenizerLoader.Create(ChatDefinition, SpecialTokenNames.ChatMl, engine);
+}
+
+/// <summary>A scratch folder deleted after the test.</summary>
+internal sealed class TempDirectory : IDisposable
+{
+    public TempDirectory()
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "distill-tok-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    public void Dispose() => Directory.Delete(Path, recursive: true);
+}
