@@ -25,6 +25,8 @@ public static class DistillApp
         root.Options.Add(CliOptions.Environment);
         root.Options.Add(CliOptions.Set);
         root.Subcommands.Add(DoctorCommand.Create(context));
+        root.Subcommands.Add(ModelCommand.Create(context));
+        root.Subcommands.Add(ServeCommand.Create(context));
         return root;
     }
 

@@ -1,4 +1,5 @@
 using Distill.Core.Configuration;
+using Distill.Server.Hosting;
 
 namespace Distill.Cli.Configuration;
 
@@ -9,6 +10,8 @@ public sealed class DistillOptions : IValidatableOptions
 
     /// <summary>"auto" (cuda when available, else cpu), "cpu" or "cuda".</summary>
     public string Device { get; set; } = "auto";
+
+    public ServeOptions Serve { get; set; } = new();
 
     public IEnumerable<ConfigurationProblem> Validate(string path)
     {

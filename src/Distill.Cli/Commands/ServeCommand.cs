@@ -1,0 +1,55 @@
+using System.CommandLine;
+using Distill.Cli.Composition;
+using Distill.Models.Chat;
+using Distill.Server.Engine;
+using Distill.Server.Hosting;
+using Spectre.Console;
+
+namespace Distill.Cli.Commands;
+
+/// <summary>`distill serve --model dir`: the model behind an OpenAI-compatible API until Ctrl+C.</summary>
+public static class ServeCommand
+{
+    public static Command Create(Func<ParseResult, CliContext> context)
+    {
+        var model = new Option<string>("--model") { Description = "Model folder (config.json, model.safetensors, tokenizer.json).", Required = true };
+        var name = new Option<string?>("--name") { Description = "Model name clients send (default: the folder's name)." };
+        var host = new Option<string?>("--host") { Description = "Address to bind (default Serve:Host, 127.0.0.1). Other than loopback needs an API key." };
+        var port = new Option<int?>("--port") { Description = "Port (default Serve:Port, 8088; 0 picks a free one)." };
+        var command = new Command("serve", "Serve a model over an OpenAI-compatible API: /v1/chat/completions (tools, logprobs, streaming), /v1/models, and the Azure deployment route.")
+        {
+            model, name, host, port,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var cli = context(parse);
+            var options = cli.Options.Serve;
+            options.Host = parse.GetValue(host) ?? options.Host;
+            options.Port = parse.GetValue(port) ?? options.Port;
+            var apiKey = Environment.GetEnvironmentVariable(options.ApiKeyEnv);
+
+            var dir = Path.GetFullPath(parse.GetValue(model)!);
+            var device = DeviceSelection.Resolve(cli.Options.Device);
+            using var folder = ChatModelFolder.Load(dir, device);
+            var modelId = parse.GetValue(name) ?? Path.GetFileName(dir.TrimEnd(Path.DirectorySeparatorChar));
+            await using var engine = new LlamaChatEngine(folder.Model, folder.Tokenizer, new ChatTemplate(), modelId, options.MaxBatchSize);
+            await using var app = ChatServer.Build(engine, options, apiKey, cli.LoggerFactory);
+            await app.StartAsync(cancellationToken);
+            foreach (var url in app.Urls)
+            {
+                cli.Console.MarkupLineInterpolated($"Serving [bold]{modelId}[/] at {url}/v1 (Ctrl+C to stop){(apiKey is null ? "" : "; API key required")}");
+            }
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl+C: stop accepting requests and finish cleanly.
+            }
+            await app.StopAsync(CancellationToken.None);
+            return DistillApp.Success;
+        });
+        return command;
+    }
+}

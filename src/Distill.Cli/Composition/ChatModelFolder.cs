@@ -1,0 +1,35 @@
+using Distill.Core.Errors;
+using Distill.Models.Checkpoints;
+using Distill.Models.Llama;
+using Distill.Models.Tokenization;
+using TorchSharp;
+
+namespace Distill.Cli.Composition;
+
+/// <summary>A model folder that can chat: weights + config.json + tokenizer.json (as Hugging Face lays them out).</summary>
+public sealed record ChatModelFolder(string Path, LlamaForCausalLM Model, ITextTokenizer Tokenizer) : IDisposable
+{
+    public const string TokenizerFile = "tokenizer.json";
+
+    public static ChatModelFolder Load(string dir, torch.Device device)
+    {
+        var tokenizerPath = System.IO.Path.Combine(dir, TokenizerFile);
+        if (!File.Exists(tokenizerPath))
+        {
+            throw new DistillException($"Model folder '{dir}' has no {TokenizerFile}.",
+                "Copy the tokenizer.json the model was trained with into the folder (`distill model init` writes one).");
+        }
+        var tokenizer = TokenizerLoader.Load(tokenizerPath);
+        var model = ModelFolder.Load(dir, device);
+        if (tokenizer.VocabSize > model.Config.VocabSize)
+        {
+            model.Dispose();
+            throw new DistillException(
+                $"The tokenizer in '{dir}' has {tokenizer.VocabSize} tokens but the model only {model.Config.VocabSize} embedding rows.",
+                "Use the tokenizer the model was created with.");
+        }
+        return new ChatModelFolder(dir, model, tokenizer);
+    }
+
+    public void Dispose() => Model.Dispose();
+}

@@ -1,0 +1,277 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Distill.Core.Samples;
+using Distill.Models.Chat;
+using Distill.Models.Generation;
+using Distill.Models.Llama;
+using Distill.Models.Tokenization;
+
+namespace Distill.Server.Engine;
+
+/// <summary>
+/// Serves a TorchSharp Llama-family model. Requests go into a queue; one scheduler loop takes everything waiting
+/// (up to the batch size, in rows: a request with n = 4 is four rows), groups requests whose sampling settings
+/// match, and decodes each group as one batch with the KV cache. So concurrent clients share forward passes instead
+/// of waiting for each other, and the model is only ever used by one thread.
+/// </summary>
+public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
+{
+    private const int DefaultMaxTokens = 512;
+
+    private readonly LlamaForCausalLM _model;
+    private readonly ITextTokenizer _tokenizer;
+    private readonly ChatTemplate _template;
+    private readonly int _maxBatchRows;
+    private readonly long[] _stopTokenIds;
+    private readonly Channel<Job> _queue = Channel.CreateUnbounded<Job>();
+    private readonly Task _scheduler;
+
+    public LlamaChatEngine(LlamaForCausalLM model, ITextTokenizer tokenizer, ChatTemplate template, string modelId, int maxBatchRows = 8)
+    {
+        _model = model;
+        _tokenizer = tokenizer;
+        _template = template;
+        _maxBatchRows = Math.Max(1, maxBatchRows);
+        ModelId = modelId;
+        _stopTokenIds = new[] { tokenizer.EosId, Added(ChatTokens.ImEnd), Added(ChatTokens.EndOfText) }
+            .Where(id => id is not null).Select(id => (long)id!.Value).Distinct().ToArray();
+        _scheduler = Task.Factory.StartNew(RunSchedulerAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+    }
+
+    public string ModelId { get; }
+    public int ContextLength => _model.Config.MaxPositionEmbeddings;
+
+    /// <summary>Batches decoded so far and the rows in each: lets tests and benchmarks see that requests were batched.</summary>
+    public List<int> BatchSizes { get; } = [];
+
+    public int CountPromptTokens(EngineRequest request) => PromptIds(request).Length;
+
+    public async Task<EngineResult> CompleteAsync(EngineRequest request, CancellationToken cancellationToken)
+    {
+        var job = CreateJob(request, stream: null);
+        await _queue.Writer.WriteAsync(job, cancellationToken);
+        return await job.Done.Task.WaitAsync(cancellationToken);
+    }
+
+    public async IAsyncEnumerable<EngineDelta> StreamAsync(EngineRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var deltas = Channel.CreateUnbounded<EngineDelta>();
+        var job = CreateJob(request, deltas.Writer);
+        await _queue.Writer.WriteAsync(job, cancellationToken);
+        await foreach (var delta in deltas.Reader.ReadAllAsync(cancellationToken))
+        {
+            yield return delta;
+        }
+        await job.Done.Task; // surfaces a failure that ended the stream early
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _scheduler;
+    }
+
+    private int? Added(string token) => _tokenizer.AddedTokens.TryGetValue(token, out var id) ? id : null;
+
+    /// <summary>Text the reply is forced to start with, so tool_choice "required" or a named function is obeyed.</summary>
+    private static string Prefill(EngineRequest request) => request.ToolChoice.Mode switch
+    {
+        "required" => "<tool_call>\n",
+        "function" => $"<tool_call>\n{{\"name\": \"{request.ToolChoice.FunctionName}\", \"arguments\": ",
+        _ => "",
+    };
+
+    private int[] PromptIds(EngineRequest request)
+    {
+        var tools = request.ToolChoice.Mode == "none" ? null : request.ToolsJson;
+        var ids = _template.Tokenize(_tokenizer, request.Messages, tools, addGenerationPrompt: true).Ids;
+        var prefill = Prefill(request);
+        return prefill.Length == 0 ? ids : [.. ids, .. _tokenizer.Encode(prefill)];
+    }
+
+    private Job CreateJob(EngineRequest request, ChannelWriter<EngineDelta>? stream)
+    {
+        var prompt = PromptIds(request);
+        if (prompt.Length >= ContextLength)
+        {
+            throw new EngineRequestException(
+                $"This model's maximum context length is {ContextLength} tokens; the messages use {prompt.Length}.",
+                "context_length_exceeded", "messages");
+        }
+        var maxTokens = Math.Min(request.MaxTokens ?? DefaultMaxTokens, ContextLength - prompt.Length);
+        return new Job(request, prompt, maxTokens, Prefill(request), stream);
+    }
+
+    private async Task RunSchedulerAsync()
+    {
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync())
+        {
+            var waiting = new List<Job>();
+            var rows = 0;
+            while (rows < _maxBatchRows && reader.TryRead(out var job))
+            {
+                waiting.Add(job);
+                rows += job.Request.N;
+            }
+            foreach (var group in waiting.GroupBy(j => j.SamplingKey))
+            {
+                var live = group.Where(j => !j.Done.Task.IsCompleted).ToList();
+                if (live.Count == 0)
+                {
+                    continue;
+                }
+                try
+                {
+                    Decode(live);
+                }
+                catch (Exception e)
+                {
+                    foreach (var job in live)
+                    {
+                        job.Fail(e);
+                    }
+                }
+            }
+        }
+    }
+
+    private void Decode(List<Job> jobs)
+    {
+        var rows = jobs.SelectMany(job => Enumerable.Range(0, job.Request.N).Select(choice => (Job: job, Choice: choice))).ToList();
+        var first = jobs[0].Request;
+        var options = new GenerationOptions
+        {
+            MaxNewTokens = jobs.Max(j => j.MaxTokens),
+            Temperature = first.Temperature,
+            TopP = first.TopP,
+            Seed = first.Seed is { } seed ? unchecked((ulong)seed) : null,
+            StopTokenIds = _stopTokenIds,
+            TopLogprobs = first.Logprobs ? first.TopLogprobs : 0,
+            PadTokenId = _tokenizer.PadId ?? _stopTokenIds.FirstOrDefault(),
+        };
+        var states = rows.Select(r => new ChoiceState(r.Job, r.Choice)).ToArray();
+        lock (BatchSizes)
+        {
+            BatchSizes.Add(rows.Count);
+        }
+
+        var results = LlamaGenerator.Generate(_model, rows.Select(r => (IReadOnlyList<long>)r.Job.Prompt.Select(t => (long)t).ToList()).ToList(),
+            options, (row, token) => OnToken(states[row], token));
+
+        foreach (var job in jobs)
+        {
+            var choices = new List<EngineChoice>();
+            for (var i = 0; i < rows.Count; i++)
+            {
+                if (rows[i].Job == job)
+                {
+                    choices.Add(Finish(states[i], results[i]));
+                }
+            }
+            var usage = new EngineUsage(job.Prompt.Length, states.Where(s => s.Job == job).Sum(s => s.Kept.Count));
+            if (job.Stream is { } stream)
+            {
+                for (var c = 0; c < choices.Count; c++)
+                {
+                    var last = c == choices.Count - 1;
+                    stream.TryWrite(new EngineDelta(c, ToolCalls: choices[c].ToolCalls, FinishReason: choices[c].FinishReason, Usage: last ? usage : null));
+                }
+                stream.TryComplete();
+            }
+            job.Done.TrySetResult(new EngineResult(choices, usage));
+        }
+    }
+
+    private void OnToken(ChoiceState state, GeneratedToken token)
+    {
+        if (state.Kept.Count >= state.Job.MaxTokens || state.Stopped)
+        {
+            return;
+        }
+        state.Kept.Add(token);
+        var text = state.Job.Prefill + _tokenizer.Decode(state.Kept.Select(t => (int)t.TokenId));
+        if (state.Job.Request.Stop.Any(s => text.Contains(s, StringComparison.Ordinal)))
+        {
+            state.Stopped = true;
+        }
+        if (state.Job.Stream is not { } stream)
+        {
+            return;
+        }
+        var (reasoning, content) = state.Splitter.Next(text, final: false);
+        if (reasoning is null && content is null)
+        {
+            return;
+        }
+        var logprobs = state.Job.Request.Logprobs ? state.Kept.Skip(state.LogprobsSent).Select(ToLogprob).ToList() : null;
+        state.LogprobsSent = state.Kept.Count;
+        stream.TryWrite(new EngineDelta(state.Choice, Content: content, Reasoning: reasoning, Logprobs: logprobs));
+    }
+
+    private EngineChoice Finish(ChoiceState state, GenerationResult result)
+    {
+        var request = state.Job.Request;
+        var text = state.Job.Prefill + _tokenizer.Decode(state.Kept.Select(t => (int)t.TokenId));
+        var finish = result.FinishReason == FinishReason.Stop ? FinishReasons.Stop : FinishReasons.Length;
+        if (state.Kept.Count >= state.Job.MaxTokens && result.Tokens.Count > state.Kept.Count)
+        {
+            finish = FinishReasons.Length;
+        }
+        foreach (var stop in request.Stop)
+        {
+            var at = text.IndexOf(stop, StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                text = text[..at];
+                finish = FinishReasons.Stop;
+            }
+        }
+        var parsed = AssistantTurnParser.Parse(text, $"call_{Guid.NewGuid():N}"[..13] + "_");
+        if (parsed.ToolCalls.Count > 0 && finish == FinishReasons.Stop)
+        {
+            finish = FinishReasons.ToolCalls;
+        }
+        if (state.Job.Stream is { } stream)
+        {
+            var (reasoningDelta, contentDelta) = state.Splitter.Next(text, final: true);
+            var logprobs = request.Logprobs ? state.Kept.Skip(state.LogprobsSent).Select(ToLogprob).ToList() : null;
+            if (reasoningDelta is not null || contentDelta is not null || logprobs is { Count: > 0 })
+            {
+                stream.TryWrite(new EngineDelta(state.Choice, Content: contentDelta, Reasoning: reasoningDelta, Logprobs: logprobs));
+            }
+        }
+        var content = string.IsNullOrEmpty(parsed.Content) && parsed.ToolCalls.Count > 0 ? null : parsed.Content;
+        return new EngineChoice(state.Choice, content, parsed.Reasoning, parsed.ToolCalls, finish,
+            request.Logprobs ? state.Kept.Select(ToLogprob).ToList() : null);
+    }
+
+    private TokenLogprob ToLogprob(GeneratedToken token) => new(
+        _tokenizer.Decode([(int)token.TokenId]), (int)token.TokenId, token.Logprob,
+        token.TopLogprobs.Select(a => new TopLogprob(_tokenizer.Decode([(int)a.TokenId]), (int)a.TokenId, a.Logprob)).ToList());
+
+    private sealed record Job(EngineRequest Request, int[] Prompt, int MaxTokens, string Prefill, ChannelWriter<EngineDelta>? Stream)
+    {
+        public TaskCompletionSource<EngineResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Requests batch together only when they sample the same way (the generator takes one setting per batch).</summary>
+        public (double, double, long?, bool, int) SamplingKey =>
+            (Request.Temperature, Request.TopP, Request.Seed, Request.Logprobs, Request.Logprobs ? Request.TopLogprobs : 0);
+
+        public void Fail(Exception e)
+        {
+            Stream?.TryComplete(e);
+            Done.TrySetException(e);
+        }
+    }
+
+    private sealed class ChoiceState(Job job, int choice)
+    {
+        public Job Job { get; } = job;
+        public int Choice { get; } = choice;
+        public List<GeneratedToken> Kept { get; } = [];
+        public StreamingTurnSplitter Splitter { get; } = new(job.Request.Stop);
+        public int LogprobsSent { get; set; }
+        public bool Stopped { get; set; }
+    }
+}

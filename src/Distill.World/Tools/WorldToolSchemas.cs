@@ -1,0 +1,31 @@
+using System.Text.Json.Nodes;
+using Distill.World.Store;
+using Microsoft.SemanticKernel;
+
+namespace Distill.World.Tools;
+
+/// <summary>The store tools as the OpenAI "tools" array, built from the Semantic Kernel functions' own metadata.</summary>
+public static class WorldToolSchemas
+{
+    public static string Json(StoreWorld world) => ToOpenAiTools(StoreTools.CreatePlugin(world)).ToJsonString();
+
+    public static JsonArray ToOpenAiTools(IEnumerable<KernelFunction> functions) => new(functions
+        .OrderBy(f => f.Name, StringComparer.Ordinal)
+        .Select(f => (JsonNode)new JsonObject
+        {
+            ["type"] = "function",
+            ["function"] = new JsonObject
+            {
+                ["name"] = f.Name,
+                ["description"] = f.Description,
+                ["parameters"] = new JsonObject
+                {
+                    ["type"] = "object",
+                    ["properties"] = new JsonObject(f.Metadata.Parameters.Select(p => KeyValuePair.Create(p.Name,
+                        p.Schema is null ? (JsonNode?)new JsonObject { ["type"] = "string" } : JsonNode.Parse(p.Schema.RootElement.GetRawText())))),
+                    ["required"] = new JsonArray(f.Metadata.Parameters.Where(p => p.IsRequired).Select(p => (JsonNode)p.Name).ToArray()),
+                },
+            },
+        })
+        .ToArray());
+}
