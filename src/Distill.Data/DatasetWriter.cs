@@ -214,6 +214,15 @@ public sealed class DatasetWriter : IAsyncDisposable
         }
     }
 
+    /// <summary>Test hook: drops the buffers and releases the worker lock without committing, as a killed process would.</summary>
+    internal async ValueTask AbandonAsync()
+    {
+        _disposed = true;
+        _samples.Clear();
+        _rejects.Clear();
+        await _workerLock.DisposeAsync().ConfigureAwait(false);
+    }
+
     private string ManifestPath => Path.Combine(_dir, DatasetSchema.ManifestFile);
 
     private async Task UpdateManifestAsync(List<ShardEntry> newShards, List<ShardEntry> newRejects, CancellationToken ct)
