@@ -27,8 +27,13 @@ public static class ParquetShards
     /// Writes rows to <paramref name="finalPath"/> atomically: a temp file in the same folder, one row group per
     /// <paramref name="rowGroupRows"/> rows, fsync, then rename. Returns the size and SHA-256 of the committed file.
     /// </summary>
+    public static Task<(long Bytes, string Sha256)> WriteAtomicAsync<T>(
+        string finalPath, IReadOnlyList<T> rows, int rowGroupRows, CancellationToken ct) where T : SampleRow =>
+        WriteAtomicAsync(finalPath, rows.ToAsyncEnumerable(), rowGroupRows, ct);
+
+    /// <summary>Streaming form: holds one row group in memory at a time.</summary>
     public static async Task<(long Bytes, string Sha256)> WriteAtomicAsync<T>(
-        string finalPath, IReadOnlyList<T> rows, int rowGroupRows, CancellationToken ct) where T : SampleRow
+        string finalPath, IAsyncEnumerable<T> rows, int rowGroupRows, CancellationToken ct) where T : SampleRow
     {
         string temp = finalPath + $".{Guid.NewGuid():N}.tmp";
         try
@@ -36,13 +41,21 @@ public static class ParquetShards
             await using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16,
                 FileOptions.Asynchronous))
             {
-                for (int start = 0; start < rows.Count || start == 0; start += rowGroupRows)
+                bool any = false;
+                var group = new List<T>(rowGroupRows);
+                async Task WriteGroupAsync()
                 {
-                    var chunk = rows.Skip(start).Take(rowGroupRows).ToList();
-                    var options = new ParquetOptions { CompressionMethod = Options.CompressionMethod, Append = start > 0 };
-                    await ParquetSerializer.SerializeAsync(chunk, fs, options, null, ct).ConfigureAwait(false);
-                    if (rows.Count == 0) break;
+                    var options = new ParquetOptions { CompressionMethod = Options.CompressionMethod, Append = any };
+                    await ParquetSerializer.SerializeAsync(group, fs, options, null, ct).ConfigureAwait(false);
+                    any = true;
+                    group.Clear();
                 }
+                await foreach (var row in rows.WithCancellation(ct).ConfigureAwait(false))
+                {
+                    group.Add(row);
+                    if (group.Count == rowGroupRows) await WriteGroupAsync().ConfigureAwait(false);
+                }
+                if (group.Count > 0 || !any) await WriteGroupAsync().ConfigureAwait(false);
                 await fs.FlushAsync(ct).ConfigureAwait(false);
                 fs.Flush(flushToDisk: true);
             }
