@@ -174,18 +174,19 @@ public sealed class DatasetWriter : IAsyncDisposable
         foreach (var chunk in _samples.Chunk(_options.ShardRows))
         {
             string file = DatasetSchema.ShardName(false, _options.WorkerTag, _nextShard);
-            var rows = chunk.Select(SampleRowMapper.ToRow).ToList();
+            // Mapped lazily: only one row group of storage rows exists at a time.
+            var rows = chunk.Select(SampleRowMapper.ToRow).ToAsyncEnumerable();
             var (bytes, sha) = await ParquetShards.WriteAtomicAsync(Resolve(_dir, file), rows, _options.RowGroupRows, ct).ConfigureAwait(false);
             _nextShard++;
-            newShards.Add(new ShardEntry(file, rows.Count, bytes, sha, _options.WorkerTag, CountBy(chunk.Select(s => s.Kind))));
+            newShards.Add(new ShardEntry(file, chunk.Length, bytes, sha, _options.WorkerTag, CountBy(chunk.Select(s => s.Kind))));
         }
         foreach (var chunk in _rejects.Chunk(_options.ShardRows))
         {
             string file = DatasetSchema.ShardName(true, _options.WorkerTag, _nextReject);
-            var rows = chunk.Select(SampleRowMapper.ToRow).ToList();
+            var rows = chunk.Select(SampleRowMapper.ToRow).ToAsyncEnumerable();
             var (bytes, sha) = await ParquetShards.WriteAtomicAsync(Resolve(_dir, file), rows, _options.RowGroupRows, ct).ConfigureAwait(false);
             _nextReject++;
-            newRejects.Add(new ShardEntry(file, rows.Count, bytes, sha, _options.WorkerTag,
+            newRejects.Add(new ShardEntry(file, chunk.Length, bytes, sha, _options.WorkerTag,
                 CountBy(chunk.Select(r => r.Sample.Kind)), CountBy(chunk.Select(r => r.RejectReason))));
         }
 
@@ -228,6 +229,9 @@ public sealed class DatasetWriter : IAsyncDisposable
     private async Task UpdateManifestAsync(List<ShardEntry> newShards, List<ShardEntry> newRejects, CancellationToken ct)
     {
         await using var manifestLock = await AcquireManifestLockAsync(ct).ConfigureAwait(false);
+        // Manifest temp files are only written under this lock, so any left now belong to a writer that died.
+        foreach (string stale in System.IO.Directory.EnumerateFiles(_dir, DatasetSchema.ManifestFile + ".*.tmp"))
+            ParquetShards.TryDelete(stale);
         var current = DatasetManifest.TryLoad(_dir);
         var now = DateTimeOffset.UtcNow;
         var names = newShards.Concat(newRejects).Select(s => s.File).ToHashSet(StringComparer.Ordinal);
@@ -292,7 +296,9 @@ public sealed class DatasetWriter : IAsyncDisposable
                 string name = Path.GetFileName(path);
                 string relative = $"{folder}/{name}";
                 bool mine = DatasetSchema.ShardIndex(name, workerTag) is not null;
-                bool myTemp = name.EndsWith(".tmp", StringComparison.Ordinal) && DatasetSchema.ShardIndex(name[..name.IndexOf(".parquet", StringComparison.Ordinal)] + ".parquet", workerTag) is not null;
+                int ext = name.IndexOf(".parquet.", StringComparison.Ordinal);
+                bool myTemp = ext > 0 && name.EndsWith(".tmp", StringComparison.Ordinal)
+                    && DatasetSchema.ShardIndex(name[..ext] + ".parquet", workerTag) is not null;
                 if ((mine && !listed.Contains(relative)) || myTemp)
                     ParquetShards.TryDelete(path);
             }

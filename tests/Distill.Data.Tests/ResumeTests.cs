@@ -144,4 +144,31 @@ public class ResumeTests
         Assert.Equal(ConfigScrubber.Redacted, (string?)stored["recipes"]![0]!["bearerToken"]);
         Assert.Equal("sk-live-123", config["teacher"]!["ApiKey"]!.GetValue<string>()); // the caller's object is not modified
     }
+
+    [Fact]
+    public async Task Reopen_deletes_only_this_workers_leftovers()
+    {
+        using var tmp = new TempDir();
+        var tag = DatasetWriterOptions.WorkerTagFor(0, 2);
+        await using (var writer = await DatasetWriter.OpenAsync(tmp.Path, new DatasetWriterOptions { WorkerTag = tag }))
+            await writer.AppendAsync(Samples.Sparse("a"));
+        string mineOrphan = tmp.Combine("shards", $"part-{tag}-00005.parquet");
+        string mineTemp = tmp.Combine("rejects", $"part-{tag}-00000.parquet.0123.tmp");
+        string othersOrphan = tmp.Combine("shards", "part-w1of2-00000.parquet"); // worker 1 may be between rename and manifest update
+        string staleManifestTemp = tmp.Combine("manifest.json.dead.tmp");
+        string unrelated = tmp.Combine("shards", "notes.tmp");
+        foreach (var f in new[] { mineOrphan, mineTemp, othersOrphan, staleManifestTemp, unrelated })
+            await File.WriteAllTextAsync(f, "x");
+
+        await using (var writer = await DatasetWriter.OpenAsync(tmp.Path, new DatasetWriterOptions { WorkerTag = tag }))
+        {
+            Assert.False(File.Exists(mineOrphan));
+            Assert.False(File.Exists(mineTemp));
+            Assert.True(File.Exists(othersOrphan));
+            Assert.True(File.Exists(unrelated));
+            await writer.AppendAsync(Samples.Sparse("b"));
+        }
+        Assert.False(File.Exists(staleManifestTemp), "stale manifest temp files are removed under the manifest lock");
+        Assert.Equal(2, DatasetReader.Open(tmp.Path).SampleCount);
+    }
 }

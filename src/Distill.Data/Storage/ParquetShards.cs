@@ -25,13 +25,9 @@ public static class ParquetShards
 
     /// <summary>
     /// Writes rows to <paramref name="finalPath"/> atomically: a temp file in the same folder, one row group per
-    /// <paramref name="rowGroupRows"/> rows, fsync, then rename. Returns the size and SHA-256 of the committed file.
+    /// <paramref name="rowGroupRows"/> rows (only one row group in memory at a time), fsync, then rename.
+    /// Returns the size and SHA-256 of the committed file.
     /// </summary>
-    public static Task<(long Bytes, string Sha256)> WriteAtomicAsync<T>(
-        string finalPath, IReadOnlyList<T> rows, int rowGroupRows, CancellationToken ct) where T : SampleRow =>
-        WriteAtomicAsync(finalPath, rows.ToAsyncEnumerable(), rowGroupRows, ct);
-
-    /// <summary>Streaming form: holds one row group in memory at a time.</summary>
     public static async Task<(long Bytes, string Sha256)> WriteAtomicAsync<T>(
         string finalPath, IAsyncEnumerable<T> rows, int rowGroupRows, CancellationToken ct) where T : SampleRow
     {
