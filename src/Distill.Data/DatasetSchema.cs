@@ -1,0 +1,36 @@
+namespace Distill.Data;
+
+/// <summary>The on-disk format of a dataset folder.</summary>
+/// <remarks>
+/// <code>
+/// datasets/&lt;name&gt;/manifest.json
+///                  shards/part-00000.parquet        (single writer)
+///                  shards/part-w1of4-00000.parquet  (worker 1 of 4, `--shard 1/4`)
+///                  rejects/part-00000.parquet
+/// </code>
+/// </remarks>
+public static class DatasetSchema
+{
+    /// <summary>Bump when a Parquet column or a manifest field changes meaning.</summary>
+    public const int Version = 1;
+
+    public const string ManifestFile = "manifest.json";
+    public const string ShardsFolder = "shards";
+    public const string RejectsFolder = "rejects";
+    public const string ManifestLockFile = "manifest.lock";
+
+    /// <summary>Shard file name (relative to the dataset folder, '/' separated as stored in the manifest).</summary>
+    public static string ShardName(bool rejects, string? workerTag, int index) =>
+        $"{(rejects ? RejectsFolder : ShardsFolder)}/part-{(string.IsNullOrEmpty(workerTag) ? "" : workerTag + "-")}{index:D5}.parquet";
+
+    /// <summary>The sequence number of a shard file written by <paramref name="workerTag"/>, or null if another worker's.</summary>
+    public static int? ShardIndex(string fileName, string? workerTag)
+    {
+        string name = Path.GetFileName(fileName);
+        string prefix = "part-" + (string.IsNullOrEmpty(workerTag) ? "" : workerTag + "-");
+        if (!name.StartsWith(prefix, StringComparison.Ordinal) || !name.EndsWith(".parquet", StringComparison.Ordinal))
+            return null;
+        string digits = name[prefix.Length..^".parquet".Length];
+        return digits.Length == 5 && digits.All(char.IsAsciiDigit) ? int.Parse(digits, System.Globalization.CultureInfo.InvariantCulture) : null;
+    }
+}

@@ -1,0 +1,110 @@
+using Distill.Core.Samples;
+
+namespace Distill.Data;
+
+/// <summary>One histogram bucket: samples whose length is in [<see cref="From"/>, <see cref="To"/>); <see cref="To"/> null is open-ended.</summary>
+public sealed record HistogramBucket(long From, long? To, long Count);
+
+/// <summary>Sample length in tokens over accepted samples.</summary>
+/// <param name="Estimated">Samples whose length was estimated from characters because they record no token counts.</param>
+public sealed record TokenLengthStats(IReadOnlyList<HistogramBucket> Buckets, long Samples, long Estimated, long Min, long Max, double Mean);
+
+/// <summary>What <c>distill dataset stats</c> shows. Dictionaries are sorted by key.</summary>
+/// <param name="ByTemplate">Key: <c>template_id@template_version</c>, or "(none)".</param>
+/// <param name="ByTeacher">Key: <c>provider/model</c>, or "(none)".</param>
+/// <param name="ByVerified">Keys: "verified", "failed", "unverified" (verifier not run).</param>
+/// <param name="TotalCostUsd">Teacher cost of accepted and rejected samples: rejects were paid for too.</param>
+/// <param name="CostPerAcceptedSample">TotalCostUsd / Accepted (0 when nothing was accepted): what one kept sample really cost.</param>
+public sealed record DatasetStats(
+    long Accepted,
+    long Rejected,
+    IReadOnlyDictionary<string, long> ByKind,
+    IReadOnlyDictionary<string, long> ByTemplate,
+    IReadOnlyDictionary<string, long> ByTeacher,
+    IReadOnlyDictionary<string, long> ByVerified,
+    IReadOnlyDictionary<string, long> RejectsByReason,
+    IReadOnlyDictionary<string, long> RejectsByTemplate,
+    TokenLengthStats Tokens,
+    double TotalCostUsd,
+    double AcceptedCostUsd,
+    double CostPerAcceptedSample);
+
+/// <summary>Computes <see cref="DatasetStats"/> in one streaming pass (memory does not grow with the dataset).</summary>
+public static class DatasetStatistics
+{
+    /// <summary>Bucket edges in tokens: [0,128), [128,256), ... [8192,16384), [16384, inf).</summary>
+    public static readonly IReadOnlyList<long> BucketEdges = [0, 128, 256, 512, 1024, 2048, 4096, 8192, 16384];
+
+    /// <summary>Characters per token for the estimate when a sample records no token counts (a common rule of thumb for English BPE).</summary>
+    public const double CharsPerToken = 4.0;
+
+    public static Task<DatasetStats> ComputeAsync(DatasetReader reader, CancellationToken ct = default) =>
+        ComputeAsync(reader.ReadSamplesAsync(ct), reader.ReadRejectsAsync(ct), ct);
+
+    public static async Task<DatasetStats> ComputeAsync(IAsyncEnumerable<Sample> samples, IAsyncEnumerable<RejectedSample>? rejects,
+        CancellationToken ct = default)
+    {
+        var byKind = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var byTemplate = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var byTeacher = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var byVerified = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var rejectsByReason = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var rejectsByTemplate = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var buckets = new long[BucketEdges.Count];
+        long accepted = 0, rejected = 0, estimated = 0, min = long.MaxValue, max = 0, totalTokens = 0;
+        double acceptedCost = 0, rejectedCost = 0;
+
+        await foreach (var s in samples.WithCancellation(ct).ConfigureAwait(false))
+        {
+            accepted++;
+            Add(byKind, s.Kind);
+            Add(byTemplate, TemplateKey(s));
+            Add(byTeacher, s.Teacher is null ? "(none)" : $"{s.Teacher.Provider}/{s.Teacher.Model}");
+            Add(byVerified, s.Verified switch { true => "verified", false => "failed", null => "unverified" });
+            acceptedCost += s.CostUsd;
+            var (tokens, isEstimate) = TokenLength(s);
+            if (isEstimate) estimated++;
+            min = Math.Min(min, tokens);
+            max = Math.Max(max, tokens);
+            totalTokens += tokens;
+            int b = BucketEdges.Count - 1;
+            while (tokens < BucketEdges[b]) b--;
+            buckets[b]++;
+        }
+        if (rejects is not null)
+            await foreach (var r in rejects.WithCancellation(ct).ConfigureAwait(false))
+            {
+                rejected++;
+                Add(rejectsByReason, r.RejectReason);
+                Add(rejectsByTemplate, TemplateKey(r.Sample));
+                rejectedCost += r.Sample.CostUsd;
+            }
+
+        var histogram = BucketEdges.Select((from, i) => new HistogramBucket(from, i + 1 < BucketEdges.Count ? BucketEdges[i + 1] : null, buckets[i])).ToArray();
+        double total = acceptedCost + rejectedCost;
+        return new DatasetStats(accepted, rejected, byKind, byTemplate, byTeacher, byVerified, rejectsByReason, rejectsByTemplate,
+            new TokenLengthStats(histogram, accepted, estimated, accepted == 0 ? 0 : min, max, accepted == 0 ? 0 : (double)totalTokens / accepted),
+            total, acceptedCost, accepted == 0 ? 0 : total / accepted);
+    }
+
+    /// <summary>
+    /// A sample's length in tokens: prompt_tokens + completion_tokens when the teacher reported them, else an estimate of
+    /// (characters of every message's content, reasoning, tool names and arguments) / <see cref="CharsPerToken"/>, rounded up.
+    /// </summary>
+    public static (long Tokens, bool Estimated) TokenLength(Sample s)
+    {
+        if (s.PromptTokens > 0 || s.CompletionTokens > 0)
+            return ((long)s.PromptTokens + s.CompletionTokens, false);
+        long chars = 0;
+        foreach (var m in s.Messages)
+        {
+            chars += (m.Content?.Length ?? 0) + (m.Reasoning?.Length ?? 0);
+            foreach (var c in m.ToolCalls) chars += c.Name.Length + c.Arguments.Length;
+        }
+        return ((long)Math.Ceiling(chars / CharsPerToken), true);
+    }
+
+    private static string TemplateKey(Sample s) => s.TemplateId is null ? "(none)" : $"{s.TemplateId}@{s.TemplateVersion ?? "?"}";
+
+    private static void Add(SortedDictionary<string, long> d, string key) => d[key] = d.GetValueOrDefault(key) + 1;
+}

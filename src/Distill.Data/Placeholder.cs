@@ -1,1 +1,0 @@
-namespace Distill.Data; internal static class Placeholder { }

@@ -1,0 +1,185 @@
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using Distill.Core.Errors;
+using Parquet;
+using Parquet.Schema;
+using Parquet.Serialization;
+
+namespace Distill.Data.Storage;
+
+/// <summary>Low-level shard file I/O: atomic writes, schema checks, streaming reads one row group at a time.</summary>
+/// <remarks>Every failure to read a file becomes a <see cref="DistillException"/> that names the file.</remarks>
+public static class ParquetShards
+{
+    private static readonly ParquetOptions Options = new() { CompressionMethod = CompressionMethod.Zstd };
+
+    /// <summary>The column paths every shard must have (sample shards) or, with reject_reason, every reject shard.</summary>
+    public static IReadOnlyList<string> ExpectedColumns(bool rejects) =>
+        (rejects ? RejectColumns : SampleColumns).Value;
+
+    private static readonly Lazy<IReadOnlyList<string>> SampleColumns = new(() => ColumnsOf(typeof(SampleRow)));
+    private static readonly Lazy<IReadOnlyList<string>> RejectColumns = new(() => ColumnsOf(typeof(RejectRow)));
+
+    private static IReadOnlyList<string> ColumnsOf(Type t) =>
+        t.GetParquetSchema(false).GetDataFields().Select(f => f.Path.ToString()).ToArray();
+
+    /// <summary>
+    /// Writes rows to <paramref name="finalPath"/> atomically: a temp file in the same folder, one row group per
+    /// <paramref name="rowGroupRows"/> rows (only one row group in memory at a time), fsync, then rename.
+    /// Returns the size and SHA-256 of the committed file.
+    /// </summary>
+    public static async Task<(long Bytes, string Sha256)> WriteAtomicAsync<T>(
+        string finalPath, IAsyncEnumerable<T> rows, int rowGroupRows, CancellationToken ct) where T : SampleRow
+    {
+        string temp = finalPath + $".{Guid.NewGuid():N}.tmp";
+        try
+        {
+            await using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16,
+                FileOptions.Asynchronous))
+            {
+                bool any = false;
+                var group = new List<T>(rowGroupRows);
+                async Task WriteGroupAsync()
+                {
+                    var options = new ParquetOptions { CompressionMethod = Options.CompressionMethod, Append = any };
+                    await ParquetSerializer.SerializeAsync(group, fs, options, null, ct).ConfigureAwait(false);
+                    any = true;
+                    group.Clear();
+                }
+                await foreach (var row in rows.WithCancellation(ct).ConfigureAwait(false))
+                {
+                    group.Add(row);
+                    if (group.Count == rowGroupRows) await WriteGroupAsync().ConfigureAwait(false);
+                }
+                if (group.Count > 0 || !any) await WriteGroupAsync().ConfigureAwait(false);
+                await fs.FlushAsync(ct).ConfigureAwait(false);
+                fs.Flush(flushToDisk: true);
+            }
+            string sha = await Sha256Async(temp, ct).ConfigureAwait(false);
+            long bytes = new FileInfo(temp).Length;
+            File.Move(temp, finalPath, overwrite: true);
+            return (bytes, sha);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    public static async Task<string> Sha256Async(string path, CancellationToken ct)
+    {
+        await using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
+        var hash = await SHA256.HashDataAsync(fs, ct).ConfigureAwait(false);
+        return Convert.ToHexStringLower(hash);
+    }
+
+    /// <summary>Opens a Parquet file and checks it has the expected columns; the caller disposes the reader.</summary>
+    public static async Task<(FileStream Stream, ParquetReader Reader)> OpenAsync(string path, bool rejects, CancellationToken ct)
+    {
+        if (!File.Exists(path))
+            throw new DistillException($"Parquet file '{path}' does not exist.",
+                "Check the path; run `distill dataset validate` to list every problem in a dataset.");
+        var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
+        ParquetReader? reader = null;
+        try
+        {
+            reader = await ParquetReader.CreateAsync(fs, Options, leaveStreamOpen: true, ct).ConfigureAwait(false);
+            CheckSchema(path, reader.Schema, rejects);
+            return (fs, reader);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            if (reader is not null) await reader.DisposeAsync().ConfigureAwait(false);
+            await fs.DisposeAsync().ConfigureAwait(false);
+            if (e is DistillException) throw;
+            throw Corrupt(path, e);
+        }
+    }
+
+    /// <summary>Streams a file's rows one row group at a time (never the whole file in memory).</summary>
+    public static async IAsyncEnumerable<IList<T>> ReadRowGroupsAsync<T>(string path, [EnumeratorCancellation] CancellationToken ct)
+        where T : SampleRow, new()
+    {
+        bool rejects = typeof(T) == typeof(RejectRow);
+        var (fs, reader) = await OpenAsync(path, rejects, ct).ConfigureAwait(false);
+        await using (fs)
+        {
+            int groups = reader.RowGroupCount;
+            await reader.DisposeAsync().ConfigureAwait(false);
+            for (int g = 0; g < groups; g++)
+            {
+                IList<T> rows;
+                try
+                {
+                    fs.Position = 0;
+                    rows = (await ParquetSerializer.DeserializeAsync<T>(fs, Options, g, ct).ConfigureAwait(false)).Data;
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    throw Corrupt(path, e, $" (row group {g})");
+                }
+                yield return rows;
+            }
+        }
+    }
+
+    /// <summary>Reads only the <c>id</c> column (cheap: used to load committed ids on resume).</summary>
+    public static async Task<List<string>> ReadIdsAsync(string path, bool rejects, CancellationToken ct)
+    {
+        var (fs, reader) = await OpenAsync(path, rejects, ct).ConfigureAwait(false);
+        await using (fs)
+        await using (reader)
+        {
+            try
+            {
+                var field = reader.Schema.FindDataField("id");
+                var ids = new List<string>();
+                for (int g = 0; g < reader.RowGroupCount; g++)
+                {
+                    using var rg = reader.OpenRowGroupReader(g);
+                    var buffer = new string?[rg.RowCount];
+                    await rg.ReadAsync(field, buffer.AsMemory(), null, ct).ConfigureAwait(false);
+                    ids.AddRange(buffer.Select(id => id ?? ""));
+                }
+                return ids;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw Corrupt(path, e);
+            }
+        }
+    }
+
+    /// <summary>Total rows according to the file footer.</summary>
+    public static long RowCount(ParquetReader reader)
+    {
+        long rows = 0;
+        for (int g = 0; g < reader.RowGroupCount; g++)
+            rows += reader.RowGroups[g].RowCount;
+        return rows;
+    }
+
+    private static void CheckSchema(string path, ParquetSchema schema, bool rejects)
+    {
+        var have = schema.GetDataFields().Select(f => f.Path.ToString()).ToHashSet();
+        var missing = ExpectedColumns(rejects).Where(c => !have.Contains(c)).ToList();
+        if (missing.Count > 0)
+            throw new DistillException(
+                $"Parquet file '{path}' is not a Distill {(rejects ? "rejects" : "dataset")} shard: it lacks column(s) " +
+                $"{string.Join(", ", missing.Take(5).Select(m => $"'{m}'"))}{(missing.Count > 5 ? $" and {missing.Count - 5} more" : "")}.",
+                $"Distill expects schema version {DatasetSchema.Version}; export or convert the file with the same columns (see shared/design.md, \"The dataset row\").");
+    }
+
+    internal static DistillException Corrupt(string path, Exception e, string where = "") =>
+        new($"Parquet file '{path}'{where} is truncated, corrupt or not Parquet: {e.Message}",
+            "Restore the file from the writer's output or remove it from the manifest; run `distill dataset validate` to list every problem.",
+            e);
+
+    internal static void TryDelete(string path)
+    {
+        try { File.Delete(path); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+}
