@@ -59,6 +59,21 @@ public sealed class TeacherProtocolTests
         Assert.DoesNotContain(TestTeachers.Key, e.ToString());
     }
 
+    [Theory]
+    [InlineData(TeacherProviders.AzureOpenAI)]
+    [InlineData(TeacherProviders.OpenAICompatible)]
+    public async Task The_SDKs_own_retries_are_off_so_Polly_alone_decides(string provider)
+    {
+        await using var server = await TestTeachers.StartServer(o => o.DefaultFault = Fault.Unavailable);
+        var options = TestTeachers.Options(server, "t", provider);
+        options.MaxRetries = 0;
+        using var registry = TestTeachers.Registry(null, options);
+
+        await Assert.ThrowsAsync<TeacherUnavailableException>(() => registry.Get("t").CompleteAsync(TestTeachers.Ask("x")));
+
+        Assert.Equal(1, server.RequestCount);
+    }
+
     [Fact]
     public async Task OpenAI_compatible_route_sends_bearer_key_and_the_sampling_parameters()
     {
