@@ -4,10 +4,10 @@ namespace Distill.Teachers.Tests;
 
 public sealed class RateLimitTests
 {
-    // The server allows 50 requests in any 1 s window (3000 rpm enforced over 1 s, as Azure checks short windows).
+    // The server allows 20 requests in any 1 s window (1200 rpm enforced over 1 s, as Azure checks short windows).
     private static Task<FaultServer.FaultServer> QuotaServer() => TestTeachers.StartServer(o =>
     {
-        o.RequestsPerWindow = 50;
+        o.RequestsPerWindow = 20;
         o.RateWindow = TimeSpan.FromSeconds(1);
     });
 
@@ -16,18 +16,19 @@ public sealed class RateLimitTests
     {
         await using var server = await QuotaServer();
         var options = TestTeachers.Options(server);
-        options.Rpm = 1800; // 30/s, spread in 100 ms steps
+        options.Rpm = 720; // 12/s in steps of 2 every 167 ms: at most 14 in any second, leaving room for scheduling jitter
         options.MaxRetries = 0;
         using var registry = TestTeachers.Registry(null, options);
         var teacher = registry.Get("primary");
 
-        var responses = await Task.WhenAll(Enumerable.Range(0, 45).Select(i => teacher.CompleteAsync(TestTeachers.Ask($"q{i}"))));
+        // 30 requests: more than the server's 20 per second, so an unthrottled burst gets 429s (next test).
+        var responses = await Task.WhenAll(Enumerable.Range(0, 30).Select(i => teacher.CompleteAsync(TestTeachers.Ask($"q{i}"))));
 
-        Assert.Equal(45, responses.Length);
+        Assert.Equal(30, responses.Length);
         Assert.Equal(0, server.CountStatus(429));
-        Assert.Equal(45, server.RequestCount);
+        Assert.Equal(30, server.RequestCount);
         var span = server.Requests.Max(r => r.At) - server.Requests.Min(r => r.At);
-        Assert.True(span >= TimeSpan.FromSeconds(1), $"45 requests at 30/s took only {span.TotalMilliseconds} ms");
+        Assert.True(span >= TimeSpan.FromSeconds(2), $"30 requests at 12/s took only {span.TotalMilliseconds} ms");
     }
 
     [Fact]
@@ -39,7 +40,7 @@ public sealed class RateLimitTests
         using var registry = TestTeachers.Registry(null, options);
         var teacher = registry.Get("primary");
 
-        var results = await Task.WhenAll(Enumerable.Range(0, 80).Select(async i =>
+        var results = await Task.WhenAll(Enumerable.Range(0, 60).Select(async i =>
         {
             try { await teacher.CompleteAsync(TestTeachers.Ask($"q{i}")); return true; }
             catch (TeacherUnavailableException) { return false; }

@@ -114,7 +114,8 @@ public sealed class TeacherFaultTests
 
         Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(290));
         Assert.Equal("echo: still there?", response.Content);
-        Assert.Equal(2, response.Attempts);
+        Assert.True(response.Attempts >= 2);
+        Assert.Equal(Fault.Hang, server.Requests[0].Fault);
     }
 
     [Fact]
@@ -238,7 +239,7 @@ public sealed class TeacherFaultTests
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => registry.Get("primary").CompleteAsync(TestTeachers.Ask("x"), cts.Token));
-        Assert.Equal(1, server.RequestCount);
+        Assert.True(server.RequestCount <= 1); // cancellation is not retried
     }
 
     [Fact]
