@@ -235,10 +235,8 @@ internal sealed partial class FrontMatterReader
                 }
             }
 
-            if (type is { } ok)
-            {
-                result.Add(new TemplateVariable(name, ok, required, defaultText, description, line));
-            }
+            // Kept even when its type is broken, so the body's uses of it are not reported as undeclared too.
+            result.Add(new TemplateVariable(name, type ?? VariableType.String, required, defaultText, description, line));
         }
 
         return result;

@@ -63,6 +63,10 @@ internal static partial class TemplateParser
 
         if (problems.Count > start || front is null)
         {
+            // Report in file order (front-matter checks finish before the body is read).
+            var found = problems.Skip(start).OrderBy(p => p.Line).ToList();
+            problems.RemoveRange(start, found.Count);
+            problems.AddRange(found);
             return null;
         }
 
@@ -92,7 +96,7 @@ internal static partial class TemplateParser
 
         void Flush()
         {
-            if (name is null)
+            if (string.IsNullOrEmpty(name))
             {
                 return;
             }
@@ -140,7 +144,6 @@ internal static partial class TemplateParser
         }
 
         Flush();
-        sections.RemoveAll(s => s.Name.Length == 0);
         if (!sections.Any(s => s.Name == TemplateSections.User))
         {
             problems.Add(new(file, Math.Min(bodyStart + 1, lines.Length), "template has no '## user' section"));

@@ -77,7 +77,7 @@ public sealed class TemplateRenderer
         foreach (var name in values.Keys.Where(k => template.FindVariable(k) is null).Order(StringComparer.Ordinal))
         {
             var declared = template.Variables.Count == 0 ? "none" : string.Join(", ", template.Variables.Select(v => v.Name));
-            errors.Add($"template '{template.Id}' has no variable '{name}' (declared: {declared})");
+            errors.Add($"{template.FilePath}: template '{template.Id}' has no variable '{name}' (declared: {declared})");
         }
 
         var texts = new Dictionary<string, string>(StringComparer.Ordinal);

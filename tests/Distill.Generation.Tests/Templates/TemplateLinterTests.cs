@@ -121,6 +121,15 @@ public sealed class TemplateLinterTests
         AssertProblem(problems, 10, "'temperature' must be a number from 0 to 2");
     }
 
+    [Fact]
+    public void Variable_without_type_is_reported_once_not_also_as_undeclared()
+    {
+        var problem = Assert.Single(Lint(Valid.Replace("question: {type: string, required: true}", "question: {required: true}", StringComparison.Ordinal)));
+
+        Assert.Equal(6, problem.Line);
+        Assert.Contains("variable 'question' has no type", problem.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("{{$a b}}", "more than one token")]
     [InlineData("{{$}}", "no variable name")]
@@ -176,7 +185,9 @@ public sealed class TemplateLinterTests
         AssertProblem(Lint(twice), 20, "appears twice (first at line 18)");
 
         var preamble = Valid.Replace("---\n## system", "---\nhello\n## system", StringComparison.Ordinal);
-        AssertProblem(Lint(preamble), 12, "text before the first section");
+        var problem = Assert.Single(Lint(preamble));
+        Assert.Equal(12, problem.Line);
+        Assert.Contains("text before the first section", problem.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -193,7 +204,7 @@ public sealed class TemplateLinterTests
     }
 
     [Fact]
-    public void All_problems_are_returned_not_only_the_first()
+    public void All_problems_are_returned_in_line_order_not_only_the_first()
     {
         var text = Valid
             .Replace("recipe: cot", "recipe: nope", StringComparison.Ordinal)
@@ -202,7 +213,7 @@ public sealed class TemplateLinterTests
 
         var problems = Lint(text);
 
-        Assert.Equal([4, 8, 19], problems.Select(p => p.Line).Order());
+        Assert.Equal([4, 8, 19], problems.Select(p => p.Line));
     }
 
     [Fact]
