@@ -234,6 +234,30 @@ public sealed class TemplateRendererTests
     }
 
     [Fact]
+    public async Task Variables_inside_json_braces_and_markers_in_any_case_render_exactly()
+    {
+        const string template = """
+            ---
+            id: braces
+            description: d
+            recipe: judge
+            variables:
+              n: {type: int, required: true}
+              s: {type: json, required: true}
+            output: {format: json, fields: [a]}
+            ---
+            ## System
+            Reply as {"a": {{$n}}, "b": {{$s}}}.
+            ## USER
+            go
+            """;
+
+        var rendered = await Render(template, ("n", 7), ("s", "\"<x>\""));
+
+        Assert.Equal([ChatMessage.System("""Reply as {"a": 7, "b": "<x>"}."""), ChatMessage.User("go")], rendered.TeacherMessages);
+    }
+
+    [Fact]
     public void Cli_vars_parse_name_equals_value_and_reject_bad_pairs()
     {
         var values = TemplateVariableArgs.Parse(["a=1", "b=x=y", "c="]);
