@@ -57,7 +57,7 @@ internal static partial class TemplateParser
             stem = stem.EndsWith(TemplateLinter.FileExtension, StringComparison.Ordinal) ? stem[..^TemplateLinter.FileExtension.Length] : stem;
             if (front.Id is { } id && id != stem)
             {
-                problems.Add(new(file, front.IdLine, $"id '{id}' must equal the file name '{stem}' so `--template {id}` finds it"));
+                problems.Add(new(file, front.IdLine, $"id '{id}' must equal the file name '{stem}' (templates live in <id>{TemplateLinter.FileExtension})"));
             }
         }
 
