@@ -13,7 +13,8 @@ public static partial class KdLoss
     /// <para>Memory: the teacher callback runs under no_grad and each teacher chunk is freed before the next, so the teacher's
     /// [B, T, V] logits never exist at once. The student's per-chunk float32 tensors that autograd saves for backward stay alive
     /// until backward (as in torchtune); what chunking removes is the full-size float32 upcast and the transient
-    /// softmax / mixture buffers of the whole sequence.</para>
+    /// softmax / mixture buffers of the whole sequence. For peak memory near plain SFT use the hidden-state overload, which
+    /// computes each chunk's gradients in the forward call and keeps nothing of size V.</para>
     /// </summary>
     /// <param name="studentLogits">(start, length) to the student's logits for positions [start, start + length): [B, length, V].</param>
     /// <param name="teacherLogits">(start, length) to the teacher's logits for the same positions: [B, length, V]; run under no_grad and detached.</param>
@@ -59,33 +60,38 @@ public static partial class KdLoss
     }
 
     /// <summary>
-    /// Chunked online KD from final hidden states: each chunk is projected through the language-model heads on the fly, so
-    /// neither model's full [B, T, V] logits are materialized at once (see <see cref="Chunked(Func{long,long,Tensor},Func{long,long,Tensor},Tensor,int,Divergence?,double,long)"/>).
-    /// Equal to <see cref="FullDistribution"/> on the full logits.
+    /// Chunked online KD from final hidden states with peak memory near plain SFT: each chunk of positions is projected
+    /// through both language-model heads, scored, and its gradients with respect to <paramref name="studentHidden"/> and
+    /// <paramref name="studentLmHead"/> are computed right away (Liger-Kernel's fused-linear approach); the chunk's logits are
+    /// then freed and backward only scales the stored gradients. Neither model's [B, T, V] logits exist at once, before or
+    /// during backward. The value and gradients equal <see cref="FullDistribution"/> on the full logits.
+    /// <para>Costs: the gradients are computed in the forward call even if backward never runs (use no_grad / inputs without
+    /// requires_grad for evaluation, which skips them), and the result cannot be differentiated twice.</para>
     /// </summary>
     /// <param name="studentHidden">Student final (post-norm) hidden states [B, T, Hs].</param>
-    /// <param name="studentLmHead">Student lm_head weight [V, Hs] (no bias, as in Llama).</param>
+    /// <param name="studentLmHead">Student lm_head weight [V, Hs] (no bias, as in Llama); may be frozen.</param>
     /// <param name="teacherHidden">Teacher final hidden states [B, T, Ht]; detached inside.</param>
     /// <param name="teacherLmHead">Teacher lm_head weight [V, Ht]; detached inside.</param>
     /// <param name="labels">[B, T] int64 mask source.</param>
-    /// <param name="numChunks">Chunks along T.</param>
+    /// <param name="numChunks">Chunks along T; the last takes the remainder.</param>
     /// <param name="divergence">Objective; forward KL when null.</param>
     /// <param name="temperature">T &gt; 0 applied to both; result times T^2.</param>
     /// <param name="ignoreIndex">-100 by default.</param>
-    /// <returns>Scalar float32 tensor.</returns>
+    /// <returns>Scalar float32 tensor; 0 when every position is masked (backward then gives zero gradients).</returns>
     public static Tensor Chunked(Tensor studentHidden, Tensor studentLmHead, Tensor teacherHidden, Tensor teacherLmHead, Tensor labels,
         int numChunks = 8, Divergence? divergence = null, double temperature = 1.0, long ignoreIndex = IgnoreIndex)
     {
+        divergence ??= Divergence.ForwardKl;
+        divergence.Validate();
+        LossMath.CheckTemperature(temperature);
+        if (numChunks < 1) throw new ArgumentOutOfRangeException(nameof(numChunks), numChunks, "numChunks must be at least 1");
         CheckHidden(studentHidden, studentLmHead, labels, nameof(studentHidden));
         CheckHidden(teacherHidden, teacherLmHead, labels, nameof(teacherHidden));
         if (studentLmHead.shape[0] != teacherLmHead.shape[0])
             throw new ArgumentException($"student and teacher vocabularies differ ({studentLmHead.shape[0]} vs {teacherLmHead.shape[0]})", nameof(teacherLmHead));
-        var teacherH = teacherHidden.detach();
-        var teacherW = teacherLmHead.detach();
-        return Chunked(
-            (s, n) => nn.functional.linear(studentHidden.narrow(1, s, n), studentLmHead),
-            (s, n) => nn.functional.linear(teacherH.narrow(1, s, n), teacherW),
-            labels, numChunks, divergence, temperature, ignoreIndex);
+        if (labels.shape[1] == 0) throw new ArgumentException("labels have no positions (T = 0)", nameof(labels));
+        return FusedChunkedKdFunction.apply(studentHidden, studentLmHead, teacherHidden.detach(), teacherLmHead.detach(), labels,
+            numChunks, divergence, temperature, ignoreIndex, is_grad_enabled());
     }
 
     /// <summary>

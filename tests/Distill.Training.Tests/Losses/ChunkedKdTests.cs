@@ -73,3 +73,68 @@ public class ChunkedKdTests : TorchTest
         Assert.True(wt.grad is null || Item(wt.grad.abs().sum()) == 0);
     }
 }
+
+public class FusedChunkedKdTests : TorchTest
+{
+    [Fact]
+    public void A_frozen_lm_head_gets_no_gradient_and_the_hidden_states_still_do()
+    {
+        var hs = randn(2, 5, 4).detach().requires_grad_(true);
+        var ws = randn(9, 4);
+        var ht = randn(2, 5, 3);
+        var wt = randn(9, 3);
+        var labels = L([1, 2, 3, 4, -100, 0, 0, 0, 0, 0], 2, 5);
+        var full = KdLoss.ForwardKl(nn.functional.linear(hs, ws), nn.functional.linear(ht, wt), labels);
+        full.backward();
+        var expected = hs.grad!.clone();
+        hs.grad!.zero_();
+        var chunked = KdLoss.Chunked(hs, ws, ht, wt, labels, numChunks: 2, Divergence.ForwardKl);
+        chunked.backward();
+        Assert.Equal(Item(full), Item(chunked), 5);
+        Assert.Equal(0.0, Item(expected.sub(hs.grad!).abs().max()), 5);
+        Assert.Null(ws.grad);
+    }
+
+    [Fact]
+    public void Under_no_grad_the_value_is_the_same_and_no_graph_is_built()
+    {
+        var hs = randn(1, 6, 4).detach().requires_grad_(true);
+        var ws = randn(9, 4).detach().requires_grad_(true);
+        var ht = randn(1, 6, 4);
+        var wt = randn(9, 4);
+        var labels = L([1, 2, 3, 4, 5, 6], 1, 6);
+        var withGrad = Item(KdLoss.Chunked(hs, ws, ht, wt, labels, 3, Divergence.Jsd(0.5), temperature: 2));
+        using (no_grad())
+        {
+            var loss = KdLoss.Chunked(hs, ws, ht, wt, labels, 3, Divergence.Jsd(0.5), temperature: 2);
+            Assert.False(loss.requires_grad);
+            Assert.Equal(withGrad, Item(loss), 6);
+        }
+    }
+
+    [Fact]
+    public void Combined_with_cross_entropy_the_fused_loss_backpropagates_through_the_student_graph()
+    {
+        // hidden = x A (a stand-in for the decoder), so the fused loss's gradient must flow on into A.
+        var a = randn(3, 4).detach().requires_grad_(true);
+        var x = randn(2, 5, 3);
+        var ws = randn(9, 4).detach().requires_grad_(true);
+        var ht = randn(2, 5, 4);
+        var wt = randn(9, 4);
+        var labels = L([1, 2, 3, 4, -100, 0, 8, 7, 6, 5], 2, 5);
+
+        var hidden = x.matmul(a);
+        var logits = nn.functional.linear(hidden, ws);
+        KdLoss.Combine(KdLoss.ForwardKl(logits, nn.functional.linear(ht, wt), labels, 2), KdLoss.CrossEntropy(logits, labels), 0.7).backward();
+        var (ga, gw) = (a.grad!.clone(), ws.grad!.clone());
+        a.grad!.zero_();
+        ws.grad!.zero_();
+
+        hidden = x.matmul(a);
+        var kd = KdLoss.ChunkedForwardKl(hidden, ws, ht, wt, labels, numChunks: 3, temperature: 2);
+        KdLoss.Combine(kd, KdLoss.CrossEntropy(nn.functional.linear(hidden, ws), labels), 0.7).backward();
+
+        Assert.Equal(0.0, Item(ga.sub(a.grad!).abs().max()), 5);
+        Assert.Equal(0.0, Item(gw.sub(ws.grad!).abs().max()), 5);
+    }
+}
