@@ -1,0 +1,74 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Distill.Training.Losses;
+
+/// <summary>
+/// Shared pieces of the losses: shape checks, flattening, the ignore-index mask, the masked mean, and divergences on log-probabilities.
+/// Everything here works on float32 tensors; the public losses upcast before calling in.
+/// </summary>
+internal static class LossMath
+{
+    /// <summary>Logits [B, T, V] or [N, V] to [N, V]; labels [B, T] or [N] to [N]. Throws when the leading sizes disagree.</summary>
+    internal static (Tensor Logits, Tensor Labels) Flatten(Tensor logits, Tensor labels, string logitsName = "logits")
+    {
+        if (logits.dim() is not (2 or 3))
+            throw new ArgumentException($"{logitsName} must be [B, T, V] or [N, V], got [{string.Join(", ", logits.shape)}]", logitsName);
+        var v = logits.shape[^1];
+        var flat = logits.reshape(-1, v);
+        var flatLabels = labels.reshape(-1);
+        if (flatLabels.shape[0] != flat.shape[0])
+            throw new ArgumentException(
+                $"labels [{string.Join(", ", labels.shape)}] do not match {logitsName} [{string.Join(", ", logits.shape)}]: one label per position", nameof(labels));
+        return (flat, flatLabels);
+    }
+
+    internal static void CheckSameShape(Tensor a, Tensor b, string aName, string bName)
+    {
+        if (!a.shape.SequenceEqual(b.shape))
+            throw new ArgumentException($"{aName} [{string.Join(", ", a.shape)}] and {bName} [{string.Join(", ", b.shape)}] must have the same shape", bName);
+    }
+
+    internal static void CheckTemperature(double temperature)
+    {
+        if (!(temperature > 0) || double.IsInfinity(temperature))
+            throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "temperature must be a positive finite number");
+    }
+
+    /// <summary>Float32 log-probabilities of <paramref name="logits"/> / <paramref name="temperature"/> along the last dimension.</summary>
+    internal static Tensor LogProbs(Tensor logits, double temperature)
+    {
+        var f = logits.to_type(ScalarType.Float32);
+        if (temperature != 1.0) f = f.div(temperature);
+        return f.log_softmax(-1);
+    }
+
+    /// <summary>Sum of <paramref name="perToken"/> [N] over kept positions; NaN or inf at dropped positions never reaches the result.</summary>
+    internal static Tensor MaskedSum(Tensor perToken, Tensor keep) => perToken.masked_fill(keep.logical_not(), 0.0).sum();
+
+    /// <summary>Number of kept positions as a float32 scalar, at least 1 so that "nothing kept" divides 0 by 1.</summary>
+    internal static Tensor KeptCount(Tensor keep) => keep.sum().clamp_min(1).to_type(ScalarType.Float32);
+
+    /// <summary>
+    /// Mean of <paramref name="perToken"/> [N] over kept positions. 0 when nothing is kept, still attached to the graph
+    /// (backward runs and gives zero gradients).
+    /// </summary>
+    internal static Tensor MaskedMean(Tensor perToken, Tensor keep) => MaskedSum(perToken, keep).div(KeptCount(keep));
+
+    /// <summary>
+    /// KL(P || Q) = sum_v p_v (log p_v - log q_v) over the last dimension: [N, V] log-probs to [N].
+    /// Vocabulary entries outside P's support (p_v = 0, e.g. a -inf logit) contribute 0, as in the convention 0 log 0 = 0;
+    /// both operands are zeroed there first so no 0 * inf appears in the forward or the backward pass.
+    /// </summary>
+    internal static Tensor Kl(Tensor logP, Tensor logQ)
+    {
+        var p = logP.exp();
+        var off = p.eq(0);
+        var diff = logP.masked_fill(off, 0.0).sub(logQ.masked_fill(off, 0.0));
+        return p.mul(diff).sum(-1);
+    }
+
+    /// <summary>log(w p + (1 - w) q) for 0 &lt; w &lt; 1, computed as a logsumexp of log-probs: [N, V].</summary>
+    internal static Tensor LogMixture(Tensor logP, Tensor logQ, double w) =>
+        stack([logP.add(Math.Log(w)), logQ.add(Math.Log(1 - w))], 0).logsumexp(0, false);
+}
