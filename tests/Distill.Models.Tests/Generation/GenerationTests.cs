@@ -144,4 +144,15 @@ public class GenerationTests : TorchTest
         Assert.Throws<DistillException>(() => LlamaGenerator.Generate(m, [Array.Empty<long>()], new GenerationOptions()));
         Assert.Throws<DistillException>(() => LlamaGenerator.Generate(m, [[1, 50]], new GenerationOptions()));
     }
+
+    [Fact]
+    public void Generation_leaves_no_live_tensors_behind()
+    {
+        using var m = NewModel();
+        var options = new GenerationOptions { Temperature = 1, MaxNewTokens = 16, Seed = 3, TopLogprobs = 5 };
+        LlamaGenerator.Generate(m, [PromptA, PromptB], options); // warm-up: lazily created tensors are not leaks
+        var before = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        LlamaGenerator.Generate(m, [PromptA, PromptB], options);
+        Assert.Equal(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
 }

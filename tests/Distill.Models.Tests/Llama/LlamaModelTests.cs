@@ -193,3 +193,21 @@ public class LlamaModelTests : TorchTest
         Assert.InRange(m.ParameterCount, min, max);
     }
 }
+
+public class LlamaTrainingTests : TorchTest
+{
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Next_token_loss_backpropagates_into_every_parameter(bool tied)
+    {
+        using var scope = NewDisposeScope();
+        using var m = new LlamaForCausalLM(TestConfigs.Tiny(tied, bias: true));
+        var ids = tensor(new long[] { 1, 2, 3, 4, 5, 6 }).view(1, 6);
+        var logits = m.forward(new CausalLMInput(ids.narrow(1, 0, 5))).Logits;
+        var loss = nn.functional.cross_entropy(logits.view(-1, 50), ids.narrow(1, 1, 5).reshape(-1));
+        loss.backward();
+        foreach (var (name, p) in m.named_parameters())
+            Assert.True(p.grad is not null && p.grad.abs().sum().item<float>() > 0, $"no gradient reached {name}");
+    }
+}
