@@ -1,4 +1,5 @@
 using Distill.Core.Errors;
+using Distill.Models.Checkpoints;
 
 namespace Distill.Models.Generation;
 
@@ -24,6 +25,25 @@ public sealed record GenerationOptions
     public long PadTokenId { get; init; }
 
     public bool Greedy => Temperature <= 0;
+
+    /// <summary>
+    /// Defaults from a model folder's generation_config.json (HF semantics: do_sample false = greedy), with its eos ids as stop ids
+    /// and its pad id (else the first eos id) for padding. Callers override with `with { ... }`.
+    /// </summary>
+    public static GenerationOptions FromConfig(GenerationConfig? config)
+    {
+        if (config is null) return new GenerationOptions();
+        var eos = config.EosTokenIds;
+        return new GenerationOptions
+        {
+            MaxNewTokens = config.MaxNewTokens ?? 128,
+            Temperature = config.DoSample == true ? config.Temperature ?? 1.0 : 0,
+            TopK = config.DoSample == true ? config.TopK ?? 0 : 0,
+            TopP = config.DoSample == true ? config.TopP ?? 1.0 : 1.0,
+            StopTokenIds = eos,
+            PadTokenId = config.PadTokenId ?? (eos.Count > 0 ? eos[0] : 0),
+        };
+    }
 
     public void Validate()
     {

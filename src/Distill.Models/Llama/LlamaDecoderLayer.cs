@@ -13,6 +13,8 @@ public sealed class LlamaDecoderLayer : nn.Module<AttentionInput, Tensor>
     public readonly RmsNorm post_attention_layernorm;
 #pragma warning restore IDE1006
 
+    static LlamaDecoderLayer() => Native.TorchNative.EnsureLoaded();
+
     public LlamaDecoderLayer(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(nameof(LlamaDecoderLayer))
     {
         self_attn = new LlamaAttention(config, device, dtype);

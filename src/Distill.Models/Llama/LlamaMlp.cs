@@ -13,6 +13,8 @@ public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
     public readonly Linear down_proj;
 #pragma warning restore IDE1006
 
+    static LlamaMlp() => Native.TorchNative.EnsureLoaded();
+
     public LlamaMlp(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(nameof(LlamaMlp))
     {
         var bias = config.MlpBias ?? false;

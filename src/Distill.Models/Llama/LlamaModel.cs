@@ -14,6 +14,8 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, (Tensor Hidden, IReadO
 #pragma warning restore IDE1006
     readonly LlamaConfig _config;
 
+    static LlamaModel() => Native.TorchNative.EnsureLoaded();
+
     public LlamaModel(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(nameof(LlamaModel))
     {
         _config = config;

@@ -12,6 +12,8 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 #pragma warning restore IDE1006
     readonly double _eps;
 
+    static RmsNorm() => Native.TorchNative.EnsureLoaded();
+
     public RmsNorm(long dim, double eps, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(nameof(RmsNorm))
     {
         weight = nn.Parameter(ones(dim, dtype: dtype, device: device));

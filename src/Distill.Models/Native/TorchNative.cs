@@ -155,6 +155,8 @@ public static class TorchNative
         {
             yield return Path.Combine(root, "runtimes", rid, "native", LibName);
             yield return Path.Combine(root, LibName);
+            // TorchSharp.dll loaded straight from the NuGet package (scripts, notebooks): lib/net8.0 -> ../../runtimes.
+            yield return Path.GetFullPath(Path.Combine(root, "..", "..", "runtimes", rid, "native", LibName));
         }
     }
 

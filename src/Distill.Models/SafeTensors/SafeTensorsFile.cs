@@ -41,6 +41,7 @@ public sealed class SafeTensorsFile : IDisposable
 
     public static SafeTensorsFile Open(string path)
     {
+        Native.TorchNative.EnsureLoaded();
         if (!File.Exists(path))
             throw new DistillException($"safetensors file not found: {path}", "check the model folder, or save the model again");
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);

@@ -14,6 +14,7 @@ public static class SafeTensorsWriter
 {
     public static void Save(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
+        Native.TorchNative.EnsureLoaded();
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors writing needs a little-endian machine");
         var list = tensors.ToList();
         var meta = new Dictionary<string, string> { ["format"] = "pt" };

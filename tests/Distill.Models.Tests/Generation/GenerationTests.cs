@@ -144,4 +144,28 @@ public class GenerationTests : TorchTest
         Assert.Throws<DistillException>(() => LlamaGenerator.Generate(m, [Array.Empty<long>()], new GenerationOptions()));
         Assert.Throws<DistillException>(() => LlamaGenerator.Generate(m, [[1, 50]], new GenerationOptions()));
     }
+
+    [Fact]
+    public void Generation_leaves_no_live_tensors_behind()
+    {
+        using var m = NewModel();
+        var options = new GenerationOptions { Temperature = 1, MaxNewTokens = 16, Seed = 3, TopLogprobs = 5 };
+        LlamaGenerator.Generate(m, [PromptA, PromptB], options); // warm-up: lazily created tensors are not leaks
+        var before = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        LlamaGenerator.Generate(m, [PromptA, PromptB], options);
+        Assert.Equal(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    [Fact]
+    public void Options_from_generation_config_follow_hugging_face_semantics()
+    {
+        var greedy = GenerationOptions.FromConfig(new Distill.Models.Checkpoints.GenerationConfig { EosTokenIds = [2, 7], Temperature = 0.7 });
+        Assert.True(greedy.Greedy);
+        Assert.Equal(new long[] { 2, 7 }, greedy.StopTokenIds);
+        Assert.Equal(2, greedy.PadTokenId);
+        var sampled = GenerationOptions.FromConfig(new Distill.Models.Checkpoints.GenerationConfig { DoSample = true, Temperature = 0.7, TopP = 0.9, PadTokenId = 0 });
+        Assert.Equal(0.7, sampled.Temperature);
+        Assert.Equal(0.9, sampled.TopP);
+        Assert.Equal(0, sampled.PadTokenId);
+    }
 }

@@ -61,6 +61,22 @@ public class LlamaModelTests : TorchTest
     }
 
     [Fact]
+    public void Hidden_states_are_numbered_as_hugging_face_does()
+    {
+        using var scope = NewDisposeScope();
+        using var m = new LlamaForCausalLM(TestConfigs.Tiny());
+        using var _ = no_grad();
+        var ids = tensor(new long[] { 4, 8, 15 }).unsqueeze(0);
+        var outp = m.forward(new CausalLMInput(ids, OutputHiddenStates: [0, 1, 2]));
+        var h = outp.HiddenStates!;
+        Assert.True(h[0].eq(m.model.embed_tokens.forward(ids)).all().item<bool>());
+        var (cos, sin) = RotaryEmbedding.CosSin(arange(3).unsqueeze(0), m.Config.HeadDim, m.Config.RopeTheta, ScalarType.Float32);
+        var afterLayer0 = m.model.layers[0].forward(new AttentionInput(h[0], cos, sin, LlamaModel.BuildMask(null, 3, 0, CPU), null, 0));
+        Assert.True(h[1].allclose(afterLayer0, rtol: 0, atol: 1e-6));
+        Assert.True(outp.Logits.allclose(m.lm_head!.forward(h[2]), rtol: 0, atol: 1e-5)); // the last one is after the final norm
+    }
+
+    [Fact]
     public void Rms_norm_matches_hand_computed_values()
     {
         using var scope = NewDisposeScope();
@@ -112,21 +128,21 @@ public class LlamaModelTests : TorchTest
         var v = attn.v_proj.forward(x).view(b, s, kvh, d).transpose(1, 2);
         var outHeads = zeros(b, s, h, d);
         for (var bi = 0; bi < b; bi++)
-        for (var hi = 0; hi < h; hi++)
-        {
-            var kvHead = hi / (h / kvh); // query heads 0,1 share kv head 0; 2,3 share kv head 1
-            for (var i = 0; i < s; i++)
+            for (var hi = 0; hi < h; hi++)
             {
-                var scores = new double[i + 1];
-                for (var j = 0; j <= i; j++) scores[j] = q[bi, hi, i].dot(k[bi, kvHead, j]).item<float>() / Math.Sqrt(d);
-                var max = scores.Max();
-                var w = scores.Select(z => Math.Exp(z - max)).ToArray();
-                var sum = w.Sum();
-                var o = zeros(d);
-                for (var j = 0; j <= i; j++) o += v[bi, kvHead, j] * (float)(w[j] / sum);
-                outHeads[bi, i, hi] = o;
+                var kvHead = hi / (h / kvh); // query heads 0,1 share kv head 0; 2,3 share kv head 1
+                for (var i = 0; i < s; i++)
+                {
+                    var scores = new double[i + 1];
+                    for (var j = 0; j <= i; j++) scores[j] = q[bi, hi, i].dot(k[bi, kvHead, j]).item<float>() / Math.Sqrt(d);
+                    var max = scores.Max();
+                    var w = scores.Select(z => Math.Exp(z - max)).ToArray();
+                    var sum = w.Sum();
+                    var o = zeros(d);
+                    for (var j = 0; j <= i; j++) o += v[bi, kvHead, j] * (float)(w[j] / sum);
+                    outHeads[bi, i, hi] = o;
+                }
             }
-        }
         var expected = attn.o_proj.forward(outHeads.reshape(b, s, h * d));
         Assert.True(actual.allclose(expected, rtol: 1e-4, atol: 1e-5), $"max diff {(actual - expected).abs().max().item<float>()}");
     }
@@ -191,5 +207,23 @@ public class LlamaModelTests : TorchTest
     {
         using var m = new LlamaForCausalLM(ModelPresets.Get(preset));
         Assert.InRange(m.ParameterCount, min, max);
+    }
+}
+
+public class LlamaTrainingTests : TorchTest
+{
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Next_token_loss_backpropagates_into_every_parameter(bool tied)
+    {
+        using var scope = NewDisposeScope();
+        using var m = new LlamaForCausalLM(TestConfigs.Tiny(tied, bias: true));
+        var ids = tensor(new long[] { 1, 2, 3, 4, 5, 6 }).view(1, 6);
+        var logits = m.forward(new CausalLMInput(ids.narrow(1, 0, 5))).Logits;
+        var loss = nn.functional.cross_entropy(logits.view(-1, 50), ids.narrow(1, 1, 5).reshape(-1));
+        loss.backward();
+        foreach (var (name, p) in m.named_parameters())
+            Assert.True(p.grad is not null && p.grad.abs().sum().item<float>() > 0, $"no gradient reached {name}");
     }
 }

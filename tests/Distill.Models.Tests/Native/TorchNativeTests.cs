@@ -44,3 +44,17 @@ public class TorchNativeTests : TorchTest
         Assert.False(ElfVersionPatcher.RequiresStrongly(bytes, TorchNative.RequiredGlibcxx));
     }
 }
+
+public class TorchDevicesTests : TorchTest
+{
+    [Fact]
+    public void Device_and_dtype_names_parse_and_bad_ones_are_user_errors()
+    {
+        Assert.Equal(DeviceType.CPU, TorchDevices.Parse("cpu").type);
+        Assert.Equal(cuda.is_available() ? DeviceType.CUDA : DeviceType.CPU, TorchDevices.Parse("auto").type);
+        Assert.Equal(ScalarType.BFloat16, TorchDevices.ParseDType("bf16"));
+        Assert.Throws<Distill.Core.Errors.DistillException>(() => TorchDevices.Parse("tpu"));
+        Assert.Throws<Distill.Core.Errors.DistillException>(() => TorchDevices.ParseDType("int4"));
+        if (!cuda.is_available()) Assert.Throws<Distill.Core.Errors.DistillException>(() => TorchDevices.Parse("cuda"));
+    }
+}
