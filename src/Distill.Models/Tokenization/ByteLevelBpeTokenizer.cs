@@ -102,27 +102,64 @@ public sealed class ByteLevelBpeTokenizer : ByteLevelTokenizerBase
             }
             // Like Hugging Face without an unk token, a byte missing from the vocabulary is dropped.
         }
-        while (symbols.Count > 1)
+        return ApplyMerges(symbols);
+    }
+
+    // Hugging Face's algorithm: a queue of candidate merges ordered by (rank, position) over a linked list of symbols,
+    // so a word of n bytes costs O(n log n); rescanning the word after each merge is O(n^2) and stalls on long
+    // unbroken runs (base64, minified code).
+    private int[] ApplyMerges(List<int> initial)
+    {
+        var count = initial.Count;
+        if (count < 2)
         {
-            var bestRank = int.MaxValue;
-            var bestIndex = -1;
-            var bestMerged = 0;
-            for (var i = 0; i < symbols.Count - 1; i++)
-            {
-                if (_merges.TryGetValue((symbols[i], symbols[i + 1]), out var merge) && merge.Rank < bestRank)
-                {
-                    bestRank = merge.Rank;
-                    bestIndex = i;
-                    bestMerged = merge.Merged;
-                }
-            }
-            if (bestIndex < 0)
-            {
-                break;
-            }
-            symbols[bestIndex] = bestMerged;
-            symbols.RemoveAt(bestIndex + 1);
+            return initial.ToArray();
         }
-        return symbols.ToArray();
+        var symbols = initial.ToArray();
+        var next = new int[count];
+        var previous = new int[count];
+        for (var i = 0; i < count; i++)
+        {
+            next[i] = i + 1 < count ? i + 1 : -1;
+            previous[i] = i - 1;
+        }
+        var candidates = new PriorityQueue<(int Left, int LeftId, int RightId, int Merged), (int Rank, int Position)>();
+        void Consider(int left)
+        {
+            var right = left < 0 ? -1 : next[left];
+            if (right >= 0 && _merges.TryGetValue((symbols[left], symbols[right]), out var merge))
+            {
+                candidates.Enqueue((left, symbols[left], symbols[right], merge.Merged), (merge.Rank, left));
+            }
+        }
+        for (var i = 0; i < count - 1; i++)
+        {
+            Consider(i);
+        }
+        while (candidates.TryDequeue(out var candidate, out _))
+        {
+            var (left, leftId, rightId, merged) = candidate;
+            var right = next[left];
+            // Entries go stale when a neighbour merged first; symbols only ever grow, so ids tell.
+            if (symbols[left] != leftId || right < 0 || symbols[right] != rightId)
+            {
+                continue;
+            }
+            symbols[left] = merged;
+            symbols[right] = -1;
+            next[left] = next[right];
+            if (next[right] >= 0)
+            {
+                previous[next[right]] = left;
+            }
+            Consider(previous[left]);
+            Consider(left);
+        }
+        var result = new List<int>(count);
+        for (var i = 0; i >= 0; i = next[i])
+        {
+            result.Add(symbols[i]);
+        }
+        return result.ToArray();
     }
 }

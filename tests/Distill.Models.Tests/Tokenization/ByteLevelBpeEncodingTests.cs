@@ -48,6 +48,21 @@ public class ByteLevelBpeEncodingTests
     }
 
     [Fact]
+    public void Very_long_unbroken_word_encodes_quickly_and_round_trips()
+    {
+        var tokenizer = TestTokenizers.Chat(TokenizerEngine.Own);
+        var word = string.Concat(Enumerable.Repeat("Tuesdayorderrefund", 20_000));
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var ids = tokenizer.Encode(word);
+        clock.Stop();
+
+        Assert.Equal(word, tokenizer.Decode(ids));
+        // 360k bytes: quadratic merging would take minutes.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"encoding took {clock.Elapsed}");
+    }
+
+    [Fact]
     public void Merges_make_frequent_words_shorter_than_their_bytes()
     {
         var tokenizer = TestTokenizers.Chat();

@@ -83,4 +83,18 @@ public class TrainedTokenizerSaveLoadTests
         // Added tokens are also model vocabulary entries with the same ids, as Hugging Face's trainer writes them.
         Assert.All(added, t => Assert.Equal(t.GetProperty("id").GetInt32(), model.GetProperty("vocab").GetProperty(t.GetProperty("content").GetString()!).GetInt32()));
     }
+
+    [Fact]
+    public void Saved_model_folder_restores_special_token_roles_on_load()
+    {
+        using var folder = new TempDirectory();
+        var names = new SpecialTokenNames(Bos: "<|endoftext|>", Eos: "<|im_end|>", Pad: "<|endoftext|>");
+
+        TokenizerConfigWriter.SaveModelFolder(folder.Path, TestTokenizers.ChatDefinition, names);
+        var reloaded = TokenizerLoader.Load(folder.File("tokenizer.json"));
+
+        Assert.Equal(reloaded.TokenToId("<|endoftext|>"), reloaded.BosId);
+        Assert.Equal(reloaded.TokenToId("<|im_end|>"), reloaded.EosId);
+        Assert.Equal(reloaded.TokenToId("<|endoftext|>"), reloaded.PadId);
+    }
 }
