@@ -36,7 +36,7 @@ public static class DoctorCommand
         checks.Add(configuration);
         if (configuration.Status != Status.Failed)
         {
-            await Task.CompletedTask; // TEACHERS-MERGE: teacher endpoint checks
+            checks.AddRange(await TeacherChecks.RunAsync(cli.Options.Teachers, cancellationToken));
             checks.AddRange(CheckDisk(cli));
         }
         return checks;

@@ -1,5 +1,6 @@
 using Distill.Core.Configuration;
 using Distill.Server.Hosting;
+using Distill.Teachers;
 
 namespace Distill.Cli.Configuration;
 
@@ -13,11 +14,21 @@ public sealed class DistillOptions : IValidatableOptions
 
     public ServeOptions Serve { get; set; } = new();
 
+    /// <summary>Named teachers; each gets its own resilience pipeline. Keys come from the environment variable each names.</summary>
+    public List<TeacherOptions> Teachers { get; set; } = [];
+
     public IEnumerable<ConfigurationProblem> Validate(string path)
     {
         if (Device is not ("auto" or "cpu" or "cuda"))
         {
             yield return new(nameof(Device), null, $"'{Device}' is not a device (one of: auto, cpu, cuda)");
+        }
+        if (Teachers.Count > 0)
+        {
+            foreach (var problem in TeacherRegistry.Validate(Teachers))
+            {
+                yield return new(nameof(Teachers), null, problem);
+            }
         }
     }
 }
