@@ -23,6 +23,12 @@ public sealed class ByteLevelBpeTokenizer : ByteLevelTokenizerBase
     public ByteLevelBpeTokenizer(BpeTokenizerDefinition definition, SpecialTokenNames names)
         : base(definition, names)
     {
+        if (definition.NormalizeNfc && !UnicodeNfc.IsAvailable)
+        {
+            throw new Core.Errors.DistillException(
+                $"Tokenizer '{definition.Source}' normalizes text to Unicode NFC, which this machine cannot do (no ICU library found).",
+                "Install ICU (Debian: apt-get install libicu72) so text is tokenized as the model expects.");
+        }
         _addedTokenSplitter = new AddedTokenSplitter(definition.AddedTokens);
         _wordSplitter = new WordSplitter(definition.SplitPatterns);
         _unknownId = definition.UnknownToken is { } unk && definition.Vocab.TryGetValue(unk, out var unkId) ? unkId : null;
@@ -53,7 +59,7 @@ public sealed class ByteLevelBpeTokenizer : ByteLevelTokenizerBase
                 ids.Add(id);
                 continue;
             }
-            var normalized = Definition.NormalizeNfc ? piece.Normalize(NormalizationForm.FormC) : piece;
+            var normalized = Definition.NormalizeNfc ? UnicodeNfc.Normalize(piece) : piece;
             foreach (var word in _wordSplitter.Split(normalized))
             {
                 ids.AddRange(EncodeWord(word));

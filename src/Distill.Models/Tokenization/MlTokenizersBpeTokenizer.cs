@@ -54,6 +54,7 @@ public sealed class MlTokenizersBpeTokenizer : ByteLevelTokenizerBase
 
     public override int[] Encode(string text) => _tokenizer.EncodeToIds(text).ToArray();
 
+    // Unknown ids are skipped, as the own engine does, rather than left to the library's own handling.
     public override string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false) =>
-        _tokenizer.Decode(ids, considerSpecialTokens: !skipSpecialTokens);
+        _tokenizer.Decode(ids.Where(id => IdToToken(id) is not null), considerSpecialTokens: !skipSpecialTokens);
 }

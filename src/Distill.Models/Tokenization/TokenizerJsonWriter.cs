@@ -131,7 +131,11 @@ public static class TokenizerJsonWriter
         json.WriteNull("end_of_word_suffix");
         json.WriteBoolean("fuse_unk", false);
         json.WriteBoolean("byte_fallback", false);
-        json.WriteBoolean("ignore_merges", definition.IgnoreMerges);
+        // Written only when set: tokenizers releases before the field existed read files without it.
+        if (definition.IgnoreMerges)
+        {
+            json.WriteBoolean("ignore_merges", true);
+        }
         json.WriteStartObject("vocab");
         foreach (var (token, id) in definition.Vocab.OrderBy(e => e.Value))
         {

@@ -99,6 +99,17 @@ public class ByteLevelBpeEncodingTests
         Assert.Equal("<|im_start|>assistant\nHi there<|im_end|>", tokenizer.Decode(ids));
     }
 
+    [Theory]
+    [InlineData(TokenizerEngine.Own)]
+    [InlineData(TokenizerEngine.MlTokenizers)]
+    public void Decode_skips_ids_outside_the_vocabulary(TokenizerEngine engine)
+    {
+        var tokenizer = TestTokenizers.Chat(engine);
+        var ids = tokenizer.Encode("ok").Concat([-1, tokenizer.VocabSize + 5]).ToArray();
+
+        Assert.Equal("ok", tokenizer.Decode(ids));
+    }
+
     [Fact]
     public void ChatMl_names_resolve_eos_and_pad_and_no_bos()
     {

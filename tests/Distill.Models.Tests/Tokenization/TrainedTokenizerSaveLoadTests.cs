@@ -97,4 +97,25 @@ public class TrainedTokenizerSaveLoadTests
         Assert.Equal(reloaded.TokenToId("<|im_end|>"), reloaded.EosId);
         Assert.Equal(reloaded.TokenToId("<|endoftext|>"), reloaded.PadId);
     }
+
+    [Fact]
+    public void Split_patterns_nfc_and_ignore_merges_survive_a_write_and_read()
+    {
+        var llama3Like = TestTokenizers.ChatDefinition with
+        {
+            SplitPatterns = [PreTokenizerPatterns.Llama3],
+            NormalizeNfc = true,
+            IgnoreMerges = true,
+        };
+
+        var reread = TokenizerJsonReader.Read(TokenizerJsonWriter.ToJson(llama3Like), "llama3-like.json");
+
+        Assert.Equal(llama3Like.SplitPatterns, reread.SplitPatterns);
+        Assert.True(reread.NormalizeNfc);
+        Assert.True(reread.IgnoreMerges);
+        Assert.Equal(llama3Like.Merges, reread.Merges);
+        var tokenizer = TokenizerLoader.Create(reread);
+        // NFC joins "e" + combining acute into "é" before encoding.
+        Assert.Equal("café", tokenizer.Decode(tokenizer.Encode("cafe\u0301")));
+    }
 }
