@@ -25,8 +25,10 @@ public static class DistillApp
         root.Options.Add(CliOptions.Environment);
         root.Options.Add(CliOptions.Set);
         root.Subcommands.Add(DoctorCommand.Create(context));
+        root.Subcommands.Add(DatasetCommand.Create(context));
         root.Subcommands.Add(ModelCommand.Create(context));
         root.Subcommands.Add(ServeCommand.Create(context));
+        root.Subcommands.Add(BenchCommand.Create(context));
         return root;
     }
 

@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using Distill.Cli.Commands;
+using Distill.Models.Generation;
+using Distill.Models.Llama;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Distill.Cli.Benchmarks;
+
+/// <summary>
+/// Model-core speed, every ratio measured in one run: decode with vs without the KV cache, batched decode throughput,
+/// and the utilisation of a training-shape forward+backward against a matmul rate measured right before it.
+/// </summary>
+public static class ModelBenchmark
+{
+    public sealed record DecodeResult(string Name, int Batch, int Tokens, double Seconds)
+    {
+        public double TokensPerSecond => Batch * Tokens / Seconds;
+    }
+
+    public sealed record TrainingShapeResult(long Parameters, int Batch, int SequenceLength, double StepSeconds,
+        double FlopsPerStep, double MatmulGflops)
+    {
+        public double AchievedGflops => FlopsPerStep / StepSeconds / 1e9;
+        public double Mfu => AchievedGflops / MatmulGflops;
+        public double TokensPerSecond => Batch * SequenceLength / StepSeconds;
+    }
+
+    /// <summary>The same greedy tokens, once with the KV cache (LlamaGenerator) and once recomputing the whole prefix each step.</summary>
+    public static (DecodeResult Cached, DecodeResult Uncached) CacheVersusRecompute(LlamaForCausalLM model, Device device, int newTokens)
+    {
+        var prompt = Enumerable.Range(1, 16).Select(i => (long)i).ToList();
+        var options = new GenerationOptions { MaxNewTokens = newTokens, Temperature = 0, StopTokenIds = [] };
+        LlamaGenerator.Generate(model, [prompt], options with { MaxNewTokens = 4 }); // warm-up
+        var watch = Stopwatch.StartNew();
+        var cached = LlamaGenerator.Generate(model, [prompt], options)[0];
+        var cachedSeconds = watch.Elapsed.TotalSeconds;
+
+        watch.Restart();
+        var sequence = new List<long>(prompt);
+        using (no_grad())
+        {
+            for (var step = 0; step < newTokens; step++)
+            {
+                using var scope = NewDisposeScope();
+                var ids = tensor(sequence.ToArray(), dtype: ScalarType.Int64, device: device).unsqueeze(0);
+                var logits = model.forward(new CausalLMInput(ids, LastTokenLogitsOnly: true)).Logits;
+                sequence.Add(logits[0, -1].argmax().item<long>());
+            }
+        }
+        var uncachedSeconds = watch.Elapsed.TotalSeconds;
+        if (!cached.TokenIds.SequenceEqual(sequence.Skip(prompt.Count).Take(cached.Tokens.Count)))
+        {
+            throw new InvalidOperationException("cached and recomputed greedy decoding disagree: the KV cache is wrong");
+        }
+        return (new("decode with KV cache", 1, newTokens, cachedSeconds), new("decode recomputing the prefix", 1, newTokens, uncachedSeconds));
+    }
+
+    public static DecodeResult BatchedDecode(LlamaForCausalLM model, int batch, int newTokens)
+    {
+        var prompts = Enumerable.Range(0, batch)
+            .Select(b => (IReadOnlyList<long>)Enumerable.Range(1, 16).Select(i => (long)((i * 7 + b) % 500 + 1)).ToList()).ToList();
+        var options = new GenerationOptions { MaxNewTokens = newTokens, Temperature = 0, StopTokenIds = [] };
+        var watch = Stopwatch.StartNew();
+        LlamaGenerator.Generate(model, prompts, options);
+        return new($"batched decode, batch {batch}", batch, newTokens, watch.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// FLOPs per step as in nanoGPT's estimate_mfu (PaLM appendix B): 6 N per token for the weights' forward and backward,
+    /// plus 12 L T d per token for attention scores and values (forward + backward).
+    /// </summary>
+    public static TrainingShapeResult TrainingShape(LlamaConfig config, Device device, int batch, int sequenceLength, int steps)
+    {
+        torch.manual_seed(0);
+        using var model = new LlamaForCausalLM(config, device);
+        var optimizer = optim.AdamW(model.parameters(), lr: 1e-4);
+        var matmul = TorchChecks.MatmulGflops(device);
+        var ids = randint(0, config.VocabSize, [batch, sequenceLength + 1], device: device);
+        var inputs = ids.narrow(1, 0, sequenceLength);
+        var targets = ids.narrow(1, 1, sequenceLength).reshape(-1);
+
+        void Step()
+        {
+            using var scope = NewDisposeScope();
+            optimizer.zero_grad();
+            var logits = model.forward(new CausalLMInput(inputs)).Logits;
+            nn.functional.cross_entropy(logits.reshape(-1, config.VocabSize), targets).backward();
+            optimizer.step();
+        }
+
+        Step(); // warm-up: allocations and optimizer state
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; i < steps; i++)
+        {
+            Step();
+        }
+        if (device.type == DeviceType.CUDA)
+        {
+            cuda.synchronize();
+        }
+        var stepSeconds = watch.Elapsed.TotalSeconds / steps;
+        var parameters = model.ParameterCount;
+        var flopsPerToken = 6.0 * parameters + 12.0 * config.NumHiddenLayers * sequenceLength * config.HiddenSize;
+        return new(parameters, batch, sequenceLength, stepSeconds, flopsPerToken * batch * sequenceLength, matmul);
+    }
+
+    /// <summary>About 10M parameters: the size the MFU target names.</summary>
+    public static LlamaConfig TenMillion(int vocabSize = 4096) => new()
+    {
+        Architectures = ["LlamaForCausalLM"],
+        ModelType = "llama",
+        VocabSize = vocabSize,
+        HiddenSize = 384,
+        IntermediateSize = 1024,
+        NumHiddenLayers = 6,
+        NumAttentionHeads = 6,
+        NumKeyValueHeads = 6,
+        MaxPositionEmbeddings = 1024,
+        RmsNormEps = 1e-5,
+        TieWordEmbeddings = true,
+        TorchDtype = "float32",
+    };
+}

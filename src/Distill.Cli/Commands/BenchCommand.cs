@@ -1,0 +1,76 @@
+using System.CommandLine;
+using Distill.Cli.Benchmarks;
+using TorchSharp;
+using Spectre.Console;
+
+namespace Distill.Cli.Commands;
+
+/// <summary>`distill bench ...`: measurements whose ratios are taken side by side in one run (these machines are noisy).</summary>
+public static class BenchCommand
+{
+    public static Command Create(Func<ParseResult, CliContext> context)
+    {
+        var command = new Command("bench", "Benchmarks; each prints ratios measured side by side in one run (see docs/benchmarks.md).");
+        command.Subcommands.Add(Dataset(context));
+        command.Subcommands.Add(Model(context));
+        return command;
+    }
+
+    private static Command Model(Func<ParseResult, CliContext> context)
+    {
+        var tokens = new Option<int>("--tokens") { Description = "Tokens to generate per decode measurement.", DefaultValueFactory = _ => 256 };
+        var steps = new Option<int>("--steps") { Description = "Timed training-shape steps.", DefaultValueFactory = _ => 5 };
+        var command = new Command("model", "Decode with vs without KV cache, batched decode at batch 1/8/32, training-shape forward+backward MFU.") { tokens, steps };
+        command.SetAction(parse =>
+        {
+            var cli = context(parse);
+            var device = Composition.DeviceSelection.Resolve(cli.Options.Device);
+            var newTokens = parse.GetValue(tokens);
+            torch.manual_seed(0);
+            var decodeConfig = Distill.Models.Llama.ModelPresets.Get("world-teacher");
+            using var model = new Distill.Models.Llama.LlamaForCausalLM(decodeConfig, device);
+            var table = new Table().RoundedBorder().AddColumn("measurement").AddColumn(new TableColumn("tokens/s").RightAligned()).AddColumn(new TableColumn("seconds").RightAligned());
+            var (cached, uncached) = ModelBenchmark.CacheVersusRecompute(model, device, newTokens);
+            var batched = new[] { 1, 8, 32 }.Select(b => ModelBenchmark.BatchedDecode(model, b, newTokens)).ToList();
+            foreach (var r in new[] { cached, uncached }.Concat(batched))
+            {
+                table.AddRow(Markup.Escape(r.Name), $"{r.TokensPerSecond:N0}", $"{r.Seconds:F2}");
+            }
+            var shape = ModelBenchmark.TrainingShape(ModelBenchmark.TenMillion(), device, batch: 8, sequenceLength: 256, steps: parse.GetValue(steps));
+            table.AddRow($"train fwd+bwd+AdamW, {shape.Parameters / 1e6:F1}M params, 8x256", $"{shape.TokensPerSecond:N0}", $"{shape.StepSeconds:F2}");
+            cli.Console.Write(table);
+            cli.Console.MarkupLine($"model: world-teacher ({model.ParameterCount / 1e6:F1}M params) on {device.type}, {newTokens} new tokens");
+            cli.Console.MarkupLine($"KV cache speed-up: [bold]{uncached.Seconds / cached.Seconds:F1}x[/] (target >= 10x)");
+            cli.Console.MarkupLine($"batched decode throughput, batch 8 / batch 1: [bold]{batched[1].TokensPerSecond / batched[0].TokensPerSecond:F1}x[/], batch 32 / batch 1: [bold]{batched[2].TokensPerSecond / batched[0].TokensPerSecond:F1}x[/] (must grow)");
+            cli.Console.MarkupLine($"training shape: {shape.AchievedGflops:F1} GFLOP/s vs matmul {shape.MatmulGflops:F1} GFLOP/s measured in this run: MFU [bold]{shape.Mfu:P0}[/] (target >= 60%)");
+            return DistillApp.Success;
+        });
+        return command;
+    }
+
+    private static Command Dataset(Func<ParseResult, CliContext> context)
+    {
+        var rows = new Option<int>("--rows") { Description = "Tool-trace samples to write and read.", DefaultValueFactory = _ => 100_000 };
+        var folder = new Option<string>("--dir") { Description = "Scratch dataset folder (deleted first).", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "distill-bench-dataset") };
+        var command = new Command("dataset", "Write and read realistic tool-trace rows (top-20 logprobs per assistant token); compare the read with DuckDB's.") { rows, folder };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var cli = context(parse);
+            var count = parse.GetValue(rows);
+            IReadOnlyList<DatasetBenchmark.Measurement> results = [];
+            await cli.Console.Status().StartAsync($"Writing and reading {count:N0} rows...", async _ =>
+                results = await DatasetBenchmark.RunAsync(parse.GetValue(folder)!, count, cancellationToken));
+            var table = new Table().RoundedBorder().AddColumn("step").AddColumn(new TableColumn("rows").RightAligned())
+                .AddColumn(new TableColumn("seconds").RightAligned()).AddColumn(new TableColumn("rows/s").RightAligned()).AddColumn(new TableColumn("MB/s").RightAligned());
+            foreach (var m in results)
+            {
+                table.AddRow(Markup.Escape(m.Name), $"{m.Rows:N0}", $"{m.Seconds:F2}", $"{m.RowsPerSecond:N0}", $"{m.MegabytesPerSecond:F1}");
+            }
+            cli.Console.Write(table);
+            var ours = results[1].Seconds;
+            cli.Console.MarkupLine($"on-disk size {results[0].Bytes / 1e6:F1} MB; read time ratio ours / DuckDB(.NET values) = [bold]{ours / results[2].Seconds:F2}x[/] (target <= 2x); ours / DuckDB(in-engine scan) = {ours / results[3].Seconds:F2}x");
+            return DistillApp.Success;
+        });
+        return command;
+    }
+}

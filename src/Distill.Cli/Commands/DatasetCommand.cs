@@ -1,0 +1,184 @@
+using System.CommandLine;
+using System.Globalization;
+using Distill.Core.Errors;
+using Distill.Data;
+using Spectre.Console;
+
+namespace Distill.Cli.Commands;
+
+/// <summary>`distill dataset inspect|validate|stats|export`.</summary>
+public static class DatasetCommand
+{
+    public static Command Create(Func<ParseResult, CliContext> context)
+    {
+        var command = new Command("dataset", "Inspect, validate, summarise and export distillation datasets (manifest.json + Parquet shards).");
+        command.Subcommands.Add(Inspect(context));
+        command.Subcommands.Add(Validate(context));
+        command.Subcommands.Add(Stats(context));
+        command.Subcommands.Add(Export(context));
+        return command;
+    }
+
+    private static Argument<string> DatasetArgument() => new("dir") { Description = "The dataset folder (or, for inspect, a single .parquet file)." };
+
+    private static Command Inspect(Func<ParseResult, CliContext> context)
+    {
+        var dir = DatasetArgument();
+        var limit = new Option<int>("--limit", "-n") { Description = "How many samples to show.", DefaultValueFactory = _ => 3 };
+        var id = new Option<string?>("--id") { Description = "Show the sample with this id (accepted or rejected)." };
+        var rejects = new Option<bool>("--rejects") { Description = "Show rejected samples with their reasons instead." };
+        var command = new Command("inspect", "Pretty-print samples: chat turns, reasoning, tool calls and results, lineage and quality.") { dir, limit, id, rejects };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var cli = context(parse);
+            var path = parse.GetValue(dir)!;
+            if (parse.GetValue(id) is { } wanted)
+            {
+                var found = await DatasetReader.Open(path).FindAsync(wanted, cancellationToken)
+                    ?? throw new DistillException($"No sample with id '{wanted}' in '{path}'.", "List ids with `distill dataset inspect` or `export`.");
+                Render(cli.Console, SampleText.ToView(found.Sample, found.RejectReason));
+                return DistillApp.Success;
+            }
+            var shown = 0;
+            if (parse.GetValue(rejects))
+            {
+                await foreach (var rejected in DatasetReader.Open(path).ReadRejectsAsync(cancellationToken))
+                {
+                    Render(cli.Console, SampleText.ToView(rejected.Sample, rejected.RejectReason));
+                    if (++shown >= parse.GetValue(limit)) break;
+                }
+            }
+            else
+            {
+                await foreach (var sample in DatasetReader.ReadAnyAsync(path, cancellationToken))
+                {
+                    Render(cli.Console, SampleText.ToView(sample));
+                    if (++shown >= parse.GetValue(limit)) break;
+                }
+            }
+            if (shown == 0)
+            {
+                cli.Console.MarkupLine("[yellow]No samples.[/]");
+            }
+            return DistillApp.Success;
+        });
+        return command;
+    }
+
+    private static Command Validate(Func<ParseResult, CliContext> context)
+    {
+        var dir = DatasetArgument();
+        var command = new Command("validate", "Check schema, checksums, row counts, unique ids and tool-call JSON; lists every problem found.") { dir };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var cli = context(parse);
+            var report = await DatasetValidator.ValidateAsync(parse.GetValue(dir)!, cancellationToken);
+            if (report.Problems.Count > 0)
+            {
+                var table = new Table().RoundedBorder().AddColumn("severity").AddColumn("file").AddColumn("sample").AddColumn("problem");
+                foreach (var problem in report.Problems)
+                {
+                    table.AddRow(problem.Severity == ProblemSeverity.Error ? "[red]error[/]" : "[yellow]warning[/]",
+                        Markup.Escape(Path.GetFileName(problem.File)), Markup.Escape(problem.SampleId ?? ""), Markup.Escape(problem.Message));
+                }
+                cli.Console.Write(table);
+            }
+            var verdict = report.IsValid ? "[green]valid[/]" : "[red]invalid[/]";
+            cli.Console.MarkupLine($"{verdict}: {report.FilesChecked} files, {report.RowsChecked} rows checked, {report.ErrorCount} errors, {report.WarningCount} warnings");
+            return report.IsValid ? DistillApp.Success : DistillApp.UserError;
+        });
+        return command;
+    }
+
+    private static Command Stats(Func<ParseResult, CliContext> context)
+    {
+        var dir = DatasetArgument();
+        var command = new Command("stats", "Counts by kind, template, teacher and verification; rejects by reason; token length histogram; cost.") { dir };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var cli = context(parse);
+            var stats = await DatasetStatistics.ComputeAsync(DatasetReader.Open(parse.GetValue(dir)!), cancellationToken);
+            var console = cli.Console;
+            console.MarkupLine($"[bold]{stats.Accepted}[/] accepted, [bold]{stats.Rejected}[/] rejected; cost ${stats.TotalCostUsd:F4} in all, ${stats.CostPerAcceptedSample:F6} per accepted sample");
+            Counts(console, "kind", stats.ByKind);
+            Counts(console, "template@version", stats.ByTemplate);
+            Counts(console, "teacher", stats.ByTeacher);
+            Counts(console, "verification", stats.ByVerified);
+            Counts(console, "reject reason", stats.RejectsByReason);
+            var histogram = new BarChart().Label($"tokens per sample (mean {stats.Tokens.Mean:F0}, min {stats.Tokens.Min}, max {stats.Tokens.Max}" +
+                (stats.Tokens.Estimated > 0 ? $"; {stats.Tokens.Estimated} estimated from characters)" : ")")).Width(80);
+            foreach (var bucket in stats.Tokens.Buckets.Where(b => b.Count > 0))
+            {
+                histogram.AddItem(bucket.To is { } to ? $"{bucket.From}-{to - 1}" : $"{bucket.From}+", bucket.Count, Color.Blue);
+            }
+            console.Write(histogram);
+            return DistillApp.Success;
+        });
+        return command;
+    }
+
+    private static void Counts(IAnsiConsole console, string title, IReadOnlyDictionary<string, long> counts)
+    {
+        if (counts.Count == 0) return;
+        var table = new Table().RoundedBorder().AddColumn(title).AddColumn(new TableColumn("samples").RightAligned());
+        foreach (var (key, count) in counts)
+        {
+            table.AddRow(Markup.Escape(key), count.ToString(CultureInfo.InvariantCulture));
+        }
+        console.Write(table);
+    }
+
+    private static Command Export(Func<ParseResult, CliContext> context)
+    {
+        var dir = DatasetArgument();
+        var format = new Option<string>("--format") { Description = "jsonl (Hugging Face chat style) or parquet (one merged file).", DefaultValueFactory = _ => "jsonl" };
+        var output = new Option<string>("--out", "-o") { Description = "Output file.", Required = true };
+        var logprobs = new Option<bool>("--logprobs") { Description = "Include teacher_logprobs in JSONL (large)." };
+        var command = new Command("export", "Export accepted samples as HF-style chat JSONL or a single Parquet file.") { dir, format, output, logprobs };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var cli = context(parse);
+            var result = await DatasetExporter.ExportAsync(parse.GetValue(dir)!, parse.GetValue(output)!, DatasetExporter.ParseFormat(parse.GetValue(format)!),
+                new ExportOptions { IncludeLogprobs = parse.GetValue(logprobs) }, cancellationToken);
+            cli.Console.MarkupLineInterpolated($"[green]Exported[/] {result.Rows} rows to {result.Path} ({result.Bytes / 1024.0:F1} KiB)");
+            return DistillApp.Success;
+        });
+        return command;
+    }
+
+    private static void Render(IAnsiConsole console, SampleView view)
+    {
+        var rows = new List<Spectre.Console.Rendering.IRenderable>();
+        foreach (var turn in view.Turns)
+        {
+            var color = turn.Role switch { "system" => "grey", "user" => "blue", "assistant" => "green", _ => "yellow" };
+            var header = turn.Role == "tool" ? $"tool {turn.ToolName} ({turn.ToolCallId})" : turn.Role;
+            rows.Add(new Markup($"[bold {color}]{Markup.Escape(header)}[/]"));
+            if (turn.Reasoning is { Length: > 0 } reasoning)
+            {
+                rows.Add(new Markup($"  [italic grey]thinking: {Markup.Escape(reasoning)}[/]"));
+            }
+            if (turn.Content is { Length: > 0 } content)
+            {
+                rows.Add(new Text("  " + content));
+            }
+            foreach (var call in turn.ToolCalls)
+            {
+                var flag = call.ArgumentsAreValidJson ? "" : " [red](arguments are not valid JSON)[/]";
+                rows.Add(new Markup($"  [yellow]→ {Markup.Escape(call.Name)}[/]({Markup.Escape(call.Arguments)}) [grey]{Markup.Escape(call.Id)}[/]{flag}"));
+            }
+        }
+        if (view.Answer is not null)
+        {
+            rows.Add(new Markup($"[bold]answer:[/] {Markup.Escape(view.Answer)}"));
+        }
+        var facts = view.Lineage.Concat(view.Quality).Select(kv => $"{kv.Key}: {kv.Value}");
+        rows.Add(new Markup($"[grey]{Markup.Escape(string.Join(" · ", facts))}[/]"));
+        if (view.Logprobs is { } lp)
+        {
+            rows.Add(new Markup($"[grey]teacher logprobs: {lp.Tokens} tokens, top-{lp.TopK}, mean {lp.MeanLogprob:F3}, min {lp.MinLogprob:F3}[/]"));
+        }
+        var title = $"{view.Id} [{view.Kind}]" + (view.RejectReason is null ? "" : $" rejected: {view.RejectReason}");
+        console.Write(new Panel(new Rows(rows)).Header(Markup.Escape(title)).RoundedBorder().Expand());
+    }
+}
