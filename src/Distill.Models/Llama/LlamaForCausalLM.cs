@@ -44,6 +44,19 @@ public sealed class LlamaForCausalLM : nn.Module<CausalLMInput, CausalLMOutput>
 
     public long ParameterCount => parameters().Sum(p => p.numel());
 
+    /// <summary>
+    /// Training FLOPs per token, nanoGPT / PaLM style: 6 N for the matmul weights (forward + backward) plus 12 L d_attn T for
+    /// attention scores and weighted values. N leaves out the input embedding (a lookup, not a matmul) unless it doubles as the
+    /// output head. Divide tokens/s x this by the device's peak FLOP/s for MFU.
+    /// </summary>
+    public double TrainingFlopsPerToken(int sequenceLength)
+    {
+        var embedding = (double)Config.VocabSize * Config.HiddenSize;
+        var matmulParams = ParameterCount - (Config.TieWordEmbeddings ? 0 : embedding);
+        var attention = 12.0 * Config.NumHiddenLayers * Config.NumAttentionHeads * Config.HeadDim * sequenceLength;
+        return 6 * matmulParams + attention;
+    }
+
     public override CausalLMOutput forward(CausalLMInput input)
     {
         using var scope = NewDisposeScope();
