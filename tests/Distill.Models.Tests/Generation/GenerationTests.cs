@@ -143,6 +143,7 @@ public class GenerationTests : TorchTest
         Assert.Throws<DistillException>(() => LlamaGenerator.Generate(m, [PromptA], new GenerationOptions { TopP = 0 }));
         Assert.Throws<DistillException>(() => LlamaGenerator.Generate(m, [Array.Empty<long>()], new GenerationOptions()));
         Assert.Throws<DistillException>(() => LlamaGenerator.Generate(m, [[1, 50]], new GenerationOptions()));
+        Assert.Throws<DistillException>(() => LlamaGenerator.Generate(m, [PromptA], new GenerationOptions { PadTokenId = -1 }));
     }
 
     [Fact]
