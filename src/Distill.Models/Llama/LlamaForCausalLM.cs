@@ -17,10 +17,7 @@ public sealed class LlamaForCausalLM : nn.Module<CausalLMInput, CausalLMOutput>
     public readonly Linear? lm_head;
 #pragma warning restore IDE1006
 
-    // The base constructor already calls into libtorch, so the native fix must run before any instance is built.
-    static LlamaForCausalLM() => TorchNative.EnsureLoaded();
-
-    public LlamaForCausalLM(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(nameof(LlamaForCausalLM))
+    public LlamaForCausalLM(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(TorchNative.LoadedThen(nameof(LlamaForCausalLM)))
     {
         config.Validate();
         if (dtype is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16 or ScalarType.Float64))
