@@ -26,6 +26,8 @@ public static class LlamaGenerator
         if (prompts.SelectMany(p => p).Any(t => t < 0 || t >= vocab))
             throw new DistillException($"a prompt token id is outside the model's vocabulary (0..{vocab - 1})", "the tokenizer does not match the model");
 
+        if (options.PadTokenId < 0 || options.PadTokenId >= vocab)
+            throw new DistillException($"pad token id {options.PadTokenId} is outside the model's vocabulary (0..{vocab - 1})");
         var device = model.Device;
         int b = prompts.Count, p = prompts.Max(x => x.Count);
         var stop = options.StopTokenIds.ToHashSet();

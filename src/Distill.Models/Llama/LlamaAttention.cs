@@ -20,9 +20,7 @@ public sealed class LlamaAttention : nn.Module<AttentionInput, Tensor>
     readonly int _kvHeads;
     readonly int _headDim;
 
-    static LlamaAttention() => Native.TorchNative.EnsureLoaded();
-
-    public LlamaAttention(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(nameof(LlamaAttention))
+    public LlamaAttention(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(Native.TorchNative.LoadedThen(nameof(LlamaAttention)))
     {
         _heads = config.NumAttentionHeads;
         _kvHeads = config.KeyValueHeads;

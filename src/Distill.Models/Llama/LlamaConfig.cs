@@ -104,6 +104,11 @@ public sealed class LlamaConfig
             throw new DistillException($"{source}: num_attention_heads {NumAttentionHeads} is not a multiple of num_key_value_heads {KeyValueHeads}");
         if (HeadDim % 2 != 0)
             throw new DistillException($"{source}: head dimension {HeadDim} must be even for rotary embeddings");
+        // Silently ignoring these would give wrong outputs for long contexts rather than an error.
+        if (Extra?.TryGetValue("rope_scaling", out var scaling) == true && scaling.ValueKind != JsonValueKind.Null)
+            throw new DistillException($"{source}: rope_scaling is not supported yet", "use a model without rope_scaling (plain RoPE with rope_theta)");
+        if (Extra?.TryGetValue("use_sliding_window", out var sliding) == true && sliding.ValueKind == JsonValueKind.True)
+            throw new DistillException($"{source}: sliding-window attention is not supported", "set use_sliding_window to false");
         if (HiddenAct != "silu")
             throw new DistillException($"{source}: hidden_act '{HiddenAct}' is not supported", "Llama-family models use \"silu\"");
     }

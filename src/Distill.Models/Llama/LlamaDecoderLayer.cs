@@ -13,9 +13,7 @@ public sealed class LlamaDecoderLayer : nn.Module<AttentionInput, Tensor>
     public readonly RmsNorm post_attention_layernorm;
 #pragma warning restore IDE1006
 
-    static LlamaDecoderLayer() => Native.TorchNative.EnsureLoaded();
-
-    public LlamaDecoderLayer(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(nameof(LlamaDecoderLayer))
+    public LlamaDecoderLayer(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(Native.TorchNative.LoadedThen(nameof(LlamaDecoderLayer)))
     {
         self_attn = new LlamaAttention(config, device, dtype);
         mlp = new LlamaMlp(config, device, dtype);

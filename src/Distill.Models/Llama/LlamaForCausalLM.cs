@@ -17,10 +17,7 @@ public sealed class LlamaForCausalLM : nn.Module<CausalLMInput, CausalLMOutput>
     public readonly Linear? lm_head;
 #pragma warning restore IDE1006
 
-    // The base constructor already calls into libtorch, so the native fix must run before any instance is built.
-    static LlamaForCausalLM() => TorchNative.EnsureLoaded();
-
-    public LlamaForCausalLM(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(nameof(LlamaForCausalLM))
+    public LlamaForCausalLM(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(TorchNative.LoadedThen(nameof(LlamaForCausalLM)))
     {
         config.Validate();
         if (dtype is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16 or ScalarType.Float64))
@@ -43,6 +40,19 @@ public sealed class LlamaForCausalLM : nn.Module<CausalLMInput, CausalLMOutput>
     public Tensor OutputEmbedding => lm_head?.weight ?? model.embed_tokens.weight!;
 
     public long ParameterCount => parameters().Sum(p => p.numel());
+
+    /// <summary>
+    /// Training FLOPs per token, nanoGPT / PaLM style: 6 N for the matmul weights (forward + backward) plus 12 L d_attn T for
+    /// attention scores and weighted values. N leaves out the input embedding (a lookup, not a matmul) unless it doubles as the
+    /// output head. Divide tokens/s x this by the device's peak FLOP/s for MFU.
+    /// </summary>
+    public double TrainingFlopsPerToken(int sequenceLength)
+    {
+        var embedding = (double)Config.VocabSize * Config.HiddenSize;
+        var matmulParams = ParameterCount - (Config.TieWordEmbeddings ? 0 : embedding);
+        var attention = 12.0 * Config.NumHiddenLayers * Config.NumAttentionHeads * Config.HeadDim * sequenceLength;
+        return 6 * matmulParams + attention;
+    }
 
     public override CausalLMOutput forward(CausalLMInput input)
     {

@@ -13,9 +13,7 @@ public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
     public readonly Linear down_proj;
 #pragma warning restore IDE1006
 
-    static LlamaMlp() => Native.TorchNative.EnsureLoaded();
-
-    public LlamaMlp(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(nameof(LlamaMlp))
+    public LlamaMlp(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(Native.TorchNative.LoadedThen(nameof(LlamaMlp)))
     {
         var bias = config.MlpBias ?? false;
         gate_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: bias, device: device, dtype: dtype);

@@ -12,9 +12,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 #pragma warning restore IDE1006
     readonly double _eps;
 
-    static RmsNorm() => Native.TorchNative.EnsureLoaded();
-
-    public RmsNorm(long dim, double eps, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(nameof(RmsNorm))
+    public RmsNorm(long dim, double eps, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(Native.TorchNative.LoadedThen(nameof(RmsNorm)))
     {
         weight = nn.Parameter(ones(dim, dtype: dtype, device: device));
         _eps = eps;

@@ -76,6 +76,16 @@ public static class TorchNative
                 "run `distill doctor` for details; on Linux make sure the app folder (or ~/.cache/distill) is writable");
     }
 
+    /// <summary>
+    /// For module constructors: `: base(TorchNative.LoadedThen(nameof(X)))`. The base constructor already calls into libtorch,
+    /// so the fix must run first; a static constructor would wrap the DistillException in a TypeInitializationException.
+    /// </summary>
+    public static string LoadedThen(string moduleName)
+    {
+        EnsureLoaded();
+        return moduleName;
+    }
+
     /// <summary>Status for `distill doctor`; never throws.</summary>
     public static TorchNativeStatus Describe()
     {

@@ -91,6 +91,16 @@ public class ModelFolderTests : TorchTest
         Assert.Contains("gpt2", e.Message);
     }
 
+    [Theory]
+    [InlineData("""{"model_type":"llama","rope_scaling":{"rope_type":"llama3","factor":8.0}}""", "rope_scaling")]
+    [InlineData("""{"model_type":"qwen2","use_sliding_window":true}""", "sliding-window")]
+    public void Unsupported_attention_variants_are_refused_not_ignored(string json, string expected)
+    {
+        var e = Assert.Throws<DistillException>(() => LlamaConfig.FromJson(json));
+        Assert.Contains(expected, e.Message);
+        LlamaConfig.FromJson("""{"model_type":"qwen2","rope_scaling":null,"use_sliding_window":false}""");
+    }
+
     [Fact]
     public void Sharded_checkpoint_with_index_loads()
     {

@@ -100,11 +100,11 @@ public class GenerationTests : TorchTest
         {
             var row = logprobs[PromptA.Length - 1 + i];
             var token = result.Tokens[i];
-            Assert.Equal(row[token.TokenId].item<float>(), token.Logprob, 4);
+            Assert.Equal(row[token.TokenId].item<float>(), token.Logprob, 1e-4f);
             Assert.Equal(20, token.TopLogprobs.Count);
             Assert.Equal(token.TopLogprobs.OrderByDescending(t => t.Logprob).ToList(), token.TopLogprobs);
             Assert.Equal(row.argmax().item<long>(), token.TopLogprobs[0].TokenId);
-            foreach (var alt in token.TopLogprobs) Assert.Equal(row[alt.TokenId].item<float>(), alt.Logprob, 4);
+            foreach (var alt in token.TopLogprobs) Assert.Equal(row[alt.TokenId].item<float>(), alt.Logprob, 1e-4f);
             Assert.True(token.Logprob < 0);
         }
     }
@@ -143,6 +143,7 @@ public class GenerationTests : TorchTest
         Assert.Throws<DistillException>(() => LlamaGenerator.Generate(m, [PromptA], new GenerationOptions { TopP = 0 }));
         Assert.Throws<DistillException>(() => LlamaGenerator.Generate(m, [Array.Empty<long>()], new GenerationOptions()));
         Assert.Throws<DistillException>(() => LlamaGenerator.Generate(m, [[1, 50]], new GenerationOptions()));
+        Assert.Throws<DistillException>(() => LlamaGenerator.Generate(m, [PromptA], new GenerationOptions { PadTokenId = -1 }));
     }
 
     [Fact]
