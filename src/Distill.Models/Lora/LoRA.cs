@@ -90,6 +90,49 @@ public static class LoRA
     }
 
     /// <summary>
+    /// Copies adapter weights named as in PEFT's <c>adapter_model.safetensors</c> (see <see cref="AdapterStateDict"/>) into the
+    /// adapters of <paramref name="model"/>, which must already be injected with the same targets and rank.
+    /// Keys without the <c>base_model.model.</c> prefix are accepted too.
+    /// </summary>
+    /// <returns>The number of tensors copied (two per adapter).</returns>
+    /// <exception cref="DistillException">An adapter is missing from the file, a key names no adapter, or a shape differs.</exception>
+    public static int LoadAdapterStateDict(nn.Module model, IReadOnlyDictionary<string, Tensor> tensors)
+    {
+        var targets = new Dictionary<string, Parameter>();
+        foreach (var (path, lora) in Adapters(model))
+        {
+            targets[$"{path}.lora_A.weight"] = lora.LoraA.weight!;
+            targets[$"{path}.lora_B.weight"] = lora.LoraB.weight!;
+        }
+        var seen = new HashSet<string>();
+        using (no_grad())
+        {
+            foreach (var (rawKey, value) in tensors)
+            {
+                var key = rawKey.StartsWith(PeftPrefix, StringComparison.Ordinal) ? rawKey[PeftPrefix.Length..] : rawKey;
+                if (!targets.TryGetValue(key, out var target))
+                    throw new DistillException($"adapter tensor {rawKey} matches no LoRA module of this model",
+                        "inject LoRA with the adapter's target_modules (adapter_config.json) before loading it");
+                if (!target.shape.SequenceEqual(value.shape))
+                    throw new DistillException(
+                        $"adapter tensor {rawKey} has shape [{string.Join(", ", value.shape)}] but the model expects [{string.Join(", ", target.shape)}]",
+                        "inject LoRA with the adapter's r (adapter_config.json) before loading it");
+                target.copy_(value);
+                seen.Add(key);
+            }
+        }
+        var missing = targets.Keys.Where(k => !seen.Contains(k)).ToList();
+        if (missing.Count > 0)
+            throw new DistillException($"the adapter has no weights for {missing.Count} LoRA tensors, e.g. {missing[0]}",
+                "inject only the adapter's target_modules (adapter_config.json)");
+        return seen.Count;
+    }
+
+    /// <summary>The parameters that train after <see cref="Inject"/> (the adapters' A and B), for the optimizer.</summary>
+    public static IReadOnlyList<Parameter> TrainableParameters(nn.Module model) =>
+        model.parameters().Where(p => p.requires_grad).ToList();
+
+    /// <summary>
     /// The model's state dict with every adapter merged into its base weight under the original names
     /// (<c>{path}.weight</c> = W + (alpha / r) B A, <c>{path}.bias</c> = base bias) and no <c>base_layer</c> / <c>lora_*</c> keys,
     /// i.e. what Hugging Face's <c>merge_and_unload()</c> saves. The model is not changed.
