@@ -38,6 +38,9 @@ public static class LoRA
             .Where(m => m.Value is Linear && targetModules.Any(t => Matches(m.Key, t)))
             .Select(m => (Path: m.Key, Linear: (Linear)m.Value))
             .ToList();
+        if (targets.Count == 0 && modules.Any(m => m.Value is LoRALinear && targetModules.Any(t => Matches(m.Key, t))))
+            throw new DistillException("the model already has LoRA adapters on these target modules",
+                "inject once per model; to continue training an adapter, load it with LoadAdapterStateDict");
         if (targets.Count == 0)
         {
             var linears = modules.Where(m => m.Value is Linear).Select(m => m.Key.Split('.')[^1]).Distinct().Order().ToList();
@@ -46,12 +49,20 @@ public static class LoRA
                 linears.Count == 0 ? "this model has no linear layers to adapt" : $"the model's linear layer names are: {string.Join(", ", linears)}");
         }
 
-        foreach (var (path, linear) in targets)
+        // Find every slot first so a model that cannot take all adapters is left untouched.
+        var slots = targets.Select(t =>
         {
-            var dot = path.LastIndexOf('.');
-            var parent = dot < 0 ? model : modules[path[..dot]];
-            var name = path[(dot + 1)..];
-            ReplaceChild(parent, name, path, linear, new LoRALinear(linear, rank, alpha, dropout));
+            var dot = t.Path.LastIndexOf('.');
+            var parent = dot < 0 ? model : modules[t.Path[..dot]];
+            var name = t.Path[(dot + 1)..];
+            return (Parent: parent, Name: name, Field: FindSlot(parent, name, t.Path, t.Linear), t.Linear);
+        }).ToList();
+        foreach (var (parent, name, field, linear) in slots)
+        {
+            var replacement = new LoRALinear(linear, rank, alpha, dropout);
+            field.SetValue(parent, replacement);
+            parent.register_module(name, null!);       // a null module removes the registry entry ...
+            parent.register_module(name, replacement); // ... so the adapter can take the same name
         }
 
         foreach (var p in model.parameters()) p.requires_grad = false;
@@ -159,7 +170,8 @@ public static class LoRA
     static bool Matches(string path, string target) =>
         path == target || path.EndsWith("." + target, StringComparison.Ordinal);
 
-    static void ReplaceChild(nn.Module parent, string name, string path, Linear old, LoRALinear replacement)
+    /// <summary>The parent's field that holds <paramref name="old"/>, checked to accept a <see cref="LoRALinear"/>.</summary>
+    static FieldInfo FindSlot(nn.Module parent, string name, string path, Linear old)
     {
         var field = FindField(parent.GetType(), parent, name, old)
             ?? throw new DistillException(
@@ -169,9 +181,7 @@ public static class LoRA
             throw new DistillException(
                 $"cannot inject LoRA into {path}: field {parent.GetType().Name}.{field.Name} is declared as {field.FieldType.Name}",
                 "declare the field as nn.Module<Tensor, Tensor> so an adapter can replace the layer (TorchSharp's Linear is sealed)");
-        field.SetValue(parent, replacement);
-        parent.register_module(name, null!);   // a null module removes the registry entry ...
-        parent.register_module(name, replacement); // ... so the adapter can take the same name
+        return field;
     }
 
     static FieldInfo? FindField(Type? type, object owner, string name, object child)

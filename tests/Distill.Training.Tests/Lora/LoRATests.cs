@@ -281,6 +281,15 @@ public class LoRAInjectTests : TorchTest
     }
 
     [Fact]
+    public void Injecting_twice_is_refused()
+    {
+        using var model = new TinyModel(4, 1);
+        LoRA.Inject(model, Targets, rank: 2, alpha: 4);
+        var e = Assert.Throws<DistillException>(() => LoRA.Inject(model, Targets, rank: 2, alpha: 4));
+        Assert.Contains("already", e.Message);
+    }
+
+    [Fact]
     public void Inject_with_no_matching_module_lists_the_linear_names()
     {
         using var model = new TinyModel(4, 1);
