@@ -38,6 +38,9 @@ public static class LoRA
             .Where(m => m.Value is Linear && targetModules.Any(t => Matches(m.Key, t)))
             .Select(m => (Path: m.Key, Linear: (Linear)m.Value))
             .ToList();
+        if (targets.Count == 0 && modules.Any(m => m.Value is LoRALinear && targetModules.Any(t => Matches(m.Key, t))))
+            throw new DistillException("the model already has LoRA adapters on these target modules",
+                "inject once per model; to continue training an adapter, load it with LoadAdapterStateDict");
         if (targets.Count == 0)
         {
             var linears = modules.Where(m => m.Value is Linear).Select(m => m.Key.Split('.')[^1]).Distinct().Order().ToList();
@@ -46,12 +49,20 @@ public static class LoRA
                 linears.Count == 0 ? "this model has no linear layers to adapt" : $"the model's linear layer names are: {string.Join(", ", linears)}");
         }
 
-        foreach (var (path, linear) in targets)
+        // Find every slot first so a model that cannot take all adapters is left untouched.
+        var slots = targets.Select(t =>
         {
-            var dot = path.LastIndexOf('.');
-            var parent = dot < 0 ? model : modules[path[..dot]];
-            var name = path[(dot + 1)..];
-            ReplaceChild(parent, name, path, linear, new LoRALinear(linear, rank, alpha, dropout));
+            var dot = t.Path.LastIndexOf('.');
+            var parent = dot < 0 ? model : modules[t.Path[..dot]];
+            var name = t.Path[(dot + 1)..];
+            return (Parent: parent, Name: name, Field: FindSlot(parent, name, t.Path, t.Linear), t.Linear);
+        }).ToList();
+        foreach (var (parent, name, field, linear) in slots)
+        {
+            var replacement = new LoRALinear(linear, rank, alpha, dropout);
+            field.SetValue(parent, replacement);
+            parent.register_module(name, null!);       // a null module removes the registry entry ...
+            parent.register_module(name, replacement); // ... so the adapter can take the same name
         }
 
         foreach (var p in model.parameters()) p.requires_grad = false;
@@ -90,6 +101,49 @@ public static class LoRA
     }
 
     /// <summary>
+    /// Copies adapter weights named as in PEFT's <c>adapter_model.safetensors</c> (see <see cref="AdapterStateDict"/>) into the
+    /// adapters of <paramref name="model"/>, which must already be injected with the same targets and rank.
+    /// Keys without the <c>base_model.model.</c> prefix are accepted too.
+    /// </summary>
+    /// <returns>The number of tensors copied (two per adapter).</returns>
+    /// <exception cref="DistillException">An adapter is missing from the file, a key names no adapter, or a shape differs.</exception>
+    public static int LoadAdapterStateDict(nn.Module model, IReadOnlyDictionary<string, Tensor> tensors)
+    {
+        var targets = new Dictionary<string, Parameter>();
+        foreach (var (path, lora) in Adapters(model))
+        {
+            targets[$"{path}.lora_A.weight"] = lora.LoraA.weight!;
+            targets[$"{path}.lora_B.weight"] = lora.LoraB.weight!;
+        }
+        var seen = new HashSet<string>();
+        using (no_grad())
+        {
+            foreach (var (rawKey, value) in tensors)
+            {
+                var key = rawKey.StartsWith(PeftPrefix, StringComparison.Ordinal) ? rawKey[PeftPrefix.Length..] : rawKey;
+                if (!targets.TryGetValue(key, out var target))
+                    throw new DistillException($"adapter tensor {rawKey} matches no LoRA module of this model",
+                        "inject LoRA with the adapter's target_modules (adapter_config.json) before loading it");
+                if (!target.shape.SequenceEqual(value.shape))
+                    throw new DistillException(
+                        $"adapter tensor {rawKey} has shape [{string.Join(", ", value.shape)}] but the model expects [{string.Join(", ", target.shape)}]",
+                        "inject LoRA with the adapter's r (adapter_config.json) before loading it");
+                target.copy_(value);
+                seen.Add(key);
+            }
+        }
+        var missing = targets.Keys.Where(k => !seen.Contains(k)).ToList();
+        if (missing.Count > 0)
+            throw new DistillException($"the adapter has no weights for {missing.Count} LoRA tensors, e.g. {missing[0]}",
+                "inject only the adapter's target_modules (adapter_config.json)");
+        return seen.Count;
+    }
+
+    /// <summary>The parameters that train after <see cref="Inject"/> (the adapters' A and B), for the optimizer.</summary>
+    public static IReadOnlyList<Parameter> TrainableParameters(nn.Module model) =>
+        model.parameters().Where(p => p.requires_grad).ToList();
+
+    /// <summary>
     /// The model's state dict with every adapter merged into its base weight under the original names
     /// (<c>{path}.weight</c> = W + (alpha / r) B A, <c>{path}.bias</c> = base bias) and no <c>base_layer</c> / <c>lora_*</c> keys,
     /// i.e. what Hugging Face's <c>merge_and_unload()</c> saves. The model is not changed.
@@ -116,7 +170,8 @@ public static class LoRA
     static bool Matches(string path, string target) =>
         path == target || path.EndsWith("." + target, StringComparison.Ordinal);
 
-    static void ReplaceChild(nn.Module parent, string name, string path, Linear old, LoRALinear replacement)
+    /// <summary>The parent's field that holds <paramref name="old"/>, checked to accept a <see cref="LoRALinear"/>.</summary>
+    static FieldInfo FindSlot(nn.Module parent, string name, string path, Linear old)
     {
         var field = FindField(parent.GetType(), parent, name, old)
             ?? throw new DistillException(
@@ -126,9 +181,7 @@ public static class LoRA
             throw new DistillException(
                 $"cannot inject LoRA into {path}: field {parent.GetType().Name}.{field.Name} is declared as {field.FieldType.Name}",
                 "declare the field as nn.Module<Tensor, Tensor> so an adapter can replace the layer (TorchSharp's Linear is sealed)");
-        field.SetValue(parent, replacement);
-        parent.register_module(name, null!);   // a null module removes the registry entry ...
-        parent.register_module(name, replacement); // ... so the adapter can take the same name
+        return field;
     }
 
     static FieldInfo? FindField(Type? type, object owner, string name, object child)

@@ -68,7 +68,15 @@ internal static class LossMath
         return p.mul(diff).sum(-1);
     }
 
-    /// <summary>log(w p + (1 - w) q) for 0 &lt; w &lt; 1, computed as a logsumexp of log-probs: [N, V].</summary>
+    /// <summary>
+    /// log(w p + (1 - w) q) for 0 &lt; w &lt; 1, computed as a logsumexp of log-probs: [N, V].
+    /// Log-probs are floored at a huge negative finite value first: where both are -inf (a vocabulary entry masked in both
+    /// models) logsumexp's backward would compute exp(-inf - -inf) = NaN; with the floor the entry has mass ~0 and a finite,
+    /// zero gradient.
+    /// </summary>
     internal static Tensor LogMixture(Tensor logP, Tensor logQ, double w) =>
-        stack([logP.add(Math.Log(w)), logQ.add(Math.Log(1 - w))], 0).logsumexp(0, false);
+        stack([logP.clamp_min(LogFloor).add(Math.Log(w)), logQ.clamp_min(LogFloor).add(Math.Log(1 - w))], 0).logsumexp(0, false);
+
+    /// <summary>A log-probability that is finite but whose exp is exactly 0 in float32.</summary>
+    const float LogFloor = float.MinValue / 4;
 }

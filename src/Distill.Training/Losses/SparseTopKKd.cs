@@ -98,3 +98,24 @@ public static partial class KdLoss
         return LossMath.MaskedMean(perToken, keep).mul(temperature * temperature);
     }
 }
+
+public static partial class KdLoss
+{
+    /// <summary>
+    /// Sparse top-k KD compares token ids, so the stored logprobs must come from a teacher with the student's tokenizer.
+    /// Throws a <see cref="Core.Errors.DistillException"/> naming both tokenizers when they differ or the dataset did not record one.
+    /// </summary>
+    /// <param name="teacherTokenizer">The tokenizer id recorded in the dataset's teacher lineage (null when unknown).</param>
+    /// <param name="studentTokenizer">The student's tokenizer id.</param>
+    public static void RequireSameTokenizer(string? teacherTokenizer, string studentTokenizer)
+    {
+        if (string.IsNullOrWhiteSpace(teacherTokenizer))
+            throw new Core.Errors.DistillException(
+                "the dataset does not record the teacher's tokenizer, so its top-k logprobs cannot be matched to the student's token ids",
+                "train with sequence-level KD only (no sparse KD stage), or regenerate the dataset with a teacher whose tokenizer is known");
+        if (!string.Equals(teacherTokenizer, studentTokenizer, StringComparison.Ordinal))
+            throw new Core.Errors.DistillException(
+                $"the teacher's tokenizer ({teacherTokenizer}) differs from the student's ({studentTokenizer}): top-k logprobs refer to other token ids",
+                "use sequence-level KD / CoT distillation for this dataset, or a teacher that shares the student's tokenizer");
+    }
+}

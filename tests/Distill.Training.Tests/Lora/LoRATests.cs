@@ -225,6 +225,35 @@ public class LoRAInjectTests : TorchTest
     }
 
     [Fact]
+    public void Adapter_state_dict_round_trips_into_a_freshly_injected_model()
+    {
+        using var trained = new TinyModel(4, 1);
+        LoRA.Inject(trained, Targets, rank: 2, alpha: 4);
+        using (no_grad())
+            foreach (var (_, lora) in LoRA.Adapters(trained)) lora.LoraB.weight!.copy_(randn_like(lora.LoraB.weight!));
+        using var fresh = new TinyModel(4, 1);
+        using (no_grad())
+            foreach (var (name, p) in fresh.named_parameters()) p.copy_(trained.state_dict()[name.Replace("q_proj.", "q_proj.base_layer.").Replace("v_proj.", "v_proj.base_layer.")]);
+        LoRA.Inject(fresh, Targets, rank: 2, alpha: 4);
+
+        Assert.Equal(4, LoRA.LoadAdapterStateDict(fresh, LoRA.AdapterStateDict(trained)));
+        var x = randn(2, 3, 4);
+        Assert.Equal(0.0, Item(fresh.forward(x).sub(trained.forward(x)).abs().max()), 6);
+        Assert.Equal(4, LoRA.TrainableParameters(fresh).Count);
+    }
+
+    [Fact]
+    public void Loading_an_adapter_with_another_rank_fails_with_a_hint()
+    {
+        using var a = new TinyModel(4, 1);
+        LoRA.Inject(a, Targets, rank: 2, alpha: 4);
+        using var b = new TinyModel(4, 1);
+        LoRA.Inject(b, Targets, rank: 3, alpha: 4);
+        var e = Assert.Throws<DistillException>(() => LoRA.LoadAdapterStateDict(b, LoRA.AdapterStateDict(a)));
+        Assert.Contains("r", e.Hint);
+    }
+
+    [Fact]
     public void Merged_state_dict_has_the_original_names_and_the_merged_weights()
     {
         using var model = new TinyModel(4, 1);
@@ -249,6 +278,15 @@ public class LoRAInjectTests : TorchTest
         using var model = new SealedFieldModel();
         var e = Assert.Throws<DistillException>(() => LoRA.Inject(model, ["q_proj"], 2, 4));
         Assert.Contains("nn.Module<Tensor, Tensor>", e.Hint);
+    }
+
+    [Fact]
+    public void Injecting_twice_is_refused()
+    {
+        using var model = new TinyModel(4, 1);
+        LoRA.Inject(model, Targets, rank: 2, alpha: 4);
+        var e = Assert.Throws<DistillException>(() => LoRA.Inject(model, Targets, rank: 2, alpha: 4));
+        Assert.Contains("already", e.Message);
     }
 
     [Fact]

@@ -168,3 +168,33 @@ public class DivergenceTests : TorchTest
         Assert.Throws<ArgumentOutOfRangeException>(() => KdLoss.SkewKl(StudentLogits(), TeacherLogits(), BothKept, alpha: 1));
     }
 }
+
+public class MaskedVocabularyTests : TorchTest
+{
+    public static TheoryData<string> Kinds => ["fkl", "rkl", "jsd", "skl", "srkl"];
+
+    static Divergence Parse(string name) => name switch
+    {
+        "fkl" => Divergence.ForwardKl,
+        "rkl" => Divergence.ReverseKl,
+        "jsd" => Divergence.Jsd(0.4),
+        "skl" => Divergence.Skew(0.1),
+        _ => Divergence.SkewReverse(0.1),
+    };
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void A_minus_infinity_logit_in_both_models_drops_that_entry_and_keeps_gradients_finite(string name)
+    {
+        // Vocabulary of 4 where id 3 is padding (-inf in both models): the loss equals the loss over the first 3 ids.
+        var ninf = float.NegativeInfinity;
+        var student = F([1, 2, 0.5f, ninf, -1, 0, 1, ninf], [1, 2, 4], grad: true);
+        var teacher = F([2, 1, 0, ninf, 0.5f, 0.5f, -0.5f, ninf], [1, 2, 4]);
+        var labels = L([1, 2], 1, 2);
+        var loss = KdLoss.FullDistribution(student, teacher, labels, Parse(name), temperature: 2);
+        var reference = KdLoss.FullDistribution(student.narrow(-1, 0, 3), teacher.narrow(-1, 0, 3), labels, Parse(name), temperature: 2);
+        Assert.Equal(Item(reference), Item(loss), 5);
+        loss.backward();
+        Assert.True(student.grad!.isfinite().all().item<bool>());
+    }
+}

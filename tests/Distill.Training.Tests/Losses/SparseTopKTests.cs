@@ -112,3 +112,16 @@ public class SparseTopKTests : TorchTest
         Assert.True(logprobs.grad is null || Item(logprobs.grad.abs().sum()) == 0);
     }
 }
+
+public class TokenizerGuardTests
+{
+    [Fact]
+    public void Sparse_kd_refuses_a_teacher_with_another_or_an_unknown_tokenizer()
+    {
+        KdLoss.RequireSameTokenizer("llama-3", "llama-3");
+        var other = Assert.Throws<Distill.Core.Errors.DistillException>(() => KdLoss.RequireSameTokenizer("o200k_base", "llama-3"));
+        Assert.Contains("o200k_base", other.Message);
+        Assert.NotNull(other.Hint);
+        Assert.Throws<Distill.Core.Errors.DistillException>(() => KdLoss.RequireSameTokenizer(null, "llama-3"));
+    }
+}
