@@ -7,7 +7,11 @@ public sealed class OptionsAndCostTests
 {
     private static TeacherOptions Valid() => new()
     {
-        Name = "gpt", Provider = TeacherProviders.AzureOpenAI, Endpoint = "https://res.openai.azure.com", Model = "gpt-4o", ApiKeyEnv = "AZURE_OPENAI_KEY",
+        Name = "gpt",
+        Provider = TeacherProviders.AzureOpenAI,
+        Endpoint = "https://res.openai.azure.com",
+        Model = "gpt-4o",
+        ApiKeyEnv = "AZURE_OPENAI_KEY",
     };
 
     [Fact]

@@ -83,7 +83,11 @@ public sealed class TeacherProtocolTests
         await registry.Get("primary").CompleteAsync(new TeacherRequest
         {
             Messages = [ChatMessage.User("hi")],
-            Temperature = 0.5f, TopP = 0.9f, MaxTokens = 77, Seed = 42, Stop = ["###"],
+            Temperature = 0.5f,
+            TopP = 0.9f,
+            MaxTokens = 77,
+            Seed = 42,
+            Stop = ["###"],
         });
 
         var seen = Assert.Single(server.Requests);
