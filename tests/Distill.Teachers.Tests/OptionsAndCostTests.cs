@@ -70,6 +70,15 @@ public sealed class OptionsAndCostTests
     }
 
     [Fact]
+    public void Azure_without_a_key_variable_uses_azure_sign_in_and_builds_offline()
+    {
+        var o = Valid();
+        o.ApiKeyEnv = null;
+        var teacher = new OpenAIChatTeacher(o, environment: _ => null);
+        Assert.Equal(new Distill.Core.Samples.TeacherInfo("azure-openai", "gpt-4o", null), teacher.Info);
+    }
+
+    [Fact]
     public void Registry_rejects_duplicate_names_unknown_and_circular_fallbacks()
     {
         var a = Valid(); a.Name = "a"; a.FallbackTeacher = "b";
