@@ -83,6 +83,8 @@ public sealed class OpenAIChatTeacher : ITeacher
 
     public async Task<TeacherResponse> CompleteAsync(TeacherRequest request, CancellationToken cancellationToken = default)
     {
+        if (request.Messages.Count == 0)
+            throw new DistillException($"A request to teacher '{Name}' has no messages.", "every request needs at least one message");
         var messages = ToSdkMessages(request.Messages);
         var completionOptions = ToSdkOptions(request);
         var clock = Stopwatch.StartNew();
@@ -157,7 +159,9 @@ public sealed class OpenAIChatTeacher : ITeacher
     /// <summary><c>choices[0].message.reasoning_content</c> (or <c>reasoning</c>), which the SDK's model does not expose.</summary>
     private static string? ReadReasoning(PipelineResponse raw)
     {
-        using var doc = JsonDocument.Parse(raw.Content);
+        var bytes = raw.Content.ToMemory();
+        if (bytes.Span.IndexOf("\"reasoning"u8) < 0) return null; // most servers send none: skip the second parse
+        using var doc = JsonDocument.Parse(bytes);
         if (!doc.RootElement.TryGetProperty("choices", out var choices) || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0)
             return null;
         if (!choices[0].TryGetProperty("message", out var message) || message.ValueKind != JsonValueKind.Object) return null;
@@ -228,9 +232,20 @@ public sealed class OpenAIChatTeacher : ITeacher
 
     private static string Reason(int status) => status switch
     {
-        400 => "Bad Request", 401 => "Unauthorized", 403 => "Forbidden", 404 => "Not Found", 408 => "Request Timeout",
-        409 => "Conflict", 413 => "Payload Too Large", 422 => "Unprocessable Entity", 429 => "Too Many Requests",
-        500 => "Internal Server Error", 502 => "Bad Gateway", 503 => "Service Unavailable", 504 => "Gateway Timeout", _ => "",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        413 => "Payload Too Large",
+        422 => "Unprocessable Entity",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "",
     };
 
     private static string Describe(Exception e) => $"{e.GetType().Name}: {OneLine(e.Message, 120)}";

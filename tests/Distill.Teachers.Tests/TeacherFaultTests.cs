@@ -268,4 +268,27 @@ public sealed class TeacherFaultTests
         Assert.NotEmpty(logs.Lines);
         Assert.DoesNotContain(texts.Concat(logs.Lines), t => t.Contains(TestTeachers.Key, StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Random_faults_at_a_30_percent_rate_are_all_absorbed_by_retries()
+    {
+        await using var server = await TestTeachers.StartServer(o =>
+        {
+            o.RandomFaultRate = 0.3;
+            o.Seed = 7;
+            o.RetryAfterMs = 5;
+        });
+        var options = TestTeachers.Options(server);
+        options.MaxRetries = 8;
+        using var registry = TestTeachers.Registry(null, options);
+        var teacher = registry.Get("primary");
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => teacher.CompleteAsync(TestTeachers.Ask($"q{i}"))));
+
+        Assert.All(responses, r => Assert.True(r.IsUsable));
+        Assert.Equal(Enumerable.Range(0, 40).Select(i => $"echo: q{i}"), responses.Select(r => r.Content));
+        Assert.True(server.RequestCount > 40, "the seeded fault rate injected no faults");
+        Assert.Equal(40, registry.Meter.Total.Requests);
+        Assert.Equal(0, registry.Meter.Total.Failures);
+    }
 }

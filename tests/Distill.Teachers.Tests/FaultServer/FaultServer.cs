@@ -136,8 +136,14 @@ public sealed class FaultServer : IAsyncDisposable
         }
         int status = fault switch
         {
-            Fault.RateLimited => 429, Fault.ServerError => 500, Fault.BadGateway => 502, Fault.Unavailable => 503,
-            Fault.BadRequest or Fault.PromptFiltered => 400, Fault.Hang => 499, Fault.DropConnection => 0, _ => 200,
+            Fault.RateLimited => 429,
+            Fault.ServerError => 500,
+            Fault.BadGateway => 502,
+            Fault.Unavailable => 503,
+            Fault.BadRequest or Fault.PromptFiltered => 400,
+            Fault.Hang => 499,
+            Fault.DropConnection => 0,
+            _ => 200,
         };
         Record(ctx, body, status, fault);
         switch (fault)
