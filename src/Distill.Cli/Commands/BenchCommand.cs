@@ -13,6 +13,51 @@ public static class BenchCommand
         var command = new Command("bench", "Benchmarks; each prints ratios measured side by side in one run (see docs/benchmarks.md).");
         command.Subcommands.Add(Dataset(context));
         command.Subcommands.Add(Model(context));
+        command.Subcommands.Add(Generate(context));
+        return command;
+    }
+
+    private static Command Generate(Func<ParseResult, CliContext> context)
+    {
+        var requests = new Option<int>("--requests") { Description = "Requests for the overhead measurement.", DefaultValueFactory = _ => 2000 };
+        var rpm = new Option<int>("--rpm") { Description = "Requests-per-minute limit the test server enforces.", DefaultValueFactory = _ => 600 };
+        var seconds = new Option<int>("--seconds") { Description = "Duration of the rate measurement (over a minute, so the server's one-minute window slides).", DefaultValueFactory = _ => 75 };
+        var command = new Command("generate", "Teacher gateway overhead per request at concurrency 64 (vs the bare client), and achieved rate under a server-enforced RPM limit.") { requests, rpm, seconds };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var cli = context(parse);
+            Distill.Teachers.TeacherOptions Options(Uri endpoint) => new()
+            {
+                Name = "bench", Provider = Distill.Teachers.TeacherProviders.OpenAICompatible, Endpoint = endpoint.ToString(), Model = "bench",
+            };
+            Distill.Teachers.GatewayOverheadResult overhead;
+            await using (var fast = await BenchTeacherServer.StartAsync(TimeSpan.Zero, rpm: null))
+            {
+                overhead = await Distill.Teachers.GatewayOverheadBenchmark.MeasureOverheadAsync(Options(fast.Endpoint), parse.GetValue(requests), 64,
+                    cancellationToken: cancellationToken);
+            }
+            var limit = parse.GetValue(rpm);
+            Distill.Teachers.GatewayRateResult rate;
+            int rejected;
+            await using (var limited = await BenchTeacherServer.StartAsync(TimeSpan.FromMilliseconds(200), limit))
+            {
+                var options = Options(limited.Endpoint);
+                options.Rpm = limit;
+                rate = await Distill.Teachers.GatewayOverheadBenchmark.MeasureRateAsync(options, TimeSpan.FromSeconds(parse.GetValue(seconds)), 64,
+                    cancellationToken: cancellationToken);
+                rejected = limited.Rejected;
+            }
+            var table = new Table().RoundedBorder().AddColumn("run").AddColumn(new TableColumn("requests").RightAligned())
+                .AddColumn(new TableColumn("req/s").RightAligned()).AddColumn(new TableColumn("p50 ms").RightAligned()).AddColumn(new TableColumn("p99 ms").RightAligned());
+            foreach (var s in new[] { overhead.Bare, overhead.Gateway, rate.Stats })
+            {
+                table.AddRow(Markup.Escape(s.Scenario), $"{s.Completed:N0}", $"{s.RequestsPerSecond:N0}", $"{s.LatencyP50Ms:F2}", $"{s.LatencyP99Ms:F2}");
+            }
+            cli.Console.Write(table);
+            cli.Console.MarkupLine($"gateway overhead at concurrency 64: [bold]{overhead.OverheadPerRequestUs / 1000:F3} ms[/] per request (target <= 1 ms); gateway/bare throughput {overhead.Gateway.RequestsPerSecond / overhead.Bare.RequestsPerSecond:F2}x");
+            cli.Console.MarkupLine($"under a {limit} RPM server limit with 200 ms latency: achieved [bold]{rate.AchievedRpm:F0} RPM = {rate.Utilization:P1}[/] of the limit (target >= 95%), 429s seen: [bold]{rejected}[/] (target 0)");
+            return DistillApp.Success;
+        });
         return command;
     }
 
