@@ -55,11 +55,10 @@ public static class DatasetExporter
         ExportAsync(DatasetReader.ReadAnyAsync(datasetPath, ct), outputPath, format, options, ct);
 
     public static Task<ExportResult> ExportAsync(IAsyncEnumerable<Sample> samples, string outputPath, ExportFormat format,
-        ExportOptions? options = null, CancellationToken ct = default) => format switch
-    {
-        ExportFormat.Jsonl => ExportJsonlAsync(samples, outputPath, options, ct),
-        _ => ExportParquetAsync(samples, outputPath, options, ct),
-    };
+        ExportOptions? options = null, CancellationToken ct = default) =>
+        format == ExportFormat.Jsonl
+            ? ExportJsonlAsync(samples, outputPath, options, ct)
+            : ExportParquetAsync(samples, outputPath, options, ct);
 
     public static async Task<ExportResult> ExportJsonlAsync(IAsyncEnumerable<Sample> samples, string outputPath,
         ExportOptions? options = null, CancellationToken ct = default)

@@ -31,6 +31,6 @@ public static class DatasetSchema
         if (!name.StartsWith(prefix, StringComparison.Ordinal) || !name.EndsWith(".parquet", StringComparison.Ordinal))
             return null;
         string digits = name[prefix.Length..^".parquet".Length];
-        return digits.Length == 5 && digits.All(char.IsAsciiDigit) ? int.Parse(digits, System.Globalization.CultureInfo.InvariantCulture) : null;
+        return digits.Length >= 5 && digits.All(char.IsAsciiDigit) ? int.Parse(digits, System.Globalization.CultureInfo.InvariantCulture) : null;
     }
 }

@@ -75,7 +75,7 @@ public sealed class DatasetWriter : IAsyncDisposable
     /// <summary>The dataset folder.</summary>
     public string Directory => _dir;
 
-    /// <summary>Ids committed to disk (accepted and rejected) plus those appended in this session.</summary>
+    /// <summary>Ids committed to disk (accepted and rejected), including what this writer has flushed; buffered ids are not in it (see <see cref="IsCommitted"/>).</summary>
     public IReadOnlyCollection<string> CommittedIds => _committed;
 
     /// <summary>True when the id was already accepted or rejected (on disk, or earlier in this session): a resumed run skips it.</summary>
@@ -147,7 +147,7 @@ public sealed class DatasetWriter : IAsyncDisposable
         if (IsCommitted(sample.Id)) return false;
         _pending.Add(sample.Id);
         _samples.Add(sample);
-        if (_samples.Count >= _options.ShardRows) await FlushAsync(ct).ConfigureAwait(false);
+        if (_samples.Count >= _options.ShardRows) await CommitAsync(samples: true, rejects: false, ct).ConfigureAwait(false);
         return true;
     }
 
@@ -158,20 +158,28 @@ public sealed class DatasetWriter : IAsyncDisposable
         if (IsCommitted(rejected.Sample.Id)) return false;
         _pending.Add(rejected.Sample.Id);
         _rejects.Add(rejected);
-        if (_rejects.Count >= _options.ShardRows) await FlushAsync(ct).ConfigureAwait(false);
+        if (_rejects.Count >= _options.ShardRows) await CommitAsync(samples: false, rejects: true, ct).ConfigureAwait(false);
         return true;
     }
 
     /// <summary>Commits everything buffered: shard files first, then one manifest update.</summary>
-    public async Task FlushAsync(CancellationToken ct = default)
+    public Task FlushAsync(CancellationToken ct = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_samples.Count == 0 && _rejects.Count == 0 && (_configWritten || _options.Config is null) && File.Exists(ManifestPath))
+        return CommitAsync(samples: true, rejects: true, ct);
+    }
+
+    // A full buffer commits only itself, so a trickle of rejects is not cut into one tiny shard per sample shard.
+    private async Task CommitAsync(bool samples, bool rejects, CancellationToken ct)
+    {
+        var sampleBatch = samples ? _samples.ToArray() : [];
+        var rejectBatch = rejects ? _rejects.ToArray() : [];
+        if (sampleBatch.Length == 0 && rejectBatch.Length == 0 && (_configWritten || _options.Config is null) && File.Exists(ManifestPath))
             return;
 
         var newShards = new List<ShardEntry>();
         var newRejects = new List<ShardEntry>();
-        foreach (var chunk in _samples.Chunk(_options.ShardRows))
+        foreach (var chunk in sampleBatch.Chunk(_options.ShardRows))
         {
             string file = DatasetSchema.ShardName(false, _options.WorkerTag, _nextShard);
             // Mapped lazily: only one row group of storage rows exists at a time.
@@ -180,7 +188,7 @@ public sealed class DatasetWriter : IAsyncDisposable
             _nextShard++;
             newShards.Add(new ShardEntry(file, chunk.Length, bytes, sha, _options.WorkerTag, CountBy(chunk.Select(s => s.Kind))));
         }
-        foreach (var chunk in _rejects.Chunk(_options.ShardRows))
+        foreach (var chunk in rejectBatch.Chunk(_options.ShardRows))
         {
             string file = DatasetSchema.ShardName(true, _options.WorkerTag, _nextReject);
             var rows = chunk.Select(SampleRowMapper.ToRow).ToAsyncEnumerable();
@@ -193,10 +201,13 @@ public sealed class DatasetWriter : IAsyncDisposable
         if (_options.BeforeManifestUpdate is { } hook) await hook().ConfigureAwait(false);
         await UpdateManifestAsync(newShards, newRejects, ct).ConfigureAwait(false);
 
-        _committed.UnionWith(_pending);
-        _pending.Clear();
-        _samples.Clear();
-        _rejects.Clear();
+        foreach (var id in sampleBatch.Select(x => x.Id).Concat(rejectBatch.Select(x => x.Sample.Id)))
+        {
+            _committed.Add(id);
+            _pending.Remove(id);
+        }
+        if (samples) _samples.Clear();
+        if (rejects) _rejects.Clear();
         _configWritten = true;
     }
 

@@ -171,4 +171,26 @@ public class ResumeTests
         Assert.False(File.Exists(staleManifestTemp), "stale manifest temp files are removed under the manifest lock");
         Assert.Equal(2, DatasetReader.Open(tmp.Path).SampleCount);
     }
+
+    [Fact]
+    public async Task A_full_sample_buffer_commits_only_samples_so_rejects_are_not_cut_into_tiny_shards()
+    {
+        using var tmp = new TempDir();
+        var all = Samples.ToolTraces(8);
+        await using (var writer = await DatasetWriter.OpenAsync(tmp.Path, new DatasetWriterOptions { ShardRows = 3 }))
+        {
+            for (int i = 0; i < all.Count; i++)
+            {
+                if (i % 4 == 3) Assert.True(await writer.RejectAsync(new(all[i], "too_long")));
+                else Assert.True(await writer.AppendAsync(all[i]));
+            }
+            Assert.Equal(6, writer.CommittedIds.Count); // two full sample shards; the two rejects are still buffered
+            Assert.Equal(2, writer.PendingRows);
+            Assert.True(writer.IsCommitted(all[3].Id), "a buffered id counts as done");
+        }
+
+        var manifest = DatasetReader.Open(tmp.Path).Manifest;
+        Assert.Equal([3L, 3L], manifest.Shards.Select(s => s.Rows));
+        Assert.Equal([2L], manifest.Rejects.Select(s => s.Rows));
+    }
 }

@@ -13,8 +13,13 @@ public class StatisticsTests
         var traces = Samples.ToolTraces(4);
         var cot = Samples.Sparse("cot-1", SampleKinds.ChainOfThought) with
         {
-            TemplateId = "math/cot", TemplateVersion = "v2", Teacher = new TeacherInfo("azure-openai", "gpt-4o", null),
-            Verified = false, CostUsd = 0.5, PromptTokens = 100, CompletionTokens = 200,
+            TemplateId = "math/cot",
+            TemplateVersion = "v2",
+            Teacher = new TeacherInfo("azure-openai", "gpt-4o", null),
+            Verified = false,
+            CostUsd = 0.5,
+            PromptTokens = 100,
+            CompletionTokens = 200,
         };
         var noCounts = Samples.Sparse("est-1") with
         {

@@ -11,7 +11,9 @@ namespace Distill.Data.Storage;
 /// <remarks>Every failure to read a file becomes a <see cref="DistillException"/> that names the file.</remarks>
 public static class ParquetShards
 {
-    private static readonly ParquetOptions Options = new() { CompressionMethod = CompressionMethod.Zstd };
+    // Snappy: the Parquet default every reader supports, and the fastest here. Parquet.Net's zstd at its default level was
+    // ~10x slower to write tool traces with top-20 logprobs (about 25% smaller files); measured in the data branch's report.
+    private static readonly ParquetOptions Options = new() { CompressionMethod = CompressionMethod.Snappy };
 
     /// <summary>The column paths every shard must have (sample shards) or, with reject_reason, every reject shard.</summary>
     public static IReadOnlyList<string> ExpectedColumns(bool rejects) =>
