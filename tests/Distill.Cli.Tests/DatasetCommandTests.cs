@@ -89,6 +89,19 @@ public sealed class DatasetCommandTests : IAsyncLifetime
         Assert.Single(result.Error.Trim().Split('\n'));
     }
 
+    [Fact]
+    public async Task Stack_trace_appears_only_with_verbose()
+    {
+        var empty = Directory.CreateDirectory(Path.Combine(_folder, "empty-verbose")).FullName;
+
+        var quiet = await CliRun.RunAsync("dataset", "validate", Path.Combine(empty, "nope"));
+        var verbose = await CliRun.RunAsync("dataset", "stats", empty, "--verbose");
+
+        Assert.DoesNotContain("   at ", quiet.Error + quiet.Output);
+        Assert.Equal(1, verbose.ExitCode);
+        Assert.Contains("   at ", verbose.Error);
+    }
+
     public Task DisposeAsync()
     {
         Directory.Delete(_folder, recursive: true);
