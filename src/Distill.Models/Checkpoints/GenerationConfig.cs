@@ -20,13 +20,7 @@ public sealed class GenerationConfig
     [JsonIgnore]
     public IReadOnlyList<long> EosTokenIds
     {
-        get => EosTokenIdRaw switch
-        {
-            { ValueKind: JsonValueKind.Number } e => [e.GetInt64()],
-            { ValueKind: JsonValueKind.Array } e => e.EnumerateArray().Select(x => x.GetInt64()).ToList(),
-            _ => [],
-        };
-        set => EosTokenIdRaw = value.Count == 0 ? null
-            : value.Count == 1 ? JsonSerializer.SerializeToElement(value[0]) : JsonSerializer.SerializeToElement(value);
+        get => Llama.TokenIdJson.Read(EosTokenIdRaw);
+        set => EosTokenIdRaw = Llama.TokenIdJson.Write(value);
     }
 }

@@ -48,15 +48,9 @@ public sealed class LlamaConfig
     [JsonIgnore]
     public IReadOnlyList<long> EosTokenIds
     {
-        get => EosTokenIdRaw switch
-        {
-            { ValueKind: JsonValueKind.Number } e => [e.GetInt64()],
-            { ValueKind: JsonValueKind.Array } e => e.EnumerateArray().Select(x => x.GetInt64()).ToList(),
-            _ => [],
-        };
-        set => EosTokenIdRaw = value.Count == 1
-            ? JsonSerializer.SerializeToElement(value[0])
-            : JsonSerializer.SerializeToElement(value);
+        get => TokenIdJson.Read(EosTokenIdRaw);
+        // A single id is written as a number, as most Hub configs do; none leaves the key out.
+        set => EosTokenIdRaw = TokenIdJson.Write(value);
     }
 
     static readonly JsonSerializerOptions WriteOptions = new()
