@@ -76,6 +76,19 @@ public sealed class GenerateCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Dialogue_recipe_runs_through_the_cli()
+    {
+        string[] args = ["generate", "--config", _settings, "--recipe", "dialogue", "--tasks", "world:train", "--count", "3", "--max-turns", "1", "--out", Out];
+
+        var result = await CliRun.RunAsync(args);
+
+        Assert.True(result.ExitCode == 0, result.Output + result.Error);
+        var reader = DatasetReader.Open(Out);
+        Assert.Equal(3, reader.SampleCount + reader.RejectCount);
+        await foreach (var s in reader.ReadSamplesAsync()) Assert.Equal("dialogue", s.Kind);
+    }
+
+    [Fact]
     public async Task Dry_run_prints_tokens_and_cost_and_calls_nothing()
     {
         var result = await CliRun.RunAsync(Args(5, "--dry-run"));

@@ -36,10 +36,12 @@ public static class GenerateCommand
         var evol = new Option<string?>("--evol") { Description = "instruction recipe: deepen each seed with this template first (e.g. evol-deepen)." };
         var vars = new Option<string[]>("--vars") { Description = "Extra template variable name=value (repeatable)." };
         var maxSteps = new Option<int>("--max-steps") { Description = "tool_trace: teacher turns before step_limit.", DefaultValueFactory = _ => 8 };
+        var simulator = new Option<string?>("--simulator") { Description = "dialogue: the simulated customer's template (default user-simulator)." };
+        var maxTurns = new Option<int>("--max-turns") { Description = "dialogue: most agent turns.", DefaultValueFactory = _ => 3 };
         var nearDup = new Option<double>("--near-dup-threshold") { Description = "Jaccard similarity at which a row is a near-duplicate.", DefaultValueFactory = _ => 0.85 };
         var command = new Command("generate", "Generate a distillation dataset: recipe + template + teacher over seed tasks; resumable, cached, budgeted.")
         {
-            recipe, template, teacher, tasks, count, output, concurrency, shard, dryRun, budget, reparse, logprobs, seed, commitEvery, evol, vars, maxSteps, nearDup,
+            recipe, template, teacher, tasks, count, output, concurrency, shard, dryRun, budget, reparse, logprobs, seed, commitEvery, evol, vars, maxSteps, simulator, maxTurns, nearDup,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -57,8 +59,9 @@ public static class GenerateCommand
             // Everything that can be wrong is checked here, before any teacher call.
             var library = TemplateLibrary.LoadAndLint(options.Paths.Prompts);
             var definition = library.Get(parse.GetValue(template) ?? RecipeCatalog.DefaultTemplate(recipeName));
-            if (definition.Recipe != recipeName)
-                throw new DistillException($"template '{definition.Id}' is for recipe '{definition.Recipe}', not '{recipeName}'", $"pick a {recipeName} template (`distill templates list`)");
+            if (definition.Recipe != RecipeCatalog.TemplateRecipe(recipeName))
+                throw new DistillException($"template '{definition.Id}' is for recipe '{definition.Recipe}', not '{recipeName}'", $"pick a {RecipeCatalog.TemplateRecipe(recipeName)} template (`distill templates list`)");
+            var simulatorDefinition = recipeName == "dialogue" ? library.Get(parse.GetValue(simulator) ?? "user-simulator") : null;
             var evolDefinition = parse.GetValue(evol) is { } evolId ? library.Get(evolId) : null;
             if (options.Teachers.Count == 0) throw new DistillException("no teacher is configured", "add one under Teachers in appsettings.json");
             var teacherName = parse.GetValue(teacher) ?? options.Teachers[0].Name;
@@ -69,7 +72,7 @@ public static class GenerateCommand
             var outDir = Path.GetFullPath(parse.GetValue(output)!);
 
             var world = new StoreWorld();
-            var tools = recipeName == "tool_trace" ? ToolRuntime.ForWorld(world) : null;
+            var tools = recipeName is "tool_trace" or "dialogue" ? ToolRuntime.ForWorld(world) : null;
             RecipeContext Context(ITeacher t) => new()
             {
                 Template = definition,
@@ -80,6 +83,8 @@ public static class GenerateCommand
                 Seed = parse.GetValue(seed),
                 MaxSteps = parse.GetValue(maxSteps),
                 EvolTemplate = evolDefinition,
+                SimulatorTemplate = simulatorDefinition,
+                MaxTurns = parse.GetValue(maxTurns),
             };
 
             if (parse.GetValue(dryRun))
@@ -121,6 +126,8 @@ public static class GenerateCommand
                 ["count"] = seedTasks.Count,
                 ["shard"] = $"{shardIndex}/{shardCount}",
                 ["max_steps"] = parse.GetValue(maxSteps),
+                ["simulator_template"] = simulatorDefinition is null ? null : $"{simulatorDefinition.Id}@{simulatorDefinition.Version}",
+                ["max_turns"] = recipeName == "dialogue" ? parse.GetValue(maxTurns) : null,
                 ["near_dup_threshold"] = parse.GetValue(nearDup),
             };
             var runner = new GenerationRunner(RecipeCatalog.Create(recipeName, recipeContext), caching, definition.Version, new GenerateOptions

@@ -32,6 +32,12 @@ public sealed record RecipeContext
     /// <summary>Samples per task for CoT self-consistency when the task has no ground truth.</summary>
     public int SelfConsistency { get; init; } = 3;
 
+    /// <summary>Dialogue recipe: the simulated customer's template (e.g. user-simulator).</summary>
+    public TemplateDefinition? SimulatorTemplate { get; init; }
+
+    /// <summary>Dialogue recipe: most agent turns (one per customer message).</summary>
+    public int MaxTurns { get; init; } = 3;
+
     /// <summary>Instruction recipe: the evol template that deepens the seed instruction first; null for plain self-instruct.</summary>
     public TemplateDefinition? EvolTemplate { get; init; }
 }
@@ -59,12 +65,15 @@ public interface IRecipe
 
 public static class RecipeCatalog
 {
-    public static readonly IReadOnlyList<string> Names = [SampleKinds.ToolTrace, SampleKinds.ChainOfThought, SampleKinds.Instruction];
+    public static readonly IReadOnlyList<string> Names = [SampleKinds.ToolTrace, SampleKinds.ChainOfThought, SampleKinds.Instruction, SampleKinds.Dialogue];
+
+    /// <summary>The template recipe a recipe's agent template must declare (dialogue drives a tool_trace agent).</summary>
+    public static string TemplateRecipe(string recipe) => recipe == SampleKinds.Dialogue ? SampleKinds.ToolTrace : recipe;
 
     /// <summary>The template a recipe uses when <c>--template</c> is not given.</summary>
     public static string DefaultTemplate(string recipe) => recipe switch
     {
-        SampleKinds.ToolTrace => "tool-agent",
+        SampleKinds.ToolTrace or SampleKinds.Dialogue => "tool-agent",
         SampleKinds.ChainOfThought => "cot-answer",
         SampleKinds.Instruction => "instruction-basic",
         _ => throw Unknown(recipe),
@@ -75,6 +84,7 @@ public static class RecipeCatalog
         SampleKinds.ToolTrace => new ToolTraceRecipe(context),
         SampleKinds.ChainOfThought => new ChainOfThoughtRecipe(context),
         SampleKinds.Instruction => new InstructionRecipe(context),
+        SampleKinds.Dialogue => new DialogueRecipe(context),
         _ => throw Unknown(recipe),
     };
 

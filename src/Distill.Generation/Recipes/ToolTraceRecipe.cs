@@ -28,37 +28,47 @@ public sealed class ToolTraceRecipe(RecipeContext context) : IRecipe
             var rendered = await builder.RenderAsync(context.Template, task.Input, cancellationToken).ConfigureAwait(false);
             var teacher = rendered.TeacherMessages.ToList();
             student.AddRange(rendered.StudentMessages);
-            var errorsFed = 0;
-            for (var step = 0; step < context.MaxSteps; step++)
+            var final = await RunAgentAsync(builder, _tools, teacher, student, new ToolErrorBudget(), 0, cancellationToken).ConfigureAwait(false);
+            var sample = builder.Build(Name, student, rendered.PrivilegedContextUsed, _tools.SchemasJson) with
             {
-                var response = await builder.CallAsync(context.Template, teacher, _tools.SchemasJson, step, cancellationToken).ConfigureAwait(false);
-                var assistant = ChatMessage.Assistant(response.Content, response.ToolCalls, response.Reasoning);
-                teacher.Add(assistant);
-                student.Add(assistant);
-                if (response.ToolCalls.Count == 0)
-                {
-                    if (string.IsNullOrWhiteSpace(response.Content)) throw new SampleRejectedException(EmptyAnswer);
-                    var sample = builder.Build(Name, student, rendered.PrivilegedContextUsed, _tools.SchemasJson) with
-                    {
-                        Answer = response.Content,
-                        TeacherLogprobs = response.Logprobs,
-                    };
-                    return new RecipeResult(Verify(sample, task), null);
-                }
-                foreach (var call in response.ToolCalls)
-                {
-                    var result = await _tools.InvokeAsync(call, cancellationToken).ConfigureAwait(false);
-                    var toolTurn = ChatMessage.Tool(call.Id, call.Name, result.Content);
-                    teacher.Add(toolTurn);
-                    student.Add(toolTurn);
-                    if (result.ErrorReason is { } reason && ++errorsFed > 1) throw new SampleRejectedException(reason);
-                }
-            }
-            throw new SampleRejectedException(StepLimit);
+                Answer = final.Content,
+                TeacherLogprobs = final.Logprobs,
+            };
+            return new RecipeResult(Verify(sample, task), null);
         }).ConfigureAwait(false);
     }
 
-    private static Sample Verify(Sample sample, SeedTask task)
+    /// <summary>
+    /// The agent's turn: teacher calls with tools, each tool call executed and its result appended to both views, until the teacher
+    /// answers without a tool call (returned). Rejects with step_limit, empty_answer, or a second tool error's reason.
+    /// </summary>
+    internal static async Task<Distill.Teachers.TeacherResponse> RunAgentAsync(SampleBuilder builder, ToolRuntime tools, List<ChatMessage> teacher,
+        List<ChatMessage> student, ToolErrorBudget errors, int variantBase, CancellationToken cancellationToken)
+    {
+        var context = builder.Context;
+        for (var step = 0; step < context.MaxSteps; step++)
+        {
+            var response = await builder.CallAsync(context.Template, teacher, tools.SchemasJson, variantBase + step, cancellationToken).ConfigureAwait(false);
+            var assistant = ChatMessage.Assistant(response.Content, response.ToolCalls, response.Reasoning);
+            teacher.Add(assistant);
+            student.Add(assistant);
+            if (response.ToolCalls.Count == 0)
+            {
+                return string.IsNullOrWhiteSpace(response.Content) ? throw new SampleRejectedException(EmptyAnswer) : response;
+            }
+            foreach (var call in response.ToolCalls)
+            {
+                var result = await tools.InvokeAsync(call, cancellationToken).ConfigureAwait(false);
+                var toolTurn = ChatMessage.Tool(call.Id, call.Name, result.Content);
+                teacher.Add(toolTurn);
+                student.Add(toolTurn);
+                if (result.ErrorReason is { } reason && ++errors.Fed > 1) throw new SampleRejectedException(reason);
+            }
+        }
+        throw new SampleRejectedException(StepLimit);
+    }
+
+    internal static Sample Verify(Sample sample, SeedTask task)
     {
         if (task.ExpectedCalls is null && task.ExpectedFacts is null) return sample;
         var calls = new List<ToolCall>();
@@ -73,4 +83,10 @@ public sealed class ToolTraceRecipe(RecipeContext context) : IRecipe
         var verdict = TraceVerifier.Check(calls, sample.Answer ?? "", task.ExpectedCalls, task.ExpectedFacts);
         return sample with { Verified = verdict.Passed, Verifier = TraceVerifier.Name, Score = verdict.Score };
     }
+}
+
+/// <summary>Tool errors fed back so far in one sample: the first is fed back, the second rejects.</summary>
+internal sealed class ToolErrorBudget
+{
+    public int Fed;
 }

@@ -184,4 +184,26 @@ public sealed class RecipeTests : IAsyncLifetime
         Assert.Equal("Let me check order A10042 for you.", result.Sample.Messages[^1].Content);
         Assert.Equal(2, _server.RequestCount);
     }
+
+    [Fact]
+    public async Task Dialogue_lets_the_simulated_customer_follow_up_until_it_says_done()
+    {
+        var scripted = ScriptedWorld.Reply(Tasks);
+        var simulatorCalls = 0;
+        _server.Options.Reply = r => r.GetRawText().Contains("You play a customer", StringComparison.Ordinal)
+            ? new ScriptedReply(Interlocked.Increment(ref simulatorCalls) == 1 ? "Thanks! Could you confirm that once more?" : "[DONE]")
+            : scripted(r);
+        var context = ScriptedWorld.Context(Teacher) with { SimulatorTemplate = ScriptedWorld.Library.Get("user-simulator"), MaxTurns = 3 };
+
+        var result = await new DialogueRecipe(context).RunAsync(SeedTask.From(Tasks[0]), "d", 0, default);
+
+        Assert.True(result.Accepted, result.RejectReason);
+        var s = result.Sample;
+        Assert.Equal(SampleKinds.Dialogue, s.Kind);
+        Assert.Equal(2, simulatorCalls);
+        Assert.Equal(["user", "user"], s.Messages.Where(m => m.Role == ChatRoles.User).Select(m => m.Role));
+        Assert.Equal(2, s.Messages.Count(m => m.Role == ChatRoles.Assistant && m.ToolCalls.Count == 0));
+        Assert.True(s.Verified);
+        Assert.DoesNotContain(s.Messages, m => (m.Content ?? "").Contains("You play a customer", StringComparison.Ordinal));
+    }
 }
