@@ -38,10 +38,12 @@ public static class GenerateCommand
         var maxSteps = new Option<int>("--max-steps") { Description = "tool_trace: teacher turns before step_limit.", DefaultValueFactory = _ => 8 };
         var simulator = new Option<string?>("--simulator") { Description = "dialogue: the simulated customer's template (default user-simulator)." };
         var maxTurns = new Option<int>("--max-turns") { Description = "dialogue: most agent turns.", DefaultValueFactory = _ => 3 };
+        var judge = new Option<string?>("--judge") { Description = "Score every accepted sample with this judge template (e.g. judge-score), through the same teacher." };
+        var minJudge = new Option<int>("--min-judge-score") { Description = "With --judge: reject samples scored below this (1-10).", DefaultValueFactory = _ => 1 };
         var nearDup = new Option<double>("--near-dup-threshold") { Description = "Jaccard similarity at which a row is a near-duplicate.", DefaultValueFactory = _ => 0.85 };
         var command = new Command("generate", "Generate a distillation dataset: recipe + template + teacher over seed tasks; resumable, cached, budgeted.")
         {
-            recipe, template, teacher, tasks, count, output, concurrency, shard, dryRun, budget, reparse, logprobs, seed, commitEvery, evol, vars, maxSteps, simulator, maxTurns, nearDup,
+            recipe, template, teacher, tasks, count, output, concurrency, shard, dryRun, budget, reparse, logprobs, seed, commitEvery, evol, vars, maxSteps, simulator, maxTurns, judge, minJudge, nearDup,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -61,6 +63,9 @@ public static class GenerateCommand
             var definition = library.Get(parse.GetValue(template) ?? RecipeCatalog.DefaultTemplate(recipeName));
             if (definition.Recipe != RecipeCatalog.TemplateRecipe(recipeName))
                 throw new DistillException($"template '{definition.Id}' is for recipe '{definition.Recipe}', not '{recipeName}'", $"pick a {RecipeCatalog.TemplateRecipe(recipeName)} template (`distill templates list`)");
+            var judgeDefinition = parse.GetValue(judge) is { } judgeId ? library.Get(judgeId) : null;
+            if (judgeDefinition is not null && judgeDefinition.Recipe != "judge")
+                throw new DistillException($"--judge template '{judgeDefinition.Id}' is for recipe '{judgeDefinition.Recipe}', not 'judge'", "use a judge template such as judge-score");
             var simulatorDefinition = recipeName == "dialogue" ? library.Get(parse.GetValue(simulator) ?? "user-simulator") : null;
             var evolDefinition = parse.GetValue(evol) is { } evolId ? library.Get(evolId) : null;
             if (options.Teachers.Count == 0) throw new DistillException("no teacher is configured", "add one under Teachers in appsettings.json");
@@ -127,6 +132,8 @@ public static class GenerateCommand
                 ["shard"] = $"{shardIndex}/{shardCount}",
                 ["max_steps"] = parse.GetValue(maxSteps),
                 ["simulator_template"] = simulatorDefinition is null ? null : $"{simulatorDefinition.Id}@{simulatorDefinition.Version}",
+                ["judge_template"] = judgeDefinition is null ? null : $"{judgeDefinition.Id}@{judgeDefinition.Version}",
+                ["min_judge_score"] = judgeDefinition is null ? null : parse.GetValue(minJudge),
                 ["max_turns"] = recipeName == "dialogue" ? parse.GetValue(maxTurns) : null,
                 ["near_dup_threshold"] = parse.GetValue(nearDup),
             };
@@ -139,6 +146,8 @@ public static class GenerateCommand
                 BudgetUsd = parse.GetValue(budget),
                 CommitEvery = parse.GetValue(commitEvery),
                 Quality = new QualityOptions { NearDuplicateThreshold = parse.GetValue(nearDup) },
+                Judge = judgeDefinition is null ? null : new LlmJudge(judgeDefinition, caching),
+                MinJudgeScore = parse.GetValue(minJudge),
                 Config = config,
             }, cli.LoggerFactory.CreateLogger("Distill.Generate"));
 

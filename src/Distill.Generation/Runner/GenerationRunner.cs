@@ -26,6 +26,12 @@ public sealed record GenerateOptions
 
     public QualityOptions Quality { get; init; } = new();
 
+    /// <summary>Optional LLM-as-judge run on every sample the recipe accepts.</summary>
+    public LlmJudge? Judge { get; init; }
+
+    /// <summary>Judge scores below this (1-10) are rejected as low_judge_score.</summary>
+    public int MinJudgeScore { get; init; } = 1;
+
     /// <summary>Generation config snapshot for the manifest; must hold no secrets.</summary>
     public JsonObject? Config { get; init; }
 }
@@ -110,6 +116,7 @@ public sealed class GenerationRunner(IRecipe recipe, CachingTeacher teacher, str
                         return;
                     }
                     var result = await recipe.RunAsync(item.Task, item.Id, item.Index, ct).ConfigureAwait(false);
+                    if (result.Accepted && options.Judge is { } judge) result = await JudgeAsync(judge, result, item.Task, ct).ConfigureAwait(false);
                     await gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
                     try
                     {
@@ -144,6 +151,17 @@ public sealed class GenerationRunner(IRecipe recipe, CachingTeacher teacher, str
         var final = Snapshot();
         progress?.Report(final);
         return final;
+    }
+
+    /// <summary>The judge's score goes on the row when the recipe had no verifier of its own; a low score or a failed judge rejects.</summary>
+    private async Task<RecipeResult> JudgeAsync(LlmJudge judge, RecipeResult result, SeedTask task, CancellationToken ct)
+    {
+        var (verdict, reason) = await judge.ScoreAsync(result.Sample, task, ct).ConfigureAwait(false);
+        if (verdict is null) return result with { RejectReason = reason };
+        var sample = result.Sample.Verifier is null
+            ? result.Sample with { Verifier = LlmJudge.Name, Score = verdict.Score / 10.0, Verified = verdict.Score >= options.MinJudgeScore }
+            : result.Sample;
+        return new RecipeResult(sample, verdict.Score < options.MinJudgeScore ? LlmJudge.LowScore : null);
     }
 }
 

@@ -73,8 +73,8 @@ public static class TaskSources
                 var columns = new Dictionary<string, string?[]>(StringComparer.Ordinal);
                 foreach (var field in fields.Where(f => f.Name is "id" or "input" or "question" or "expected_answer" or "expected_tool_calls"))
                 {
-                    if (field.ClrType != typeof(string))
-                        throw new DistillException($"{path}: column '{field.Name}' must be a string column", "write the task columns as strings");
+                    if (field.ClrType != typeof(string) && field.ClrType != typeof(ReadOnlyMemory<char>))
+                        throw new DistillException($"{path}: column '{field.Name}' must be a string column, not {field.ClrType.Name}", "write the task columns as strings");
                     var buffer = new string?[group.RowCount];
                     await group.ReadAsync(field, buffer.AsMemory(), null, ct).ConfigureAwait(false);
                     columns[field.Name] = buffer;

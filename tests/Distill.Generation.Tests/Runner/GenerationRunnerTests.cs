@@ -33,7 +33,7 @@ public sealed class GenerationRunnerTests : IAsyncLifetime
     private string Cache => Path.Combine(_dir, "cache");
 
     private async Task<RunProgress> RunAsync(string outDir, IReadOnlyList<SeedTask>? tasks = null, string recipe = SampleKinds.ToolTrace, bool reparse = false,
-        double? budget = null, int concurrency = 4, Action<TeacherOptions>? teacher = null, CancellationToken ct = default)
+        double? budget = null, int concurrency = 4, Action<TeacherOptions>? teacher = null, CancellationToken ct = default, bool judge = false)
     {
         var options = TestTeachers.Options(_server);
         teacher?.Invoke(options);
@@ -47,6 +47,8 @@ public sealed class GenerationRunnerTests : IAsyncLifetime
             Concurrency = concurrency,
             BudgetUsd = budget,
             CommitEvery = 3,
+            Judge = judge ? new LlmJudge(ScriptedWorld.Library.Get("judge-score"), caching) : null,
+            MinJudgeScore = 5,
             Config = new JsonObject { ["recipe"] = recipe, ["teacher"] = new JsonObject { ["endpoint"] = options.Endpoint, ["api_key_env"] = options.ApiKeyEnv } },
         }, _logs.Factory.CreateLogger("test"));
         return await runner.RunAsync(tasks ?? Tasks, null, ct);
@@ -260,7 +262,35 @@ public sealed class GenerationRunnerTests : IAsyncLifetime
         Assert.NotEqual(id, GenerationRunner.SampleId("cot", "v1", "q", 1));
     }
 
-    private sealed class NoCallTeacher : ITeacher
+[Fact]
+    public async Task Judge_scores_accepted_samples_and_rejects_low_scores()
+    {
+        _server.Options.Reply = r =>
+        {
+            var text = r.GetRawText();
+            if (!text.Contains("strict, fair evaluator", StringComparison.Ordinal)) return new ScriptedReply("Here is a full and friendly answer about " + (text.Contains("bad idea", StringComparison.Ordinal) ? "a bad idea" : "returns " + text.Length));
+            return new ScriptedReply(text.Contains("bad idea", StringComparison.Ordinal) ? "{\"score\": 3, \"reason\": \"wrong\"}" : "```json\n{\"score\": 9, \"reason\": \"good\"}\n```");
+        };
+        List<SeedTask> seeds = [new("a", "How do returns work?"), new("b", "Is this a bad idea?"), new("c", "How long does shipping take?")];
+
+        var result = await RunAsync(Out(), seeds, SampleKinds.Instruction, judge: true);
+
+        Assert.Equal(2, result.Accepted);
+        Assert.Equal(1, result.Rejected[LlmJudge.LowScore]);
+        var (accepted, _) = await ReadAsync(Out());
+        Assert.All(accepted, s => { Assert.Equal(LlmJudge.Name, s.Verifier); Assert.Equal(0.9, s.Score); });
+    }
+
+    [Theory]
+    [InlineData("{\"score\": 7, \"reason\": \"ok\"}", 7)]
+    [InlineData("Sure: {\"score\": 10}", 10)]
+    [InlineData("{\"score\": 11}", null)]
+    [InlineData("{\"score\": \"high\"}", null)]
+    [InlineData("no json", null)]
+    public void Judge_output_is_parsed_strictly(string content, int? expected) =>
+        Assert.Equal(expected, LlmJudge.Parse(content)?.Score);
+
+        private sealed class NoCallTeacher : ITeacher
     {
         public string Name => "none";
         public TeacherInfo Info => new("openai-compatible", "none", null);

@@ -41,6 +41,30 @@ public sealed class TaskSourceTests : IDisposable
         Assert.Equal("4", tasks[1].ExpectedAnswer);
     }
 
+    [Fact]
+    public async Task Parquet_rows_are_read_like_jsonl_rows()
+    {
+        var path = Path.Combine(_dir, "t.parquet");
+        var rows = new[] { new ParquetTask { id = "p1", input = "Where is A10042?", expected_answer = "shipped" }, new ParquetTask { question = "2+2?" } };
+        await Parquet.Serialization.ParquetSerializer.SerializeAsync(rows, path);
+
+        var tasks = await TaskSources.LoadAsync(path, null);
+
+        Assert.Equal(2, tasks.Count);
+        Assert.Equal("p1", tasks[0].Id);
+        Assert.Equal("shipped", tasks[0].ExpectedAnswer);
+        Assert.Equal("2+2?", tasks[1].Input);
+    }
+
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Style", "IDE1006", Justification = "Parquet column names")]
+    private sealed class ParquetTask
+    {
+        public string? id { get; set; }
+        public string? input { get; set; }
+        public string? question { get; set; }
+        public string? expected_answer { get; set; }
+    }
+
     [Theory]
     [InlineData("missing.jsonl", null, "does not exist")]
     [InlineData("bad.jsonl", "{\"input\": \"a\"}\n{oops", "bad.jsonl:2: not valid JSON")]
