@@ -19,9 +19,18 @@ public sealed class GenerateCommandTests : IAsyncLifetime
             ["Paths"] = new JsonObject { ["Prompts"] = PromptsFolder(), ["Cache"] = Path.Combine(_dir, "cache"), ["Datasets"] = Path.Combine(_dir, "datasets") },
             ["Teachers"] = new JsonArray(new JsonObject
             {
-                ["Name"] = "scripted", ["Provider"] = "openai-compatible", ["Endpoint"] = _server.Endpoint.ToString(), ["Model"] = "world-teacher",
-                ["ApiKeyEnv"] = ScriptedTeacherServer.KeyEnv, ["AttemptTimeout"] = "00:00:05", ["TotalTimeout"] = "00:00:20", ["MaxRetries"] = 2,
-                ["RetryBaseDelay"] = "00:00:00.010", ["RetryMaxDelay"] = "00:00:00.100", ["InputPricePer1M"] = 1.0, ["OutputPricePer1M"] = 2.0,
+                ["Name"] = "scripted",
+                ["Provider"] = "openai-compatible",
+                ["Endpoint"] = _server.Endpoint.ToString(),
+                ["Model"] = "world-teacher",
+                ["ApiKeyEnv"] = ScriptedTeacherServer.KeyEnv,
+                ["AttemptTimeout"] = "00:00:05",
+                ["TotalTimeout"] = "00:00:20",
+                ["MaxRetries"] = 2,
+                ["RetryBaseDelay"] = "00:00:00.010",
+                ["RetryMaxDelay"] = "00:00:00.100",
+                ["InputPricePer1M"] = 1.0,
+                ["OutputPricePer1M"] = 2.0,
             }),
         };
         _settings = Path.Combine(_dir, "appsettings.json");
@@ -110,6 +119,21 @@ public sealed class GenerateCommandTests : IAsyncLifetime
 
         Assert.Equal(DistillApp.UserError, result.ExitCode);
         Assert.Contains(expected, result.Error);
+        Assert.DoesNotContain("   at ", result.Error);
+        Assert.Equal(0, _server.RequestCount);
+    }
+
+    [Fact]
+    public async Task Broken_template_fails_with_one_line_before_any_teacher_call()
+    {
+        var prompts = Directory.CreateDirectory(Path.Combine(_dir, "prompts")).FullName;
+        foreach (var file in Directory.GetFiles(PromptsFolder(), "*.prompt")) File.Copy(file, Path.Combine(prompts, Path.GetFileName(file)));
+        await File.WriteAllTextAsync(Path.Combine(prompts, "tool-agent.prompt"), "---\nid: tool-agent\nrecipe: tool_trace\n---\n## user\n{{$undeclared}}\n");
+
+        var result = await CliRun.RunAsync(Args(3, "--set", $"Paths:Prompts={prompts}"));
+
+        Assert.Equal(DistillApp.UserError, result.ExitCode);
+        Assert.Contains("tool-agent.prompt", result.Error);
         Assert.DoesNotContain("   at ", result.Error);
         Assert.Equal(0, _server.RequestCount);
     }

@@ -76,12 +76,17 @@ internal sealed class ScriptedTeacherServer : IAsyncDisposable
         {
             message["tool_calls"] = new JsonArray(turn.ToolCalls.Select(c => (JsonNode)new JsonObject
             {
-                ["id"] = c.Id, ["type"] = "function", ["function"] = new JsonObject { ["name"] = c.Name, ["arguments"] = c.Arguments },
+                ["id"] = c.Id,
+                ["type"] = "function",
+                ["function"] = new JsonObject { ["name"] = c.Name, ["arguments"] = c.Arguments },
             }).ToArray());
         }
         var body = new JsonObject
         {
-            ["id"] = "chatcmpl-scripted", ["object"] = "chat.completion", ["created"] = 1, ["model"] = "world-teacher",
+            ["id"] = "chatcmpl-scripted",
+            ["object"] = "chat.completion",
+            ["created"] = 1,
+            ["model"] = "world-teacher",
             ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["message"] = message, ["finish_reason"] = turn.ToolCalls.Count > 0 ? "tool_calls" : "stop" }),
             ["usage"] = new JsonObject { ["prompt_tokens"] = 100, ["completion_tokens"] = 20, ["total_tokens"] = 120 },
         };

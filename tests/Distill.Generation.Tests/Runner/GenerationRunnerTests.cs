@@ -262,7 +262,7 @@ public sealed class GenerationRunnerTests : IAsyncLifetime
         Assert.NotEqual(id, GenerationRunner.SampleId("cot", "v1", "q", 1));
     }
 
-[Fact]
+    [Fact]
     public async Task Judge_scores_accepted_samples_and_rejects_low_scores()
     {
         _server.Options.Reply = r =>
@@ -290,7 +290,7 @@ public sealed class GenerationRunnerTests : IAsyncLifetime
     public void Judge_output_is_parsed_strictly(string content, int? expected) =>
         Assert.Equal(expected, LlmJudge.Parse(content)?.Score);
 
-        private sealed class NoCallTeacher : ITeacher
+    private sealed class NoCallTeacher : ITeacher
     {
         public string Name => "none";
         public TeacherInfo Info => new("openai-compatible", "none", null);
