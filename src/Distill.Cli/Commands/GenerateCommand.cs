@@ -203,10 +203,11 @@ public static class GenerateCommand
 
     private static string Line(RunProgress p)
     {
+        var retry = p.UncommittedCount == 0 ? "" : $" retry-later {p.UncommittedCount}";
         var reasons = p.Rejected.Count == 0 ? "" : $" ({string.Join(", ", p.Rejected.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => $"{r.Key} {r.Value}"))})";
         var eta = p.Eta is { } e ? $" eta {e:hh\\:mm\\:ss}" : "";
         return string.Create(CultureInfo.InvariantCulture,
-            $"done {p.Done}/{p.Total - p.Skipped} accepted {p.Accepted} rejected {p.RejectedCount}{reasons} {p.RatePerSecond:0.0}/s tokens {p.PromptTokens + p.CompletionTokens:N0} cost ${p.CostUsd:0.0000}{eta}");
+            $"done {p.Done}/{p.Total - p.Skipped} accepted {p.Accepted} rejected {p.RejectedCount}{reasons}{retry} {p.RatePerSecond:0.0}/s tokens {p.PromptTokens + p.CompletionTokens:N0} cost ${p.CostUsd:0.0000}{eta}");
     }
 
     private static void PrintSummary(IAnsiConsole console, RunProgress p, string outDir)
@@ -215,6 +216,7 @@ public static class GenerateCommand
         string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
         table.AddRow("accepted", Inv($"{p.Accepted}"));
         foreach (var (reason, n) in p.Rejected.OrderBy(r => r.Key, StringComparer.Ordinal)) table.AddRow(Markup.Escape($"rejected: {reason}"), Inv($"{n}"));
+        foreach (var (reason, n) in p.Uncommitted.OrderBy(r => r.Key, StringComparer.Ordinal)) table.AddRow(Markup.Escape($"not committed, retried on resume: {reason}"), Inv($"{n}"));
         table.AddRow("already committed (skipped)", Inv($"{p.Skipped}"));
         table.AddRow("teacher calls", Inv($"{p.TeacherCalls}"));
         table.AddRow("cache hits", Inv($"{p.CacheHits}"));

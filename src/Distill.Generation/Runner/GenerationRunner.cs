@@ -42,8 +42,12 @@ public sealed record RunProgress(
     long PromptTokens, long CompletionTokens, double CostUsd, int TeacherCalls, int CacheHits, TimeSpan Elapsed,
     bool BudgetReached = false)
 {
+    /// <summary>Samples not written because their failure is not the sample's (teacher down, not in the cache): a resumed run retries them.</summary>
+    public IReadOnlyDictionary<string, int> Uncommitted { get; init; } = new Dictionary<string, int>();
+
     public int RejectedCount => Rejected.Values.Sum();
-    public int Done => Accepted + RejectedCount;
+    public int UncommittedCount => Uncommitted.Values.Sum();
+    public int Done => Accepted + RejectedCount + UncommittedCount;
     public int Remaining => Math.Max(0, Total - Skipped - Done);
     public double RatePerSecond => Elapsed.TotalSeconds > 0 ? Done / Elapsed.TotalSeconds : 0;
     public TimeSpan? Eta => RatePerSecond > 0 ? TimeSpan.FromSeconds(Remaining / RatePerSecond) : null;
@@ -58,6 +62,12 @@ public sealed record RunProgress(
 public sealed class GenerationRunner(IRecipe recipe, CachingTeacher teacher, string templateVersion, GenerateOptions options, ILogger? logger = null)
 {
     private readonly ILogger _log = logger ?? NullLogger.Instance;
+
+    /// <summary>Reject reasons that say nothing about the sample, so it is left uncommitted and retried by the next run.</summary>
+    public static readonly IReadOnlySet<string> RetryOnResume = new HashSet<string>(StringComparer.Ordinal)
+    {
+        TeacherRejectReasons.Unavailable, NotCachedException.Reason,
+    };
 
     /// <summary>Hash of recipe, template version, seed input and sample index: the resume and dedup key.</summary>
     public static string SampleId(string recipe, string templateVersion, string seedInput, int index) =>
@@ -96,13 +106,15 @@ public sealed class GenerationRunner(IRecipe recipe, CachingTeacher teacher, str
         var gate = new SemaphoreSlim(1, 1);
         var accepted = 0;
         var rejected = new Dictionary<string, int>(StringComparer.Ordinal);
+        var uncommitted = new Dictionary<string, int>(StringComparer.Ordinal);
         var budgetReached = false;
 
         RunProgress Snapshot()
         {
             var usage = teacher.Meter.Total;
             return new RunProgress(plan.Count, skipped, accepted, new Dictionary<string, int>(rejected), usage.PromptTokens, usage.CompletionTokens,
-                usage.CostUsd, teacher.TeacherCalls, teacher.CacheHits, clock.Elapsed, budgetReached);
+                usage.CostUsd, teacher.TeacherCalls, teacher.CacheHits, clock.Elapsed, budgetReached)
+            { Uncommitted = new Dictionary<string, int>(uncommitted) };
         }
 
         try
@@ -121,7 +133,11 @@ public sealed class GenerationRunner(IRecipe recipe, CachingTeacher teacher, str
                     try
                     {
                         var reason = result.RejectReason ?? filter.Admit(result.Sample);
-                        if (reason is null)
+                        if (reason is not null && RetryOnResume.Contains(reason))
+                        {
+                            uncommitted[reason] = uncommitted.GetValueOrDefault(reason) + 1;
+                        }
+                        else if (reason is null)
                         {
                             await writer.AppendAsync(result.Sample, CancellationToken.None).ConfigureAwait(false);
                             accepted++;

@@ -69,7 +69,7 @@ public sealed class GenerationRunnerTests : IAsyncLifetime
     {
         _server.Options.RandomFaultRate = 0.3;
 
-        var result = await RunAsync(Out());
+        var result = await RunAsync(Out(), teacher: t => t.MaxRetries = 8);
 
         var (accepted, rejected) = await ReadAsync(Out());
         Assert.Equal(Tasks.Count, accepted.Count + rejected.Count);
@@ -128,7 +128,27 @@ public sealed class GenerationRunnerTests : IAsyncLifetime
         var result = await RunAsync(Out(), Tasks.Take(2).ToList(), reparse: true);
 
         Assert.Equal(0, _server.RequestCount);
-        Assert.Equal(2, result.Rejected[NotCachedException.Reason]);
+        Assert.Equal(2, result.Uncommitted[NotCachedException.Reason]);
+        Assert.Empty(result.Rejected);
+
+        var normal = await RunAsync(Out(), Tasks.Take(2).ToList());
+
+        Assert.Equal(2, normal.Accepted + normal.RejectedCount);
+        Assert.Equal(0, normal.Skipped);
+    }
+
+    [Fact]
+    public async Task Teacher_down_leaves_the_sample_uncommitted_so_resume_retries_it()
+    {
+        _server.Options.DefaultFault = Fault.ServerError;
+
+        var down = await RunAsync(Out(), Tasks.Take(2).ToList(), teacher: t => t.MaxRetries = 0);
+        _server.Options.DefaultFault = Fault.None;
+        var resumed = await RunAsync(Out(), Tasks.Take(2).ToList());
+
+        Assert.Equal(2, down.Uncommitted[TeacherRejectReasons.Unavailable]);
+        Assert.Equal(0, resumed.Skipped);
+        Assert.Equal(2, resumed.Accepted + resumed.RejectedCount);
     }
 
     [Fact]
