@@ -28,6 +28,8 @@ public static class DistillApp
         root.Subcommands.Add(DatasetCommand.Create(context));
         root.Subcommands.Add(ModelCommand.Create(context));
         root.Subcommands.Add(ServeCommand.Create(context));
+        root.Subcommands.Add(GenerateCommand.Create(context));
+        root.Subcommands.Add(TemplatesCommand.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));
         return root;
     }

@@ -1,0 +1,263 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Distill.Core.Errors;
+using Distill.Generation.Quality;
+using Distill.Generation.Recipes;
+using Distill.Generation.Runner;
+using Distill.Generation.Templates;
+using Distill.Generation.Tools;
+using Distill.Teachers;
+using Distill.World.Store;
+using Microsoft.Extensions.Logging;
+using Spectre.Console;
+
+namespace Distill.Cli.Commands;
+
+/// <summary>`distill generate`: a recipe over seed tasks through a teacher into a resumable dataset.</summary>
+public static class GenerateCommand
+{
+    public static Command Create(Func<ParseResult, CliContext> context)
+    {
+        var recipe = new Option<string>("--recipe") { Description = $"Recipe: {string.Join(", ", RecipeCatalog.Names)}.", Required = true };
+        var template = new Option<string?>("--template") { Description = "Template id in Paths:Prompts (default: the recipe's: tool-agent, cot-answer, instruction-basic)." };
+        var teacher = new Option<string?>("--teacher") { Description = "Configured teacher name (default: the first in Teachers)." };
+        var tasks = new Option<string>("--tasks") { Description = "Seed tasks: world:train, world:heldout, a .jsonl or a .parquet file.", Required = true };
+        var count = new Option<int?>("--count") { Description = "Number of tasks (world: how many to generate; files: the first N)." };
+        var output = new Option<string>("--out") { Description = "Dataset folder, e.g. datasets/my-set (created, or resumed).", Required = true };
+        var concurrency = new Option<int>("--concurrency") { Description = "Samples in flight at once.", DefaultValueFactory = _ => 4 };
+        var shard = new Option<string?>("--shard") { Description = "i/n: this worker takes every n-th task from i (0-based); workers write disjoint shards." };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Render every prompt and estimate tokens and cost; call nothing." };
+        var budget = new Option<double?>("--budget-usd") { Description = "Stop cleanly once this much has been spent on teacher calls." };
+        var reparse = new Option<bool>("--reparse") { Description = "Re-derive rows from cached teacher responses only; never call the teacher." };
+        var logprobs = new Option<int?>("--logprobs") { Description = "Ask for K top logprobs per token (0-20) and store them." };
+        var seed = new Option<long>("--seed") { Description = "Base seed of the teacher's sampling.", DefaultValueFactory = _ => 0 };
+        var commitEvery = new Option<int>("--commit-every") { Description = "Rows per committed shard (the most a crash can lose).", DefaultValueFactory = _ => 100 };
+        var evol = new Option<string?>("--evol") { Description = "instruction recipe: deepen each seed with this template first (e.g. evol-deepen)." };
+        var vars = new Option<string[]>("--vars") { Description = "Extra template variable name=value (repeatable)." };
+        var maxSteps = new Option<int>("--max-steps") { Description = "tool_trace: teacher turns before step_limit.", DefaultValueFactory = _ => 8 };
+        var simulator = new Option<string?>("--simulator") { Description = "dialogue: the simulated customer's template (default user-simulator)." };
+        var maxTurns = new Option<int>("--max-turns") { Description = "dialogue: most agent turns.", DefaultValueFactory = _ => 3 };
+        var judge = new Option<string?>("--judge") { Description = "Score every accepted sample with this judge template (e.g. judge-score), through the same teacher." };
+        var minJudge = new Option<int>("--min-judge-score") { Description = "With --judge: reject samples scored below this (1-10).", DefaultValueFactory = _ => 1 };
+        var nearDup = new Option<double>("--near-dup-threshold") { Description = "Jaccard similarity at which a row is a near-duplicate.", DefaultValueFactory = _ => 0.85 };
+        var command = new Command("generate", "Generate a distillation dataset: recipe + template + teacher over seed tasks; resumable, cached, budgeted.")
+        {
+            recipe, template, teacher, tasks, count, output, concurrency, shard, dryRun, budget, reparse, logprobs, seed, commitEvery, evol, vars, maxSteps, simulator, maxTurns, judge, minJudge, nearDup,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var cli = context(parse);
+            var options = cli.Options;
+            var recipeName = parse.GetValue(recipe)!;
+            if (!RecipeCatalog.Names.Contains(recipeName))
+                throw new DistillException($"unknown recipe '{recipeName}'", $"use one of: {string.Join(", ", RecipeCatalog.Names)}");
+            if (parse.GetValue(dryRun) && parse.GetValue(reparse))
+                throw new DistillException("--dry-run and --reparse cannot be combined", "pick one");
+            if (parse.GetValue(concurrency) < 1) throw new DistillException("--concurrency must be at least 1", "e.g. --concurrency 8");
+            if (parse.GetValue(logprobs) is { } k && k is < 0 or > 20) throw new DistillException("--logprobs must be between 0 and 20", "e.g. --logprobs 5");
+            var (shardIndex, shardCount) = ParseShard(parse.GetValue(shard));
+
+            // Everything that can be wrong is checked here, before any teacher call.
+            var library = TemplateLibrary.LoadAndLint(options.Paths.Prompts);
+            var definition = library.Get(parse.GetValue(template) ?? RecipeCatalog.DefaultTemplate(recipeName));
+            if (definition.Recipe != RecipeCatalog.TemplateRecipe(recipeName))
+                throw new DistillException($"template '{definition.Id}' is for recipe '{definition.Recipe}', not '{recipeName}'", $"pick a {RecipeCatalog.TemplateRecipe(recipeName)} template (`distill templates list`)");
+            var judgeDefinition = parse.GetValue(judge) is { } judgeId ? library.Get(judgeId) : null;
+            if (judgeDefinition is not null && judgeDefinition.Recipe != "judge")
+                throw new DistillException($"--judge template '{judgeDefinition.Id}' is for recipe '{judgeDefinition.Recipe}', not 'judge'", "use a judge template such as judge-score");
+            var simulatorDefinition = recipeName == "dialogue" ? library.Get(parse.GetValue(simulator) ?? "user-simulator") : null;
+            var evolDefinition = parse.GetValue(evol) is { } evolId ? library.Get(evolId) : null;
+            if (options.Teachers.Count == 0) throw new DistillException("no teacher is configured", "add one under Teachers in appsettings.json");
+            var teacherName = parse.GetValue(teacher) ?? options.Teachers[0].Name;
+            var teacherOptions = options.Teachers.FirstOrDefault(t => t.Name == teacherName)
+                ?? throw new DistillException($"no teacher named '{teacherName}' is configured", $"configured teachers: {string.Join(", ", options.Teachers.Select(t => t.Name))}");
+            var seedTasks = await TaskSources.LoadAsync(parse.GetValue(tasks)!, parse.GetValue(count), cancellationToken);
+            var variables = TemplateVariableArgs.Parse(parse.GetValue(vars) ?? []);
+            var outDir = Path.GetFullPath(parse.GetValue(output)!);
+
+            var world = new StoreWorld();
+            var tools = recipeName is "tool_trace" or "dialogue" ? ToolRuntime.ForWorld(world) : null;
+            RecipeContext Context(ITeacher t) => new()
+            {
+                Template = definition,
+                Teacher = t,
+                Tools = tools,
+                Variables = variables,
+                TopLogprobs = parse.GetValue(logprobs),
+                Seed = parse.GetValue(seed),
+                MaxSteps = parse.GetValue(maxSteps),
+                EvolTemplate = evolDefinition,
+                SimulatorTemplate = simulatorDefinition,
+                MaxTurns = parse.GetValue(maxTurns),
+            };
+
+            if (parse.GetValue(dryRun))
+            {
+                var mine = seedTasks.Where((_, i) => i % shardCount == shardIndex).ToList();
+                var estimateContext = Context(new NoTeacher(teacherOptions));
+                var estimate = await DryRun.EstimateAsync(RecipeCatalog.Create(recipeName, estimateContext), estimateContext, teacherOptions, mine, cancellationToken);
+                PrintDryRun(cli.Console, estimate, definition, teacherOptions);
+                return DistillApp.Success;
+            }
+
+            using var registry = TeacherRegistry.Create(options.Teachers, cli.LoggerFactory);
+            var cacheDir = Path.Combine(Path.GetFullPath(options.Paths.Cache), "teacher-responses");
+            var caching = new CachingTeacher(registry.Get(teacherName), cacheDir, definition.Version, parse.GetValue(reparse));
+            var recipeContext = Context(caching);
+            var config = new JsonObject
+            {
+                ["recipe"] = recipeName,
+                ["template_id"] = definition.Id,
+                ["template_version"] = definition.Version,
+                ["evol_template"] = evolDefinition is null ? null : $"{evolDefinition.Id}@{evolDefinition.Version}",
+                ["teacher"] = new JsonObject
+                {
+                    ["name"] = teacherOptions.Name,
+                    ["provider"] = teacherOptions.Provider,
+                    ["model"] = teacherOptions.Model,
+                    ["endpoint"] = teacherOptions.Endpoint,
+                    ["tokenizer_id"] = teacherOptions.TokenizerId,
+                },
+                ["params"] = new JsonObject
+                {
+                    ["temperature"] = definition.Parameters.Temperature,
+                    ["top_p"] = definition.Parameters.TopP,
+                    ["max_tokens"] = definition.Parameters.MaxTokens,
+                    ["seed"] = parse.GetValue(seed),
+                    ["logprobs"] = parse.GetValue(logprobs),
+                },
+                ["tasks"] = parse.GetValue(tasks),
+                ["count"] = seedTasks.Count,
+                ["shard"] = $"{shardIndex}/{shardCount}",
+                ["max_steps"] = parse.GetValue(maxSteps),
+                ["simulator_template"] = simulatorDefinition is null ? null : $"{simulatorDefinition.Id}@{simulatorDefinition.Version}",
+                ["judge_template"] = judgeDefinition is null ? null : $"{judgeDefinition.Id}@{judgeDefinition.Version}",
+                ["min_judge_score"] = judgeDefinition is null ? null : parse.GetValue(minJudge),
+                ["max_turns"] = recipeName == "dialogue" ? parse.GetValue(maxTurns) : null,
+                ["near_dup_threshold"] = parse.GetValue(nearDup),
+            };
+            var runner = new GenerationRunner(RecipeCatalog.Create(recipeName, recipeContext), caching, definition.Version, new GenerateOptions
+            {
+                OutputDir = outDir,
+                Concurrency = parse.GetValue(concurrency),
+                ShardIndex = shardIndex,
+                ShardCount = shardCount,
+                BudgetUsd = parse.GetValue(budget),
+                CommitEvery = parse.GetValue(commitEvery),
+                Quality = new QualityOptions { NearDuplicateThreshold = parse.GetValue(nearDup) },
+                Judge = judgeDefinition is null ? null : new LlmJudge(judgeDefinition, caching),
+                MinJudgeScore = parse.GetValue(minJudge),
+                Config = config,
+            }, cli.LoggerFactory.CreateLogger("Distill.Generate"));
+
+            var latest = new LatestProgress();
+            var run = runner.RunAsync(seedTasks, latest, cancellationToken);
+            await ShowProgressAsync(cli.Console, run, latest);
+            var final = await run;
+            PrintSummary(cli.Console, final, outDir);
+            return DistillApp.Success;
+        });
+        return command;
+    }
+
+    private static (int Index, int Count) ParseShard(string? text)
+    {
+        if (text is null) return (0, 1);
+        var parts = text.Split('/');
+        if (parts.Length == 2 && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var i)
+            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1 && i < n)
+            return (i, n);
+        throw new DistillException($"--shard '{text}' is not i/n with 0 <= i < n", "e.g. --shard 0/4 for the first of four workers");
+    }
+
+    private static async Task ShowProgressAsync(IAnsiConsole console, Task<RunProgress> run, LatestProgress latest)
+    {
+        if (console.Profile.Capabilities.Interactive)
+        {
+            await console.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .StartAsync(async ctx =>
+                {
+                    var bar = ctx.AddTask("generate");
+                    while (true)
+                    {
+                        if (latest.Value is { } p)
+                        {
+                            bar.MaxValue = Math.Max(1, p.Total - p.Skipped);
+                            bar.Value = p.Done;
+                            bar.Description = Markup.Escape(Line(p));
+                        }
+                        if (run.IsCompleted) break;
+                        await Task.WhenAny(run, Task.Delay(250));
+                    }
+                });
+            return;
+        }
+        while (!run.IsCompleted)
+        {
+            await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(5)));
+            if (!run.IsCompleted && latest.Value is { } p) console.WriteLine(Line(p));
+        }
+    }
+
+    private static string Line(RunProgress p)
+    {
+        var retry = p.UncommittedCount == 0 ? "" : $" retry-later {p.UncommittedCount}";
+        var reasons = p.Rejected.Count == 0 ? "" : $" ({string.Join(", ", p.Rejected.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => $"{r.Key} {r.Value}"))})";
+        var eta = p.Eta is { } e ? $" eta {e:hh\\:mm\\:ss}" : "";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"done {p.Done}/{p.Total - p.Skipped} accepted {p.Accepted} rejected {p.RejectedCount}{reasons}{retry} {p.RatePerSecond:0.0}/s tokens {p.PromptTokens + p.CompletionTokens:N0} cost ${p.CostUsd:0.0000}{eta}");
+    }
+
+    private static void PrintSummary(IAnsiConsole console, RunProgress p, string outDir)
+    {
+        var table = new Table().AddColumn("generate").AddColumn(new TableColumn("value").RightAligned());
+        string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+        table.AddRow("accepted", Inv($"{p.Accepted}"));
+        foreach (var (reason, n) in p.Rejected.OrderBy(r => r.Key, StringComparer.Ordinal)) table.AddRow(Markup.Escape($"rejected: {reason}"), Inv($"{n}"));
+        foreach (var (reason, n) in p.Uncommitted.OrderBy(r => r.Key, StringComparer.Ordinal)) table.AddRow(Markup.Escape($"not committed, retried on resume: {reason}"), Inv($"{n}"));
+        table.AddRow("already committed (skipped)", Inv($"{p.Skipped}"));
+        table.AddRow("teacher calls", Inv($"{p.TeacherCalls}"));
+        table.AddRow("cache hits", Inv($"{p.CacheHits}"));
+        table.AddRow("tokens (prompt + completion)", Inv($"{p.PromptTokens:N0} + {p.CompletionTokens:N0}"));
+        table.AddRow("cost", Inv($"${p.CostUsd:0.0000}"));
+        table.AddRow("cost per accepted sample", p.CostPerAccepted is { } c ? Inv($"${c:0.000000}") : "-");
+        table.AddRow("elapsed", Inv($"{p.Elapsed:hh\\:mm\\:ss}"));
+        console.Write(table);
+        if (p.BudgetReached) console.WriteLine("Budget reached: stopped early; everything so far is committed. Raise --budget-usd and run again to continue.");
+        console.WriteLine($"Dataset: {outDir}");
+    }
+
+    private static void PrintDryRun(IAnsiConsole console, DryRunEstimate e, TemplateDefinition template, TeacherOptions teacher)
+    {
+        var table = new Table().AddColumn("dry run (no teacher calls)").AddColumn(new TableColumn("estimate").RightAligned());
+        string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+        table.AddRow("template", Markup.Escape($"{template.Id}@{template.Version}"));
+        table.AddRow("teacher", Markup.Escape($"{teacher.Name} ({teacher.Provider}, {teacher.Model})"));
+        table.AddRow("samples", Inv($"{e.Samples}"));
+        table.AddRow("teacher calls", Inv($"{e.Calls}"));
+        table.AddRow("prompt tokens", Inv($"{e.PromptTokens:N0}"));
+        table.AddRow("completion tokens (max)", Inv($"{e.MaxCompletionTokens:N0}"));
+        table.AddRow("cost (at most)", Inv($"${e.CostUsd:0.0000}"));
+        console.Write(table);
+        foreach (var line in e.FirstPrompt) console.WriteLine(line);
+    }
+
+    /// <summary>Keeps the latest snapshot; the display polls it (no synchronization context needed).</summary>
+    private sealed class LatestProgress : IProgress<RunProgress>
+    {
+        private RunProgress? _value;
+        public RunProgress? Value => Volatile.Read(ref _value);
+        public void Report(RunProgress value) => Volatile.Write(ref _value, value);
+    }
+
+    /// <summary>The dry run's stand-in: carries the teacher's identity, and refuses to be called.</summary>
+    private sealed class NoTeacher(TeacherOptions options) : ITeacher
+    {
+        public string Name => options.Name;
+        public Distill.Core.Samples.TeacherInfo Info => new(options.Provider, options.Model, options.TokenizerId);
+        public Task<TeacherResponse> CompleteAsync(TeacherRequest request, CancellationToken cancellationToken = default) =>
+            throw new InvalidOperationException("a dry run never calls the teacher");
+    }
+}

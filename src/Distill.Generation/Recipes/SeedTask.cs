@@ -1,0 +1,19 @@
+using Distill.World.Tasks;
+
+namespace Distill.Generation.Recipes;
+
+/// <summary>
+/// One seed input for a recipe, with ground truth when the source has it: the expected answer (CoT), the expected tool calls in
+/// order and the facts the final answer must state (World tasks).
+/// </summary>
+public sealed record SeedTask(
+    string Id,
+    string Input,
+    string? ExpectedAnswer = null,
+    IReadOnlyList<ExpectedToolCall>? ExpectedCalls = null,
+    IReadOnlyList<string>? ExpectedFacts = null)
+{
+    public bool HasGroundTruth => ExpectedAnswer is not null || ExpectedFacts is { Count: > 0 };
+
+    public static SeedTask From(WorldTask task) => new(task.Id, task.Question, null, task.ExpectedCalls, task.ExpectedAnswerFacts);
+}

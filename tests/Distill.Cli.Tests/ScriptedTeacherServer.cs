@@ -1,0 +1,103 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Distill.Core.Samples;
+using Distill.World.Store;
+using Distill.World.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Distill.Cli.Tests;
+
+/// <summary>
+/// An OpenAI-compatible teacher on 127.0.0.1 that plays the World's scripted demonstrations: given the conversation so far it
+/// answers the demonstration's next assistant turn (a tool call, or the final answer). Bearer key required.
+/// </summary>
+internal sealed class ScriptedTeacherServer : IAsyncDisposable
+{
+    public const string Key = "sk-cli-test-SECRET-789";
+    public const string KeyEnv = "DISTILL_CLI_TEST_TEACHER_KEY";
+
+    private readonly WebApplication _app;
+    private readonly Dictionary<string, WorldTask> _tasks = new(StringComparer.Ordinal);
+    private readonly ScriptedDemonstrations _demos;
+    private int _requests;
+
+    private ScriptedTeacherServer(WebApplication app, StoreWorld world, IEnumerable<WorldTask> tasks)
+    {
+        _app = app;
+        _demos = new ScriptedDemonstrations(world);
+        foreach (var t in tasks) _tasks.TryAdd(t.Question, t);
+    }
+
+    public Uri Endpoint { get; private set; } = null!;
+    public int RequestCount => Volatile.Read(ref _requests);
+    public TimeSpan Latency { get; set; }
+
+    public static async Task<ScriptedTeacherServer> StartAsync(int trainTasks)
+    {
+        var world = new StoreWorld();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        var app = builder.Build();
+        var server = new ScriptedTeacherServer(app, world, new WorldTaskGenerator(world).Generate(WorldTaskGenerator.Train, trainTasks));
+        app.MapPost("/v1/chat/completions", server.HandleAsync);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.Endpoint = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal) + "/v1");
+        return server;
+    }
+
+    private async Task HandleAsync(HttpContext ctx)
+    {
+        Interlocked.Increment(ref _requests);
+        if (ctx.Request.Headers.Authorization.ToString() != $"Bearer {Key}")
+        {
+            ctx.Response.StatusCode = 401;
+            await ctx.Response.WriteAsync("""{"error":{"message":"bad key","code":"invalid_api_key"}}""");
+            return;
+        }
+        if (Latency > TimeSpan.Zero) await Task.Delay(Latency, ctx.RequestAborted);
+        using var doc = await JsonDocument.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted);
+        var messages = doc.RootElement.GetProperty("messages").EnumerateArray().ToList();
+        var question = messages.First(m => m.GetProperty("role").GetString() == "user").GetProperty("content").GetString()!;
+        var steps = messages.Count(m => m.GetProperty("role").GetString() == "tool"
+            && !(m.GetProperty("content").GetString() ?? "").StartsWith("{\"error\"", StringComparison.Ordinal));
+        var demo = _demos.For(_tasks[question]).Where(m => m.Role == ChatRoles.Assistant).ToList();
+        var turn = demo[Math.Min(steps, demo.Count - 1)];
+        var message = new JsonObject { ["role"] = "assistant", ["content"] = turn.Content };
+        if (turn.ToolCalls.Count > 0)
+        {
+            message["tool_calls"] = new JsonArray(turn.ToolCalls.Select(c => (JsonNode)new JsonObject
+            {
+                ["id"] = c.Id,
+                ["type"] = "function",
+                ["function"] = new JsonObject { ["name"] = c.Name, ["arguments"] = c.Arguments },
+            }).ToArray());
+        }
+        var body = new JsonObject
+        {
+            ["id"] = "chatcmpl-scripted",
+            ["object"] = "chat.completion",
+            ["created"] = 1,
+            ["model"] = "world-teacher",
+            ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["message"] = message, ["finish_reason"] = turn.ToolCalls.Count > 0 ? "tool_calls" : "stop" }),
+            ["usage"] = new JsonObject { ["prompt_tokens"] = 100, ["completion_tokens"] = 20, ["total_tokens"] = 120 },
+        };
+        ctx.Response.ContentType = "application/json";
+        await ctx.Response.WriteAsync(body.ToJsonString());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        await _app.StopAsync(cts.Token);
+        await _app.DisposeAsync();
+    }
+}

@@ -1,0 +1,72 @@
+using Distill.Core.Samples;
+using Distill.Generation.Quality;
+
+namespace Distill.Generation.Tests.Quality;
+
+public sealed class QualityFilterTests
+{
+    private static Sample S(string user, string answer) => new()
+    {
+        Id = Guid.NewGuid().ToString("N"),
+        Kind = SampleKinds.Instruction,
+        Messages = [ChatMessage.User(user), ChatMessage.Assistant(answer)],
+    };
+
+    private const string Long = "Your order A10042 was delivered on 2026-10-28 by FastShip. If anything is missing, reply and we will open a claim for you right away.";
+
+    [Fact]
+    public void Exact_duplicate_after_normalization_is_rejected()
+    {
+        var filter = new QualityFilter();
+
+        Assert.Null(filter.Admit(S("Where is A10042?", Long)));
+        Assert.Equal(QualityRejectReasons.Duplicate, filter.Admit(S("where is  A10042?", Long.ToUpperInvariant())));
+    }
+
+    [Fact]
+    public void Near_duplicate_with_one_word_changed_is_rejected_and_different_text_passes()
+    {
+        var filter = new QualityFilter();
+
+        Assert.Null(filter.Admit(S("Where is A10042?", Long)));
+        Assert.Equal(QualityRejectReasons.NearDuplicate, filter.Admit(S("Where is A10042?", Long.Replace("right away", "right now", StringComparison.Ordinal))));
+        Assert.Null(filter.Admit(S("How do refunds work?", "Refunds reach your original payment method within 5 business days of us receiving the returned item.")));
+    }
+
+    [Fact]
+    public void Threshold_is_configurable()
+    {
+        var strict = new QualityFilter(new QualityOptions { NearDuplicateThreshold = 0.999 });
+
+        Assert.Null(strict.Admit(S("Where is A10042?", Long)));
+        Assert.Null(strict.Admit(S("Where is A10042?", Long.Replace("right away", "right now", StringComparison.Ordinal))));
+    }
+
+    [Fact]
+    public void MinHash_estimate_is_close_to_the_true_jaccard()
+    {
+        var filter = new QualityFilter();
+
+        Assert.Equal(1.0, filter.Similarity(Long, Long));
+        Assert.True(filter.Similarity(Long, "Completely unrelated sentence about warranty coverage for electronics.") < 0.2);
+    }
+
+    [Fact]
+    public void Rows_seeded_from_the_committed_dataset_count_as_seen()
+    {
+        var filter = new QualityFilter();
+        filter.Seed(S("Where is A10042?", Long));
+
+        Assert.Equal(QualityRejectReasons.Duplicate, filter.Admit(S("Where is A10042?", Long)));
+    }
+
+    [Fact]
+    public void Length_filters_reject_too_short_and_too_long_answers()
+    {
+        var filter = new QualityFilter(new QualityOptions { MinAnswerChars = 5, MaxAnswerChars = 50 });
+
+        Assert.Equal(QualityRejectReasons.TooShort, filter.Admit(S("q", "ok")));
+        Assert.Equal(QualityRejectReasons.TooLong, filter.Admit(S("q", Long)));
+        Assert.Null(filter.Admit(S("q", "A fine answer.")));
+    }
+}
