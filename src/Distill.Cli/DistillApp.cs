@@ -27,6 +27,8 @@ public static class DistillApp
         root.Subcommands.Add(DoctorCommand.Create(context));
         root.Subcommands.Add(ModelCommand.Create(context));
         root.Subcommands.Add(ServeCommand.Create(context));
+        root.Subcommands.Add(TrainCommand.Create(context));
+        root.Subcommands.Add(LoraCommand.Create(context));
         return root;
     }
 
