@@ -70,6 +70,19 @@ public static class Checkpoint
         if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
     }
 
+    /// <summary>The state, or null when the folder is being swapped right now (for watchers polling a live run).</summary>
+    public static TrainerState? ReadStateOrNull(string checkpointDir)
+    {
+        try
+        {
+            return ReadState(checkpointDir);
+        }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     public static TrainerState ReadState(string checkpointDir) =>
         JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(Path.Combine(checkpointDir, StateFile)), Json)
         ?? throw new InvalidDataException($"{checkpointDir}/{StateFile} is empty");
