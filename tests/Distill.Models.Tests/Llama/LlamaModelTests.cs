@@ -195,7 +195,7 @@ public class LlamaModelTests : TorchTest
         var l32 = m32.forward(new CausalLMInput(ids)).Logits;
         var l16 = m16.forward(new CausalLMInput(ids)).Logits;
         Assert.Equal(ScalarType.BFloat16, l16.dtype);
-        Assert.Equal(ScalarType.BFloat16, m16.model.layers[0].self_attn.q_proj.weight!.dtype);
+        Assert.Equal(ScalarType.BFloat16, ((TorchSharp.Modules.Linear)m16.model.layers[0].self_attn.q_proj).weight!.dtype);
         Assert.True(l16.to_type(ScalarType.Float32).allclose(l32, rtol: 0, atol: 0.1));
     }
 
