@@ -1,9 +1,12 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Text;
 using Distill.Cli.Composition;
 using Distill.Core.Errors;
 using Distill.Models.Tokenization;
 using Distill.Training.Config;
 using Distill.Training.Trainer;
+using Spectre.Console;
 
 namespace Distill.Cli.Commands;
 
@@ -11,6 +14,7 @@ namespace Distill.Cli.Commands;
 /// `distill train --config configs/train/world-sft.json [--set key=value ...]`: one training run from a typed config
 /// (the global --config / --set options name the train config and its overrides for this command; see configs/train/).
 /// Running the same command again on an existing run folder resumes exactly from its checkpoint.
+/// Interactive terminals get a Spectre progress bar (step, loss, lr, tokens/s, MFU, ETA); otherwise plain log lines.
 /// </summary>
 public static class TrainCommand
 {
@@ -25,8 +29,26 @@ public static class TrainCommand
             var path = parse.GetValue(CliOptions.Config)
                 ?? throw new DistillException("distill train needs --config <train config>", "e.g. distill train --config configs/train/world-sft.json");
             var config = TrainConfig.Load(path, parse.GetValue(CliOptions.Set) ?? []);
-            var log = cli.Console.Profile.Out.Writer;
-            TrainerHost.Run(config, log, WorldTokenizerFile, cancellationToken);
+            config.Validate();
+            if (!cli.Console.Profile.Capabilities.Interactive)
+            {
+                TrainerHost.Run(config, cli.Console.Profile.Out.Writer, WorldTokenizerFile, cancellationToken);
+                return Task.FromResult(DistillApp.Success);
+            }
+            using var log = new ConsoleLineWriter(cli.Console);
+            cli.Console.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask(config.Name, maxValue: config.Steps);
+                    var progress = new Reporter(p =>
+                    {
+                        task.Value = p.Step;
+                        task.Description = string.Create(CultureInfo.InvariantCulture,
+                            $"{Markup.Escape(config.Name)} step {p.Step}/{p.TotalSteps} loss {p.Loss:F4} lr {p.Lr:E1} {p.TokensPerSecond:N0} tok/s mfu {p.Mfu * 100:F1}%");
+                    });
+                    TrainerHost.Run(config, log, WorldTokenizerFile, cancellationToken, progress);
+                });
             return Task.FromResult(DistillApp.Success);
         });
         return command;
@@ -40,5 +62,39 @@ public static class TrainCommand
         var path = Path.Combine(runDir, "tokenizer.json");
         if (!File.Exists(path)) TokenizerJsonWriter.WriteFile(WorldTokenizer.Train(), path);
         return path;
+    }
+
+    /// <summary>Calls back synchronously on the training thread (Progress&lt;T&gt; would post to a sync context).</summary>
+    private sealed class Reporter(Action<TrainProgress> report) : IProgress<TrainProgress>
+    {
+        public void Report(TrainProgress value) => report(value);
+    }
+
+    /// <summary>Log lines through Spectre, so they print above the live progress bar instead of through it.</summary>
+    private sealed class ConsoleLineWriter(IAnsiConsole console) : TextWriter
+    {
+        private readonly StringBuilder _line = new();
+
+        public override Encoding Encoding => Encoding.UTF8;
+
+        public override void Write(char value)
+        {
+            if (value == '\n')
+            {
+                console.WriteLine(_line.ToString().TrimEnd('\r'));
+                _line.Clear();
+            }
+            else
+            {
+                _line.Append(value);
+            }
+        }
+
+        public override void WriteLine(string? value)
+        {
+            var text = _line.Append(value).ToString();
+            _line.Clear();
+            console.WriteLine(text);
+        }
     }
 }

@@ -18,22 +18,30 @@ public static class Throughput
     public static double FlopsPerToken(LlamaConfig config, long parameters, int seqLen) =>
         6.0 * parameters + 12.0 * config.NumHiddenLayers * config.HiddenSize * seqLen;
 
-    /// <summary>Measures matmul FLOP/s on <paramref name="device"/> (n x n float32, repeated for about <paramref name="seconds"/>).</summary>
-    public static double MeasurePeakFlops(Device device, int n = 512, double seconds = 0.5)
+    /// <summary>
+    /// Measures matmul FLOP/s on <paramref name="device"/>: n x n float32 matmuls in <paramref name="trials"/> short trials, the best
+    /// trial wins (on a shared machine other processes slow some trials down; the best is the closest to what the cores can give).
+    /// </summary>
+    public static double MeasurePeakFlops(Device device, int n = 512, int trials = 5, double secondsPerTrial = 0.1)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var a = randn(n, n, device: device);
         var b = randn(n, n, device: device);
         a.matmul(b).sum().item<float>(); // warm-up
-        var sw = Stopwatch.StartNew();
-        var iterations = 0;
-        while (sw.Elapsed.TotalSeconds < seconds)
+        var best = 0.0;
+        for (var trial = 0; trial < trials; trial++)
         {
-            using var c = a.matmul(b);
-            if (device.type != DeviceType.CPU) c.sum().item<float>();
-            iterations++;
+            var sw = Stopwatch.StartNew();
+            var iterations = 0;
+            while (sw.Elapsed.TotalSeconds < secondsPerTrial)
+            {
+                using var c = a.matmul(b);
+                if (device.type != DeviceType.CPU) c.sum().item<float>();
+                iterations++;
+            }
+            best = Math.Max(best, 2.0 * n * n * n * iterations / sw.Elapsed.TotalSeconds);
         }
-        return 2.0 * n * n * n * iterations / sw.Elapsed.TotalSeconds;
+        return best;
     }
 }

@@ -11,6 +11,9 @@ using static TorchSharp.torch;
 
 namespace Distill.Training.Trainer;
 
+/// <summary>Where a run stands after a step, for progress displays.</summary>
+public sealed record TrainProgress(int Step, int TotalSteps, double Loss, double Lr, double TokensPerSecond, double Mfu, TimeSpan Eta);
+
 /// <summary>The result of <see cref="DistillTrainer.Run"/>.</summary>
 public sealed record TrainResult(int Steps, double? LastLoss, double? BestValLoss, string StopReason, double TokensPerSecond, double Mfu, bool Completed);
 
@@ -110,11 +113,12 @@ public sealed class DistillTrainer(TrainerParts parts)
             }
             if (parts.Projector is not null) values["hidden"] = hidden;
             metrics.Write("train", step + 1, values);
+            var etaNow = TimeSpan.FromSeconds(runClock.Elapsed.TotalSeconds / stepsThisProcess * (cfg.Steps - step - 1));
+            parts.Progress?.Report(new TrainProgress(step + 1, cfg.Steps, loss, lr, tokensPerSecond, mfu, etaNow));
 
             if ((step + 1) % cfg.LogEvery == 0 || step + 1 == cfg.Steps)
             {
-                var remaining = cfg.Steps - step - 1;
-                var eta = TimeSpan.FromSeconds(runClock.Elapsed.TotalSeconds / stepsThisProcess * remaining);
+                var eta = etaNow;
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"step {step + 1}/{cfg.Steps} | loss {loss:F4} (ce {ce:F4}{(values.ContainsKey("kd") ? $" kd {kd:F4}" : "")}) | lr {lr:E2} | {tokensPerSecond:N0} tok/s | mfu {mfu * 100:F2}% | eta {eta:hh\\:mm\\:ss}"));
                 window.Restart();

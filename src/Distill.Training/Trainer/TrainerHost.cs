@@ -37,6 +37,9 @@ public sealed class TrainerParts : IDisposable
     public required TextWriter Log { get; init; }
     public required DataStatistics DataStatistics { get; init; }
 
+    /// <summary>Told after every step (a progress bar); the log gets a line every log_every steps either way.</summary>
+    public IProgress<TrainProgress>? Progress { get; set; }
+
     /// <summary>Every trained tensor by name (student parameters that require grad, then "projector." ones).</summary>
     public IEnumerable<(string Name, Tensor Tensor)> Trainable => Optimizer.NamedParameters.Select(p => (p.Name, (Tensor)p.Param));
 
@@ -95,10 +98,12 @@ public static class TrainerHost
     }
 
     /// <summary>Trains as configured. <paramref name="tokenizerResolver"/> maps a student.tokenizer value that is not a file (e.g. "world") to a tokenizer.json path.</summary>
-    public static TrainResult Run(TrainConfig config, TextWriter log, Func<string, string, string>? tokenizerResolver = null, CancellationToken ct = default)
+    public static TrainResult Run(TrainConfig config, TextWriter log, Func<string, string, string>? tokenizerResolver = null, CancellationToken ct = default,
+        IProgress<TrainProgress>? progress = null)
     {
         config.Validate();
         using var parts = Prepare(config, log, tokenizerResolver, ct);
+        parts.Progress = progress;
         var result = new DistillTrainer(parts).Run(ct);
         if (result.Completed)
         {
