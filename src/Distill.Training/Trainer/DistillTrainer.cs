@@ -47,6 +47,12 @@ public sealed class DistillTrainer(TrainerParts parts)
         long windowTokens = 0;
         var runClock = Stopwatch.StartNew();
         var stopReason = "completed";
+        if (state.Finished)
+        {
+            // A finished run (all steps, or stopped early) is not trained further by running it again.
+            log.WriteLine($"run already finished at step {state.Step}: {state.StopReason}");
+            return new TrainResult(state.Step, null, state.BestValLoss, state.StopReason ?? stopReason, 0, 0, Completed: true);
+        }
         parts.Student.train();
 
         for (var step = state.Step; step < cfg.Steps; step++)
@@ -58,6 +64,7 @@ public sealed class DistillTrainer(TrainerParts parts)
                 return new TrainResult(step, lastLoss, state.BestValLoss, "stopped (stop_after_steps)", tokensPerSecond, mfu, Completed: false);
             }
 
+            var stepClock = Stopwatch.StartNew();
             torch.manual_seed(unchecked(cfg.Seed * 1_000_003L + step));
             var lr = lrSchedule.At(step);
             var alpha = alphaSchedule.Value(step, cfg.Steps);
@@ -84,6 +91,7 @@ public sealed class DistillTrainer(TrainerParts parts)
             parts.Optimizer.Step(lr);
             stepsThisProcess++;
             lastLoss = loss;
+            var stepSeconds = stepClock.Elapsed.TotalSeconds;
             state = state with
             {
                 Step = step + 1,
@@ -103,7 +111,9 @@ public sealed class DistillTrainer(TrainerParts parts)
             var values = new Dictionary<string, double>
             {
                 ["loss"] = loss, ["ce"] = ce, ["lr"] = lr, ["grad_norm"] = gradNorm, ["tokens"] = tokens,
-                ["tokens_per_s"] = tokensPerSecond, ["mfu"] = mfu, ["epoch"] = state.DataEpoch,
+                // Per step here (the log line shows the average since the previous line).
+                ["step_seconds"] = stepSeconds, ["tokens_per_s"] = tokens / stepSeconds, ["mfu"] = tokens / stepSeconds * flopsPerToken / parts.PeakFlops,
+                ["epoch"] = state.DataEpoch,
             };
             if (cfg.Loss.Kind is LossKinds.TopKKd or LossKinds.OnlineKd)
             {

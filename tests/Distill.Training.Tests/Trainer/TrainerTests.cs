@@ -88,6 +88,16 @@ public class TrainerTests(TrainingFixture fx)
     }
 
     [Fact]
+    public void Running_a_finished_run_again_trains_nothing_more()
+    {
+        var run = fx.NewDir("finished");
+        Train(run, o => o["steps"] = 3);
+        var again = Train(run, o => o["steps"] = 3);
+        Assert.Equal(3, again.Steps);
+        Assert.Equal(3, Losses(run).Count);
+    }
+
+    [Fact]
     public void Checkpoint_round_trip_restores_weights_optimizer_and_position()
     {
         var run = fx.NewDir("ckpt");
