@@ -82,6 +82,9 @@ public static class TrainerHost
 {
     public const string ResolvedConfigFile = "train_config.json";
 
+    /// <summary>Subfolder of a LoRA run with base + adapter merged into one servable model folder.</summary>
+    public const string MergedFolder = "merged";
+
     /// <summary>Runs a config file; returns a process exit code (0 done or stopped as asked, 1 a user error).</summary>
     public static int RunFromFile(string configPath, TextWriter log, IEnumerable<string>? overrides = null)
     {
@@ -105,6 +108,13 @@ public static class TrainerHost
         using var parts = Prepare(config, log, tokenizerResolver, ct);
         parts.Progress = progress;
         var result = new DistillTrainer(parts).Run(ct);
+        if (result.Completed && config.Lora is not null)
+        {
+            // Serve and evaluate the adapted student without a separate merge step: <run>/merged is a plain model folder.
+            var merged = Path.Combine(parts.RunDir, MergedFolder);
+            PeftAdapter.Merge(config.Student.Model!, parts.RunDir, merged);
+            log.WriteLine($"merged base + adapter into {merged} (serve it with `distill serve --model {merged}`)");
+        }
         if (result.Completed)
         {
             TrainingReport.Write(parts.RunDir, config, parts, result);

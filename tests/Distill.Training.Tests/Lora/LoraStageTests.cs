@@ -63,6 +63,9 @@ public class LoraStageTests(TrainingFixture fx)
 
         var merged = fx.NewDir("merged");
         PeftAdapter.Merge(baseDir, run, merged);
+        // The run itself also left a merged, servable copy.
+        Assert.True(File.Exists(Path.Combine(run, TrainerHost.MergedFolder, "model.safetensors")));
+        Assert.True(File.Exists(Path.Combine(run, TrainerHost.MergedFolder, "tokenizer.json")));
         using var mergedModel = ModelFolder.Load(merged);
         Assert.True(File.Exists(Path.Combine(merged, "tokenizer.json")));
         var ids = randint(0, fx.Tokenizer.VocabSize, [2, 16]);
