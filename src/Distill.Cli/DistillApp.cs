@@ -30,6 +30,8 @@ public static class DistillApp
         root.Subcommands.Add(ServeCommand.Create(context));
         root.Subcommands.Add(GenerateCommand.Create(context));
         root.Subcommands.Add(TemplatesCommand.Create(context));
+        root.Subcommands.Add(TrainCommand.Create(context));
+        root.Subcommands.Add(LoraCommand.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));
         return root;
     }

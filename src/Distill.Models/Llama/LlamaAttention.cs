@@ -11,10 +11,10 @@ namespace Distill.Models.Llama;
 public sealed class LlamaAttention : nn.Module<AttentionInput, Tensor>
 {
 #pragma warning disable IDE1006 // state-dict keys keep Hugging Face names
-    public readonly Linear q_proj;
-    public readonly Linear k_proj;
-    public readonly Linear v_proj;
-    public readonly Linear o_proj;
+    public readonly nn.Module<Tensor, Tensor> q_proj; // not Linear: LoRA.Inject swaps in a LoRALinear
+    public readonly nn.Module<Tensor, Tensor> k_proj; // not Linear: LoRA.Inject swaps in a LoRALinear
+    public readonly nn.Module<Tensor, Tensor> v_proj; // not Linear: LoRA.Inject swaps in a LoRALinear
+    public readonly nn.Module<Tensor, Tensor> o_proj; // not Linear: LoRA.Inject swaps in a LoRALinear
 #pragma warning restore IDE1006
     readonly int _heads;
     readonly int _kvHeads;

@@ -8,9 +8,9 @@ namespace Distill.Models.Llama;
 public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // state-dict keys keep Hugging Face names
-    public readonly Linear gate_proj;
-    public readonly Linear up_proj;
-    public readonly Linear down_proj;
+    public readonly nn.Module<Tensor, Tensor> gate_proj; // not Linear: LoRA.Inject swaps in a LoRALinear
+    public readonly nn.Module<Tensor, Tensor> up_proj; // not Linear: LoRA.Inject swaps in a LoRALinear
+    public readonly nn.Module<Tensor, Tensor> down_proj; // not Linear: LoRA.Inject swaps in a LoRALinear
 #pragma warning restore IDE1006
 
     public LlamaMlp(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(Native.TorchNative.LoadedThen(nameof(LlamaMlp)))

@@ -195,7 +195,7 @@ public class LlamaModelTests : TorchTest
         var l32 = m32.forward(new CausalLMInput(ids)).Logits;
         var l16 = m16.forward(new CausalLMInput(ids)).Logits;
         Assert.Equal(ScalarType.BFloat16, l16.dtype);
-        Assert.Equal(ScalarType.BFloat16, m16.model.layers[0].self_attn.q_proj.weight!.dtype);
+        Assert.Equal(ScalarType.BFloat16, ((TorchSharp.Modules.Linear)m16.model.layers[0].self_attn.q_proj).weight!.dtype);
         // bf16 keeps 8 mantissa bits: over many random inits the worst error seen was 2.3% of the largest logit.
         var error = (l16.to_type(ScalarType.Float32) - l32).abs().max().item<float>();
         Assert.InRange(error, 0f, 0.08f * l32.abs().max().item<float>());

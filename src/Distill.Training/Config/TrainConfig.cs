@@ -1,0 +1,355 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Distill.Core.Errors;
+using Distill.Training.Losses;
+using Distill.Training.Schedules;
+
+namespace Distill.Training.Config;
+
+/// <summary>
+/// One flat, typed configuration per run (nanoGPT style: presets are files under configs/train/, <c>--set key=value</c> on top).
+/// Keys are snake_case; unknown keys are an error. Relative paths are resolved against the current directory.
+/// </summary>
+public sealed record TrainConfig
+{
+    /// <summary>Run name (report title).</summary>
+    [JsonPropertyName("name")] public string Name { get; init; } = "run";
+
+    /// <summary>The student: a preset to initialise, or a model folder to continue from.</summary>
+    [JsonPropertyName("student")] public StudentConfig Student { get; init; } = new();
+
+    /// <summary>Local teacher model folder (with tokenizer.json) for online_kd / hidden KD; null otherwise.</summary>
+    [JsonPropertyName("teacher")] public string? Teacher { get; init; }
+
+    /// <summary>Dataset folders or .parquet files, read in order.</summary>
+    [JsonPropertyName("datasets")] public IReadOnlyList<string> Datasets { get; init; } = [];
+
+    [JsonPropertyName("data")] public DataConfig Data { get; init; } = new();
+    [JsonPropertyName("loss")] public LossConfig Loss { get; init; } = new();
+    [JsonPropertyName("optimizer")] public OptimizerConfig Optimizer { get; init; } = new();
+    [JsonPropertyName("batch")] public BatchConfig Batch { get; init; } = new();
+
+    /// <summary>Optimizer steps in the run.</summary>
+    [JsonPropertyName("steps")] public int Steps { get; init; } = 200;
+
+    [JsonPropertyName("eval")] public EvalConfig Eval { get; init; } = new();
+
+    /// <summary>Checkpoint every N steps (and at the end); 0 = only at the end.</summary>
+    [JsonPropertyName("checkpoint_every")] public int CheckpointEvery { get; init; } = 50;
+
+    /// <summary>Log a metrics line every N steps.</summary>
+    [JsonPropertyName("log_every")] public int LogEvery { get; init; } = 10;
+
+    /// <summary>Stage 2: train a LoRA adapter on the student (base frozen) instead of the full weights.</summary>
+    [JsonPropertyName("lora")] public LoraStageConfig? Lora { get; init; }
+
+    [JsonPropertyName("seed")] public int Seed { get; init; } = 42;
+
+    /// <summary>auto | cpu | cuda | cuda:N.</summary>
+    [JsonPropertyName("device")] public string Device { get; init; } = "auto";
+
+    /// <summary>Run folder: checkpoints, metrics.jsonl, charts, report.md. An existing run folder is resumed.</summary>
+    [JsonPropertyName("out")] public string Out { get; init; } = "runs/run";
+
+    /// <summary>Test hook: stop (as if killed) after this many steps in this process; 0 = never. The state on disk is what a kill leaves.</summary>
+    [JsonPropertyName("stop_after_steps")] public int StopAfterSteps { get; init; }
+
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+    };
+
+    /// <summary>Reads a config file and applies <c>key=value</c> overrides (dotted keys, values parsed as JSON when they are JSON).</summary>
+    public static TrainConfig Load(string path, IEnumerable<string>? overrides = null)
+    {
+        if (!File.Exists(path))
+            throw new DistillException($"train config '{path}' does not exist", "pass --config <file>, e.g. configs/train/world-sft.json");
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(File.ReadAllText(path), documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        }
+        catch (JsonException e)
+        {
+            throw new DistillException($"train config '{path}' is not valid JSON: {e.Message}", "fix the file");
+        }
+        return Parse(node as JsonObject ?? throw new DistillException($"train config '{path}' is not a JSON object", "fix the file"), overrides, path);
+    }
+
+    /// <summary>Parses a config object (after overrides).</summary>
+    public static TrainConfig Parse(JsonObject root, IEnumerable<string>? overrides = null, string source = "config")
+    {
+        foreach (var o in overrides ?? [])
+        {
+            var eq = o.IndexOf('=');
+            if (eq <= 0) throw new DistillException($"--set '{o}' is not key=value", "e.g. --set optimizer.lr=1e-3");
+            Apply(root, o[..eq].Trim(), o[(eq + 1)..]);
+        }
+        try
+        {
+            return root.Deserialize<TrainConfig>(JsonOptions) ?? throw new DistillException($"train config {source} is empty", "fix the file");
+        }
+        catch (JsonException e)
+        {
+            var where = string.IsNullOrEmpty(e.Path) ? "" : $" at {e.Path.TrimStart('$', '.')}";
+            throw new DistillException($"train config {source}{where}: {FirstSentence(e.Message)}",
+                "check the key names and types against configs/train/*.json");
+        }
+    }
+
+    static string FirstSentence(string message)
+    {
+        var i = message.IndexOf(". Path", StringComparison.Ordinal);
+        return i > 0 ? message[..i] : message;
+    }
+
+    static void Apply(JsonObject root, string key, string raw)
+    {
+        var parts = key.Split('.');
+        var node = root;
+        foreach (var part in parts[..^1])
+        {
+            if (node[part] is not JsonObject child)
+            {
+                child = [];
+                node[part] = child;
+            }
+            node = child;
+        }
+        JsonNode? value;
+        try
+        {
+            value = JsonNode.Parse(raw);
+        }
+        catch (JsonException)
+        {
+            value = JsonValue.Create(raw);
+        }
+        node[parts[^1]] = value;
+    }
+
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    /// <summary>
+    /// Every problem that can be found without loading data or models, as one line each. Path checks are done here too, so a
+    /// wrong path fails before anything starts.
+    /// </summary>
+    public IReadOnlyList<string> Problems()
+    {
+        var p = new List<string>();
+        if (Student.Model is null == (Student.Preset is null)) p.Add("student: set exactly one of student.preset and student.model");
+        if (Student.Model is not null && !File.Exists(Path.Combine(Student.Model, "config.json")))
+            p.Add($"student.model '{Student.Model}' is not a model folder (no config.json)");
+        if (Student.Preset is not null && Student.Tokenizer is null)
+            p.Add("student.tokenizer: a preset student needs a tokenizer (\"world\" or a tokenizer.json path)");
+        if (Student.Tokenizer is not null and not "world" && !File.Exists(Student.Tokenizer))
+            p.Add($"student.tokenizer '{Student.Tokenizer}' does not exist");
+        if (Datasets.Count == 0) p.Add("datasets: list at least one dataset folder or .parquet file");
+        foreach (var d in Datasets)
+            if (!Directory.Exists(d) && !File.Exists(d)) p.Add($"dataset '{d}' does not exist");
+        if (!LossKinds.All.Contains(Loss.Kind)) p.Add($"loss.kind '{Loss.Kind}' is unknown: use one of {string.Join(", ", LossKinds.All)}");
+        if (!DivergenceNames.TryParse(Loss.Divergence, Loss.Beta, Loss.Skew, out _))
+            p.Add($"loss.divergence '{Loss.Divergence}' is unknown: use one of {string.Join(", ", DivergenceNames.All)}");
+        var needsTeacher = Loss.Kind == LossKinds.OnlineKd || Loss.HiddenWeight > 0 || (Loss.Kind == LossKinds.TopKKd && Loss.SparseFraction < 1);
+        if (needsTeacher && Teacher is null) p.Add($"teacher: loss '{Loss.Kind}' needs a local teacher model folder");
+        if (Teacher is not null && !File.Exists(Path.Combine(Teacher, "config.json"))) p.Add($"teacher '{Teacher}' is not a model folder (no config.json)");
+        if (Loss.Kind == LossKinds.TopKKd && Loss.TopK < 1) p.Add("loss.top_k must be >= 1 for topk_kd");
+        if (Loss.SparseFraction is < 0 or > 1) p.Add("loss.sparse_fraction must be in [0, 1]");
+        if (Loss.Chunks < 1) p.Add("loss.chunks must be >= 1");
+        CheckSchedule(p, "loss.alpha", Loss.Alpha, 0, 1);
+        CheckSchedule(p, "loss.temperature", Loss.Temperature, 1e-6, 1e6);
+        if (Data.MaxLength < 2) p.Add("data.max_length must be >= 2");
+        if (Data.ValidationFraction is < 0 or >= 1) p.Add("data.validation_fraction must be in [0, 1)");
+        if (Data.Truncation is not ("right" or "left")) p.Add($"data.truncation '{Data.Truncation}' is unknown: use right or left");
+        if (Data.Batching is not ("pack" or "bucket")) p.Add($"data.batching '{Data.Batching}' is unknown: use pack or bucket");
+        if (Batch.Size < 1) p.Add("batch.size must be >= 1");
+        if (Batch.GradAccum < 1) p.Add("batch.grad_accum must be >= 1");
+        if (Steps < 1) p.Add("steps must be >= 1");
+        if (Optimizer.Lr is <= 0 or > 1) p.Add("optimizer.lr must be in (0, 1]");
+        if (Optimizer.WarmupSteps < 0) p.Add("optimizer.warmup_steps must be >= 0");
+        if (Optimizer.MinLrRatio is < 0 or > 1) p.Add("optimizer.min_lr_ratio must be in [0, 1]");
+        if (Optimizer.Beta1 is < 0 or >= 1 || Optimizer.Beta2 is < 0 or >= 1) p.Add("optimizer.beta1 / beta2 must be in [0, 1)");
+        if (Eval.Every < 0 || Eval.Batches < 1 || Eval.Patience < 0) p.Add("eval: every >= 0, batches >= 1, patience >= 0");
+        if (CheckpointEvery < 0) p.Add("checkpoint_every must be >= 0");
+        if (LogEvery < 1) p.Add("log_every must be >= 1");
+        if (Lora is { } l)
+        {
+            if (l.Rank < 1) p.Add("lora.rank must be >= 1");
+            if (l.TargetModules.Count == 0) p.Add("lora.target_modules: name at least one linear layer, e.g. [\"q_proj\", \"v_proj\"]");
+            if (Student.Model is null) p.Add("lora: the LoRA stage adapts a trained model: set student.model to the distilled run folder");
+        }
+        if (Device is not ("auto" or "cpu" or "cuda") && !Device.StartsWith("cuda:", StringComparison.Ordinal))
+            p.Add($"device '{Device}' is unknown: use auto, cpu, cuda or cuda:N");
+        if (string.IsNullOrWhiteSpace(Out)) p.Add("out: name the run folder");
+        return p;
+    }
+
+    /// <summary>Throws one <see cref="DistillException"/> whose message lists every problem.</summary>
+    public void Validate()
+    {
+        var problems = Problems();
+        if (problems.Count > 0)
+            throw new DistillException($"invalid train config: {string.Join("; ", problems)}", "fix the config file or the --set values");
+    }
+
+    static void CheckSchedule(List<string> p, string name, ScheduleConfig s, double min, double max)
+    {
+        if (s.Kind is not ("constant" or "linear" or "cosine")) p.Add($"{name}.kind '{s.Kind}' is unknown: use constant, linear or cosine");
+        if (s.Start < min || s.Start > max || (s.End ?? s.Start) < min || (s.End ?? s.Start) > max)
+            p.Add($"{name} values must be in [{min.ToString(CultureInfo.InvariantCulture)}, {max.ToString(CultureInfo.InvariantCulture)}]");
+    }
+}
+
+public sealed record StudentConfig
+{
+    /// <summary>Model preset to initialise (world-teacher, world-student, tiny-test).</summary>
+    [JsonPropertyName("preset")] public string? Preset { get; init; }
+
+    /// <summary>Model folder (config.json + model.safetensors + tokenizer.json) to start from.</summary>
+    [JsonPropertyName("model")] public string? Model { get; init; }
+
+    /// <summary>"world" (train the embedded world's tokenizer) or a tokenizer.json path; defaults to the model folder's.</summary>
+    [JsonPropertyName("tokenizer")] public string? Tokenizer { get; init; }
+}
+
+public sealed record DataConfig
+{
+    /// <summary>T: tokens per row.</summary>
+    [JsonPropertyName("max_length")] public int MaxLength { get; init; } = 256;
+
+    /// <summary>pack | bucket.</summary>
+    [JsonPropertyName("batching")] public string Batching { get; init; } = "pack";
+
+    [JsonPropertyName("validation_fraction")] public double ValidationFraction { get; init; } = 0.05;
+
+    /// <summary>right (keep the beginning of a long conversation) | left (keep its end: the final answer and its stored logprobs).</summary>
+    [JsonPropertyName("truncation")] public string Truncation { get; init; } = "right";
+
+    /// <summary>Read at most this many samples per dataset (0 = all).</summary>
+    [JsonPropertyName("max_samples")] public int MaxSamples { get; init; }
+}
+
+public static class LossKinds
+{
+    public const string Sft = "sft";
+    public const string TopKKd = "topk_kd";
+    public const string OnlineKd = "online_kd";
+    public const string Cot = "cot";
+    public static readonly IReadOnlyList<string> All = [Sft, TopKKd, OnlineKd, Cot];
+}
+
+public sealed record LossConfig
+{
+    /// <summary>sft (cross-entropy on the teacher's outputs = sequence-level KD) | topk_kd | online_kd | cot.</summary>
+    [JsonPropertyName("kind")] public string Kind { get; init; } = LossKinds.Sft;
+
+    /// <summary>KD weight: loss = alpha * kd + (1 - alpha) * ce.</summary>
+    [JsonPropertyName("alpha")] public ScheduleConfig Alpha { get; init; } = new() { Start = 0.5 };
+
+    [JsonPropertyName("temperature")] public ScheduleConfig Temperature { get; init; } = new() { Start = 1.0 };
+
+    /// <summary>forward_kl | reverse_kl | jsd | skew_kl | skew_reverse_kl (online KD).</summary>
+    [JsonPropertyName("divergence")] public string Divergence { get; init; } = "forward_kl";
+
+    [JsonPropertyName("beta")] public double Beta { get; init; } = 0.5;
+    [JsonPropertyName("skew")] public double Skew { get; init; } = 0.1;
+
+    /// <summary>Stored alternatives per position used by topk_kd.</summary>
+    [JsonPropertyName("top_k")] public int TopK { get; init; } = 20;
+
+    /// <summary>topk_kd with a teacher: the share of steps on stored top-k before switching to full online KD (KdStagePlan).</summary>
+    [JsonPropertyName("sparse_fraction")] public double SparseFraction { get; init; } = 1.0;
+
+    /// <summary>Chunks along T for online KD.</summary>
+    [JsonPropertyName("chunks")] public int Chunks { get; init; } = 4;
+
+    /// <summary>Weight of the optional hidden-state MSE term (online teacher); 0 = off.</summary>
+    [JsonPropertyName("hidden_weight")] public double HiddenWeight { get; init; }
+
+    /// <summary>student:teacher hidden-state pairs for the hidden term, e.g. "2:4,4:8"; default: last layer to last layer.</summary>
+    [JsonPropertyName("hidden_layer_map")] public string? HiddenLayerMap { get; init; }
+
+    /// <summary>Weight lambda of the rationale task (cot).</summary>
+    [JsonPropertyName("rationale_weight")] public double RationaleWeight { get; init; } = 1.0;
+}
+
+/// <summary>A scalar schedule (<see cref="Schedule"/>): constant, or linear / cosine from start to end.</summary>
+public sealed record ScheduleConfig
+{
+    [JsonPropertyName("kind")] public string Kind { get; init; } = "constant";
+    [JsonPropertyName("start")] public double Start { get; init; }
+    [JsonPropertyName("end")] public double? End { get; init; }
+    [JsonPropertyName("hold_steps")] public long HoldSteps { get; init; }
+
+    public Schedule ToSchedule() => new(Kind switch { "linear" => ScheduleKind.Linear, "cosine" => ScheduleKind.Cosine, _ => ScheduleKind.Constant },
+        Start, End ?? Start, HoldSteps);
+}
+
+public sealed record OptimizerConfig
+{
+    [JsonPropertyName("lr")] public double Lr { get; init; } = 3e-3;
+    [JsonPropertyName("min_lr_ratio")] public double MinLrRatio { get; init; } = 0.1;
+    [JsonPropertyName("warmup_steps")] public int WarmupSteps { get; init; } = 20;
+    [JsonPropertyName("weight_decay")] public double WeightDecay { get; init; } = 0.1;
+    [JsonPropertyName("beta1")] public double Beta1 { get; init; } = 0.9;
+    [JsonPropertyName("beta2")] public double Beta2 { get; init; } = 0.95;
+    [JsonPropertyName("eps")] public double Eps { get; init; } = 1e-8;
+
+    /// <summary>Clip the global gradient norm to this (0 = off).</summary>
+    [JsonPropertyName("grad_clip")] public double GradClip { get; init; } = 1.0;
+}
+
+public sealed record BatchConfig
+{
+    /// <summary>B: rows per micro-batch.</summary>
+    [JsonPropertyName("size")] public int Size { get; init; } = 8;
+
+    /// <summary>Micro-batches per optimizer step.</summary>
+    [JsonPropertyName("grad_accum")] public int GradAccum { get; init; } = 1;
+}
+
+public sealed record EvalConfig
+{
+    /// <summary>Evaluate every N steps (0 = only at the end).</summary>
+    [JsonPropertyName("every")] public int Every { get; init; } = 50;
+
+    /// <summary>Validation batches per evaluation.</summary>
+    [JsonPropertyName("batches")] public int Batches { get; init; } = 8;
+
+    /// <summary>Stop after this many evaluations without a new best validation loss (0 = never).</summary>
+    [JsonPropertyName("patience")] public int Patience { get; init; }
+}
+
+public sealed record LoraStageConfig
+{
+    [JsonPropertyName("rank")] public int Rank { get; init; } = 8;
+    [JsonPropertyName("alpha")] public double Alpha { get; init; } = 16;
+    [JsonPropertyName("dropout")] public double Dropout { get; init; }
+    [JsonPropertyName("target_modules")] public IReadOnlyList<string> TargetModules { get; init; } = ["q_proj", "v_proj"];
+}
+
+/// <summary>Divergence names as configs spell them.</summary>
+public static class DivergenceNames
+{
+    public static readonly IReadOnlyList<string> All = ["forward_kl", "reverse_kl", "jsd", "skew_kl", "skew_reverse_kl"];
+
+    public static bool TryParse(string name, double beta, double skew, out Divergence divergence)
+    {
+        divergence = name switch
+        {
+            "forward_kl" => Losses.Divergence.ForwardKl,
+            "reverse_kl" => Losses.Divergence.ReverseKl,
+            "jsd" => Losses.Divergence.Jsd(beta),
+            "skew_kl" => Losses.Divergence.Skew(skew),
+            "skew_reverse_kl" => Losses.Divergence.SkewReverse(skew),
+            _ => null!,
+        };
+        return divergence is not null;
+    }
+}

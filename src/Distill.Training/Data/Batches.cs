@@ -1,0 +1,239 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Distill.Training.Data;
+
+/// <summary>How examples become fixed [B, T] rows.</summary>
+public enum BatchingMode
+{
+    /// <summary>Concatenate examples and cut rows of T tokens (no padding except the last row; attention may cross examples).</summary>
+    Pack,
+    /// <summary>One example per row, padded to T; examples of similar length are batched together to waste little compute.</summary>
+    Bucket,
+}
+
+/// <summary>A batch on the host, [B, T] row-major; padding has input id <c>pad</c>, label -100 and attention mask 0.</summary>
+public sealed record HostBatch(int BatchSize, int SeqLen, int K, long[] InputIds, long[] Labels, long[] RationaleLabels, long[] AttentionMask,
+    long[]? TopKIds, float[]? TopKLogprobs)
+{
+    /// <summary>Non-padding tokens (what tokens/s counts).</summary>
+    public long Tokens => AttentionMask.Sum();
+
+    /// <summary>The batch as tensors on <paramref name="device"/>; they belong to the caller's dispose scope.</summary>
+    public DeviceBatch ToDevice(Device device)
+    {
+        long[] shape = [BatchSize, SeqLen];
+        return new DeviceBatch(
+            tensor(InputIds, shape, device: device),
+            tensor(Labels, shape, device: device),
+            tensor(RationaleLabels, shape, device: device),
+            tensor(AttentionMask, shape, device: device),
+            TopKIds is null ? null : tensor(TopKIds, [BatchSize, SeqLen, K], device: device),
+            TopKLogprobs is null ? null : tensor(TopKLogprobs, [BatchSize, SeqLen, K], device: device));
+    }
+}
+
+/// <summary>
+/// Tensors of one batch: input ids, labels (already shifted; -100 = no loss), rationale-task labels for distilling
+/// step-by-step (all -100 otherwise), attention mask (1 = token), and the stored teacher top-k ids [B, T, K] (-1 = missing)
+/// with their logprobs.
+/// <para>The model is run without the attention mask: padding is always on the right, so under the causal mask no real
+/// token can attend to it, and padded positions carry no label.</para>
+/// </summary>
+public sealed record DeviceBatch(Tensor InputIds, Tensor Labels, Tensor RationaleLabels, Tensor AttentionMask, Tensor? TopKIds, Tensor? TopKLogprobs);
+
+/// <summary>Where a data stream stands: the epoch and the next batch within it. Saved with a checkpoint, it restores the stream exactly.</summary>
+public sealed record DataPosition(int Epoch, int Batch);
+
+/// <summary>
+/// Deterministic batches over encoded examples: epoch e's order is a Fisher-Yates shuffle seeded by (seed, e), so the batches of
+/// any epoch can be rebuilt from the seed alone, and a <see cref="DataPosition"/> is enough to continue exactly.
+/// </summary>
+public sealed class BatchPlan
+{
+    private readonly IReadOnlyList<TrainExample> _examples;
+    private readonly int _seed;
+    private readonly int _padId;
+    private int _cachedEpoch = -1;
+    private IReadOnlyList<HostBatch> _cached = [];
+
+    /// <param name="examples">Encoded examples (any order; the plan shuffles).</param>
+    /// <param name="batchSize">B.</param>
+    /// <param name="seqLen">T.</param>
+    /// <param name="mode">Packing or length bucketing.</param>
+    /// <param name="seed">Shuffle seed.</param>
+    /// <param name="topK">K of the top-k tensors; 0 for none.</param>
+    /// <param name="padId">Input id used for padding.</param>
+    /// <param name="shuffle">False keeps the given order (validation).</param>
+    public BatchPlan(IReadOnlyList<TrainExample> examples, int batchSize, int seqLen, BatchingMode mode, int seed, int topK, int padId, bool shuffle = true)
+    {
+        if (examples.Count == 0) throw new ArgumentException("no examples to batch", nameof(examples));
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize));
+        if (seqLen < 1) throw new ArgumentOutOfRangeException(nameof(seqLen));
+        _examples = examples;
+        BatchSize = batchSize;
+        SeqLen = seqLen;
+        Mode = mode;
+        _seed = seed;
+        K = topK;
+        _padId = padId;
+        Shuffle = shuffle;
+    }
+
+    public int BatchSize { get; }
+    public int SeqLen { get; }
+    public BatchingMode Mode { get; }
+    public int K { get; }
+    public bool Shuffle { get; }
+
+    /// <summary>The batches of epoch <paramref name="epoch"/> (the same list every time it is asked for).</summary>
+    public IReadOnlyList<HostBatch> Epoch(int epoch)
+    {
+        if (epoch == _cachedEpoch) return _cached;
+        var rng = new Random(unchecked(_seed * 1_000_003 + epoch * 7919 + 17));
+        var order = Enumerable.Range(0, _examples.Count).ToArray();
+        if (Shuffle) rng.Shuffle(order);
+        _cached = Mode == BatchingMode.Pack ? Packed(order) : Bucketed(order, rng);
+        _cachedEpoch = epoch;
+        return _cached;
+    }
+
+    private List<HostBatch> Packed(int[] order)
+    {
+        var rows = new List<Row>();
+        var current = new Row(SeqLen, K, _padId);
+        foreach (var i in order)
+        {
+            var ex = _examples[i];
+            var offset = 0;
+            while (offset < ex.Length)
+            {
+                var take = Math.Min(SeqLen - current.Used, ex.Length - offset);
+                current.Append(ex, offset, take);
+                offset += take;
+                if (current.Used == SeqLen)
+                {
+                    rows.Add(current);
+                    current = new Row(SeqLen, K, _padId);
+                }
+            }
+        }
+        if (current.Used > 0) rows.Add(current);
+        return ToBatches(rows);
+    }
+
+    private List<HostBatch> Bucketed(int[] order, Random rng)
+    {
+        // Sort windows of 16 batches by length, cut them into batches, then shuffle the batch order.
+        var window = BatchSize * 16;
+        var groups = new List<List<int>>();
+        for (var start = 0; start < order.Length; start += window)
+        {
+            var chunk = order.Skip(start).Take(window).OrderBy(i => _examples[i].Length).ThenBy(i => i).ToList();
+            for (var b = 0; b < chunk.Count; b += BatchSize) groups.Add(chunk.Skip(b).Take(BatchSize).ToList());
+        }
+        var batchOrder = Enumerable.Range(0, groups.Count).ToArray();
+        if (Shuffle) rng.Shuffle(batchOrder);
+        var rows = new List<Row>();
+        foreach (var g in batchOrder)
+        {
+            foreach (var i in groups[g])
+            {
+                var row = new Row(SeqLen, K, _padId);
+                var ex = _examples[i];
+                row.Append(ex, 0, Math.Min(SeqLen, ex.Length));
+                rows.Add(row);
+            }
+            // A short last group is filled with empty rows so every batch is [B, T].
+            for (var pad = groups[g].Count; pad < BatchSize; pad++) rows.Add(new Row(SeqLen, K, _padId));
+        }
+        return ToBatches(rows);
+    }
+
+    private List<HostBatch> ToBatches(List<Row> rows)
+    {
+        var batches = new List<HostBatch>();
+        for (var start = 0; start < rows.Count; start += BatchSize)
+        {
+            var n = BatchSize * SeqLen;
+            var ids = new long[n];
+            var labels = new long[n];
+            var rationale = new long[n];
+            var mask = new long[n];
+            Array.Fill(ids, _padId);
+            Array.Fill(labels, TokenizedChatLabels.Ignore);
+            Array.Fill(rationale, TokenizedChatLabels.Ignore);
+            long[]? topIds = K > 0 ? new long[n * K] : null;
+            float[]? topLps = K > 0 ? new float[n * K] : null;
+            if (topIds is not null) Array.Fill(topIds, -1L);
+            for (var r = 0; r < BatchSize && start + r < rows.Count; r++)
+                rows[start + r].CopyTo(r * SeqLen, ids, labels, rationale, mask, topIds, topLps);
+            batches.Add(new HostBatch(BatchSize, SeqLen, K, ids, labels, rationale, mask, topIds, topLps));
+        }
+        return batches;
+    }
+
+    private sealed class Row(int seqLen, int k, int padId)
+    {
+        private readonly long[] _ids = Enumerable.Repeat((long)padId, seqLen).ToArray();
+        private readonly long[] _labels = Enumerable.Repeat((long)TokenizedChatLabels.Ignore, seqLen).ToArray();
+        private readonly long[] _rationale = Enumerable.Repeat((long)TokenizedChatLabels.Ignore, seqLen).ToArray();
+        private readonly long[]? _topIds = k > 0 ? Enumerable.Repeat(-1L, seqLen * k).ToArray() : null;
+        private readonly float[]? _topLps = k > 0 ? new float[seqLen * k] : null;
+
+        public int Used { get; private set; }
+
+        public void Append(TrainExample ex, int offset, int count)
+        {
+            var target = ex.Task == ExampleTask.Rationale ? _rationale : _labels;
+            for (var t = 0; t < count; t++)
+            {
+                _ids[Used + t] = ex.InputIds[offset + t];
+                target[Used + t] = ex.Labels[offset + t];
+                if (_topIds is null || ex.TopKIds is null) continue;
+                var kk = Math.Min(k, ex.K);
+                for (var j = 0; j < kk; j++)
+                {
+                    _topIds[(Used + t) * k + j] = ex.TopKIds[(offset + t) * ex.K + j];
+                    _topLps![(Used + t) * k + j] = ex.TopKLogprobs![(offset + t) * ex.K + j];
+                }
+            }
+            Used += count;
+        }
+
+        public void CopyTo(int at, long[] ids, long[] labels, long[] rationale, long[] mask, long[]? topIds, float[]? topLps)
+        {
+            Array.Copy(_ids, 0, ids, at, _ids.Length);
+            Array.Copy(_labels, 0, labels, at, _labels.Length);
+            Array.Copy(_rationale, 0, rationale, at, _rationale.Length);
+            for (var t = 0; t < Used; t++) mask[at + t] = 1;
+            if (topIds is not null && _topIds is not null)
+            {
+                Array.Copy(_topIds, 0, topIds, at * k, _topIds.Length);
+                Array.Copy(_topLps!, 0, topLps!, at * k, _topLps!.Length);
+            }
+        }
+    }
+}
+
+/// <summary>An endless stream of training batches that knows its <see cref="DataPosition"/> and can be put back to one.</summary>
+public sealed class BatchStream(BatchPlan plan, DataPosition? start = null)
+{
+    public DataPosition Position { get; private set; } = start ?? new DataPosition(0, 0);
+
+    public int BatchesPerEpoch => plan.Epoch(Position.Epoch).Count;
+
+    /// <summary>The batch at <see cref="Position"/>; the position moves to the next one (the next epoch after the last).</summary>
+    public HostBatch Next()
+    {
+        var batches = plan.Epoch(Position.Epoch);
+        if (Position.Batch >= batches.Count)
+        {
+            Position = new DataPosition(Position.Epoch + 1, 0);
+            batches = plan.Epoch(Position.Epoch);
+        }
+        var batch = batches[Position.Batch];
+        Position = Position.Batch + 1 >= batches.Count ? new DataPosition(Position.Epoch + 1, 0) : Position with { Batch = Position.Batch + 1 };
+        return batch;
+    }
+}

@@ -1,0 +1,91 @@
+using Distill.Core.Errors;
+using Distill.Core.Samples;
+using Distill.Data;
+
+namespace Distill.Training.Data;
+
+/// <summary>What loading the datasets found; written to the run log and report.</summary>
+public sealed record DataStatistics(int Samples, int TrainExamples, int ValidationExamples, int Truncated, int WithLogprobs, int LogprobsAligned,
+    long TrainTokens, long TrainLabelTokens, IReadOnlyDictionary<string, IReadOnlyCollection<string?>> TeacherTokenizers);
+
+/// <summary>Encoded train and validation examples from one or more dataset folders.</summary>
+public sealed record TrainingData(IReadOnlyList<TrainExample> Train, IReadOnlyList<TrainExample> Validation, DataStatistics Statistics)
+{
+    /// <summary>
+    /// Streams the samples of each dataset (folder with manifest and shards, or a loose .parquet file), in the given order,
+    /// encodes them and splits them by id hash. Examples are kept in memory (token ids only); the Parquet rows are not.
+    /// </summary>
+    /// <param name="datasets">Dataset folders or .parquet files.</param>
+    /// <param name="encoder">The student's encoder.</param>
+    /// <param name="validationFraction">Share of sample ids that go to validation, in [0, 1).</param>
+    /// <param name="maxSamples">Stop after this many samples per dataset (0: all).</param>
+    /// <param name="ct">Cancellation.</param>
+    public static async Task<TrainingData> LoadAsync(IReadOnlyList<string> datasets, SampleEncoder encoder, double validationFraction,
+        int maxSamples = 0, CancellationToken ct = default)
+    {
+        var samples = new List<(string Dataset, Sample Sample)>();
+        foreach (var dataset in datasets)
+        {
+            if (!Directory.Exists(dataset) && !File.Exists(dataset))
+                throw new DistillException($"dataset '{dataset}' does not exist", "pass a dataset folder (with manifest.json) or a .parquet file");
+            var n = 0;
+            await foreach (var sample in DatasetReader.ReadAnyAsync(dataset, ct).ConfigureAwait(false))
+            {
+                samples.Add((dataset, sample));
+                if (maxSamples > 0 && ++n >= maxSamples) break;
+            }
+        }
+        return FromSamples(samples, encoder, validationFraction);
+    }
+
+    /// <summary>Encodes in-memory samples (tests, generated data).</summary>
+    public static TrainingData FromSamples(IEnumerable<(string Dataset, Sample Sample)> samples, SampleEncoder encoder, double validationFraction)
+    {
+        if (validationFraction is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(validationFraction));
+        var train = new List<TrainExample>();
+        var validation = new List<TrainExample>();
+        var teachers = new Dictionary<string, HashSet<string?>>();
+        int count = 0, truncated = 0, withLogprobs = 0, aligned = 0;
+        foreach (var (dataset, sample) in samples)
+        {
+            count++;
+            if (!teachers.TryGetValue(dataset, out var set)) teachers[dataset] = set = [];
+            set.Add(sample.Teacher?.TokenizerId);
+            var encoded = encoder.Encode(sample);
+            if (encoded.Truncated) truncated++;
+            if (encoded.HadLogprobs) withLogprobs++;
+            if (encoded.HadLogprobs && encoded.LogprobsAligned) aligned++;
+            var target = DatasetSplit.IsValidation(sample.Id, validationFraction) ? validation : train;
+            target.AddRange(encoded.Examples.Where(e => e.Length > 0 && e.LabelCount > 0));
+        }
+        if (count == 0) throw new DistillException("the training datasets hold no samples", "generate a dataset first, or check the dataset paths");
+        if (train.Count == 0)
+            throw new DistillException($"none of the {count} samples has assistant tokens to train on within max_length {encoder.MaxLength}",
+                "raise data.max_length, or check that the samples contain assistant turns");
+        var stats = new DataStatistics(count, train.Count, validation.Count, truncated, withLogprobs, aligned,
+            train.Sum(e => (long)e.Length), train.Sum(e => (long)e.LabelCount),
+            teachers.ToDictionary(t => t.Key, t => (IReadOnlyCollection<string?>)t.Value.ToArray()));
+        return new TrainingData(train, validation, stats);
+    }
+
+    /// <summary>Teacher tokenizer ids recorded by each dataset, peeked from its first samples (for the preflight, before encoding).</summary>
+    public static async Task<IReadOnlyList<(string Dataset, IReadOnlyCollection<string?> TeacherTokenizerIds)>> PeekTeacherTokenizersAsync(
+        IReadOnlyList<string> datasets, int peek = 64, CancellationToken ct = default)
+    {
+        var result = new List<(string, IReadOnlyCollection<string?>)>();
+        foreach (var dataset in datasets)
+        {
+            if (!Directory.Exists(dataset) && !File.Exists(dataset))
+                throw new DistillException($"dataset '{dataset}' does not exist", "pass a dataset folder (with manifest.json) or a .parquet file");
+            var ids = new HashSet<string?>();
+            var n = 0;
+            await foreach (var sample in DatasetReader.ReadAnyAsync(dataset, ct).ConfigureAwait(false))
+            {
+                ids.Add(sample.Teacher?.TokenizerId);
+                if (++n >= peek) break;
+            }
+            result.Add((dataset, ids.ToArray()));
+        }
+        return result;
+    }
+}

@@ -1,0 +1,252 @@
+using System.Diagnostics;
+using System.Globalization;
+using Distill.Models.Llama;
+using Distill.Training.Config;
+using Distill.Training.Data;
+using Distill.Training.Losses;
+using Distill.Training.Metrics;
+using Distill.Training.Schedules;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Distill.Training.Trainer;
+
+/// <summary>Where a run stands after a step, for progress displays.</summary>
+public sealed record TrainProgress(int Step, int TotalSteps, double Loss, double Lr, double TokensPerSecond, double Mfu, TimeSpan Eta);
+
+/// <summary>The result of <see cref="DistillTrainer.Run"/>.</summary>
+public sealed record TrainResult(int Steps, double? LastLoss, double? BestValLoss, string StopReason, double TokensPerSecond, double Mfu, bool Completed);
+
+/// <summary>
+/// The training loop, in one file (nanoGPT's train.py): everything is built by <see cref="TrainerHost"/>; this class only steps.
+/// Each step: reseed torch with (seed, step); for each micro-batch, forward the student (and the teacher, no_grad, for online KD),
+/// compute the configured loss, backward loss / grad_accum; clip the global gradient norm; AdamW with the warmup + cosine LR;
+/// log a metrics line; every eval.every steps compute the validation CE and track early stopping; every checkpoint_every
+/// steps write the resume checkpoint and the servable weights. Every step runs in its own dispose scope, so memory stays flat.
+/// </summary>
+public sealed class DistillTrainer(TrainerParts parts)
+{
+    private readonly TrainConfig _cfg = parts.Config;
+
+    public TrainResult Run(CancellationToken ct = default)
+    {
+        var cfg = _cfg;
+        var state = parts.State;
+        var lrSchedule = new LearningRateSchedule(cfg.Optimizer.Lr, cfg.Optimizer.WarmupSteps, cfg.Steps, cfg.Optimizer.MinLrRatio);
+        var alphaSchedule = cfg.Loss.Alpha.ToSchedule();
+        var temperatureSchedule = cfg.Loss.Temperature.ToSchedule();
+        var stagePlan = new KdStagePlan(cfg.Loss.Kind == LossKinds.TopKKd ? cfg.Loss.SparseFraction : 0.0, parts.Divergence);
+        var flopsPerToken = Throughput.FlopsPerToken(parts.Student.Config, parts.Student.ParameterCount, cfg.Data.MaxLength);
+        var log = parts.Log;
+        using var metrics = new MetricsLog(parts.RunDir, state.Step);
+
+        var stepsThisProcess = 0;
+        double? lastLoss = null;
+        double tokensPerSecond = 0, mfu = 0;
+        var window = Stopwatch.StartNew();
+        long windowTokens = 0;
+        var runClock = Stopwatch.StartNew();
+        var stopReason = "completed";
+        if (state.Finished)
+        {
+            // A finished run (all steps, or stopped early) is not trained further by running it again.
+            log.WriteLine($"run already finished at step {state.Step}: {state.StopReason}");
+            return new TrainResult(state.Step, null, state.BestValLoss, state.StopReason ?? stopReason, 0, 0, Completed: true);
+        }
+        parts.Student.train();
+
+        for (var step = state.Step; step < cfg.Steps; step++)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (cfg.StopAfterSteps > 0 && stepsThisProcess == cfg.StopAfterSteps)
+            {
+                parts.State = state;
+                return new TrainResult(step, lastLoss, state.BestValLoss, "stopped (stop_after_steps)", tokensPerSecond, mfu, Completed: false);
+            }
+
+            var stepClock = Stopwatch.StartNew();
+            torch.manual_seed(unchecked(cfg.Seed * 1_000_003L + step));
+            var lr = lrSchedule.At(step);
+            var alpha = alphaSchedule.Value(step, cfg.Steps);
+            var temperature = temperatureSchedule.Value(step, cfg.Steps);
+            var stage = stagePlan.StageAt(step, cfg.Steps);
+
+            parts.Optimizer.ZeroGrad();
+            double loss = 0, ce = 0, kd = 0, hidden = 0;
+            long tokens = 0;
+            for (var micro = 0; micro < cfg.Batch.GradAccum; micro++)
+            {
+                using var scope = NewDisposeScope();
+                var host = parts.Train.Next();
+                tokens += host.Tokens;
+                var batch = host.ToDevice(parts.Device);
+                var terms = Loss(batch, alpha, temperature, stage);
+                terms.Total.div(cfg.Batch.GradAccum).backward();
+                loss += terms.Total.item<float>() / cfg.Batch.GradAccum;
+                ce += terms.Ce.item<float>() / cfg.Batch.GradAccum;
+                if (terms.Kd is not null) kd += terms.Kd.item<float>() / cfg.Batch.GradAccum;
+                if (terms.Hidden is not null) hidden += terms.Hidden.item<float>() / cfg.Batch.GradAccum;
+            }
+            var gradNorm = parts.Optimizer.ClipGradNorm(cfg.Optimizer.GradClip);
+            parts.Optimizer.Step(lr);
+            stepsThisProcess++;
+            lastLoss = loss;
+            var stepSeconds = stepClock.Elapsed.TotalSeconds;
+            state = state with
+            {
+                Step = step + 1,
+                OptimizerStep = parts.Optimizer.StepCount,
+                LrSchedulerStep = step + 1,
+                DataEpoch = parts.Train.Position.Epoch,
+                DataBatch = parts.Train.Position.Batch,
+                TokensSeen = state.TokensSeen + tokens,
+            };
+
+            windowTokens += tokens;
+            if (window.Elapsed.TotalSeconds > 0)
+            {
+                tokensPerSecond = windowTokens / window.Elapsed.TotalSeconds;
+                mfu = tokensPerSecond * flopsPerToken / parts.PeakFlops;
+            }
+            var values = new Dictionary<string, double>
+            {
+                ["loss"] = loss, ["ce"] = ce, ["lr"] = lr, ["grad_norm"] = gradNorm, ["tokens"] = tokens,
+                // Per step here (the log line shows the average since the previous line).
+                ["step_seconds"] = stepSeconds, ["tokens_per_s"] = tokens / stepSeconds, ["mfu"] = tokens / stepSeconds * flopsPerToken / parts.PeakFlops,
+                ["epoch"] = state.DataEpoch,
+            };
+            if (cfg.Loss.Kind is LossKinds.TopKKd or LossKinds.OnlineKd)
+            {
+                values["kd"] = kd;
+                values["alpha"] = alpha;
+                values["temperature"] = temperature;
+            }
+            if (parts.Projector is not null) values["hidden"] = hidden;
+            metrics.Write("train", step + 1, values);
+            var etaNow = TimeSpan.FromSeconds(runClock.Elapsed.TotalSeconds / stepsThisProcess * (cfg.Steps - step - 1));
+            parts.Progress?.Report(new TrainProgress(step + 1, cfg.Steps, loss, lr, tokensPerSecond, mfu, etaNow));
+
+            if ((step + 1) % cfg.LogEvery == 0 || step + 1 == cfg.Steps)
+            {
+                var eta = etaNow;
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"step {step + 1}/{cfg.Steps} | loss {loss:F4} (ce {ce:F4}{(values.ContainsKey("kd") ? $" kd {kd:F4}" : "")}) | lr {lr:E2} | {tokensPerSecond:N0} tok/s | mfu {mfu * 100:F2}% | eta {eta:hh\\:mm\\:ss}"));
+                window.Restart();
+                windowTokens = 0;
+            }
+
+            var last = step + 1 == cfg.Steps;
+            var evalDue = parts.Validation is not null && ((cfg.Eval.Every > 0 && (step + 1) % cfg.Eval.Every == 0) || last);
+            var stop = false;
+            if (evalDue)
+            {
+                var val = Evaluate();
+                metrics.Write("eval", step + 1, new Dictionary<string, double> { ["val_loss"] = val });
+                var improved = state.BestValLoss is null || val < state.BestValLoss;
+                state = state with
+                {
+                    BestValLoss = improved ? val : state.BestValLoss,
+                    EvalsWithoutImprovement = improved ? 0 : state.EvalsWithoutImprovement + 1,
+                };
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"eval step {step + 1} | val_loss {val:F4} | best {state.BestValLoss:F4}"));
+                if (cfg.Eval.Patience > 0 && state.EvalsWithoutImprovement >= cfg.Eval.Patience)
+                {
+                    stop = true;
+                    stopReason = $"early stopping: no better validation loss in {cfg.Eval.Patience} evaluations";
+                    log.WriteLine(stopReason);
+                }
+            }
+            if (last || stop || (cfg.CheckpointEvery > 0 && (step + 1) % cfg.CheckpointEvery == 0))
+            {
+                state = state with { Finished = last || stop, StopReason = last || stop ? stopReason : null };
+                parts.SaveCheckpoint(state);
+            }
+            if (stop) break;
+        }
+        parts.State = state;
+        return new TrainResult(state.Step, lastLoss, state.BestValLoss, stopReason, tokensPerSecond, mfu, Completed: true);
+    }
+
+    private sealed record LossTerms(Tensor Total, Tensor Ce, Tensor? Kd, Tensor? Hidden);
+
+    /// <summary>The configured objective on one batch. Labels are already shifted: logits[:, t] predicts labels[:, t].</summary>
+    private LossTerms Loss(DeviceBatch b, double alpha, double temperature, KdStage stage)
+    {
+        var cfg = _cfg;
+        var hiddenIndices = parts.Projector is null ? null : Enumerable.Range(0, parts.Student.Config.NumHiddenLayers + 1).ToList();
+        var student = parts.Student.forward(new CausalLMInput(b.InputIds, OutputHiddenStates: hiddenIndices));
+        var logits = student.Logits;
+        var ce = KdLoss.CrossEntropy(logits, b.Labels);
+
+        CausalLMOutput? teacher = null;
+        var needTeacher = cfg.Loss.Kind == LossKinds.OnlineKd || parts.Projector is not null
+            || (cfg.Loss.Kind == LossKinds.TopKKd && stage == KdStage.FullDistribution);
+        if (needTeacher)
+        {
+            using var noGrad = no_grad();
+            var teacherIndices = parts.Projector is null ? null : Enumerable.Range(0, parts.Teacher!.Config.NumHiddenLayers + 1).ToList();
+            teacher = parts.Teacher!.forward(new CausalLMInput(b.InputIds, OutputHiddenStates: teacherIndices));
+        }
+
+        Tensor total;
+        Tensor? kd = null;
+        switch (cfg.Loss.Kind)
+        {
+            case LossKinds.Cot:
+                total = KdLoss.StepByStep(logits, b.Labels, logits, b.RationaleLabels, cfg.Loss.RationaleWeight);
+                break;
+            case LossKinds.TopKKd when stage == KdStage.SparseTopK:
+                kd = KdLoss.SparseTopK(logits, b.TopKIds!, b.TopKLogprobs!, b.Labels, temperature);
+                total = KdLoss.Combine(kd, ce, alpha);
+                break;
+            case LossKinds.TopKKd or LossKinds.OnlineKd:
+                var v = parts.SharedVocab;
+                var s = logits.shape[^1] == v ? logits : logits.narrow(-1, 0, v);
+                var t = teacher!.Logits.shape[^1] == v ? teacher.Logits : teacher.Logits.narrow(-1, 0, v);
+                kd = KdLoss.Chunked(s, t, b.Labels, cfg.Loss.Chunks, parts.Divergence, temperature);
+                total = KdLoss.Combine(kd, ce, alpha);
+                break;
+            default:
+                total = ce;
+                break;
+        }
+
+        Tensor? hidden = null;
+        if (parts.Projector is not null)
+        {
+            var ss = student.HiddenStates!.OrderBy(h => h.Key).Select(h => h.Value).ToList();
+            var ts = teacher!.HiddenStates!.OrderBy(h => h.Key).Select(h => h.Value).ToList();
+            hidden = parts.Projector.Loss(ss, ts, b.AttentionMask);
+            total = total.add(hidden.mul(cfg.Loss.HiddenWeight));
+        }
+        return new LossTerms(total, ce, kd, hidden);
+    }
+
+    /// <summary>Mean validation cross-entropy over the first eval.batches validation batches (the same batches every time).</summary>
+    public double Evaluate()
+    {
+        var batches = parts.Validation!.Epoch(0).Take(_cfg.Eval.Batches).ToList();
+        parts.Student.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            double sum = 0;
+            long count = 0;
+            foreach (var host in batches)
+            {
+                using var scope = NewDisposeScope();
+                var b = host.ToDevice(parts.Device);
+                var labelled = b.Labels.ne(KdLoss.IgnoreIndex).sum().item<long>();
+                if (labelled == 0) continue;
+                var logits = parts.Student.forward(new CausalLMInput(b.InputIds)).Logits;
+                sum += KdLoss.CrossEntropy(logits, b.Labels).item<float>() * labelled;
+                count += labelled;
+            }
+            return count == 0 ? double.NaN : sum / count;
+        }
+        finally
+        {
+            parts.Student.train();
+        }
+    }
+}

@@ -1,0 +1,242 @@
+using System.Globalization;
+using System.Text.Json;
+using Distill.Core.Errors;
+using Distill.Models.Checkpoints;
+using Distill.Models.Llama;
+using Distill.Models.Lora;
+using Distill.Models.Native;
+using Distill.Models.Tokenization;
+using Distill.Training.Config;
+using Distill.Training.Data;
+using Distill.Training.Losses;
+using Distill.Training.Metrics;
+using Distill.Training.Reports;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Distill.Training.Trainer;
+
+/// <summary>What the loop works on, built by <see cref="TrainerHost"/>.</summary>
+public sealed class TrainerParts : IDisposable
+{
+    public required TrainConfig Config { get; init; }
+    public required string RunDir { get; init; }
+    public required Device Device { get; init; }
+    public required LlamaForCausalLM Student { get; init; }
+    public required ITextTokenizer Tokenizer { get; init; }
+    public required string TokenizerPath { get; init; }
+    public LlamaForCausalLM? Teacher { get; init; }
+    public HiddenStateProjector? Projector { get; init; }
+    public required int SharedVocab { get; init; }
+    public required Divergence Divergence { get; init; }
+    public required BatchStream Train { get; init; }
+    public BatchPlan? Validation { get; init; }
+    public required AdamW Optimizer { get; init; }
+    public required TrainerState State { get; set; }
+    public required double PeakFlops { get; init; }
+    public required TextWriter Log { get; init; }
+    public required DataStatistics DataStatistics { get; init; }
+
+    /// <summary>Told after every step (a progress bar); the log gets a line every log_every steps either way.</summary>
+    public IProgress<TrainProgress>? Progress { get; set; }
+
+    /// <summary>Every trained tensor by name (student parameters that require grad, then "projector." ones).</summary>
+    public IEnumerable<(string Name, Tensor Tensor)> Trainable => Optimizer.NamedParameters.Select(p => (p.Name, (Tensor)p.Param));
+
+    /// <summary>The resume checkpoint, then the servable weights in the run folder (full model, or the LoRA adapter).</summary>
+    public void SaveCheckpoint(TrainerState state)
+    {
+        Checkpoint.Save(RunDir, Trainable, Optimizer, state);
+        SaveServable();
+    }
+
+    public void SaveServable()
+    {
+        if (Config.Lora is { } lora)
+        {
+            var targets = LoRA.Adapters(Student).Select(a => a.Path.Split('.')[^1]).Distinct().ToList();
+            PeftAdapter.Save(Student, RunDir, AdapterConfig.For(targets, lora.Rank, lora.Alpha, lora.Dropout, Path.GetFullPath(Config.Student.Model!)));
+        }
+        else
+        {
+            ModelFolder.Save(Student, RunDir);
+        }
+        var tokenizerTarget = Path.Combine(RunDir, "tokenizer.json");
+        if (Path.GetFullPath(TokenizerPath) != Path.GetFullPath(tokenizerTarget)) File.Copy(TokenizerPath, tokenizerTarget, overwrite: true);
+    }
+
+    public void Dispose()
+    {
+        Student.Dispose();
+        Teacher?.Dispose();
+        Projector?.Dispose();
+    }
+}
+
+/// <summary>
+/// The library entry point of a training run (what <c>distill train</c> calls): validate the config, run the tokenizer preflight,
+/// load data and models, resume from the run folder's checkpoint when there is one, run <see cref="DistillTrainer"/>, then write
+/// charts and report.md.
+/// </summary>
+public static class TrainerHost
+{
+    public const string ResolvedConfigFile = "train_config.json";
+
+    /// <summary>Subfolder of a LoRA run with base + adapter merged into one servable model folder.</summary>
+    public const string MergedFolder = "merged";
+
+    /// <summary>Runs a config file; returns a process exit code (0 done or stopped as asked, 1 a user error).</summary>
+    public static int RunFromFile(string configPath, TextWriter log, IEnumerable<string>? overrides = null)
+    {
+        try
+        {
+            Run(TrainConfig.Load(configPath, overrides), log);
+            return 0;
+        }
+        catch (DistillException e)
+        {
+            log.WriteLine($"error: {e.OneLine}");
+            return 1;
+        }
+    }
+
+    /// <summary>Trains as configured. <paramref name="tokenizerResolver"/> maps a student.tokenizer value that is not a file (e.g. "world") to a tokenizer.json path.</summary>
+    public static TrainResult Run(TrainConfig config, TextWriter log, Func<string, string, string>? tokenizerResolver = null, CancellationToken ct = default,
+        IProgress<TrainProgress>? progress = null)
+    {
+        config.Validate();
+        using var parts = Prepare(config, log, tokenizerResolver, ct);
+        parts.Progress = progress;
+        var result = new DistillTrainer(parts).Run(ct);
+        if (result.Completed && config.Lora is not null)
+        {
+            // Serve and evaluate the adapted student without a separate merge step: <run>/merged is a plain model folder.
+            var merged = Path.Combine(parts.RunDir, MergedFolder);
+            PeftAdapter.Merge(config.Student.Model!, parts.RunDir, merged);
+            log.WriteLine($"merged base + adapter into {merged} (serve it with `distill serve --model {merged}`)");
+        }
+        if (result.Completed)
+        {
+            TrainingReport.Write(parts.RunDir, config, parts, result);
+            log.WriteLine($"done: {result.StopReason}; run folder {parts.RunDir}");
+        }
+        return result;
+    }
+
+    /// <summary>Everything before the first step. Fails before any compute when the config, paths or tokenizers do not fit.</summary>
+    public static TrainerParts Prepare(TrainConfig cfg, TextWriter log, Func<string, string, string>? tokenizerResolver = null, CancellationToken ct = default)
+    {
+        TorchNative.EnsureLoaded();
+        var device = TorchDevices.Parse(cfg.Device);
+        var runDir = Path.GetFullPath(cfg.Out);
+        Directory.CreateDirectory(runDir);
+
+        // Tokenizer and preflight: before data is encoded or a model exists.
+        var tokenizerPath = ResolveTokenizer(cfg, runDir, tokenizerResolver);
+        var tokenizer = TokenizerLoader.Load(tokenizerPath);
+        DivergenceNames.TryParse(cfg.Loss.Divergence, cfg.Loss.Beta, cfg.Loss.Skew, out var divergence);
+        var usesStoredLogprobs = cfg.Loss.Kind == LossKinds.TopKKd && cfg.Loss.SparseFraction > 0;
+        if (usesStoredLogprobs)
+            TokenizerPreflight.RequireStoredLogprobsMatch(tokenizer.TokenizerId,
+                TrainingData.PeekTeacherTokenizersAsync(cfg.Datasets, ct: ct).GetAwaiter().GetResult());
+        var studentConfig = cfg.Student.Model is { } m ? LlamaConfig.Load(Path.Combine(m, ModelFolder.ConfigFile)) : PresetConfig(cfg.Student.Preset!, tokenizer);
+        var sharedVocab = studentConfig.VocabSize;
+        if (cfg.Teacher is { } teacherDir)
+        {
+            var teacherTokPath = Path.Combine(teacherDir, "tokenizer.json");
+            if (!File.Exists(teacherTokPath))
+                throw new DistillException($"teacher folder '{teacherDir}' has no tokenizer.json", "online KD compares tokenizers: copy the teacher's tokenizer.json into its folder");
+            var teacherConfig = LlamaConfig.Load(Path.Combine(teacherDir, ModelFolder.ConfigFile));
+            sharedVocab = TokenizerPreflight.CheckOnlineTeacher(tokenizer, TokenizerLoader.Load(teacherTokPath), studentConfig.VocabSize, teacherConfig.VocabSize);
+        }
+
+        // Data.
+        var topK = usesStoredLogprobs ? cfg.Loss.TopK : 0;
+        var encoder = new SampleEncoder(tokenizer, cfg.Data.MaxLength, topK, stepByStep: cfg.Loss.Kind == LossKinds.Cot, keepEnd: cfg.Data.Truncation == "left");
+        var data = TrainingData.LoadAsync(cfg.Datasets, encoder, cfg.Data.ValidationFraction, cfg.Data.MaxSamples, ct).GetAwaiter().GetResult();
+        if (usesStoredLogprobs && data.Statistics.LogprobsAligned == 0)
+            throw new DistillException(
+                $"loss topk_kd needs stored teacher logprobs with token ids, but none of the {data.Statistics.Samples} samples has logprobs that align with the student's tokens",
+                "generate the dataset with a teacher that returns logprobs and shares the student's tokenizer, or use loss \"sft\"");
+        var aligned = usesStoredLogprobs ? $", logprobs aligned for {data.Statistics.LogprobsAligned}/{data.Statistics.WithLogprobs}" : "";
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"data: {data.Statistics.Samples} samples -> {data.Statistics.TrainExamples} train / {data.Statistics.ValidationExamples} validation examples, {data.Statistics.TrainTokens:N0} train tokens ({data.Statistics.TrainLabelTokens:N0} labelled), {data.Statistics.Truncated} truncated{aligned}"));
+        var mode = cfg.Data.Batching == "bucket" ? BatchingMode.Bucket : BatchingMode.Pack;
+        var padId = tokenizer.PadId ?? tokenizer.EosId ?? 0;
+        var trainPlan = new BatchPlan(data.Train, cfg.Batch.Size, cfg.Data.MaxLength, mode, cfg.Seed, topK, padId);
+        var valPlan = data.Validation.Count > 0 ? new BatchPlan(data.Validation, cfg.Batch.Size, cfg.Data.MaxLength, mode, cfg.Seed, 0, padId, shuffle: false) : null;
+
+        // Models: built the same way on a fresh start and on resume (the checkpoint then overwrites what is trained).
+        torch.manual_seed(cfg.Seed);
+        var student = cfg.Student.Model is { } dir ? ModelFolder.Load(dir, device) : new LlamaForCausalLM(studentConfig, device);
+        if (cfg.Lora is { } lora)
+        {
+            var adapted = LoRA.Inject(student, lora.TargetModules, lora.Rank, lora.Alpha, lora.Dropout);
+            log.WriteLine($"lora: {adapted.Count} adapted layers (rank {lora.Rank}, alpha {lora.Alpha}); base weights frozen");
+        }
+        LlamaForCausalLM? teacher = null;
+        HiddenStateProjector? projector = null;
+        if (cfg.Teacher is { } tdir && (cfg.Loss.Kind == LossKinds.OnlineKd || cfg.Loss.HiddenWeight > 0 || (cfg.Loss.Kind == LossKinds.TopKKd && cfg.Loss.SparseFraction < 1)))
+        {
+            teacher = ModelFolder.Load(tdir, device);
+            teacher.eval();
+            foreach (var p in teacher.parameters()) p.requires_grad = false;
+            if (cfg.Loss.HiddenWeight > 0)
+            {
+                var map = cfg.Loss.HiddenLayerMap ?? $"{student.Config.NumHiddenLayers}:{teacher.Config.NumHiddenLayers}";
+                projector = new HiddenStateProjector(student.Config.HiddenSize, teacher.Config.HiddenSize, map);
+                projector.to(device);
+            }
+        }
+        var named = student.named_parameters().Select(p => (p.name, p.parameter));
+        if (projector is not null) named = named.Concat(projector.named_parameters().Select(p => ("projector." + p.name, p.parameter)));
+        var optimizer = new AdamW(named.ToList(), cfg.Optimizer.Beta1, cfg.Optimizer.Beta2, cfg.Optimizer.Eps, cfg.Optimizer.WeightDecay);
+
+        var state = new TrainerState { Seed = cfg.Seed };
+        Checkpoint.CleanTemp(runDir);
+        if (Checkpoint.Find(runDir) is { } checkpointDir)
+        {
+            state = Checkpoint.ReadState(checkpointDir);
+            if (state.Seed != cfg.Seed)
+                throw new DistillException($"run folder '{runDir}' was started with seed {state.Seed}, the config says {cfg.Seed}",
+                    "resume with the same config, or choose a new out folder");
+            Checkpoint.Load(checkpointDir, optimizer.NamedParameters.Select(p => (p.Name, (Tensor)p.Param)), optimizer, state);
+            log.WriteLine($"resuming {runDir} at step {state.Step} (epoch {state.DataEpoch}, batch {state.DataBatch})");
+        }
+        File.WriteAllText(Path.Combine(runDir, ResolvedConfigFile), cfg.ToJson() + "\n");
+
+        var peak = Throughput.MeasurePeakFlops(device);
+        var trainable = optimizer.Parameters.Sum(p => p.numel());
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"student: {student.ParameterCount:N0} parameters ({trainable:N0} trained) on {device}, fp32; loss {cfg.Loss.Kind}; measured matmul peak {peak / 1e9:F1} GFLOP/s"));
+        return new TrainerParts
+        {
+            Config = cfg, RunDir = runDir, Device = device, Student = student, Tokenizer = tokenizer, TokenizerPath = tokenizerPath,
+            Teacher = teacher, Projector = projector, SharedVocab = sharedVocab, Divergence = divergence, Optimizer = optimizer,
+            Train = new BatchStream(trainPlan, state.DataPosition), Validation = valPlan, State = state, PeakFlops = peak, Log = log,
+            DataStatistics = data.Statistics,
+        };
+    }
+
+    static string ResolveTokenizer(TrainConfig cfg, string runDir, Func<string, string, string>? resolver)
+    {
+        var spec = cfg.Student.Tokenizer;
+        if (spec is null) return Path.Combine(cfg.Student.Model!, "tokenizer.json") is var p && File.Exists(p)
+            ? p
+            : throw new DistillException($"student model folder '{cfg.Student.Model}' has no tokenizer.json", "set student.tokenizer to the tokenizer.json the model was trained with");
+        if (File.Exists(spec)) return spec;
+        if (resolver is not null) return resolver(spec, runDir);
+        throw new DistillException($"student.tokenizer '{spec}' is not a file", "pass a tokenizer.json path (\"world\" works through `distill train`)");
+    }
+
+    static LlamaConfig PresetConfig(string preset, ITextTokenizer tokenizer)
+    {
+        var config = ModelPresets.Get(preset, tokenizer.VocabSize);
+        config.VocabSize = Math.Max(config.VocabSize, tokenizer.VocabSize);
+        if (tokenizer.EosId is { } eos) config.EosTokenIdRaw = JsonSerializer.SerializeToElement(eos);
+        config.PadTokenId = tokenizer.PadId ?? config.PadTokenId;
+        config.BosTokenId = tokenizer.BosId ?? config.BosTokenId;
+        config.Validate(preset);
+        return config;
+    }
+}
