@@ -37,7 +37,7 @@ public static class LlamaGenerator
         var stopTokens = new GeneratedToken?[b];
 
         using var noGrad = no_grad();
-        using var cache = new KvCache(model.Config.NumHiddenLayers);
+        using var cache = new KvCache(model.Config.NumHiddenLayers, capacity: p + options.MaxNewTokens);
         using var generator = options.Seed is { } seed ? new Generator(seed, device) : null;
 
         // Carried across steps and disposed by hand, so per-step scopes keep memory flat however long the generation.

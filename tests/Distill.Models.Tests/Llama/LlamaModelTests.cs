@@ -147,8 +147,11 @@ public class LlamaModelTests : TorchTest
         Assert.True(actual.allclose(expected, rtol: 1e-4, atol: 1e-5), $"max diff {(actual - expected).abs().max().item<float>()}");
     }
 
-    [Fact]
-    public void Kv_cache_logits_equal_full_recompute()
+    [Theory]
+    [InlineData(0)] // grows by concatenation
+    [InlineData(6)] // preallocated, exactly full
+    [InlineData(4)] // preallocated, then overflows into concatenation
+    public void Kv_cache_logits_equal_full_recompute(long capacity)
     {
         using var scope = NewDisposeScope();
         using var m = new LlamaForCausalLM(TestConfigs.Tiny(bias: true));
@@ -156,7 +159,7 @@ public class LlamaModelTests : TorchTest
         var ids = tensor(new long[] { 3, 14, 15, 9, 26, 5, 35, 8, 9, 7, 9, 3 }).view(2, 6);
         var full = m.forward(new CausalLMInput(ids)).Logits;
 
-        using var cache = new KvCache(2);
+        using var cache = new KvCache(2, capacity);
         var prefix = m.forward(new CausalLMInput(ids.narrow(1, 0, 3), Cache: cache)).Logits;
         var steps = new List<Tensor> { prefix };
         for (var t = 3; t < 6; t++) steps.Add(m.forward(new CausalLMInput(ids.narrow(1, t, 1), Cache: cache)).Logits);
