@@ -44,7 +44,7 @@ public sealed class LlamaAttention : nn.Module<AttentionInput, Tensor>
         k = RotaryEmbedding.Apply(k, cos, sin);
         if (cache is not null) (k, v) = cache.Append(layer, k, v);
 
-        var attn = Attend(q, RepeatKv(k, _heads / _kvHeads), RepeatKv(v, _heads / _kvHeads), mask);
+        var attn = AttendGrouped(q, k, v, mask, _heads / _kvHeads);
         var output = o_proj.forward(attn.transpose(1, 2).reshape(b, s, _heads * _headDim));
         return output.MoveToOuterDisposeScope();
     }
@@ -65,6 +65,26 @@ public sealed class LlamaAttention : nn.Module<AttentionInput, Tensor>
         scores = scores.masked_fill(allowed.logical_not(), float.MinValue);
         var probs = scores.softmax(-1).to_type(v.dtype);
         return probs.matmul(v).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Grouped-query attention without copying keys and values: the <paramref name="groups"/> query heads that share a key/value
+    /// head are folded into the query length ([B, kvH, groups * S, D]), so one matmul per key/value head serves all of them.
+    /// Same result as <see cref="Attend"/> over <see cref="RepeatKv"/>, which materialised the whole cache groups times per layer
+    /// on every decode step.
+    /// </summary>
+    /// <param name="q">[B, H, S, D] with H = kvH * groups (head h uses key/value head h / groups)</param>
+    /// <param name="k">[B, kvH, T, D]</param>
+    /// <param name="v">[B, kvH, T, D]</param>
+    /// <param name="allowed">bool, broadcastable to [B, 1, S, T]</param>
+    public static Tensor AttendGrouped(Tensor q, Tensor k, Tensor v, Tensor allowed, int groups)
+    {
+        if (groups == 1) return Attend(q, k, v, allowed);
+        using var scope = NewDisposeScope();
+        long b = q.shape[0], h = q.shape[1], s = q.shape[2], d = q.shape[3], kvHeads = k.shape[1], t = k.shape[2];
+        var folded = q.reshape(b, kvHeads, groups * s, d);
+        var mask = allowed.expand(b, 1, s, t).unsqueeze(2).expand(b, 1, groups, s, t).reshape(b, 1, groups * s, t);
+        return Attend(folded, k, v, mask).reshape(b, h, s, d).MoveToOuterDisposeScope();
     }
 
     /// <summary>[B, kvH, T, D] -> [B, kvH * groups, T, D], each key/value head shared by <paramref name="groups"/> query heads.</summary>
