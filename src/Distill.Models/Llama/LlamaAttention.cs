@@ -35,7 +35,7 @@ public sealed class LlamaAttention : nn.Module<AttentionInput, Tensor>
     public override Tensor forward(AttentionInput input)
     {
         using var scope = NewDisposeScope();
-        var (x, cos, sin, mask, cache, layer) = input;
+        var (x, cos, sin, mask, cache, layer, causalOnly) = input;
         long b = x.shape[0], s = x.shape[1];
         var q = q_proj.forward(x).view(b, s, _heads, _headDim).transpose(1, 2);
         var k = k_proj.forward(x).view(b, s, _kvHeads, _headDim).transpose(1, 2);
@@ -44,7 +44,12 @@ public sealed class LlamaAttention : nn.Module<AttentionInput, Tensor>
         k = RotaryEmbedding.Apply(k, cos, sin);
         if (cache is not null) (k, v) = cache.Append(layer, k, v);
 
-        var attn = AttendGrouped(q, k, v, mask, _heads / _kvHeads);
+        var groups = _heads / _kvHeads;
+        // Training and unpadded prefill: libtorch's fused attention (no [B, H, T, T] mask or fp32 score copies; measured
+        // in `distill bench model`). Padded rows and decode steps keep the explicit mask, whose fully masked rows must not be NaN.
+        var attn = causalOnly
+            ? nn.functional.scaled_dot_product_attention(q, RepeatKv(k, groups), RepeatKv(v, groups), null, 0.0, true)
+            : AttendGrouped(q, k, v, mask, groups);
         var output = o_proj.forward(attn.transpose(1, 2).reshape(b, s, _heads * _headDim));
         return output.MoveToOuterDisposeScope();
     }
@@ -102,4 +107,5 @@ public sealed class LlamaAttention : nn.Module<AttentionInput, Tensor>
 /// <param name="Allowed">bool [B or 1, 1, S, T]</param>
 /// <param name="Cache">appended to when given</param>
 /// <param name="Layer">this layer's index in the cache</param>
-public sealed record AttentionInput(Tensor Hidden, Tensor Cos, Tensor Sin, Tensor Allowed, KvCache? Cache, int Layer);
+/// <param name="CausalOnly">no padding and no cached past: plain causal attention, which the fused kernel handles</param>
+public sealed record AttentionInput(Tensor Hidden, Tensor Cos, Tensor Sin, Tensor Allowed, KvCache? Cache, int Layer, bool CausalOnly = false);

@@ -46,7 +46,7 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, (Tensor Hidden, IReadO
 
         for (var i = 0; i < layers.Count; i++)
         {
-            x = layers[i].forward(new AttentionInput(x, cos, sin, allowed, input.Cache, i));
+            x = layers[i].forward(new AttentionInput(x, cos, sin, allowed, input.Cache, i, CausalOnly: input.AttentionMask is null && past == 0));
             if (i + 1 < layers.Count && wanted?.Contains(i + 1) == true) states![i + 1] = x;
         }
         x = norm.forward(x);
