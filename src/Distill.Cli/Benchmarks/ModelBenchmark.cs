@@ -68,10 +68,7 @@ public static class ModelBenchmark
         return new($"batched decode, batch {batch}", batch, newTokens, watch.Elapsed.TotalSeconds);
     }
 
-    /// <summary>
-    /// FLOPs per step as in nanoGPT's estimate_mfu (PaLM appendix B): 6 N per token for the weights' forward and backward,
-    /// plus 12 L T d per token for attention scores and values (forward + backward).
-    /// </summary>
+    /// <summary>FLOPs per step from <see cref="LlamaForCausalLM.TrainingFlopsPerToken"/> (nanoGPT's estimate_mfu, PaLM appendix B).</summary>
     public static TrainingShapeResult TrainingShape(LlamaConfig config, Device device, int batch, int sequenceLength, int steps)
     {
         torch.manual_seed(0);
@@ -104,9 +101,7 @@ public static class ModelBenchmark
         }
         var stepSeconds = watch.Elapsed.TotalSeconds / steps;
         matmul = Math.Max(matmul, TorchChecks.MatmulGflops(device));
-        var parameters = model.ParameterCount;
-        var flopsPerToken = 6.0 * parameters + 12.0 * config.NumHiddenLayers * sequenceLength * config.HiddenSize;
-        return new(parameters, batch, sequenceLength, stepSeconds, flopsPerToken * batch * sequenceLength, matmul);
+        return new(model.ParameterCount, batch, sequenceLength, stepSeconds, model.TrainingFlopsPerToken(sequenceLength) * batch * sequenceLength, matmul);
     }
 
     /// <summary>About 10M parameters: the size the MFU target names.</summary>

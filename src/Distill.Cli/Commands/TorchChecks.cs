@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using Distill.Models.Native;
+using Distill.Models.Performance;
 using TorchSharp;
 using static Distill.Cli.Commands.DoctorCommand;
 
@@ -31,25 +31,6 @@ public static class TorchChecks
         }
     }
 
-    /// <summary>Best of a few timed 1024x1024 fp32 matmuls: 2n³ floating-point operations each.</summary>
-    public static double MatmulGflops(torch.Device device, int n = 1024, int repeats = 5)
-    {
-        using var scope = torch.NewDisposeScope();
-        var a = torch.randn(n, n, device: device);
-        var b = torch.randn(n, n, device: device);
-        _ = torch.matmul(a, b); // warm-up: first call pays for allocation and kernel selection
-        var best = double.MaxValue;
-        for (var i = 0; i < repeats; i++)
-        {
-            var watch = Stopwatch.StartNew();
-            var c = torch.matmul(a, b);
-            if (device.type == DeviceType.CUDA)
-            {
-                torch.cuda.synchronize();
-            }
-            _ = c.sum().item<float>();
-            best = Math.Min(best, watch.Elapsed.TotalSeconds);
-        }
-        return 2.0 * n * n * n / best / 1e9;
-    }
+    /// <summary>The measured fp32 matmul rate at 1024², in GFLOP/s (the same measurement MFU is taken against).</summary>
+    public static double MatmulGflops(torch.Device device) => MatmulPeak.Measure(device, n: 1024) / 1e9;
 }

@@ -36,7 +36,7 @@ public sealed class DistillTrainer(TrainerParts parts)
         var alphaSchedule = cfg.Loss.Alpha.ToSchedule();
         var temperatureSchedule = cfg.Loss.Temperature.ToSchedule();
         var stagePlan = new KdStagePlan(cfg.Loss.Kind == LossKinds.TopKKd ? cfg.Loss.SparseFraction : 0.0, parts.Divergence);
-        var flopsPerToken = Throughput.FlopsPerToken(parts.Student.Config, parts.Student.ParameterCount, cfg.Data.MaxLength);
+        var flopsPerToken = parts.Student.TrainingFlopsPerToken(cfg.Data.MaxLength);
         var log = parts.Log;
         using var metrics = new MetricsLog(parts.RunDir, state.Step);
 

@@ -9,6 +9,7 @@ using Distill.Models.Tokenization;
 using Distill.Training.Config;
 using Distill.Training.Data;
 using Distill.Training.Losses;
+using Distill.Models.Performance;
 using Distill.Training.Metrics;
 using Distill.Training.Reports;
 using TorchSharp;
@@ -205,7 +206,7 @@ public static class TrainerHost
         }
         File.WriteAllText(Path.Combine(runDir, ResolvedConfigFile), cfg.ToJson() + "\n");
 
-        var peak = Throughput.MeasurePeakFlops(device);
+        var peak = MatmulPeak.Measure(device);
         var trainable = optimizer.Parameters.Sum(p => p.numel());
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"student: {student.ParameterCount:N0} parameters ({trainable:N0} trained) on {device}, fp32; loss {cfg.Loss.Kind}; measured matmul peak {peak / 1e9:F1} GFLOP/s"));
