@@ -14,6 +14,36 @@ public static class BenchCommand
         command.Subcommands.Add(Dataset(context));
         command.Subcommands.Add(Model(context));
         command.Subcommands.Add(Generate(context));
+        command.Subcommands.Add(Train(context));
+        return command;
+    }
+
+    private static Command Train(Func<ParseResult, CliContext> context)
+    {
+        var batch = new Option<int>("--batch") { Description = "Sequences per step.", DefaultValueFactory = _ => 4 };
+        var length = new Option<int>("--length") { Description = "Tokens per sequence.", DefaultValueFactory = _ => 256 };
+        var steps = new Option<int>("--steps") { Description = "Timed steps per variant.", DefaultValueFactory = _ => 3 };
+        var command = new Command("train", "Step time of sparse top-20 KD and chunked online KD vs SFT, peak memory at vocabulary 32k, SFT MFU.") { batch, length, steps };
+        command.SetAction(parse =>
+        {
+            var cli = context(parse);
+            var device = Composition.DeviceSelection.Resolve(cli.Options.Device);
+            var result = TrainingBenchmark.Run(device, parse.GetValue(batch), parse.GetValue(length), parse.GetValue(steps));
+            var table = new Table().RoundedBorder().AddColumn("step").AddColumn(new TableColumn("seconds").RightAligned())
+                .AddColumn(new TableColumn("tokens/s").RightAligned()).AddColumn(new TableColumn("peak MB over baseline").RightAligned());
+            foreach (var v in result.Variants)
+            {
+                table.AddRow(Markup.Escape(v.Name), $"{v.StepSeconds:F3}", $"{v.TokensPerSecond:N0}", $"{v.PeakMegabytes:N0}");
+            }
+            cli.Console.Write(table);
+            var (sft, sparse, sftTeacher, online) = (result.Variants[0], result.Variants[1], result.Variants[2], result.Variants[3]);
+            cli.Console.MarkupLine($"student {result.StudentParameters / 1e6:F1}M, teacher {result.TeacherParameters / 1e6:F1}M parameters, vocabulary 32,000, {device.type}");
+            cli.Console.MarkupLine($"SFT MFU: [bold]{result.SftMfu:P0}[/] of {result.MatmulGflops:F0} GFLOP/s measured in this run (target >= 60%)");
+            cli.Console.MarkupLine($"sparse top-20 KD / SFT step time: [bold]{sparse.StepSeconds / sft.StepSeconds:F2}x[/] (target <= 1.15x)");
+            cli.Console.MarkupLine($"online KD / (SFT + teacher forward) step time: [bold]{online.StepSeconds / sftTeacher.StepSeconds:F2}x[/] (target <= 1.3x)");
+            cli.Console.MarkupLine($"peak memory, chunked online KD / SFT: [bold]{online.PeakMegabytes / sft.PeakMegabytes:F2}x[/] (target <= 1.2x)");
+            return DistillApp.Success;
+        });
         return command;
     }
 
