@@ -190,12 +190,17 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
             return;
         }
         state.Kept.Add(token);
+        var stream = state.Job.Stream;
+        if (stream is null && state.Job.Request.Stop.Count == 0)
+        {
+            return; // Nothing needs the text before Finish decodes it once.
+        }
         var text = state.Job.Prefill + _tokenizer.Decode(state.Kept.Select(t => (int)t.TokenId));
         if (state.Job.Request.Stop.Any(s => text.Contains(s, StringComparison.Ordinal)))
         {
             state.Stopped = true;
         }
-        if (state.Job.Stream is not { } stream)
+        if (stream is null)
         {
             return;
         }
