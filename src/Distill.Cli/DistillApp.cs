@@ -32,6 +32,8 @@ public static class DistillApp
         root.Subcommands.Add(TemplatesCommand.Create(context));
         root.Subcommands.Add(TrainCommand.Create(context));
         root.Subcommands.Add(LoraCommand.Create(context));
+        root.Subcommands.Add(EvaluateCommand.Create(context));
+        root.Subcommands.Add(QuickstartCommand.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));
         return root;
     }
@@ -72,6 +74,12 @@ public static class DistillApp
                 await error.WriteLineAsync(e.ToString());
             }
             return UserError;
+        }
+        catch (QuickstartCommand.QuickstartStepFailedException e)
+        {
+            // The stage printed its own one-line error; say where the pipeline stopped and how to continue.
+            await error.WriteLineAsync($"quickstart stopped: {e.Message}; fix the problem above and run quickstart again to resume.");
+            return e.ExitCode;
         }
         catch (OperationCanceledException)
         {

@@ -5,10 +5,12 @@ using Distill.Core.Errors;
 using Distill.Generation.Quality;
 using Distill.Generation.Recipes;
 using Distill.Generation.Runner;
+using Distill.Generation.Teachers;
 using Distill.Generation.Templates;
 using Distill.Generation.Tools;
 using Distill.Teachers;
 using Distill.World.Store;
+using Distill.World.Tasks;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
@@ -21,7 +23,7 @@ public static class GenerateCommand
     {
         var recipe = new Option<string>("--recipe") { Description = $"Recipe: {string.Join(", ", RecipeCatalog.Names)}.", Required = true };
         var template = new Option<string?>("--template") { Description = "Template id in Paths:Prompts (default: the recipe's: tool-agent, cot-answer, instruction-basic)." };
-        var teacher = new Option<string?>("--teacher") { Description = "Configured teacher name (default: the first in Teachers)." };
+        var teacher = new Option<string?>("--teacher") { Description = "Configured teacher name (default: the first in Teachers); world-scripted plays the embedded world's demonstrations (no model)." };
         var tasks = new Option<string>("--tasks") { Description = "Seed tasks: world:train, world:heldout, a .jsonl or a .parquet file.", Required = true };
         var count = new Option<int?>("--count") { Description = "Number of tasks (world: how many to generate; files: the first N)." };
         var output = new Option<string>("--out") { Description = "Dataset folder, e.g. datasets/my-set (created, or resumed).", Required = true };
@@ -68,10 +70,15 @@ public static class GenerateCommand
                 throw new DistillException($"--judge template '{judgeDefinition.Id}' is for recipe '{judgeDefinition.Recipe}', not 'judge'", "use a judge template such as judge-score");
             var simulatorDefinition = recipeName == "dialogue" ? library.Get(parse.GetValue(simulator) ?? "user-simulator") : null;
             var evolDefinition = parse.GetValue(evol) is { } evolId ? library.Get(evolId) : null;
-            if (options.Teachers.Count == 0) throw new DistillException("no teacher is configured", "add one under Teachers in appsettings.json");
-            var teacherName = parse.GetValue(teacher) ?? options.Teachers[0].Name;
-            var teacherOptions = options.Teachers.FirstOrDefault(t => t.Name == teacherName)
-                ?? throw new DistillException($"no teacher named '{teacherName}' is configured", $"configured teachers: {string.Join(", ", options.Teachers.Select(t => t.Name))}");
+            var teacherName = parse.GetValue(teacher) ?? options.Teachers.FirstOrDefault()?.Name
+                ?? throw new DistillException("no teacher is configured", "add one under Teachers in appsettings.json");
+            // world-scripted is built in (the world's demonstrations, no model) unless a configured teacher takes the name.
+            var scripted = teacherName == ScriptedWorldTeacher.TeacherName && options.Teachers.All(t => t.Name != teacherName);
+            var teacherOptions = scripted
+                ? new TeacherOptions { Name = ScriptedWorldTeacher.TeacherName, Provider = "scripted", Model = "world-demonstrations" }
+                : options.Teachers.FirstOrDefault(t => t.Name == teacherName)
+                    ?? throw new DistillException($"no teacher named '{teacherName}' is configured",
+                        $"configured teachers: {string.Join(", ", options.Teachers.Select(t => t.Name).Append(ScriptedWorldTeacher.TeacherName + " (built in)"))}");
             var seedTasks = await TaskSources.LoadAsync(parse.GetValue(tasks)!, parse.GetValue(count), cancellationToken);
             var variables = TemplateVariableArgs.Parse(parse.GetValue(vars) ?? []);
             var outDir = Path.GetFullPath(parse.GetValue(output)!);
@@ -101,9 +108,10 @@ public static class GenerateCommand
                 return DistillApp.Success;
             }
 
-            using var registry = TeacherRegistry.Create(options.Teachers, cli.LoggerFactory);
+            using var registry = scripted ? null : TeacherRegistry.Create(options.Teachers, cli.LoggerFactory);
             var cacheDir = Path.Combine(Path.GetFullPath(options.Paths.Cache), "teacher-responses");
-            var caching = new CachingTeacher(registry.Get(teacherName), cacheDir, definition.Version, parse.GetValue(reparse));
+            var caching = new CachingTeacher(registry?.Get(teacherName) ?? ScriptedTeacherFor(parse.GetValue(tasks)!, seedTasks.Count, world),
+                cacheDir, definition.Version, parse.GetValue(reparse));
             var recipeContext = Context(caching);
             var config = new JsonObject
             {
@@ -151,14 +159,22 @@ public static class GenerateCommand
                 Config = config,
             }, cli.LoggerFactory.CreateLogger("Distill.Generate"));
 
-            var latest = new LatestProgress();
+            var latest = new RunProgressDisplay.LatestProgress();
             var run = runner.RunAsync(seedTasks, latest, cancellationToken);
-            await ShowProgressAsync(cli.Console, run, latest);
+            await RunProgressDisplay.ShowAsync(cli.Console, "generate", run, latest);
             var final = await run;
             PrintSummary(cli.Console, final, outDir);
             return DistillApp.Success;
         });
         return command;
+    }
+
+    private static ScriptedWorldTeacher ScriptedTeacherFor(string tasksSpec, int count, StoreWorld world)
+    {
+        if (!tasksSpec.StartsWith("world:", StringComparison.Ordinal))
+            throw new DistillException($"--teacher {ScriptedWorldTeacher.TeacherName} only answers the embedded world's tasks, not '{tasksSpec}'",
+                "use --tasks world:train or world:heldout, or another teacher");
+        return new ScriptedWorldTeacher(world, new WorldTaskGenerator(world).Generate(tasksSpec["world:".Length..], count));
     }
 
     private static (int Index, int Count) ParseShard(string? text)
@@ -169,45 +185,6 @@ public static class GenerateCommand
             && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1 && i < n)
             return (i, n);
         throw new DistillException($"--shard '{text}' is not i/n with 0 <= i < n", "e.g. --shard 0/4 for the first of four workers");
-    }
-
-    private static async Task ShowProgressAsync(IAnsiConsole console, Task<RunProgress> run, LatestProgress latest)
-    {
-        if (console.Profile.Capabilities.Interactive)
-        {
-            await console.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .StartAsync(async ctx =>
-                {
-                    var bar = ctx.AddTask("generate");
-                    while (true)
-                    {
-                        if (latest.Value is { } p)
-                        {
-                            bar.MaxValue = Math.Max(1, p.Total - p.Skipped);
-                            bar.Value = p.Done;
-                            bar.Description = Markup.Escape(Line(p));
-                        }
-                        if (run.IsCompleted) break;
-                        await Task.WhenAny(run, Task.Delay(250));
-                    }
-                });
-            return;
-        }
-        while (!run.IsCompleted)
-        {
-            await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(5)));
-            if (!run.IsCompleted && latest.Value is { } p) console.WriteLine(Line(p));
-        }
-    }
-
-    private static string Line(RunProgress p)
-    {
-        var retry = p.UncommittedCount == 0 ? "" : $" retry-later {p.UncommittedCount}";
-        var reasons = p.Rejected.Count == 0 ? "" : $" ({string.Join(", ", p.Rejected.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => $"{r.Key} {r.Value}"))})";
-        var eta = p.Eta is { } e ? $" eta {e:hh\\:mm\\:ss}" : "";
-        return string.Create(CultureInfo.InvariantCulture,
-            $"done {p.Done}/{p.Total - p.Skipped} accepted {p.Accepted} rejected {p.RejectedCount}{reasons}{retry} {p.RatePerSecond:0.0}/s tokens {p.PromptTokens + p.CompletionTokens:N0} cost ${p.CostUsd:0.0000}{eta}");
     }
 
     private static void PrintSummary(IAnsiConsole console, RunProgress p, string outDir)
@@ -242,14 +219,6 @@ public static class GenerateCommand
         table.AddRow("cost (at most)", Inv($"${e.CostUsd:0.0000}"));
         console.Write(table);
         foreach (var line in e.FirstPrompt) console.WriteLine(line);
-    }
-
-    /// <summary>Keeps the latest snapshot; the display polls it (no synchronization context needed).</summary>
-    private sealed class LatestProgress : IProgress<RunProgress>
-    {
-        private RunProgress? _value;
-        public RunProgress? Value => Volatile.Read(ref _value);
-        public void Report(RunProgress value) => Volatile.Write(ref _value, value);
     }
 
     /// <summary>The dry run's stand-in: carries the teacher's identity, and refuses to be called.</summary>

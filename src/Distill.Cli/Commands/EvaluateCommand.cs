@@ -1,0 +1,141 @@
+using System.CommandLine;
+using System.Globalization;
+using Distill.Cli.Composition;
+using Distill.Core.Errors;
+using Distill.Core.Samples;
+using Distill.Evaluation;
+using Distill.Generation.Recipes;
+using Distill.Generation.Runner;
+using Distill.Generation.Templates;
+using Distill.Teachers;
+using Distill.World.Store;
+using Distill.World.Tasks;
+using Spectre.Console;
+
+namespace Distill.Cli.Commands;
+
+/// <summary>
+/// `distill evaluate --model runs/a --model runs/b [--teacher azure] --tasks world:heldout`: every model runs the tool-using agent
+/// loop on held-out tasks (tools really executed), trajectories are verified against ground truth, and one report compares them.
+/// </summary>
+public static class EvaluateCommand
+{
+    public static Command Create(Func<ParseResult, CliContext> context)
+    {
+        var models = new Option<string[]>("--model") { Description = "Model folder to evaluate, served in-process (repeatable; NAME=DIR names it in the report)." };
+        var teachers = new Option<string[]>("--teacher") { Description = "Configured teacher (Teachers in appsettings.json) to evaluate through its API (repeatable)." };
+        var tasks = new Option<string>("--tasks") { Description = "Evaluation tasks: world:heldout (never used for generation), or a .jsonl/.parquet task file.", DefaultValueFactory = _ => "world:heldout" };
+        var count = new Option<int>("--count") { Description = "Number of tasks.", DefaultValueFactory = _ => 100 };
+        var template = new Option<string>("--template") { Description = "tool_trace template the models are prompted with; use the one the students were trained on.", DefaultValueFactory = _ => "world-agent" };
+        var output = new Option<string>("--out") { Description = "Report folder (report.md, evaluation.json, charts/, one trajectory dataset per model).", DefaultValueFactory = _ => "runs/eval" };
+        var concurrency = new Option<int>("--concurrency") { Description = "Tasks in flight per model (batched together by the local server).", DefaultValueFactory = _ => 8 };
+        var maxSteps = new Option<int>("--max-steps") { Description = "Model turns per task before step_limit.", DefaultValueFactory = _ => 6 };
+        var command = new Command("evaluate", "Evaluate models on held-out tasks with real tool execution: task success, partial credit, tool-call validity, failure reasons; report.md + charts.")
+        {
+            models, teachers, tasks, count, template, output, concurrency, maxSteps,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var cli = context(parse);
+            var request = new EvaluationRequest(
+                (parse.GetValue(models) ?? []).Select(ParseModel).ToList(),
+                parse.GetValue(teachers) ?? [],
+                parse.GetValue(tasks)!, parse.GetValue(count), parse.GetValue(template)!, Path.GetFullPath(parse.GetValue(output)!),
+                parse.GetValue(concurrency), parse.GetValue(maxSteps));
+            var report = await RunAsync(cli, request, cancellationToken);
+            cli.Console.WriteLine($"Report: {report}");
+            return DistillApp.Success;
+        });
+        return command;
+    }
+
+    public sealed record EvaluationRequest(IReadOnlyList<(string Name, string Dir)> Models, IReadOnlyList<string> Teachers, string Tasks, int Count,
+        string Template, string OutputDir, int Concurrency, int MaxSteps, string Title = "Held-out evaluation", IReadOnlyList<string>? Notes = null);
+
+    /// <summary>Evaluates every model and teacher of <paramref name="request"/>, prints the comparison and writes the report; returns its path.</summary>
+    public static async Task<string> RunAsync(CliContext cli, EvaluationRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Models.Count + request.Teachers.Count == 0)
+            throw new DistillException("nothing to evaluate", "pass --model <folder> and/or --teacher <configured name>");
+        if (request.Count < 1) throw new DistillException("--count must be at least 1", "e.g. --count 100");
+        if (request.Concurrency < 1) throw new DistillException("--concurrency must be at least 1", "e.g. --concurrency 8");
+        foreach (var (_, dir) in request.Models)
+        {
+            if (!File.Exists(Path.Combine(dir, "config.json")))
+                throw new DistillException($"model folder '{dir}' has no config.json", "pass a folder written by `distill train`, `distill model init` or `distill lora merge`");
+        }
+        var options = cli.Options;
+        var definition = TemplateLibrary.LoadAndLint(options.Paths.Prompts).Get(request.Template);
+        if (definition.Recipe != SampleKinds.ToolTrace)
+            throw new DistillException($"template '{definition.Id}' is for recipe '{definition.Recipe}', not tool_trace", "evaluate with a tool_trace template such as world-agent");
+        var seedTasks = await TaskSources.LoadAsync(request.Tasks, request.Count, cancellationToken);
+        var kindOf = request.Tasks.StartsWith("world:", StringComparison.Ordinal)
+            ? HeldOutEvaluator.WorldKinds(new WorldTaskGenerator(new StoreWorld()).Generate(request.Tasks["world:".Length..], request.Count))
+            : _ => "task";
+        var evaluator = new HeldOutEvaluator(definition, seedTasks, kindOf, request.OutputDir)
+        {
+            Concurrency = request.Concurrency,
+            MaxSteps = request.MaxSteps,
+        };
+
+        var results = new List<ModelEvaluation>();
+        var device = DeviceSelection.Resolve(options.Device);
+        foreach (var (name, dir) in request.Models)
+        {
+            await using var server = await LocalModelServer.StartAsync(dir, name, device, Math.Max(options.Serve.MaxBatchSize, request.Concurrency), cli.LoggerFactory, cancellationToken);
+            using var registry = TeacherRegistry.Create([server.TeacherOptions(request.Concurrency)], cli.LoggerFactory);
+            var subject = new EvaluationSubject(name, dir, LocalModelServer.WeightsIdentity(dir), registry.Get(name));
+            results.Add(await EvaluateOneAsync(cli, evaluator, subject, cancellationToken));
+        }
+        if (request.Teachers.Count > 0)
+        {
+            using var registry = TeacherRegistry.Create(options.Teachers, cli.LoggerFactory);
+            foreach (var name in request.Teachers)
+            {
+                var teacher = registry.OptionsOf(name);
+                var subject = new EvaluationSubject(name, $"{teacher.Provider} {teacher.Model}", Identity(teacher), registry.Get(name));
+                results.Add(await EvaluateOneAsync(cli, evaluator, subject, cancellationToken));
+            }
+        }
+
+        PrintTable(cli.Console, results);
+        var notes = new List<string>(request.Notes ?? [])
+        {
+            string.Create(CultureInfo.InvariantCulture, $"{seedTasks.Count} tasks from `{request.Tasks}`, prompted with template `{definition.Id}@{definition.Version}`, at most {request.MaxSteps} model turns each; tools executed for real."),
+        };
+        return EvaluationReport.Write(request.OutputDir, results, request.Title, notes);
+    }
+
+    private static async Task<ModelEvaluation> EvaluateOneAsync(CliContext cli, HeldOutEvaluator evaluator, EvaluationSubject subject, CancellationToken cancellationToken)
+    {
+        var latest = new RunProgressDisplay.LatestProgress();
+        var run = evaluator.EvaluateAsync(subject, latest, cancellationToken);
+        await RunProgressDisplay.ShowAsync(cli.Console, $"evaluate {subject.Name}", run, latest);
+        return await run;
+    }
+
+    private static string Identity(TeacherOptions teacher) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{teacher.Provider}|{teacher.Endpoint}|{teacher.Model}")))[..16];
+
+    private static (string Name, string Dir) ParseModel(string spec)
+    {
+        var eq = spec.IndexOf('=', StringComparison.Ordinal);
+        var (name, dir) = eq > 0 ? (spec[..eq], spec[(eq + 1)..]) : (Path.GetFileName(Path.GetFullPath(spec).TrimEnd(Path.DirectorySeparatorChar)), spec);
+        return (name, Path.GetFullPath(dir));
+    }
+
+    private static void PrintTable(IAnsiConsole console, IReadOnlyList<ModelEvaluation> results)
+    {
+        var table = new Table().AddColumn("model").AddColumn(new TableColumn("task success").RightAligned()).AddColumn(new TableColumn("mean score").RightAligned())
+            .AddColumn(new TableColumn("valid tool calls").RightAligned()).AddColumn(new TableColumn("rejected").RightAligned());
+        foreach (var r in results)
+        {
+            table.AddRow(Markup.Escape(r.Model),
+                string.Create(CultureInfo.InvariantCulture, $"{r.SuccessRate * 100:0.0} % of {r.Tasks}"),
+                r.MeanScore.ToString("0.00", CultureInfo.InvariantCulture),
+                r.ToolCalls == 0 ? "-" : string.Create(CultureInfo.InvariantCulture, $"{r.ToolCallValidity * 100:0.0} % of {r.ToolCalls}"),
+                string.Create(CultureInfo.InvariantCulture, $"{r.RejectedCount}"));
+        }
+        console.Write(table);
+    }
+}

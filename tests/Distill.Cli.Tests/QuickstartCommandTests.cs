@@ -1,0 +1,125 @@
+using System.Globalization;
+using System.Text.Json;
+using Distill.Data;
+
+namespace Distill.Cli.Tests;
+
+/// <summary>
+/// `distill evaluate` and `distill quickstart` at a scale a test can afford. A full quickstart needs minutes of CPU training to make
+/// a teacher worth distilling (docs/benchmarks.md records a full run); here every stage's plumbing runs, and the pipeline stops
+/// where a too-weak teacher must stop it: with one line saying so and how to fix it.
+/// </summary>
+public sealed class QuickstartCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("distill-quickstart-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static string Prompts()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "prompts");
+            if (File.Exists(Path.Combine(candidate, "world-agent.prompt"))) return candidate;
+        }
+        throw new InvalidOperationException("prompts/ not found above the test folder");
+    }
+
+    private static string Inv(int n) => n.ToString(CultureInfo.InvariantCulture);
+
+    [Fact]
+    public async Task Generate_with_the_built_in_scripted_teacher_writes_verified_demonstrations()
+    {
+        var output = Path.Combine(_dir, "demos");
+        var result = await CliRun.RunAsync("--set", $"Paths:Prompts={Prompts()}", "--set", $"Paths:Cache={Path.Combine(_dir, "cache")}",
+            "generate", "--recipe", "tool_trace", "--template", "world-agent", "--teacher", "world-scripted", "--tasks", "world:train", "--count", "30", "--out", output);
+        Assert.True(result.ExitCode == 0, result.Error);
+        var reader = DatasetReader.Open(output);
+        Assert.True(reader.SampleCount >= 10, $"only {reader.SampleCount} demonstrations");
+        await foreach (var sample in reader.ReadSamplesAsync())
+        {
+            Assert.True(sample.Verified, sample.Id);
+            Assert.Equal("scripted", sample.Teacher!.Provider);
+        }
+    }
+
+    [Fact]
+    public async Task Scripted_teacher_refuses_task_files_it_cannot_answer()
+    {
+        var tasks = Path.Combine(_dir, "tasks.jsonl");
+        await File.WriteAllTextAsync(tasks, """{"input":"hello"}""" + "\n");
+        var result = await CliRun.RunAsync("--set", $"Paths:Prompts={Prompts()}", "generate", "--recipe", "tool_trace", "--template", "world-agent",
+            "--teacher", "world-scripted", "--tasks", tasks, "--out", Path.Combine(_dir, "x"));
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("world-scripted only answers the embedded world's tasks", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Evaluate_scores_a_model_on_held_out_tasks_writes_a_report_and_resumes()
+    {
+        var model = Path.Combine(_dir, "model");
+        Assert.Equal(0, (await CliRun.RunAsync("model", "init", "--config", "world-student-small", "--out", model)).ExitCode);
+        var output = Path.Combine(_dir, "eval");
+        string[] args = ["--set", $"Paths:Prompts={Prompts()}", "evaluate", "--model", $"random={model}", "--count", "3", "--max-steps", "2", "--out", output];
+
+        var first = await CliRun.RunAsync(args);
+        Assert.True(first.ExitCode == 0, first.Error);
+        Assert.Contains("random", first.Output, StringComparison.Ordinal);
+        var report = await File.ReadAllTextAsync(Path.Combine(output, "report.md"));
+        Assert.Contains("| random | 3 |", report, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(output, "charts", "success_by_model.png")));
+        using (var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "evaluation.json"))))
+        {
+            var only = Assert.Single(json.RootElement.EnumerateArray());
+            Assert.Equal(3, only.GetProperty("tasks").GetInt32());
+            // A random model cannot solve a task; anything else would mean the verifier is not checking.
+            Assert.Equal(0, only.GetProperty("succeeded").GetInt32());
+        }
+        var trajectories = Directory.GetDirectories(output, "random-*").Single();
+        Assert.Equal(3, DatasetReader.Open(trajectories).SampleCount + DatasetReader.Open(trajectories).RejectCount);
+
+        // Same weights, same tasks: every trajectory is already committed, so nothing is asked of the model again.
+        var second = await CliRun.RunAsync(args);
+        Assert.True(second.ExitCode == 0, second.Error);
+        Assert.Equal(3, DatasetReader.Open(trajectories).SampleCount + DatasetReader.Open(trajectories).RejectCount);
+        Assert.Single(Directory.GetDirectories(output, "random-*"));
+    }
+
+    [Fact]
+    public async Task Evaluate_without_anything_to_evaluate_says_what_to_pass()
+    {
+        var result = await CliRun.RunAsync("--set", $"Paths:Prompts={Prompts()}", "evaluate", "--count", "2");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("nothing to evaluate", result.Error, StringComparison.Ordinal);
+        Assert.Contains("--model", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Quickstart_rejects_a_nonsense_setting_before_doing_anything()
+    {
+        var result = await CliRun.RunAsync("quickstart", "--out", Path.Combine(_dir, "q"), "--teacher-steps", "0");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("--teacher-steps must be at least 1", result.Error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "q")));
+    }
+
+    [Fact]
+    public async Task Quickstart_runs_its_stages_and_stops_with_advice_when_the_teacher_is_too_weak()
+    {
+        var output = Path.Combine(_dir, "q");
+        var result = await CliRun.RunAsync("--set", $"Paths:Prompts={Prompts()}", "quickstart", "--out", output,
+            "--demos", "12", "--teacher-steps", "1", "--traces", "2", "--min-traces", "3");
+
+        Assert.Equal(1, result.ExitCode);
+        // Stage 1: demonstrations; stage 2: a teacher model folder; stage 3: traces generated through the served teacher.
+        Assert.True(DatasetReader.Open(Path.Combine(output, "datasets", "demonstrations")).SampleCount > 0);
+        Assert.True(File.Exists(Path.Combine(output, "runs", "teacher", "model.safetensors")));
+        var traces = DatasetReader.Open(Path.Combine(output, "datasets", "teacher-traces"));
+        Assert.Equal(2, traces.SampleCount + traces.RejectCount);
+        Assert.Contains("$ distill train --config", result.Output, StringComparison.Ordinal);
+        var line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("error:", StringComparison.Ordinal));
+        Assert.Contains("usable traces, fewer than --min-traces 3", line, StringComparison.Ordinal);
+        Assert.Contains("--teacher-steps 2", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
+    }
+}
