@@ -16,7 +16,7 @@ public sealed class GenerateCommandTests : IAsyncLifetime
         _server = await ScriptedTeacherServer.StartAsync(60);
         var settings = new JsonObject
         {
-            ["Paths"] = new JsonObject { ["Prompts"] = PromptsFolder(), ["Cache"] = Path.Combine(_dir, "cache"), ["Datasets"] = Path.Combine(_dir, "datasets") },
+            ["Paths"] = new JsonObject { ["Prompts"] = RepoPaths.Prompts, ["Cache"] = Path.Combine(_dir, "cache"), ["Datasets"] = Path.Combine(_dir, "datasets") },
             ["Teachers"] = new JsonArray(new JsonObject
             {
                 ["Name"] = "scripted",
@@ -41,16 +41,6 @@ public sealed class GenerateCommandTests : IAsyncLifetime
     {
         await _server.DisposeAsync();
         Directory.Delete(_dir, recursive: true);
-    }
-
-    private static string PromptsFolder()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "prompts");
-            if (File.Exists(Path.Combine(candidate, "tool-agent.prompt"))) return candidate;
-        }
-        throw new InvalidOperationException("prompts/ not found above the test folder");
     }
 
     private string Out => Path.Combine(_dir, "datasets", "traces");
@@ -127,7 +117,7 @@ public sealed class GenerateCommandTests : IAsyncLifetime
     public async Task Broken_template_fails_with_one_line_before_any_teacher_call()
     {
         var prompts = Directory.CreateDirectory(Path.Combine(_dir, "prompts")).FullName;
-        foreach (var file in Directory.GetFiles(PromptsFolder(), "*.prompt")) File.Copy(file, Path.Combine(prompts, Path.GetFileName(file)));
+        foreach (var file in Directory.GetFiles(RepoPaths.Prompts, "*.prompt")) File.Copy(file, Path.Combine(prompts, Path.GetFileName(file)));
         await File.WriteAllTextAsync(Path.Combine(prompts, "tool-agent.prompt"), "---\nid: tool-agent\nrecipe: tool_trace\n---\n## user\n{{$undeclared}}\n");
 
         var result = await CliRun.RunAsync(Args(3, "--set", $"Paths:Prompts={prompts}"));

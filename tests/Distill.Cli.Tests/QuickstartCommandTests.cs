@@ -15,23 +15,13 @@ public sealed class QuickstartCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static string Prompts()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "prompts");
-            if (File.Exists(Path.Combine(candidate, "world-agent.prompt"))) return candidate;
-        }
-        throw new InvalidOperationException("prompts/ not found above the test folder");
-    }
-
     private static string Inv(int n) => n.ToString(CultureInfo.InvariantCulture);
 
     [Fact]
     public async Task Generate_with_the_built_in_scripted_teacher_writes_verified_demonstrations()
     {
         var output = Path.Combine(_dir, "demos");
-        var result = await CliRun.RunAsync("--set", $"Paths:Prompts={Prompts()}", "--set", $"Paths:Cache={Path.Combine(_dir, "cache")}",
+        var result = await CliRun.RunAsync("--set", $"Paths:Prompts={RepoPaths.Prompts}", "--set", $"Paths:Cache={Path.Combine(_dir, "cache")}",
             "generate", "--recipe", "tool_trace", "--template", "world-agent", "--teacher", "world-scripted", "--tasks", "world:train", "--count", "30", "--out", output);
         Assert.True(result.ExitCode == 0, result.Error);
         var reader = DatasetReader.Open(output);
@@ -48,7 +38,7 @@ public sealed class QuickstartCommandTests : IDisposable
     {
         var tasks = Path.Combine(_dir, "tasks.jsonl");
         await File.WriteAllTextAsync(tasks, """{"input":"hello"}""" + "\n");
-        var result = await CliRun.RunAsync("--set", $"Paths:Prompts={Prompts()}", "generate", "--recipe", "tool_trace", "--template", "world-agent",
+        var result = await CliRun.RunAsync("--set", $"Paths:Prompts={RepoPaths.Prompts}", "generate", "--recipe", "tool_trace", "--template", "world-agent",
             "--teacher", "world-scripted", "--tasks", tasks, "--out", Path.Combine(_dir, "x"));
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("world-scripted only answers the embedded world's tasks", result.Error, StringComparison.Ordinal);
@@ -60,7 +50,7 @@ public sealed class QuickstartCommandTests : IDisposable
         var model = Path.Combine(_dir, "model");
         Assert.Equal(0, (await CliRun.RunAsync("model", "init", "--config", "world-student-small", "--out", model)).ExitCode);
         var output = Path.Combine(_dir, "eval");
-        string[] args = ["--set", $"Paths:Prompts={Prompts()}", "evaluate", "--model", $"random={model}", "--count", "3", "--max-steps", "2", "--out", output];
+        string[] args = ["--set", $"Paths:Prompts={RepoPaths.Prompts}", "evaluate", "--model", $"random={model}", "--count", "3", "--max-steps", "2", "--out", output];
 
         var first = await CliRun.RunAsync(args);
         Assert.True(first.ExitCode == 0, first.Error);
@@ -88,7 +78,7 @@ public sealed class QuickstartCommandTests : IDisposable
     [Fact]
     public async Task Evaluate_without_anything_to_evaluate_says_what_to_pass()
     {
-        var result = await CliRun.RunAsync("--set", $"Paths:Prompts={Prompts()}", "evaluate", "--count", "2");
+        var result = await CliRun.RunAsync("--set", $"Paths:Prompts={RepoPaths.Prompts}", "evaluate", "--count", "2");
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("nothing to evaluate", result.Error, StringComparison.Ordinal);
         Assert.Contains("--model", result.Error, StringComparison.Ordinal);
@@ -107,7 +97,7 @@ public sealed class QuickstartCommandTests : IDisposable
     public async Task Quickstart_runs_its_stages_and_stops_with_advice_when_the_teacher_is_too_weak()
     {
         var output = Path.Combine(_dir, "q");
-        var result = await CliRun.RunAsync("--set", $"Paths:Prompts={Prompts()}", "quickstart", "--out", output,
+        var result = await CliRun.RunAsync("--set", $"Paths:Prompts={RepoPaths.Prompts}", "quickstart", "--out", output,
             "--demos", "12", "--teacher-steps", "1", "--traces", "2", "--min-traces", "3");
 
         Assert.Equal(1, result.ExitCode);
