@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Distill.Cli.Commands;
 using Distill.Core.Configuration;
 using Distill.Core.Errors;
@@ -38,8 +39,25 @@ public static class DistillApp
         return root;
     }
 
-    public static Task<int> RunAsync(string[] args) =>
-        RunAsync(args, AnsiConsole.Console, System.Console.Error);
+    /// <summary>
+    /// The process entry point. The first Ctrl+C or SIGTERM cancels the running command, which stops at its next safe point with
+    /// everything so far committed; a second one ends the process at once. (System.CommandLine's own handler is off: with a
+    /// long synchronous command, a second signal made it throw from its signal callback and crash with a stack trace.)
+    /// </summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        using var cancel = new CancellationTokenSource();
+        void OnSignal(PosixSignalContext context)
+        {
+            if (cancel.IsCancellationRequested) return;
+            context.Cancel = true;
+            System.Console.Error.WriteLine("stopping at the next safe point (press Ctrl+C again to quit at once) ...");
+            cancel.Cancel();
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        return await RunAsync(args, AnsiConsole.Console, System.Console.Error, cancel.Token);
+    }
 
     public static async Task<int> RunAsync(string[] args, IAnsiConsole console, TextWriter error,
         CancellationToken cancellationToken = default)
@@ -61,6 +79,7 @@ public static class DistillApp
             var invocation = new InvocationConfiguration
             {
                 EnableDefaultExceptionHandler = false,
+                ProcessTerminationTimeout = null,
                 Output = console.Profile.Out.Writer,
                 Error = error,
             };

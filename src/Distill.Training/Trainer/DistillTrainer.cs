@@ -57,7 +57,12 @@ public sealed class DistillTrainer(TrainerParts parts)
 
         for (var step = state.Step; step < cfg.Steps; step++)
         {
-            ct.ThrowIfCancellationRequested();
+            if (ct.IsCancellationRequested)
+            {
+                // Ctrl+C or SIGTERM between steps: checkpoint what this process trained, so resuming repeats nothing.
+                if (stepsThisProcess > 0) parts.SaveCheckpoint(state);
+                ct.ThrowIfCancellationRequested();
+            }
             if (cfg.StopAfterSteps > 0 && stepsThisProcess == cfg.StopAfterSteps)
             {
                 parts.State = state;
