@@ -88,6 +88,31 @@ public class TrainerTests(TrainingFixture fx)
     }
 
     [Fact]
+    public void Cancelling_checkpoints_the_finished_steps_and_resuming_repeats_none()
+    {
+        var full = fx.NewDir("full-for-cancel");
+        Train(full, o => { o["steps"] = 8; o["checkpoint_every"] = 100; });
+        var cancelled = fx.NewDir("cancelled");
+        using var cancel = new CancellationTokenSource();
+        // Cancel from inside step 5's progress report, as Ctrl+C would arrive mid-run; checkpoint_every is far away.
+        var progress = new Callback(p => { if (p.Step == 5) cancel.Cancel(); });
+        var config = TrainConfig.Load(fx.WriteConfig(cancelled, o => { o["steps"] = 8; o["checkpoint_every"] = 100; }));
+        Assert.Throws<OperationCanceledException>(() => TrainerHost.Run(config, TextWriter.Null, null, cancel.Token, progress));
+        Assert.Equal(5, Checkpoint.ReadState(Checkpoint.Find(cancelled)!).Step);
+
+        Train(cancelled, o => { o["steps"] = 8; o["checkpoint_every"] = 100; });
+        var a = Losses(full);
+        var b = Losses(cancelled);
+        Assert.Equal(8, b.Count);
+        for (var i = 0; i < a.Count; i++) Assert.Equal(a[i], b[i], 6);
+    }
+
+    private sealed class Callback(Action<TrainProgress> report) : IProgress<TrainProgress>
+    {
+        public void Report(TrainProgress value) => report(value);
+    }
+
+    [Fact]
     public void Running_a_finished_run_again_trains_nothing_more()
     {
         var run = fx.NewDir("finished");
