@@ -22,6 +22,9 @@ public sealed class GrammarState
 
     public bool IsComplete => ReferenceEquals(this, Complete);
 
+    /// <summary>The innermost frame when it is inside a JSON string with nothing pending (no escape, partial character or marker).</summary>
+    internal StringFrame? PlainString => !IsComplete && Top is StringFrame { IsPlain: true } frame ? frame : null;
+
     /// <summary>Whether the innermost frame is fixed text between JSON values (where added tokens such as &lt;/tool_call&gt; may appear).</summary>
     public bool InLiteral => !IsComplete && Top is LiteralFrame;
 
@@ -367,6 +370,15 @@ internal sealed class StringFrame : Frame
         }
         return b == (byte)'<' ? ((byte)1, (byte)0) : ((byte)0, (byte)0);
     }
+
+    /// <summary>Inside the string with no escape, partial UTF-8 character or partial marker pending.</summary>
+    public bool IsPlain => _opened && _escape == 0 && _continuations == 0 && _markerLength == 0;
+
+    /// <summary>Characters the string may still take.</summary>
+    public int Capacity => _node.MaxLength - _length;
+
+    /// <summary><see cref="MinRemaining"/> after <paramref name="characters"/> more plain characters (from a plain state).</summary>
+    public int MinRemainingAfter(int characters) => Math.Max(0, _node.MinLength - _length - characters) + 1;
 
     private static bool IsHex(byte b) => b is >= (byte)'0' and <= (byte)'9' or >= (byte)'a' and <= (byte)'f' or >= (byte)'A' and <= (byte)'F';
 

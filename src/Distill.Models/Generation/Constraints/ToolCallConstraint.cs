@@ -41,6 +41,9 @@ public sealed class ToolCallConstraint : ITokenConstraint
 
     public int Steps { get; private set; }
 
+    /// <summary>Accept plain tokens inside strings in bulk (see <see cref="TokenVocabulary"/>); off only to test that it changes nothing.</summary>
+    internal bool BulkPlainTokens { get; init; } = true;
+
     public void FillAllowed(Span<bool> allowed)
     {
         var started = Stopwatch.GetTimestamp();
@@ -93,7 +96,24 @@ public sealed class ToolCallConstraint : ITokenConstraint
                 buffer.Add(id);
             }
         }
-        _vocabulary.ForEachAccepted(State, Allow);
+        if (BulkPlainTokens && State.PlainString is { } text)
+        {
+            // Inside a string every plain token fits up to the string's capacity; only the string frame's cost changes.
+            var below = State.MinRemaining - text.MinRemaining;
+            var capacity = text.Capacity;
+            for (var i = 0; i < _vocabulary.PlainIds.Length && _vocabulary.PlainChars[i] <= capacity; i++)
+            {
+                if (budget is not { } b || below + text.MinRemainingAfter(_vocabulary.PlainChars[i]) + 1 <= b)
+                {
+                    buffer.Add(_vocabulary.PlainIds[i]);
+                }
+            }
+            _vocabulary.ForEachAccepted(State, Allow, skipPlain: true);
+        }
+        else
+        {
+            _vocabulary.ForEachAccepted(State, Allow);
+        }
         if (State.InLiteral)
         {
             foreach (var (id, bytes) in _vocabulary.Markers)

@@ -71,6 +71,34 @@ public class ToolCallConstraintTests(ITestOutputHelper output) : TorchTest
     }
 
     [Fact]
+    public void Bulk_acceptance_of_plain_tokens_in_strings_allows_exactly_what_the_byte_walk_allows()
+    {
+        for (var seed = 0; seed < 20; seed++)
+        {
+            var random = new Random(seed);
+            var maxTokens = random.Next(40, 200);
+            var fast = new ToolCallConstraint(Grammar, Vocabulary, [ImEnd], maxTokens, "<tool_call>\n");
+            var slow = new ToolCallConstraint(Grammar, Vocabulary, [ImEnd], maxTokens, "<tool_call>\n") { BulkPlainTokens = false };
+            var a = new bool[Tokenizer.VocabSize];
+            var b = new bool[Tokenizer.VocabSize];
+            for (var step = 0; step < maxTokens; step++)
+            {
+                fast.FillAllowed(a);
+                slow.FillAllowed(b);
+                Assert.Equal(b, a);
+                var choices = Enumerable.Range(0, a.Length).Where(i => a[i]).ToList();
+                var id = choices[random.Next(choices.Count)];
+                fast.Advance(id);
+                slow.Advance(id);
+                if (id == ImEnd)
+                {
+                    break;
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void The_smallest_sufficient_budget_still_finishes_and_a_smaller_one_cannot()
     {
         const string prefill = "<tool_call>\n{\"name\": \"weather\", \"arguments\": ";
@@ -138,7 +166,7 @@ public class ToolCallConstraintTests(ITestOutputHelper output) : TorchTest
         build.Stop();
         var imEnd = (long)tokenizer.AddedTokens[ChatTokens.ImEnd];
 
-        var constraint = new ToolCallConstraint(Grammar, vocabulary, [imEnd], 400, "<tool_call>\n");
+        var constraint = new ToolCallConstraint(Grammar, vocabulary, [imEnd], 400, WeatherPrefill);
         var allowed = new bool[tokenizer.VocabSize];
         var walk = new Random(3);
         for (var step = 0; step < 400; step++)
@@ -158,4 +186,72 @@ public class ToolCallConstraintTests(ITestOutputHelper output) : TorchTest
                          $"mask {perStep:F3} ms per token over {constraint.Steps} tokens");
         Assert.True(perStep < 50, $"{perStep} ms per token");
     }
+
+    [Fact]
+    public void Mask_cost_per_token_at_a_150k_vocabulary()
+    {
+        // Qwen2.5's vocabulary size, synthetic: words with and without a leading space, JSON punctuation runs, CJK pieces.
+        var random = new Random(2);
+        var letters = "etaoinshrdlucmfwypvbgkjqxz";
+        var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var special in ChatTokens.All)
+        {
+            vocab[special] = vocab.Count;
+        }
+        foreach (var c in ByteLevelAlphabet.Characters)
+        {
+            vocab[c.ToString()] = vocab.Count;
+        }
+        while (vocab.Count < 151_000)
+        {
+            var kind = random.Next(20);
+            var text = kind switch
+            {
+                < 13 => " " + Word(random, letters),
+                < 18 => Word(random, letters),
+                18 => string.Concat(Enumerable.Range(0, random.Next(2, 4)).Select(_ => Punctuation[random.Next(Punctuation.Length)])),
+                _ => string.Concat(Enumerable.Range(0, random.Next(1, 3)).Select(_ => (char)random.Next(0x4E00, 0x9FFF))),
+            };
+            vocab.TryAdd(ByteLevelAlphabet.Encode(text), vocab.Count);
+        }
+        var definition = new BpeTokenizerDefinition
+        {
+            Vocab = vocab,
+            Merges = [],
+            AddedTokens = ChatTokens.All.Select(t => new AddedToken(vocab[t], t, Special: true)).ToList(),
+        };
+        var tokenizer = TokenizerLoader.Create(definition);
+        var build = Stopwatch.StartNew();
+        var vocabulary = new TokenVocabulary(tokenizer, tokenizer.VocabSize);
+        build.Stop();
+        var imEnd = (long)tokenizer.AddedTokens[ChatTokens.ImEnd];
+
+        var constraint = new ToolCallConstraint(Grammar, vocabulary, [imEnd], 60, WeatherPrefill);
+        var allowed = new bool[tokenizer.VocabSize];
+        var walk = new Random(3);
+        for (var step = 0; step < 60; step++)
+        {
+            constraint.FillAllowed(allowed);
+            var choices = Enumerable.Range(0, allowed.Length).Where(i => allowed[i]).ToList();
+            var id = choices[walk.Next(choices.Count)];
+            constraint.Advance(id);
+            if (id == imEnd)
+            {
+                break;
+            }
+        }
+
+        var perStep = constraint.MaskTime.TotalMilliseconds / constraint.Steps;
+        output.WriteLine($"vocab {tokenizer.VocabSize}: trie {vocabulary.NodeCount} nodes built in {build.ElapsedMilliseconds} ms; " +
+                         $"mask {perStep:F3} ms per token over {constraint.Steps} tokens");
+        Assert.True(perStep < 1000, $"{perStep} ms per token");
+    }
+
+    // The weather call has strings, numbers and nested objects to write; "ping" would be {} and measure nothing.
+    const string WeatherPrefill = "<tool_call>\n{\"name\": \"weather\", \"arguments\": ";
+
+    const string Punctuation = "{}[]\\\",: 0123456789";
+
+    static string Word(Random random, string letters) =>
+        string.Concat(Enumerable.Range(0, random.Next(1, 9)).Select(_ => letters[Math.Min(random.Next(letters.Length), random.Next(letters.Length))]));
 }
