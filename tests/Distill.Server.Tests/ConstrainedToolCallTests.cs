@@ -126,13 +126,16 @@ public sealed class ConstrainedToolCallTests(RandomModelFolderServer server, Xun
         Assert.True(errors.Count == 0, $"{name}({arguments}): {string.Join("; ", errors)}");
     }
 
-    [Fact]
-    public async Task Required_tool_choice_gives_valid_calls_with_logprobs_for_20_seeds()
+    [Theory]
+    [InlineData(null)]
+    [InlineData("weather")]
+    public async Task Forced_tool_choice_gives_valid_calls_with_logprobs_for_20_seeds(string? function)
     {
         var chat = server.Chat();
+        var choice = function is null ? ChatToolChoice.CreateRequiredChoice() : ChatToolChoice.CreateFunctionChoice(function);
 
         var completions = await Task.WhenAll(Enumerable.Range(0, 20).Select(seed =>
-            chat.CompleteChatAsync([new UserChatMessage("What is the weather in Paris?")], Options(ChatToolChoice.CreateRequiredChoice(), seed))));
+            chat.CompleteChatAsync([new UserChatMessage("What is the weather in Paris?")], Options(choice, seed))));
 
         var names = new HashSet<string>();
         foreach (ChatCompletion completion in completions.Select(c => c.Value))
@@ -141,6 +144,7 @@ public sealed class ConstrainedToolCallTests(RandomModelFolderServer server, Xun
             var call = Assert.Single(completion.ToolCalls);
             AssertValidArguments(call.FunctionName, call.FunctionArguments.ToString());
             names.Add(call.FunctionName);
+            Assert.True(function is null || call.FunctionName == function);
             output.WriteLine($"{call.FunctionName}({call.FunctionArguments}) in {completion.Usage.OutputTokenCount} tokens");
             Assert.Equal(completion.Usage.OutputTokenCount, completion.ContentTokenLogProbabilities.Count);
             Assert.All(completion.ContentTokenLogProbabilities, t =>

@@ -117,14 +117,22 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
         {
             return null;
         }
+        ToolCallGrammar grammar;
         try
         {
-            return ToolCallGrammar.Compile(request.ToolsJson, request.ToolChoice.Mode == "function" ? request.ToolChoice.FunctionName : null);
+            grammar = ToolCallGrammar.Compile(request.ToolsJson, request.ToolChoice.Mode == "function" ? request.ToolChoice.FunctionName : null);
         }
         catch (UnsupportedSchemaException e)
         {
             throw new EngineRequestException(e.Message, "invalid_function_parameters", e.Path);
         }
+        if (grammar.Start().Feed(System.Text.Encoding.UTF8.GetBytes(Prefill(request))) is null)
+        {
+            // The prefill writes the name raw, as the chat template does; a name that JSON must escape cannot be forced.
+            throw new EngineRequestException($"tool_choice names '{request.ToolChoice.FunctionName}', which cannot be written as a tool call; " +
+                "use letters, digits, '_' and '-' as OpenAI requires.", "invalid_value", "tool_choice");
+        }
+        return grammar;
     }
 
     private async Task RunSchedulerAsync()
