@@ -25,8 +25,6 @@ public static class LoraCommand
             var adapterDir = parse.GetValue(adapter)!;
             if (!File.Exists(Path.Combine(baseDir, ModelFolder.ConfigFile)))
                 throw new DistillException($"'{baseDir}' is not a model folder: {ModelFolder.ConfigFile} is missing", "pass the model the adapter was trained on");
-            if (!PeftAdapter.Exists(adapterDir))
-                throw new DistillException($"'{adapterDir}' is not a LoRA adapter folder", "pass a folder with adapter_config.json and adapter_model.safetensors");
             var outDir = Path.GetFullPath(parse.GetValue(output)!);
             PeftAdapter.Merge(baseDir, adapterDir, outDir);
             cli.Console.MarkupLineInterpolated($"[green]Merged[/] {adapterDir} into {baseDir} -> {outDir}");

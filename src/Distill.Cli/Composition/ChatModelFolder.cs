@@ -1,6 +1,7 @@
 using Distill.Core.Errors;
 using Distill.Models.Checkpoints;
 using Distill.Models.Llama;
+using Distill.Models.Lora;
 using Distill.Models.Tokenization;
 using TorchSharp;
 
@@ -11,7 +12,8 @@ public sealed record ChatModelFolder(string Path, LlamaForCausalLM Model, ITextT
 {
     public const string TokenizerFile = "tokenizer.json";
 
-    public static ChatModelFolder Load(string dir, torch.Device device)
+    /// <param name="adapterDir">A PEFT LoRA adapter folder to fold into the weights at load time, or null.</param>
+    public static ChatModelFolder Load(string dir, torch.Device device, string? adapterDir = null)
     {
         var tokenizerPath = System.IO.Path.Combine(dir, TokenizerFile);
         if (!File.Exists(tokenizerPath))
@@ -20,7 +22,7 @@ public sealed record ChatModelFolder(string Path, LlamaForCausalLM Model, ITextT
                 "Copy the tokenizer.json the model was trained with into the folder (`distill model init` writes one).");
         }
         var tokenizer = TokenizerLoader.Load(tokenizerPath);
-        var model = ModelFolder.Load(dir, device);
+        var model = adapterDir is null ? ModelFolder.Load(dir, device) : PeftAdapter.LoadMerged(dir, adapterDir, device);
         if (tokenizer.VocabSize > model.Config.VocabSize)
         {
             model.Dispose();

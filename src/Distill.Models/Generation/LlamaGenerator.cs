@@ -12,12 +12,14 @@ public static class LlamaGenerator
 {
     /// <param name="prompts">token ids per row (non-empty).</param>
     /// <param name="onToken">called for each generated token (row index, token) as soon as it is chosen: streaming.</param>
+    /// <param name="constraints">per row, null or a <see cref="ITokenConstraint"/> that masks the row's logits before sampling.</param>
     public static IReadOnlyList<GenerationResult> Generate(
         LlamaForCausalLM model,
         IReadOnlyList<IReadOnlyList<long>> prompts,
         GenerationOptions options,
         Action<int, GeneratedToken>? onToken = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        IReadOnlyList<ITokenConstraint?>? constraints = null)
     {
         options.Validate();
         if (prompts.Count == 0) return [];
@@ -26,6 +28,8 @@ public static class LlamaGenerator
         if (prompts.SelectMany(p => p).Any(t => t < 0 || t >= vocab))
             throw new DistillException($"a prompt token id is outside the model's vocabulary (0..{vocab - 1})", "the tokenizer does not match the model");
 
+        if (constraints is not null && constraints.Count != prompts.Count)
+            throw new ArgumentException($"{constraints.Count} constraints for {prompts.Count} prompts", nameof(constraints));
         if (options.PadTokenId < 0 || options.PadTokenId >= vocab)
             throw new DistillException($"pad token id {options.PadTokenId} is outside the model's vocabulary (0..{vocab - 1})");
         var device = model.Device;
@@ -72,7 +76,7 @@ public static class LlamaGenerator
                 cancellationToken.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
                 var logprobs = logits.log_softmax(-1);
-                var next = TokenSampler.Choose(logits, options, generator);
+                var next = TokenSampler.Choose(constraints is null ? logits : Mask(logits, constraints, finish), options, generator);
                 var chosen = logprobs.gather(1, next.unsqueeze(1)).squeeze(1).cpu().data<float>().ToArray();
                 var nextIds = next.cpu().data<long>().ToArray();
                 float[]? topVals = null;
@@ -91,6 +95,7 @@ public static class LlamaGenerator
                     for (var k = 0; k < topK; k++)
                         alternatives.Add(new TokenAlternative(topIdx![r * topK + k], topVals![r * topK + k]));
                     var token = new GeneratedToken(nextIds[r], chosen[r], alternatives);
+                    constraints?[r]?.Advance(token.TokenId);
                     if (stop.Contains(token.TokenId))
                     {
                         finish[r] = FinishReason.Stop;
@@ -129,5 +134,21 @@ public static class LlamaGenerator
         return Enumerable.Range(0, b)
             .Select(r => new GenerationResult(tokens[r], finish[r] ?? FinishReason.Length, stopTokens[r]))
             .ToList();
+    }
+
+    /// <summary>The logits with every token a live row's constraint disallows set to -inf (float32 [B, V]).</summary>
+    static Tensor Mask(Tensor logits, IReadOnlyList<ITokenConstraint?> constraints, FinishReason?[] finish)
+    {
+        int b = (int)logits.shape[0], v = (int)logits.shape[1];
+        if (!Enumerable.Range(0, b).Any(r => constraints[r] is not null && finish[r] is null)) return logits;
+        var allowed = new bool[b * v];
+        for (var r = 0; r < b; r++)
+        {
+            var row = allowed.AsSpan(r * v, v);
+            if (constraints[r] is { } constraint && finish[r] is null) constraint.FillAllowed(row);
+            else row.Fill(true);
+        }
+        using var mask = tensor(allowed, [b, v], device: logits.device);
+        return logits.masked_fill(mask.logical_not(), float.NegativeInfinity);
     }
 }

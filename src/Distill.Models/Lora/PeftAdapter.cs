@@ -70,24 +70,42 @@ public static class PeftAdapter
     }
 
     /// <summary>
-    /// <c>distill lora merge</c>: loads the base model folder, applies the adapter, folds W + (alpha / r) B A into each adapted
-    /// weight and writes a plain model folder (config.json, model.safetensors, tokenizer.json when the base has one).
+    /// The base model folder with the adapter folded in: loads the base, applies the adapter, and returns a plain model whose
+    /// adapted weights are W + (alpha / r) B A (what <c>distill lora merge</c> writes and <c>distill serve --adapter</c> serves).
     /// </summary>
-    public static void Merge(string baseModelDir, string adapterDir, string outDir)
+    /// <exception cref="DistillException">The adapter folder is missing or incomplete, or does not fit the base (target modules, shapes).</exception>
+    public static LlamaForCausalLM LoadMerged(string baseModelDir, string adapterDir, Device? device = null)
     {
-        using var adapted = ModelFolder.Load(baseModelDir);
+        if (!Directory.Exists(adapterDir))
+            throw new DistillException($"adapter folder not found: {adapterDir}", "pass the folder a LoRA run wrote (adapter_config.json + adapter_model.safetensors)");
+        if (!Exists(adapterDir))
+            throw new DistillException($"'{adapterDir}' is not a LoRA adapter folder", "pass a folder with adapter_config.json and adapter_model.safetensors");
+        using var adapted = ModelFolder.Load(baseModelDir, device);
         Load(adapted, adapterDir);
         var merged = LoRA.MergedStateDict(adapted);
-        using var plain = new LlamaForCausalLM(adapted.Config.Clone());
+        var plain = new LlamaForCausalLM(adapted.Config.Clone(), adapted.Device);
         using (no_grad())
         {
             foreach (var (name, p) in plain.named_parameters())
             {
                 if (!merged.TryGetValue(name, out var t))
+                {
+                    plain.Dispose();
                     throw new DistillException($"merging produced no tensor '{name}'", "this is a bug: report it with the adapter_config.json");
+                }
                 p.copy_(t);
             }
         }
+        return plain;
+    }
+
+    /// <summary>
+    /// <c>distill lora merge</c>: <see cref="LoadMerged"/>, then writes a plain model folder (config.json, model.safetensors,
+    /// tokenizer.json when the base has one).
+    /// </summary>
+    public static void Merge(string baseModelDir, string adapterDir, string outDir)
+    {
+        using var plain = LoadMerged(baseModelDir, adapterDir);
         ModelFolder.Save(plain, outDir, ModelFolder.LoadGenerationConfig(baseModelDir));
         foreach (var file in new[] { "tokenizer.json", "tokenizer_config.json" })
         {

@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Distill.Core.Samples;
 using Distill.Models.Chat;
 using Distill.Models.Generation;
+using Distill.Models.Generation.Constraints;
 using Distill.Models.Llama;
 using Distill.Models.Tokenization;
 
@@ -13,6 +14,9 @@ namespace Distill.Server.Engine;
 /// (up to the batch size, in rows: a request with n = 4 is four rows), groups requests whose sampling settings
 /// match, and decodes each group as one batch with the KV cache. So concurrent clients share forward passes instead
 /// of waiting for each other, and the model is only ever used by one thread.
+/// <para>tool_choice "required" or a named function is enforced by constrained decoding: each such row gets a
+/// <see cref="ToolCallConstraint"/> (its own mask in the shared batch), so the reply is one well-formed tool call whose
+/// arguments match the function's JSON schema, whatever the weights.</para>
 /// </summary>
 public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
 {
@@ -23,6 +27,8 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
     private readonly ChatTemplate _template;
     private readonly int _maxBatchRows;
     private readonly long[] _stopTokenIds;
+    private readonly long[] _endOfTurnIds;
+    private readonly Lazy<TokenVocabulary> _vocabulary;
     private readonly Channel<Job> _queue = Channel.CreateUnbounded<Job>();
     private readonly Task _scheduler;
 
@@ -35,6 +41,8 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
         ModelId = modelId;
         _stopTokenIds = new[] { tokenizer.EosId, Added(ChatTokens.ImEnd), Added(ChatTokens.EndOfText) }
             .Where(id => id is not null).Select(id => (long)id!.Value).Distinct().ToArray();
+        _endOfTurnIds = Added(ChatTokens.ImEnd) is { } imEnd ? [imEnd] : _stopTokenIds;
+        _vocabulary = new Lazy<TokenVocabulary>(() => new TokenVocabulary(tokenizer, model.Config.VocabSize));
         _scheduler = Task.Factory.StartNew(RunSchedulerAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
@@ -99,7 +107,32 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
                 "context_length_exceeded", "messages");
         }
         var maxTokens = Math.Min(request.MaxTokens ?? DefaultMaxTokens, ContextLength - prompt.Length);
-        return new Job(request, prompt, maxTokens, Prefill(request), stream);
+        return new Job(request, prompt, maxTokens, Prefill(request), stream, Grammar(request));
+    }
+
+    /// <summary>The grammar a forced tool call must follow, or null when the reply is free.</summary>
+    private static ToolCallGrammar? Grammar(EngineRequest request)
+    {
+        if (request.ToolChoice.Mode is not ("required" or "function") || request.ToolsJson is null)
+        {
+            return null;
+        }
+        ToolCallGrammar grammar;
+        try
+        {
+            grammar = ToolCallGrammar.Compile(request.ToolsJson, request.ToolChoice.Mode == "function" ? request.ToolChoice.FunctionName : null);
+        }
+        catch (UnsupportedSchemaException e)
+        {
+            throw new EngineRequestException(e.Message, "invalid_function_parameters", e.Path);
+        }
+        if (grammar.Start().Feed(System.Text.Encoding.UTF8.GetBytes(Prefill(request))) is null)
+        {
+            // The prefill writes the name raw, as the chat template does; a name that JSON must escape cannot be forced.
+            throw new EngineRequestException($"tool_choice names '{request.ToolChoice.FunctionName}', which cannot be written as a tool call; " +
+                "use letters, digits, '_' and '-' as OpenAI requires.", "invalid_value", "tool_choice");
+        }
+        return grammar;
     }
 
     private async Task RunSchedulerAsync()
@@ -156,8 +189,13 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
             BatchSizes.Add(rows.Count);
         }
 
+        var constraints = rows.Any(r => r.Job.Grammar is not null)
+            ? rows.Select(r => r.Job.Grammar is { } grammar
+                ? (ITokenConstraint)new ToolCallConstraint(grammar, _vocabulary.Value, _endOfTurnIds, r.Job.MaxTokens, r.Job.Prefill)
+                : null).ToList()
+            : null;
         var results = LlamaGenerator.Generate(_model, rows.Select(r => (IReadOnlyList<long>)r.Job.Prompt.Select(t => (long)t).ToList()).ToList(),
-            options, (row, token) => OnToken(states[row], token));
+            options, (row, token) => OnToken(states[row], token), constraints: constraints);
 
         foreach (var job in jobs)
         {
@@ -255,7 +293,8 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
         _tokenizer.Decode([(int)token.TokenId]), (int)token.TokenId, token.Logprob,
         token.TopLogprobs.Select(a => new TopLogprob(_tokenizer.Decode([(int)a.TokenId]), (int)a.TokenId, a.Logprob)).ToList());
 
-    private sealed record Job(EngineRequest Request, int[] Prompt, int MaxTokens, string Prefill, ChannelWriter<EngineDelta>? Stream)
+    private sealed record Job(EngineRequest Request, int[] Prompt, int MaxTokens, string Prefill, ChannelWriter<EngineDelta>? Stream,
+        ToolCallGrammar? Grammar)
     {
         public TaskCompletionSource<EngineResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
