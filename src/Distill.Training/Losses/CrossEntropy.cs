@@ -34,8 +34,7 @@ public static partial class KdLoss
     /// <param name="alpha">Weight of <paramref name="kd"/>, in [0, 1]; schedule it with <see cref="Schedules.Schedule"/>.</param>
     public static Tensor Combine(Tensor kd, Tensor ce, double alpha)
     {
-        if (alpha is < 0 or > 1 || double.IsNaN(alpha))
-            throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "alpha must be in [0, 1]");
+        CheckAlpha(alpha);
         return kd.mul(alpha).add(ce.mul(1 - alpha));
     }
 }

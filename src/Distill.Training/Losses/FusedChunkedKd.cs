@@ -40,7 +40,7 @@ internal sealed class FusedChunkedKdFunction : SingleTensorFunction<FusedChunked
         var total = zeros([], ScalarType.Float32, studentHidden.device);
         var gradH = wantH ? zeros_like(studentHidden) : null;
         var gradW = wantW ? zeros_like(studentLmHead, ScalarType.Float32) : null;
-        using var w = studentLmHead.detach().requires_grad_(wantW);
+        var w = studentLmHead.detach();
         var teacherW = teacherLmHead.detach();
 
         for (long start = 0; start < seq; start += chunk)
@@ -51,20 +51,20 @@ internal sealed class FusedChunkedKdFunction : SingleTensorFunction<FusedChunked
             var teacherLogP = LossMath.LogProbs(nn.functional.linear(teacherHidden.narrow(1, start, len).detach(), teacherW), temperature);
             using (enable_grad())
             {
-                var h = studentHidden.narrow(1, start, len).detach().requires_grad_(wantH);
-                var (student, flatLabels) = LossMath.Flatten(nn.functional.linear(h, w), chunkLabels, "studentLogits");
+                var h = studentHidden.narrow(1, start, len).detach();
+                // Autograd only from the loss back to this chunk's logits; the head's two matmuls are done here, dL/dW
+                // accumulated in place, so no [V, H] gradient is allocated per chunk.
+                var z = nn.functional.linear(h, w).requires_grad_(wantH || wantW);
+                var (student, flatLabels) = LossMath.Flatten(z, chunkLabels, "studentLogits");
                 var v = student.shape[1];
                 var perToken = divergence.PerToken(teacherLogP.reshape(-1, v), LossMath.LogProbs(student, temperature));
                 var sum = LossMath.MaskedSum(perToken, flatLabels.ne(ignoreIndex));
-                var inputs = new List<Tensor>();
-                if (wantH) inputs.Add(h);
-                if (wantW) inputs.Add(w);
-                if (inputs.Count > 0)
+                if (wantH || wantW)
                 {
-                    var grads = grad([sum], inputs);
-                    var i = 0;
-                    if (wantH) gradH!.narrow(1, start, len).copy_(grads[i++]);
-                    if (wantW) gradW!.add_(grads[i]);
+                    var g = grad([sum], [z])[0].reshape(-1, v);                      // dL/dlogits [B * len, V]
+                    var hFlat = h.reshape(-1, h.shape[2]);
+                    if (wantH) gradH!.narrow(1, start, len).copy_(g.mm(w).reshape(h.shape));
+                    if (wantW) gradW!.addmm_(g.to_type(ScalarType.Float32).t(), hFlat.to_type(ScalarType.Float32));
                 }
                 total.add_(sum.detach());
             }

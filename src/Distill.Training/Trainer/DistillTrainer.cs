@@ -37,6 +37,8 @@ public sealed class DistillTrainer(TrainerParts parts)
         var temperatureSchedule = cfg.Loss.Temperature.ToSchedule();
         var stagePlan = new KdStagePlan(cfg.Loss.Kind == LossKinds.TopKKd ? cfg.Loss.SparseFraction : 0.0, parts.Divergence);
         var flopsPerToken = parts.Student.TrainingFlopsPerToken(cfg.Data.MaxLength);
+        // The fused head loss skips the lm_head for unlabelled positions; MFU counts only the FLOPs done.
+        var headFlopsPerToken = 6.0 * parts.Student.Config.VocabSize * parts.Student.Config.HiddenSize;
         var log = parts.Log;
         using var metrics = new MetricsLog(parts.RunDir, state.Step);
 
@@ -45,6 +47,7 @@ public sealed class DistillTrainer(TrainerParts parts)
         double tokensPerSecond = 0, mfu = 0;
         var window = Stopwatch.StartNew();
         long windowTokens = 0;
+        double windowFlops = 0;
         var runClock = Stopwatch.StartNew();
         var stopReason = "completed";
         if (state.Finished)
@@ -78,13 +81,14 @@ public sealed class DistillTrainer(TrainerParts parts)
 
             parts.Optimizer.ZeroGrad();
             double loss = 0, ce = 0, kd = 0, hidden = 0;
-            long tokens = 0;
+            long tokens = 0, headTokens = 0;
             for (var micro = 0; micro < cfg.Batch.GradAccum; micro++)
             {
                 using var scope = NewDisposeScope();
                 var host = parts.Train.Next();
                 tokens += host.Tokens;
                 var batch = host.ToDevice(parts.Device);
+                headTokens += FusedHead(stage) ? batch.Labels.ne(KdLoss.IgnoreIndex).sum().item<long>() : host.Tokens;
                 var terms = Loss(batch, alpha, temperature, stage);
                 terms.Total.div(cfg.Batch.GradAccum).backward();
                 loss += terms.Total.item<float>() / cfg.Batch.GradAccum;
@@ -107,17 +111,19 @@ public sealed class DistillTrainer(TrainerParts parts)
                 TokensSeen = state.TokensSeen + tokens,
             };
 
+            var stepFlops = tokens * flopsPerToken - Math.Max(0, tokens - headTokens) * headFlopsPerToken;
             windowTokens += tokens;
+            windowFlops += stepFlops;
             if (window.Elapsed.TotalSeconds > 0)
             {
                 tokensPerSecond = windowTokens / window.Elapsed.TotalSeconds;
-                mfu = tokensPerSecond * flopsPerToken / parts.PeakFlops;
+                mfu = windowFlops / window.Elapsed.TotalSeconds / parts.PeakFlops;
             }
             var values = new Dictionary<string, double>
             {
                 ["loss"] = loss, ["ce"] = ce, ["lr"] = lr, ["grad_norm"] = gradNorm, ["tokens"] = tokens,
                 // Per step here (the log line shows the average since the previous line).
-                ["step_seconds"] = stepSeconds, ["tokens_per_s"] = tokens / stepSeconds, ["mfu"] = tokens / stepSeconds * flopsPerToken / parts.PeakFlops,
+                ["step_seconds"] = stepSeconds, ["tokens_per_s"] = tokens / stepSeconds, ["mfu"] = stepFlops / stepSeconds / parts.PeakFlops,
                 ["epoch"] = state.DataEpoch,
             };
             if (cfg.Loss.Kind is LossKinds.TopKKd or LossKinds.OnlineKd)
@@ -138,6 +144,7 @@ public sealed class DistillTrainer(TrainerParts parts)
                     $"step {step + 1}/{cfg.Steps} | loss {loss:F4} (ce {ce:F4}{(values.ContainsKey("kd") ? $" kd {kd:F4}" : "")}) | lr {lr:E2} | {tokensPerSecond:N0} tok/s | mfu {mfu * 100:F2}% | eta {eta:hh\\:mm\\:ss}"));
                 window.Restart();
                 windowTokens = 0;
+                windowFlops = 0;
             }
 
             var last = step + 1 == cfg.Steps;
@@ -172,6 +179,9 @@ public sealed class DistillTrainer(TrainerParts parts)
         return new TrainResult(state.Step, lastLoss, state.BestValLoss, stopReason, tokensPerSecond, mfu, Completed: true);
     }
 
+    /// <summary>Whether the step's objective goes through the fused head loss: SFT and the sparse top-k stage.</summary>
+    private bool FusedHead(KdStage stage) => _cfg.Loss.Kind == LossKinds.Sft || (_cfg.Loss.Kind == LossKinds.TopKKd && stage == KdStage.SparseTopK);
+
     private sealed record LossTerms(Tensor Total, Tensor Ce, Tensor? Kd, Tensor? Hidden);
 
     /// <summary>The configured objective on one batch. Labels are already shifted: logits[:, t] predicts labels[:, t].</summary>
@@ -179,9 +189,33 @@ public sealed class DistillTrainer(TrainerParts parts)
     {
         var cfg = _cfg;
         var hiddenIndices = parts.Projector is null ? null : Enumerable.Range(0, parts.Student.Config.NumHiddenLayers + 1).ToList();
-        var student = parts.Student.forward(new CausalLMInput(b.InputIds, OutputHiddenStates: hiddenIndices));
-        var logits = student.Logits;
-        var ce = KdLoss.CrossEntropy(logits, b.Labels);
+        // SFT and the sparse top-k stage score the head through the fused chunked loss (no [B, T, V] logits, no head FLOPs for
+        // unlabelled positions); the other objectives need the full logits.
+        var fusedHead = FusedHead(stage);
+        var input = new CausalLMInput(b.InputIds, OutputHiddenStates: hiddenIndices);
+        Tensor? logits = null;
+        IReadOnlyDictionary<int, Tensor>? studentStates;
+        Tensor? ce = null, kd = null, total = null;
+        if (fusedHead)
+        {
+            (var finalHidden, studentStates) = parts.Student.model.forward(input);
+            if (cfg.Loss.Kind == LossKinds.Sft)
+            {
+                total = ce = KdLoss.LinearCrossEntropy(finalHidden, parts.Student.OutputEmbedding, b.Labels);
+            }
+            else
+            {
+                var terms = KdLoss.LinearSparseTopKWithCe(finalHidden, parts.Student.OutputEmbedding, b.TopKIds!, b.TopKLogprobs!, b.Labels,
+                    alpha, temperature);
+                (total, kd, ce) = (terms.Total, terms.Kd, terms.Ce);
+            }
+        }
+        else
+        {
+            var student = parts.Student.forward(input);
+            (logits, studentStates) = (student.Logits, student.HiddenStates);
+            ce = KdLoss.CrossEntropy(logits, b.Labels);
+        }
 
         CausalLMOutput? teacher = null;
         var needTeacher = cfg.Loss.Kind == LossKinds.OnlineKd || parts.Projector is not null
@@ -193,38 +227,32 @@ public sealed class DistillTrainer(TrainerParts parts)
             teacher = parts.Teacher!.forward(new CausalLMInput(b.InputIds, OutputHiddenStates: teacherIndices));
         }
 
-        Tensor total;
-        Tensor? kd = null;
         switch (cfg.Loss.Kind)
         {
             case LossKinds.Cot:
-                total = KdLoss.StepByStep(logits, b.Labels, logits, b.RationaleLabels, cfg.Loss.RationaleWeight);
+                total = KdLoss.StepByStep(logits!, b.Labels, logits!, b.RationaleLabels, cfg.Loss.RationaleWeight);
                 break;
-            case LossKinds.TopKKd when stage == KdStage.SparseTopK:
-                kd = KdLoss.SparseTopK(logits, b.TopKIds!, b.TopKLogprobs!, b.Labels, temperature);
-                total = KdLoss.Combine(kd, ce, alpha);
-                break;
-            case LossKinds.TopKKd or LossKinds.OnlineKd:
+            case LossKinds.TopKKd or LossKinds.OnlineKd when !fusedHead:
                 var v = parts.SharedVocab;
-                var s = logits.shape[^1] == v ? logits : logits.narrow(-1, 0, v);
+                var s = logits!.shape[^1] == v ? logits : logits.narrow(-1, 0, v);
                 var t = teacher!.Logits.shape[^1] == v ? teacher.Logits : teacher.Logits.narrow(-1, 0, v);
                 kd = KdLoss.Chunked(s, t, b.Labels, cfg.Loss.Chunks, parts.Divergence, temperature);
-                total = KdLoss.Combine(kd, ce, alpha);
+                total = KdLoss.Combine(kd, ce!, alpha);
                 break;
             default:
-                total = ce;
+                total ??= ce!;
                 break;
         }
 
         Tensor? hidden = null;
         if (parts.Projector is not null)
         {
-            var ss = student.HiddenStates!.OrderBy(h => h.Key).Select(h => h.Value).ToList();
+            var ss = studentStates!.OrderBy(h => h.Key).Select(h => h.Value).ToList();
             var ts = teacher!.HiddenStates!.OrderBy(h => h.Key).Select(h => h.Value).ToList();
             hidden = parts.Projector.Loss(ss, ts, b.AttentionMask);
             total = total.add(hidden.mul(cfg.Loss.HiddenWeight));
         }
-        return new LossTerms(total, ce, kd, hidden);
+        return new LossTerms(total, ce!, kd, hidden);
     }
 
     /// <summary>Mean validation cross-entropy over the first eval.batches validation batches (the same batches every time).</summary>

@@ -128,6 +128,7 @@ public static class TrainerHost
     public static TrainerParts Prepare(TrainConfig cfg, TextWriter log, Func<string, string, string>? tokenizerResolver = null, CancellationToken ct = default)
     {
         TorchNative.EnsureLoaded();
+        NativeHeap.KeepFreedMemory(); // steps reuse the previous step's pages instead of page-faulting large tensors back in
         var device = TorchDevices.Parse(cfg.Device);
         var runDir = Path.GetFullPath(cfg.Out);
         Directory.CreateDirectory(runDir);
