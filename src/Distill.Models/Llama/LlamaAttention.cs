@@ -6,7 +6,7 @@ namespace Distill.Models.Llama;
 
 /// <summary>
 /// Multi-head attention with grouped-query heads (num_key_value_heads &lt;= num_attention_heads), rotary positions,
-/// an explicit boolean mask (causal and padding) and an optional KV cache.
+/// a causal flag or an explicit boolean mask (causal and padding), and an optional KV cache.
 /// </summary>
 public sealed class LlamaAttention : nn.Module<AttentionInput, Tensor>
 {
@@ -19,12 +19,16 @@ public sealed class LlamaAttention : nn.Module<AttentionInput, Tensor>
     readonly int _heads;
     readonly int _kvHeads;
     readonly int _headDim;
+    readonly int _groups;
+    readonly InferenceLinear _qkv = new();
+    readonly InferenceLinear _o = new();
 
     public LlamaAttention(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(Native.TorchNative.LoadedThen(nameof(LlamaAttention)))
     {
         _heads = config.NumAttentionHeads;
         _kvHeads = config.KeyValueHeads;
         _headDim = config.HeadDim;
+        _groups = _heads / _kvHeads;
         q_proj = nn.Linear(config.HiddenSize, _heads * _headDim, hasBias: config.QkvBias, device: device, dtype: dtype);
         k_proj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.QkvBias, device: device, dtype: dtype);
         v_proj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.QkvBias, device: device, dtype: dtype);
@@ -37,59 +41,61 @@ public sealed class LlamaAttention : nn.Module<AttentionInput, Tensor>
         using var scope = NewDisposeScope();
         var (x, cos, sin, mask, cache, layer, causalOnly) = input;
         long b = x.shape[0], s = x.shape[1];
-        var q = q_proj.forward(x).view(b, s, _heads, _headDim).transpose(1, 2);
-        var k = k_proj.forward(x).view(b, s, _kvHeads, _headDim).transpose(1, 2);
-        var v = v_proj.forward(x).view(b, s, _kvHeads, _headDim).transpose(1, 2);
-        q = RotaryEmbedding.Apply(q, cos, sin);
-        k = RotaryEmbedding.Apply(k, cos, sin);
+        var qkv = ProjectQkv(x).view(b, s, _heads + 2 * _kvHeads, _headDim);
+        // Queries and keys are adjacent heads: one rotation for both.
+        var qk = RotaryEmbedding.Apply(qkv.narrow(2, 0, _heads + _kvHeads), cos, sin);
+        var q = qk.narrow(2, 0, _heads).transpose(1, 2);
+        var k = qk.narrow(2, _heads, _kvHeads).transpose(1, 2);
+        var v = qkv.narrow(2, _heads + _kvHeads, _kvHeads).transpose(1, 2);
         if (cache is not null) (k, v) = cache.Append(layer, k, v);
 
-        var groups = _heads / _kvHeads;
-        // Training and unpadded prefill: libtorch's fused attention (no [B, H, T, T] mask or fp32 score copies; measured
-        // in `distill bench model`). Padded rows and decode steps keep the explicit mask, whose fully masked rows must not be NaN.
         var attn = causalOnly
-            ? nn.functional.scaled_dot_product_attention(q, RepeatKv(k, groups), RepeatKv(v, groups), null, 0.0, true)
-            : AttendGrouped(q, k, v, mask, groups);
-        var output = o_proj.forward(attn.transpose(1, 2).reshape(b, s, _heads * _headDim));
+            ? nn.functional.scaled_dot_product_attention(q, RepeatKv(k, _groups), RepeatKv(v, _groups), null, 0.0, true)
+            : AttendGrouped(q, k, v, mask, _groups);
+        var merged = attn.transpose(1, 2).reshape(b, s, _heads * _headDim);
+        var output = _o.TryForward(merged, o_proj) ?? o_proj.forward(merged);
         return output.MoveToOuterDisposeScope();
     }
 
-    /// <summary>softmax(q k^T / sqrt(d), masked) v with scores and softmax in fp32.</summary>
-    /// <param name="q">[B, H, S, D]</param>
-    /// <param name="k">[B, H, T, D]</param>
-    /// <param name="v">[B, H, T, D]</param>
-    /// <param name="allowed">bool, broadcastable to [B, H, S, T]; true where a query may attend to a key.</param>
-    /// <remarks>
-    /// Masked scores get the most negative finite float rather than -inf: a fully masked row (a left-padding query) then yields a
-    /// uniform distribution instead of NaN, and its output is ignored anyway.
-    /// </remarks>
-    public static Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor allowed)
+    /// <summary>[B, S, (H + 2 kvH) * D]: queries, keys and values side by side, from one matmul when no gradient is recorded.</summary>
+    Tensor ProjectQkv(Tensor x) =>
+        _qkv.TryForward(x, q_proj, k_proj, v_proj) ?? cat([q_proj.forward(x), k_proj.forward(x), v_proj.forward(x)], -1);
+
+    protected override void Dispose(bool disposing)
     {
-        using var scope = NewDisposeScope();
-        var scores = q.to_type(ScalarType.Float32).matmul(k.to_type(ScalarType.Float32).transpose(-2, -1)) / Math.Sqrt(q.shape[^1]);
-        scores = scores.masked_fill(allowed.logical_not(), float.MinValue);
-        var probs = scores.softmax(-1).to_type(v.dtype);
-        return probs.matmul(v).MoveToOuterDisposeScope();
+        if (disposing)
+        {
+            _qkv.Dispose();
+            _o.Dispose();
+        }
+        base.Dispose(disposing);
     }
 
     /// <summary>
-    /// Grouped-query attention without copying keys and values: the <paramref name="groups"/> query heads that share a key/value
-    /// head are folded into the query length ([B, kvH, groups * S, D]), so one matmul per key/value head serves all of them.
-    /// Same result as <see cref="Attend"/> over <see cref="RepeatKv"/>, which materialised the whole cache groups times per layer
-    /// on every decode step.
+    /// softmax(q k^T / sqrt(d), masked) v by libtorch's scaled_dot_product_attention, with grouped-query attention done without
+    /// copying keys and values: the <paramref name="groups"/> query heads that share a key/value head are folded into the query
+    /// length ([B, kvH, groups * S, D]), so one kernel call per key/value head serves all of them (repeating keys and values
+    /// materialised the whole cache groups times per layer on every decode step).
     /// </summary>
     /// <param name="q">[B, H, S, D] with H = kvH * groups (head h uses key/value head h / groups)</param>
     /// <param name="k">[B, kvH, T, D]</param>
     /// <param name="v">[B, kvH, T, D]</param>
-    /// <param name="allowed">bool, broadcastable to [B, 1, S, T]</param>
-    public static Tensor AttendGrouped(Tensor q, Tensor k, Tensor v, Tensor allowed, int groups)
+    /// <param name="allowed">bool, broadcastable to [B, 1, S, T], true where a query may attend to a key; null = every key.</param>
+    /// <remarks>
+    /// A fully masked row (a left-padding query) gives zeros, not NaN (libtorch's CPU kernel, tested); its output is ignored.
+    /// </remarks>
+    public static Tensor AttendGrouped(Tensor q, Tensor k, Tensor v, Tensor? allowed, int groups)
     {
-        if (groups == 1) return Attend(q, k, v, allowed);
+        if (groups == 1) return nn.functional.scaled_dot_product_attention(q, k, v, allowed, 0.0, false);
         using var scope = NewDisposeScope();
         long b = q.shape[0], h = q.shape[1], s = q.shape[2], d = q.shape[3], kvHeads = k.shape[1], t = k.shape[2];
         var folded = q.reshape(b, kvHeads, groups * s, d);
-        var mask = allowed.expand(b, 1, s, t).unsqueeze(2).expand(b, 1, groups, s, t).reshape(b, 1, groups * s, t);
-        return Attend(folded, k, v, mask).reshape(b, h, s, d).MoveToOuterDisposeScope();
+        // One query per row (a decode step): the [B, 1, 1, T] mask already broadcasts over the folded rows.
+        var mask = allowed is null || s == 1
+            ? allowed
+            : allowed.expand(allowed.shape[0], 1, s, t).unsqueeze(2).expand(allowed.shape[0], 1, groups, s, t).reshape(allowed.shape[0], 1, groups * s, t);
+        var attn = nn.functional.scaled_dot_product_attention(folded, k, v, mask, 0.0, false);
+        return attn.reshape(b, h, s, d).MoveToOuterDisposeScope();
     }
 
     /// <summary>[B, kvH, T, D] -> [B, kvH * groups, T, D], each key/value head shared by <paramref name="groups"/> query heads.</summary>
@@ -102,10 +108,10 @@ public sealed class LlamaAttention : nn.Module<AttentionInput, Tensor>
 }
 
 /// <param name="Hidden">[B, S, hidden]</param>
-/// <param name="Cos">[B, S, headDim]</param>
-/// <param name="Sin">[B, S, headDim]</param>
-/// <param name="Allowed">bool [B or 1, 1, S, T]</param>
+/// <param name="Cos">[B or 1, S, 1, headDim], broadcast over heads (<see cref="RotaryTable.Lookup"/>)</param>
+/// <param name="Sin">[B or 1, S, 1, headDim], sign-folded (<see cref="RotaryEmbedding"/>)</param>
+/// <param name="Allowed">bool [B or 1, 1, S, T]; null = no mask (every cached key, or causal when <paramref name="CausalOnly"/>)</param>
 /// <param name="Cache">appended to when given</param>
 /// <param name="Layer">this layer's index in the cache</param>
 /// <param name="CausalOnly">no padding and no cached past: plain causal attention, which the fused kernel handles</param>
-public sealed record AttentionInput(Tensor Hidden, Tensor Cos, Tensor Sin, Tensor Allowed, KvCache? Cache, int Layer, bool CausalOnly = false);
+public sealed record AttentionInput(Tensor Hidden, Tensor Cos, Tensor Sin, Tensor? Allowed, KvCache? Cache, int Layer, bool CausalOnly = false);

@@ -12,10 +12,14 @@ public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
     public readonly nn.Module<Tensor, Tensor> up_proj; // not Linear: LoRA.Inject swaps in a LoRALinear
     public readonly nn.Module<Tensor, Tensor> down_proj; // not Linear: LoRA.Inject swaps in a LoRALinear
 #pragma warning restore IDE1006
+    readonly long _intermediate;
+    readonly InferenceLinear _gateUp = new(); // one matmul for gate and up when no gradient is recorded
+    readonly InferenceLinear _down = new();
 
     public LlamaMlp(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(Native.TorchNative.LoadedThen(nameof(LlamaMlp)))
     {
         var bias = config.MlpBias ?? false;
+        _intermediate = config.IntermediateSize;
         gate_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: bias, device: device, dtype: dtype);
         up_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: bias, device: device, dtype: dtype);
         down_proj = nn.Linear(config.IntermediateSize, config.HiddenSize, hasBias: bias, device: device, dtype: dtype);
@@ -25,6 +29,20 @@ public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return down_proj.forward(nn.functional.silu(gate_proj.forward(x)) * up_proj.forward(x)).MoveToOuterDisposeScope();
+        Tensor gate, up;
+        if (_gateUp.TryForward(x, gate_proj, up_proj) is { } both) (gate, up) = (both.narrow(-1, 0, _intermediate), both.narrow(-1, _intermediate, _intermediate));
+        else (gate, up) = (gate_proj.forward(x), up_proj.forward(x));
+        var h = nn.functional.silu(gate) * up;
+        return (_down.TryForward(h, down_proj) ?? down_proj.forward(h)).MoveToOuterDisposeScope();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _gateUp.Dispose();
+            _down.Dispose();
+        }
+        base.Dispose(disposing);
     }
 }

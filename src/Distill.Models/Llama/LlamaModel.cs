@@ -13,6 +13,7 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, (Tensor Hidden, IReadO
     public readonly RmsNorm norm;
 #pragma warning restore IDE1006
     readonly LlamaConfig _config;
+    readonly RotaryTable _rope;
 
     public LlamaModel(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(Native.TorchNative.LoadedThen(nameof(LlamaModel)))
     {
@@ -21,6 +22,7 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, (Tensor Hidden, IReadO
         layers = new ModuleList<LlamaDecoderLayer>();
         for (var i = 0; i < config.NumHiddenLayers; i++) layers.Add(new LlamaDecoderLayer(config, device, dtype));
         norm = new RmsNorm(config.HiddenSize, config.RmsNormEps, device, dtype);
+        _rope = new RotaryTable(config.HeadDim, config.RopeTheta, config.MaxPositionEmbeddings);
         RegisterComponents();
     }
 
@@ -32,13 +34,15 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, (Tensor Hidden, IReadO
     {
         using var scope = NewDisposeScope();
         var ids = input.InputIds;
-        long b = ids.shape[0], s = ids.shape[1];
+        var s = ids.shape[1];
         var past = input.Cache?.Length ?? 0;
 
-        var positions = input.PositionIds ?? arange(past, past + s, dtype: ScalarType.Int64, device: ids.device).unsqueeze(0).expand(b, s);
         var x = embed_tokens.forward(ids);
-        var (cos, sin) = RotaryEmbedding.CosSin(positions, _config.HeadDim, _config.RopeTheta, x.dtype);
-        var allowed = BuildMask(input.AttentionMask, s, past, ids.device);
+        var (cos, sin) = _rope.Lookup(input.PositionIds, past, s, x.dtype, x.device);
+        // No padding and nothing cached: plain causal attention, which the fused kernel does without a mask. A decode step
+        // without padding attends to every cached key: no mask either.
+        var causalOnly = input.AttentionMask is null && past == 0;
+        var allowed = causalOnly || (s == 1 && input.AttentionMask is null) ? null : BuildMask(input.AttentionMask, s, past, ids.device);
 
         var wanted = input.OutputHiddenStates is { Count: > 0 } w ? new HashSet<int>(w) : null;
         var states = wanted is null ? null : new Dictionary<int, Tensor>();
@@ -46,7 +50,7 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, (Tensor Hidden, IReadO
 
         for (var i = 0; i < layers.Count; i++)
         {
-            x = layers[i].forward(new AttentionInput(x, cos, sin, allowed, input.Cache, i, CausalOnly: input.AttentionMask is null && past == 0));
+            x = layers[i].forward(new AttentionInput(x, cos, sin, allowed, input.Cache, i, causalOnly));
             if (i + 1 < layers.Count && wanted?.Contains(i + 1) == true) states![i + 1] = x;
         }
         x = norm.forward(x);
@@ -63,17 +67,22 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, (Tensor Hidden, IReadO
     /// <param name="attentionMask">[B, past + S], 1 for real tokens and 0 for padding; null when nothing is padded.</param>
     public static Tensor BuildMask(Tensor? attentionMask, long s, long past, Device device)
     {
-        using var scope = NewDisposeScope();
         var total = past + s;
+        if (attentionMask is not null && attentionMask.shape[1] != total)
+            throw new ArgumentException($"attention mask covers {attentionMask.shape[1]} tokens, expected past + new = {total}");
+        // One query at the end (a decode step) may see every key that is not padding.
+        if (s == 1 && attentionMask is not null) return attentionMask.to_type(ScalarType.Bool).view(attentionMask.shape[0], 1, 1, total);
+        using var scope = NewDisposeScope();
         var queryPos = arange(past, total, dtype: ScalarType.Int64, device: device).unsqueeze(1);
         var keyPos = arange(0, total, dtype: ScalarType.Int64, device: device).unsqueeze(0);
         var allowed = keyPos.le(queryPos).unsqueeze(0).unsqueeze(0); // [1, 1, S, T]
-        if (attentionMask is not null)
-        {
-            if (attentionMask.shape[1] != total)
-                throw new ArgumentException($"attention mask covers {attentionMask.shape[1]} tokens, expected past + new = {total}");
-            allowed = allowed.logical_and(attentionMask.to_type(ScalarType.Bool).unsqueeze(1).unsqueeze(1));
-        }
+        if (attentionMask is not null) allowed = allowed.logical_and(attentionMask.to_type(ScalarType.Bool).unsqueeze(1).unsqueeze(1));
         return allowed.MoveToOuterDisposeScope();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _rope.Dispose();
+        base.Dispose(disposing);
     }
 }

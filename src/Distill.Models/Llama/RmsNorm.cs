@@ -23,9 +23,9 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var inputType = x.dtype;
-        var h = x.to_type(ScalarType.Float32);
+        var h = inputType == ScalarType.Float32 ? x : x.to_type(ScalarType.Float32);
         var variance = h.pow(2).mean([-1L], keepdim: true);
         h = h * rsqrt(variance + _eps);
-        return (weight * h.to_type(inputType)).MoveToOuterDisposeScope();
+        return (weight * (inputType == ScalarType.Float32 ? h : h.to_type(inputType))).MoveToOuterDisposeScope();
     }
 }

@@ -71,7 +71,7 @@ public class LlamaModelTests : TorchTest
         var h = outp.HiddenStates!;
         Assert.True(h[0].eq(m.model.embed_tokens.forward(ids)).all().item<bool>());
         var (cos, sin) = RotaryEmbedding.CosSin(arange(3).unsqueeze(0), m.Config.HeadDim, m.Config.RopeTheta, ScalarType.Float32);
-        var afterLayer0 = m.model.layers[0].forward(new AttentionInput(h[0], cos, sin, LlamaModel.BuildMask(null, 3, 0, CPU), null, 0));
+        var afterLayer0 = m.model.layers[0].forward(new AttentionInput(h[0], cos.unsqueeze(2), sin.unsqueeze(2), LlamaModel.BuildMask(null, 3, 0, CPU), null, 0));
         Assert.True(h[1].allclose(afterLayer0, rtol: 0, atol: 1e-6));
         Assert.True(outp.Logits.allclose(m.lm_head!.forward(h[2]), rtol: 0, atol: 1e-5)); // the last one is after the final norm
     }
@@ -94,8 +94,8 @@ public class LlamaModelTests : TorchTest
         using var scope = NewDisposeScope();
         // head dim 4, theta 100: frequencies 1 and 1/10. Position 2 rotates pair (x0, x2) by 2 rad and (x1, x3) by 0.2 rad.
         var (cos, sin) = RotaryEmbedding.CosSin(tensor(new long[] { 0, 2 }).unsqueeze(0), 4, 100, ScalarType.Float32);
-        var x = tensor(new float[] { 1, 0, 0, 1, 1, 0, 0, 1 }).view(1, 1, 2, 4);
-        var y = RotaryEmbedding.Apply(x, cos, sin).view(2, 4);
+        var x = tensor(new float[] { 1, 0, 0, 1, 1, 0, 0, 1 }).view(1, 2, 1, 4); // [B, S, H, D]
+        var y = RotaryEmbedding.Apply(x, cos.unsqueeze(2), sin.unsqueeze(2)).view(2, 4);
         Assert.Equal(new float[] { 1, 0, 0, 1 }, y[0].data<float>().ToArray());
         var p2 = y[1].data<float>().ToArray();
         // pair (x0, x2) = (1, 0) -> (cos 2, sin 2); pair (x1, x3) = (0, 1) -> (-sin 0.2, cos 0.2)
@@ -121,10 +121,10 @@ public class LlamaModelTests : TorchTest
         var mask = LlamaModel.BuildMask(null, s, 0, CPU);
 
         using var _ = no_grad();
-        var actual = attn.forward(new AttentionInput(x, cos, sin, mask, null, 0));
+        var actual = attn.forward(new AttentionInput(x, cos.unsqueeze(2), sin.unsqueeze(2), mask, null, 0));
 
-        var q = RotaryEmbedding.Apply(attn.q_proj.forward(x).view(b, s, h, d).transpose(1, 2), cos, sin);
-        var k = RotaryEmbedding.Apply(attn.k_proj.forward(x).view(b, s, kvh, d).transpose(1, 2), cos, sin);
+        var q = RotaryEmbedding.Apply(attn.q_proj.forward(x).view(b, s, h, d), cos.unsqueeze(2), sin.unsqueeze(2)).transpose(1, 2);
+        var k = RotaryEmbedding.Apply(attn.k_proj.forward(x).view(b, s, kvh, d), cos.unsqueeze(2), sin.unsqueeze(2)).transpose(1, 2);
         var v = attn.v_proj.forward(x).view(b, s, kvh, d).transpose(1, 2);
         var outHeads = zeros(b, s, h, d);
         for (var bi = 0; bi < b; bi++)
