@@ -21,6 +21,7 @@ public sealed record EncodedSample(IReadOnlyList<TrainExample> Examples, bool Ha
 public sealed class SampleEncoder(ITextTokenizer tokenizer, int maxLength, int topK = 0, bool stepByStep = false, bool keepEnd = false)
 {
     private readonly ChatTemplate _template = new();
+    private readonly Lazy<TokenTextIndex> _tokenText = new(() => new TokenTextIndex(tokenizer));
 
     public int MaxLength { get; } = maxLength >= 1 ? maxLength : throw new ArgumentOutOfRangeException(nameof(maxLength));
     public int TopK { get; } = topK >= 0 ? topK : throw new ArgumentOutOfRangeException(nameof(topK));
@@ -29,11 +30,13 @@ public sealed class SampleEncoder(ITextTokenizer tokenizer, int maxLength, int t
     {
         var chat = _template.Tokenize(tokenizer, sample.Messages, sample.Tools);
         var hadLogprobs = TopK > 0 && sample.TeacherLogprobs.Count > 0;
-        int[]? positions = hadLogprobs ? LogprobAligner.Align(chat.Ids, chat.AssistantMask, sample.TeacherLogprobs) : null;
+        // Logprobs that came through an OpenAI-format API carry token text only; the shared tokenizer gives the ids back.
+        var logprobs = hadLogprobs ? _tokenText.Value.WithIds(sample.TeacherLogprobs) : sample.TeacherLogprobs;
+        int[]? positions = hadLogprobs ? LogprobAligner.Align(chat.Ids, chat.AssistantMask, logprobs) : null;
         var truncated = chat.Ids.Length > MaxLength + 1;
         var examples = new List<TrainExample>
         {
-            Build(sample.Id, chat, positions is null ? null : sample.TeacherLogprobs, positions, ExampleTask.Main),
+            Build(sample.Id, chat, positions is null ? null : logprobs, positions, ExampleTask.Main),
         };
         if (stepByStep && HasRationale(sample))
         {

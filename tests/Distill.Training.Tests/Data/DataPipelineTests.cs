@@ -133,6 +133,46 @@ public class DataPipelineTests(TrainingFixture fx)
     }
 
     [Fact]
+    public void Logprobs_stored_as_token_text_through_an_api_align_like_ones_with_ids()
+    {
+        // What an OpenAI-format server returns: each token's text, no ids (alternatives too).
+        var sample = fx.Samples[2];
+        var textOnly = sample with
+        {
+            TeacherLogprobs = sample.TeacherLogprobs.Select(l => new TokenLogprob(fx.Tokenizer.Decode([l.TokenId!.Value]), null, l.Logprob,
+                l.Top.Select(t => new TopLogprob(fx.Tokenizer.Decode([t.TokenId!.Value]), null, t.Logprob)).ToList())).ToList(),
+        };
+        var withIds = Encoder(topK: 3).Encode(sample).Examples.Single();
+        var encoded = Encoder(topK: 3).Encode(textOnly);
+        Assert.True(encoded.LogprobsAligned);
+        var fromText = encoded.Examples.Single();
+        var index = new TokenTextIndex(fx.Tokenizer);
+        for (var t = 0; t < withIds.Length; t++)
+        {
+            // Same rows, and in each row the alternatives whose text names one id, in the same order with the same logprobs
+            // (an alternative whose text several ids decode to is dropped, never guessed).
+            var expected = Enumerable.Range(0, 3).Select(k => (Id: withIds.TopKIds![t * 3 + k], Lp: withIds.TopKLogprobs![t * 3 + k]))
+                .Where(a => a.Id >= 0 && index.IdOf(fx.Tokenizer.Decode([(int)a.Id])) is not null).ToList();
+            var actual = Enumerable.Range(0, 3).Select(k => (Id: fromText.TopKIds![t * 3 + k], Lp: fromText.TopKLogprobs![t * 3 + k]))
+                .Where(a => a.Id >= 0).ToList();
+            Assert.Equal(expected, actual);
+        }
+        Assert.Equal(Enumerable.Range(0, withIds.Length).Count(t => withIds.TopKIds![t * 3] >= 0),
+            Enumerable.Range(0, fromText.Length).Count(t => fromText.TopKIds![t * 3] >= 0));
+    }
+
+    [Fact]
+    public void Token_text_that_several_ids_decode_to_gets_no_id()
+    {
+        var index = new TokenTextIndex(fx.Tokenizer);
+        var space = fx.Tokenizer.Encode(" order").First();
+        Assert.Equal(space, index.IdOf(fx.Tokenizer.Decode([space])));
+        // Lone UTF-8 continuation bytes all decode to U+FFFD: ambiguous, so never guessed.
+        Assert.Null(index.IdOf("\uFFFD"));
+        Assert.Null(index.IdOf("no such token text"));
+    }
+
+    [Fact]
     public void Logprobs_that_do_not_match_the_tokens_are_reported_unaligned()
     {
         var sample = fx.Samples[3] with { TeacherLogprobs = [new TokenLogprob("?", 99999, -1, [])] };
