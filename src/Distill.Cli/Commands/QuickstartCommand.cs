@@ -180,6 +180,7 @@ public static class QuickstartCommand
             Inv($"| 5 student-lora | `{Rel(plan, plan.StudentLora)}` | LoRA r=8 on all projections over the demonstrations; merged model in `merged/` |"),
             "",
             "Re-run any stage by hand with the commands in `configs/` and `appsettings.json` of this folder (`distill train --config configs/teacher.json`, ...).",
+            "",
         ];
     }
 

@@ -15,7 +15,9 @@ namespace Distill.Training.Trainer;
 public sealed record TrainProgress(int Step, int TotalSteps, double Loss, double Lr, double TokensPerSecond, double Mfu, TimeSpan Eta);
 
 /// <summary>The result of <see cref="DistillTrainer.Run"/>.</summary>
-public sealed record TrainResult(int Steps, double? LastLoss, double? BestValLoss, string StopReason, double TokensPerSecond, double Mfu, bool Completed);
+/// <param name="AlreadyFinished">The run folder held a finished run, so this call trained nothing (and measured nothing).</param>
+public sealed record TrainResult(int Steps, double? LastLoss, double? BestValLoss, string StopReason, double TokensPerSecond, double Mfu, bool Completed,
+    bool AlreadyFinished = false);
 
 /// <summary>
 /// The training loop, in one file (nanoGPT's train.py): everything is built by <see cref="TrainerHost"/>; this class only steps.
@@ -54,7 +56,7 @@ public sealed class DistillTrainer(TrainerParts parts)
         {
             // A finished run (all steps, or stopped early) is not trained further by running it again.
             log.WriteLine($"run already finished at step {state.Step}: {state.StopReason}");
-            return new TrainResult(state.Step, null, state.BestValLoss, state.StopReason ?? stopReason, 0, 0, Completed: true);
+            return new TrainResult(state.Step, null, state.BestValLoss, state.StopReason ?? stopReason, 0, 0, Completed: true, AlreadyFinished: true);
         }
         parts.Student.train();
 

@@ -109,14 +109,19 @@ public static class TrainerHost
         using var parts = Prepare(config, log, tokenizerResolver, ct);
         parts.Progress = progress;
         var result = new DistillTrainer(parts).Run(ct);
-        if (result.Completed && config.Lora is not null)
+        // Running a finished run again trains nothing: its report (with the throughput it measured) and merged model stay as they
+        // are; only what a crash after the last step left unwritten is written now.
+        var merged = Path.Combine(parts.RunDir, MergedFolder);
+        var reportWritten = File.Exists(Path.Combine(parts.RunDir, "report.md"));
+        var mergeWritten = config.Lora is null || File.Exists(Path.Combine(merged, "config.json"));
+        if (result.AlreadyFinished && reportWritten && mergeWritten) return result;
+        if (result.Completed && !mergeWritten)
         {
             // Serve and evaluate the adapted student without a separate merge step: <run>/merged is a plain model folder.
-            var merged = Path.Combine(parts.RunDir, MergedFolder);
             PeftAdapter.Merge(config.Student.Model!, parts.RunDir, merged);
             log.WriteLine($"merged base + adapter into {merged} (serve it with `distill serve --model {merged}`)");
         }
-        if (result.Completed)
+        if (result.Completed && (!result.AlreadyFinished || !reportWritten))
         {
             TrainingReport.Write(parts.RunDir, config, parts, result);
             log.WriteLine($"done: {result.StopReason}; run folder {parts.RunDir}");

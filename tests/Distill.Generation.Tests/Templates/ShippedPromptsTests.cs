@@ -21,7 +21,7 @@ public sealed class ShippedPromptsTests
         var library = TemplateLibrary.LoadAndLint(PromptsFolder);
 
         Assert.Equal(
-            ["cot-answer", "evol-deepen", "instruction-basic", "judge-score", "tool-agent", "user-simulator"],
+            ["cot-answer", "evol-deepen", "instruction-basic", "judge-score", "tool-agent", "user-simulator", "world-agent"],
             library.Templates.Select(t => t.Id));
         Assert.Equal(TemplateRecipes.ChainOfThought, library.Get("cot-answer").Recipe);
         Assert.Equal(OutputFormat.Tagged, library.Get("cot-answer").Output.Format);

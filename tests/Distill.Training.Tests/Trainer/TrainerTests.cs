@@ -117,9 +117,16 @@ public class TrainerTests(TrainingFixture fx)
     {
         var run = fx.NewDir("finished");
         Train(run, o => o["steps"] = 3);
+        var report = File.ReadAllText(Path.Combine(run, "report.md"));
         var again = Train(run, o => o["steps"] = 3);
         Assert.Equal(3, again.Steps);
+        Assert.True(again.AlreadyFinished);
         Assert.Equal(3, Losses(run).Count);
+        // The report keeps the throughput measured when the run trained (a re-run measures nothing).
+        Assert.Equal(report, File.ReadAllText(Path.Combine(run, "report.md")));
+        File.Delete(Path.Combine(run, "report.md"));
+        Train(run, o => o["steps"] = 3);
+        Assert.True(File.Exists(Path.Combine(run, "report.md")));
     }
 
     [Fact]
