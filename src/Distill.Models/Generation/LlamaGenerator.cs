@@ -1,5 +1,6 @@
 using Distill.Core.Errors;
 using Distill.Models.Llama;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Distill.Models.Generation;
@@ -10,6 +11,10 @@ namespace Distill.Models.Generation;
 /// </summary>
 public static class LlamaGenerator
 {
+    // One Scalar for the process: an implicit float -> Scalar per call is freed by the finalizer, which can run while libtorch
+    // still reads it (see docs/benchmarks.md, "TorchSharp Scalar crash").
+    private static readonly Scalar NegativeInfinity = float.NegativeInfinity.ToScalar();
+
     /// <param name="prompts">token ids per row (non-empty).</param>
     /// <param name="onToken">called for each generated token (row index, token) as soon as it is chosen: streaming.</param>
     /// <param name="constraints">per row, null or a <see cref="ITokenConstraint"/> that masks the row's logits before sampling.</param>
@@ -149,6 +154,6 @@ public static class LlamaGenerator
             else row.Fill(true);
         }
         using var mask = tensor(allowed, [b, v], device: logits.device);
-        return logits.masked_fill(mask.logical_not(), float.NegativeInfinity);
+        return logits.masked_fill(mask.logical_not(), NegativeInfinity);
     }
 }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Distill.Models.Generation;
@@ -5,6 +6,10 @@ namespace Distill.Models.Generation;
 /// <summary>Greedy, temperature, top-k and top-p selection over a batch of next-token logits.</summary>
 public static class TokenSampler
 {
+    // One Scalar for the process: an implicit float -> Scalar per call is freed by the finalizer, which can run while libtorch
+    // still reads it (see docs/benchmarks.md, "TorchSharp Scalar crash").
+    private static readonly Scalar NegativeInfinity = float.NegativeInfinity.ToScalar();
+
     /// <param name="logits">float32 [B, V]</param>
     /// <returns>int64 [B], the chosen token per row.</returns>
     public static Tensor Choose(Tensor logits, GenerationOptions options, Generator? generator)
@@ -26,7 +31,7 @@ public static class TokenSampler
         if (topK > 0 && topK < vocab)
         {
             var kth = l.topk(topK, dim: -1).values.narrow(-1, topK - 1, 1);
-            l = l.masked_fill(l.lt(kth), float.NegativeInfinity);
+            l = l.masked_fill(l.lt(kth), NegativeInfinity);
         }
         if (topP < 1)
         {
@@ -35,8 +40,8 @@ public static class TokenSampler
             // Probability mass strictly before each token: a token is kept while the mass before it is below top_p.
             var before = probs.cumsum(-1) - probs;
             var drop = before.ge(topP);
-            var keptSorted = sorted.masked_fill(drop, float.NegativeInfinity);
-            l = full_like(l, float.NegativeInfinity).scatter(-1, indices, keptSorted);
+            var keptSorted = sorted.masked_fill(drop, NegativeInfinity);
+            l = full_like(l, NegativeInfinity).scatter(-1, indices, keptSorted);
         }
         return l.MoveToOuterDisposeScope();
     }

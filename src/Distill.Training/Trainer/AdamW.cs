@@ -44,6 +44,17 @@ public sealed class AdamW
         var bc1 = 1 - Math.Pow(Beta1, StepCount);
         var bc2 = 1 - Math.Pow(Beta2, StepCount);
         using var noGrad = no_grad();
+        // Explicit Scalars, alive until the end of the step: an implicit double -> Scalar conversion is freed by the finalizer,
+        // which can run while libtorch still reads it (a crash seen in long runs; see docs/benchmarks.md). Also 7 fewer native
+        // allocations per parameter.
+        using var decayFactor = (1 - lr * WeightDecay).ToScalar();
+        using var beta1 = Beta1.ToScalar();
+        using var oneMinusBeta1 = (1 - Beta1).ToScalar();
+        using var beta2 = Beta2.ToScalar();
+        using var oneMinusBeta2 = (1 - Beta2).ToScalar();
+        using var sqrtBc2 = Math.Sqrt(bc2).ToScalar();
+        using var eps = Eps.ToScalar();
+        using var stepSize = (-lr / bc1).ToScalar();
         foreach (var (name, p, decay) in _params)
         {
             var g = p.grad;
@@ -53,11 +64,11 @@ public sealed class AdamW
                 s = (zeros_like(p).DetachFromDisposeScope(), zeros_like(p).DetachFromDisposeScope());
                 _state[name] = s;
             }
-            if (decay && WeightDecay > 0) p.mul_(1 - lr * WeightDecay);
-            s.ExpAvg.mul_(Beta1).add_(g, alpha: 1 - Beta1);
-            s.ExpAvgSq.mul_(Beta2).addcmul_(g, g, value: 1 - Beta2);
-            using var denom = s.ExpAvgSq.sqrt().div_(Math.Sqrt(bc2)).add_(Eps);
-            p.addcdiv_(s.ExpAvg, denom, value: -lr / bc1);
+            if (decay && WeightDecay > 0) p.mul_(decayFactor);
+            s.ExpAvg.mul_(beta1).add_(g, alpha: oneMinusBeta1);
+            s.ExpAvgSq.mul_(beta2).addcmul_(g, g, value: oneMinusBeta2);
+            using var denom = s.ExpAvgSq.sqrt().div_(sqrtBc2).add_(eps);
+            p.addcdiv_(s.ExpAvg, denom, value: stepSize);
         }
     }
 
