@@ -43,11 +43,23 @@ public sealed class LocalModelServer : IAsyncDisposable
         ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
     {
         var folder = ChatModelFolder.Load(modelDir, device);
-        var engine = new LlamaChatEngine(folder.Model, folder.Tokenizer, new ChatTemplate(), name, maxBatchSize);
-        var app = ChatServer.Build(engine, new ServeOptions { Host = "127.0.0.1", Port = 0, MaxBatchSize = maxBatchSize }, apiKey: null, loggerFactory);
-        await app.StartAsync(cancellationToken);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new LocalModelServer(folder, engine, app, name, new Uri(address.TrimEnd('/') + "/v1"));
+        LlamaChatEngine? engine = null;
+        WebApplication? app = null;
+        try
+        {
+            engine = new LlamaChatEngine(folder.Model, folder.Tokenizer, new ChatTemplate(), name, maxBatchSize);
+            app = ChatServer.Build(engine, new ServeOptions { Host = "127.0.0.1", Port = 0, MaxBatchSize = maxBatchSize }, apiKey: null, loggerFactory);
+            await app.StartAsync(cancellationToken);
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            return new LocalModelServer(folder, engine, app, name, new Uri(address.TrimEnd('/') + "/v1"));
+        }
+        catch
+        {
+            if (app is not null) await app.DisposeAsync();
+            if (engine is not null) await engine.DisposeAsync();
+            folder.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Teacher settings that reach this server: no key, no rate limit, a few retries for a busy CPU.</summary>

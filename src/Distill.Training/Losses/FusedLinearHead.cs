@@ -174,14 +174,6 @@ internal sealed class FusedLinearHeadFunction : SingleTensorFunction<FusedLinear
         return ceSum.mul(ceWeight).add(kdSum.mul(kdWeight));
     }
 
-    public override List<Tensor> backward(AutogradContext ctx, Tensor gradOutput)
-    {
-        var saved = ctx.get_saved_variables();
-        var wantH = (bool)ctx.get_data("wantH");
-        var wantW = (bool)ctx.get_data("wantW");
-        var i = 0;
-        Tensor? gh = wantH ? saved[i++].mul(gradOutput) : null;
-        Tensor? gw = wantW ? saved[i].mul(gradOutput) : null;
-        return [gh!, gw!, null!, null!, null!, null!, null!, null!, null!, null!, null!];
-    }
+    public override List<Tensor> backward(AutogradContext ctx, Tensor gradOutput) =>
+        LossMath.ScaledSavedGradients(ctx, gradOutput, inputs: 11);
 }

@@ -9,6 +9,23 @@ namespace Distill.Training.Losses;
 /// </summary>
 internal static class LossMath
 {
+    /// <summary>
+    /// Backward of a fused loss whose forward already computed dL/dhidden and dL/dW (saved in that order, each only when wanted):
+    /// both are scaled by the incoming gradient; every other of the <paramref name="inputs"/> inputs gets no gradient.
+    /// </summary>
+    internal static List<Tensor> ScaledSavedGradients(autograd.AutogradContext ctx, Tensor gradOutput, int inputs)
+    {
+        var saved = ctx.get_saved_variables();
+        var i = 0;
+        var grads = new List<Tensor>(inputs)
+        {
+            (bool)ctx.get_data("wantH") ? saved[i++].mul(gradOutput) : null!,
+            (bool)ctx.get_data("wantW") ? saved[i].mul(gradOutput) : null!,
+        };
+        while (grads.Count < inputs) grads.Add(null!);
+        return grads;
+    }
+
     /// <summary>Logits [B, T, V] or [N, V] to [N, V]; labels [B, T] or [N] to [N]. Throws when the leading sizes disagree.</summary>
     internal static (Tensor Logits, Tensor Labels) Flatten(Tensor logits, Tensor labels, string logitsName = "logits")
     {
