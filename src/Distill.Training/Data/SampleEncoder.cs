@@ -32,6 +32,7 @@ public sealed class SampleEncoder(ITextTokenizer tokenizer, int maxLength, int t
         var hadLogprobs = TopK > 0 && sample.TeacherLogprobs.Count > 0;
         // Logprobs that came through an OpenAI-format API carry token text only; the shared tokenizer gives the ids back.
         var logprobs = hadLogprobs ? _tokenText.Value.WithIds(sample.TeacherLogprobs) : sample.TeacherLogprobs;
+        if (hadLogprobs) chat = TeacherTokenSplice.Apply(chat, logprobs, tokenizer);
         int[]? positions = hadLogprobs ? LogprobAligner.Align(chat.Ids, chat.AssistantMask, logprobs) : null;
         var truncated = chat.Ids.Length > MaxLength + 1;
         var examples = new List<TrainExample>

@@ -162,6 +162,35 @@ public class DataPipelineTests(TrainingFixture fx)
     }
 
     [Fact]
+    public void A_teacher_split_that_re_encoding_would_not_produce_is_trained_as_the_teacher_generated_it()
+    {
+        // Take a stored multi-character token and split it into two vocabulary tokens, as a sampling teacher may: same text,
+        // ids that re-encoding the text never gives.
+        var sample = fx.Samples[2];
+        var index = new TokenTextIndex(fx.Tokenizer);
+        var stored = sample.TeacherLogprobs.ToList();
+        var at = stored.FindIndex(l => fx.Tokenizer.Decode([l.TokenId!.Value]) is { Length: >= 2 } text
+            && index.IdOf(text[..1]) is not null && index.IdOf(text[1..]) is not null);
+        Assert.True(at >= 0, "no splittable token in the fixture");
+        var text = fx.Tokenizer.Decode([stored[at].TokenId!.Value]);
+        var (first, second) = (index.IdOf(text[..1])!.Value, index.IdOf(text[1..])!.Value);
+        stored[at] = new TokenLogprob(text[..1], first, -0.5, [new TopLogprob(text[..1], first, -0.5)]);
+        stored.Insert(at + 1, new TokenLogprob(text[1..], second, -0.25, [new TopLogprob(text[1..], second, -0.25)]));
+        var split = sample with { TeacherLogprobs = stored };
+
+        var encoded = Encoder(topK: 3).Encode(split);
+
+        Assert.True(encoded.LogprobsAligned);
+        var ex = encoded.Examples.Single();
+        var rows = Enumerable.Range(0, ex.Length).Where(t => ex.TopKIds![t * 3] >= 0).ToList();
+        Assert.Equal(stored.Count, rows.Count);
+        // The labels are the teacher's ids, in order, and the text is unchanged.
+        Assert.Equal(stored.Select(l => l.TokenId!.Value), rows.Select(t => ex.Labels[t]));
+        Assert.Equal(fx.Tokenizer.Decode(Encoder().Encode(sample).Examples.Single().Labels.Where(l => l >= 0)),
+            fx.Tokenizer.Decode(ex.Labels.Where(l => l >= 0)));
+    }
+
+    [Fact]
     public void Token_text_that_several_ids_decode_to_gets_no_id()
     {
         var index = new TokenTextIndex(fx.Tokenizer);
