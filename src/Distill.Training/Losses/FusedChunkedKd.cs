@@ -48,7 +48,7 @@ internal sealed class FusedChunkedKdFunction : SingleTensorFunction<FusedChunked
             var len = Math.Min(chunk, seq - start);
             using var scope = NewDisposeScope();
             var chunkLabels = labels.narrow(1, start, len);
-            var teacherLogP = LossMath.LogProbs(nn.functional.linear(teacherHidden.narrow(1, start, len).detach(), teacherW), temperature);
+            var teacherLogP = LossMath.LogProbsInPlace(nn.functional.linear(teacherHidden.narrow(1, start, len).detach(), teacherW), temperature);
             using (enable_grad())
             {
                 var h = studentHidden.narrow(1, start, len).detach();

@@ -60,6 +60,18 @@ internal static class LossMath
         return f.log_softmax(-1);
     }
 
+    /// <summary>
+    /// <see cref="LogProbs"/> for float32 logits nobody else needs (a teacher's, under no_grad), computed in their own buffer:
+    /// one [N, V] tensor instead of three, which is what keeps chunked online KD's peak memory near SFT's.
+    /// </summary>
+    internal static Tensor LogProbsInPlace(Tensor logits, double temperature)
+    {
+        if (logits.dtype != ScalarType.Float32 || logits.requires_grad) return LogProbs(logits, temperature);
+        if (temperature != 1.0) logits.div_(temperature);
+        using var norm = logits.logsumexp(-1, keepdim: true);
+        return logits.sub_(norm);
+    }
+
     /// <summary>Sum of <paramref name="perToken"/> [N] over kept positions; NaN or inf at dropped positions never reaches the result.</summary>
     internal static Tensor MaskedSum(Tensor perToken, Tensor keep) => perToken.masked_fill(keep.logical_not(), 0.0).sum();
 
