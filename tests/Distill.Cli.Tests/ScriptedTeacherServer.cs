@@ -2,6 +2,8 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Distill.Core.Samples;
+using Distill.Generation.Teachers;
+using Distill.Teachers;
 using Distill.World.Store;
 using Distill.World.Tasks;
 using Microsoft.AspNetCore.Builder;
@@ -24,15 +26,13 @@ internal sealed class ScriptedTeacherServer : IAsyncDisposable
     public const string KeyEnv = "DISTILL_CLI_TEST_TEACHER_KEY";
 
     private readonly WebApplication _app;
-    private readonly Dictionary<string, WorldTask> _tasks = new(StringComparer.Ordinal);
-    private readonly ScriptedDemonstrations _demos;
+    private readonly ScriptedWorldTeacher _teacher;
     private int _requests;
 
     private ScriptedTeacherServer(WebApplication app, StoreWorld world, IEnumerable<WorldTask> tasks)
     {
         _app = app;
-        _demos = new ScriptedDemonstrations(world);
-        foreach (var t in tasks) _tasks.TryAdd(t.Question, t);
+        _teacher = new ScriptedWorldTeacher(world, tasks);
     }
 
     public Uri Endpoint { get; private set; } = null!;
@@ -65,12 +65,15 @@ internal sealed class ScriptedTeacherServer : IAsyncDisposable
         }
         if (Latency > TimeSpan.Zero) await Task.Delay(Latency, ctx.RequestAborted);
         using var doc = await JsonDocument.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted);
-        var messages = doc.RootElement.GetProperty("messages").EnumerateArray().ToList();
-        var question = messages.First(m => m.GetProperty("role").GetString() == "user").GetProperty("content").GetString()!;
-        var steps = messages.Count(m => m.GetProperty("role").GetString() == "tool"
-            && !(m.GetProperty("content").GetString() ?? "").StartsWith("{\"error\"", StringComparison.Ordinal));
-        var demo = _demos.For(_tasks[question]).Where(m => m.Role == ChatRoles.Assistant).ToList();
-        var turn = demo[Math.Min(steps, demo.Count - 1)];
+        // The scripted teacher picks the turn from the user question and the successful tool results; other turns do not matter.
+        var messages = doc.RootElement.GetProperty("messages").EnumerateArray()
+            .Select(m => (Role: m.GetProperty("role").GetString(), Content: m.TryGetProperty("content", out var c) ? c.GetString() : null))
+            .Select(m => m.Role == ChatRoles.User ? ChatMessage.User(m.Content ?? "")
+                : m.Role == ChatRoles.Tool ? ChatMessage.Tool("", "", m.Content ?? "")
+                : null)
+            .OfType<ChatMessage>()
+            .ToList();
+        var turn = await _teacher.CompleteAsync(new TeacherRequest { Messages = messages }, ctx.RequestAborted);
         var message = new JsonObject { ["role"] = "assistant", ["content"] = turn.Content };
         if (turn.ToolCalls.Count > 0)
         {
