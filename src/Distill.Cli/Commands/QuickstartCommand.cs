@@ -156,12 +156,12 @@ public static class QuickstartCommand
         var report = await EvaluateCommand.RunAsync(cli, new EvaluateCommand.EvaluationRequest(
             [("teacher", plan.Teacher), ("student-kd", plan.Student), ("student-lora", merged)], [], "world:heldout", plan.EvalTasks, "world-agent",
             plan.Out, Concurrency: 8, MaxSteps: 6, Title: "Distill quickstart: teacher vs distilled students on held-out tasks",
-            Notes: Summary(plan, accepted)), ct);
+            Notes: Summary(plan)), ct);
         console.MarkupLineInterpolated($"[bold green]Quickstart done.[/] Report: {report}");
         return DistillApp.Success;
     }
 
-    private static List<string> Summary(QuickstartPlan plan, long traces)
+    private static List<string> Summary(QuickstartPlan plan)
     {
         var demos = DatasetReader.Open(plan.Demonstrations);
         var generated = DatasetReader.Open(plan.TeacherTraces);
@@ -175,7 +175,7 @@ public static class QuickstartCommand
             "|---|---|---|",
             Inv($"| 1 demonstrations | `{Rel(plan, plan.Demonstrations)}` | {demos.SampleCount} scripted tool-call trajectories ({demos.RejectCount} duplicates dropped) |"),
             Inv($"| 2 teacher | `{Rel(plan, plan.Teacher)}` | world-student preset (~0.8M parameters), SFT; training report `{Rel(plan, Path.Combine(plan.Teacher, "report.md"))}` |"),
-            Inv($"| 3 traces | `{Rel(plan, plan.TeacherTraces)}` | {traces} accepted traces with top-20 logprobs, {generated.RejectCount} rejected (`distill dataset stats`) |"),
+            Inv($"| 3 traces | `{Rel(plan, plan.TeacherTraces)}` | {generated.SampleCount} accepted traces with top-20 logprobs, {generated.RejectCount} rejected (`distill dataset stats`) |"),
             Inv($"| 4 student-kd | `{Rel(plan, plan.Student)}` | world-student-small (~0.2M parameters), top-20 logit KD + CE; report `{Rel(plan, Path.Combine(plan.Student, "report.md"))}` |"),
             Inv($"| 5 student-lora | `{Rel(plan, plan.StudentLora)}` | LoRA r=8 on all projections over the demonstrations; merged model in `merged/` |"),
             "",
