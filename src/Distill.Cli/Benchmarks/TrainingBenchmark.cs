@@ -43,8 +43,7 @@ public static class TrainingBenchmark
         NativeHeap.KeepFreedMemory(); // as the trainer does
         manual_seed(0);
         using var student = new LlamaForCausalLM(studentConfig, device);
-        using var teacher = new LlamaForCausalLM(teacherConfig, device);
-        teacher.eval();
+        using var teacher = new LlamaForCausalLM(teacherConfig, device).Freeze(); // as the trainer does
         var optimizer = optim.AdamW(student.parameters(), lr: 1e-4);
 
         var ids = randint(0, studentConfig.VocabSize, [batch, sequenceLength + 1], device: device);

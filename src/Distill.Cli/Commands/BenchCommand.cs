@@ -105,7 +105,7 @@ public static class BenchCommand
             var newTokens = parse.GetValue(tokens);
             torch.manual_seed(0);
             var decodeConfig = Distill.Models.Llama.ModelPresets.Get("world-teacher");
-            using var model = new Distill.Models.Llama.LlamaForCausalLM(decodeConfig, device);
+            using var model = new Distill.Models.Llama.LlamaForCausalLM(decodeConfig, device).Freeze(); // as serving loads it
             var table = new Table().RoundedBorder().AddColumn("measurement").AddColumn(new TableColumn("tokens/s").RightAligned()).AddColumn(new TableColumn("seconds").RightAligned());
             var (cached, uncached) = ModelBenchmark.CacheVersusRecompute(model, device, newTokens);
             var batched = new[] { 1, 8, 32 }.Select(b => ModelBenchmark.BatchedDecode(model, b, newTokens)).ToList();

@@ -22,7 +22,7 @@ public sealed record ChatModelFolder(string Path, LlamaForCausalLM Model, ITextT
                 "Copy the tokenizer.json the model was trained with into the folder (`distill model init` writes one).");
         }
         var tokenizer = TokenizerLoader.Load(tokenizerPath);
-        var model = adapterDir is null ? ModelFolder.Load(dir, device) : PeftAdapter.LoadMerged(dir, adapterDir, device);
+        var model = (adapterDir is null ? ModelFolder.Load(dir, device) : PeftAdapter.LoadMerged(dir, adapterDir, device)).Freeze();
         if (tokenizer.VocabSize > model.Config.VocabSize)
         {
             model.Dispose();

@@ -18,8 +18,12 @@ namespace Distill.Models.Llama;
 /// safetensors files are unaffected). Every in-place change of a weight (optimizer step, load_state_dict, copy_) therefore lands
 /// in the buffer, and the fused matmul cannot see stale weights. A Parameter that was replaced (<c>Module.to</c> makes new ones,
 /// or a new Parameter was assigned) is noticed by identity, strides and storage offset, and the buffer is rebuilt. A layer that is
-/// not a plain <see cref="Linear"/> (a LoRA adapter), or a forward that records gradients, is not fused: <see cref="TryForward"/>
-/// returns null and the caller runs the layers one by one.</para>
+/// not a plain <see cref="Linear"/> (a LoRA adapter), a forward that records gradients, or a weight that requires gradients is not
+/// fused: <see cref="TryForward"/> returns null and the caller runs the layers one by one.</para>
+/// <para>Only frozen weights (<see cref="LlamaForCausalLM.Freeze"/>: serving, generation, evaluation, a KD teacher) are fused. A
+/// trainable weight re-pointed into the buffer would become a strided view: libtorch then warns that "grad and param do not obey
+/// the gradient layout contract" and every later optimizer step works on strided tensors (the trainer's validation forwards run
+/// without gradients, so they used to fuse the student's weights in the middle of training).</para>
 /// </summary>
 public sealed class InferenceLinear : IDisposable
 {
@@ -39,7 +43,7 @@ public sealed class InferenceLinear : IDisposable
         var linears = new Linear[layers.Length];
         for (var i = 0; i < layers.Length; i++)
         {
-            if (layers[i] is not Linear linear) return null;
+            if (layers[i] is not Linear linear || linear.weight!.requires_grad || linear.bias?.requires_grad == true) return null;
             linears[i] = linear;
         }
         Tensor weight;

@@ -42,6 +42,18 @@ public sealed class LlamaForCausalLM : nn.Module<CausalLMInput, CausalLMOutput>
     public long ParameterCount => parameters().Sum(p => p.numel());
 
     /// <summary>
+    /// For serving, generation and evaluation: eval mode, and no parameter records gradients. Frozen weights are what lets a
+    /// no-gradient forward fuse q/k/v and gate/up into one matmul (<see cref="InferenceLinear"/> never re-lays out weights a
+    /// trainer may still update). Returns this model.
+    /// </summary>
+    public LlamaForCausalLM Freeze()
+    {
+        eval();
+        foreach (var p in parameters()) p.requires_grad = false;
+        return this;
+    }
+
+    /// <summary>
     /// Training FLOPs per token, nanoGPT / PaLM style: 6 N for the matmul weights (forward + backward) plus 12 L d_attn T for
     /// attention scores and weighted values. N leaves out the input embedding (a lookup, not a matmul) unless it doubles as the
     /// output head. Divide tokens/s x this by the device's peak FLOP/s for MFU.

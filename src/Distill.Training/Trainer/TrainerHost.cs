@@ -185,9 +185,7 @@ public static class TrainerHost
         HiddenStateProjector? projector = null;
         if (cfg.Teacher is { } tdir && (cfg.Loss.Kind == LossKinds.OnlineKd || cfg.Loss.HiddenWeight > 0 || (cfg.Loss.Kind == LossKinds.TopKKd && cfg.Loss.SparseFraction < 1)))
         {
-            teacher = ModelFolder.Load(tdir, device);
-            teacher.eval();
-            foreach (var p in teacher.parameters()) p.requires_grad = false;
+            teacher = ModelFolder.Load(tdir, device).Freeze();
             if (cfg.Loss.HiddenWeight > 0)
             {
                 var map = cfg.Loss.HiddenLayerMap ?? $"{student.Config.NumHiddenLayers}:{teacher.Config.NumHiddenLayers}";

@@ -7,8 +7,9 @@ using static TorchSharp.torch;
 namespace Distill.Models.Tests.Llama;
 
 /// <summary>
-/// The no-gradient forward fuses q/k/v and gate/up into one matmul over weights stored transposed (<see cref="InferenceLinear"/>);
-/// a forward that records gradients runs the layers one by one. Both must give the same logits, whatever happened to the weights.
+/// The no-gradient forward of a frozen model fuses q/k/v and gate/up into one matmul over weights stored transposed
+/// (<see cref="InferenceLinear"/>); a forward that records gradients, or any forward of trainable weights, runs the layers one by
+/// one. Both must give the same logits, whatever happened to the weights.
 /// </summary>
 public class InferenceLinearTests : TorchTest
 {
@@ -36,7 +37,7 @@ public class InferenceLinearTests : TorchTest
     public void Fused_logits_equal_layer_by_layer_logits(string modelType, bool bias)
     {
         using var scope = NewDisposeScope();
-        using var m = new LlamaForCausalLM(TestConfigs.Tiny(bias: bias, modelType: modelType));
+        using var m = new LlamaForCausalLM(TestConfigs.Tiny(bias: bias, modelType: modelType)).Freeze();
         var (fused, separate) = BothPaths(m);
         AssertClose(separate, fused);
         Assert.True(separate.std().item<float>() > 0.1f, "random logits should not be flat");
@@ -48,7 +49,7 @@ public class InferenceLinearTests : TorchTest
     public void Parameters_keep_their_names_shapes_and_values_after_fusion()
     {
         using var scope = NewDisposeScope();
-        using var m = new LlamaForCausalLM(TestConfigs.Tiny(bias: true));
+        using var m = new LlamaForCausalLM(TestConfigs.Tiny(bias: true)).Freeze();
         var before = m.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         using (no_grad()) m.forward(new CausalLMInput(Ids));
         var after = m.state_dict();
@@ -64,9 +65,10 @@ public class InferenceLinearTests : TorchTest
     public void Fused_weights_follow_load_state_dict()
     {
         using var scope = NewDisposeScope();
-        using var m = new LlamaForCausalLM(TestConfigs.Tiny(bias: true));
+        using var m = new LlamaForCausalLM(TestConfigs.Tiny(bias: true)).Freeze();
         using var other = new LlamaForCausalLM(TestConfigs.Tiny(bias: true));
         using (no_grad()) m.forward(new CausalLMInput(Ids)); // fuse with m's own weights
+        Assert.NotEqual(1, Q(m).weight!.stride(1));
         m.load_state_dict(other.state_dict());
         var (fused, _) = BothPaths(m);
         var (_, expected) = BothPaths(other);
@@ -74,21 +76,31 @@ public class InferenceLinearTests : TorchTest
     }
 
     [Fact]
-    public void Fused_weights_follow_an_optimizer_step_and_gradients_reach_every_parameter()
+    public void Trainable_weights_are_never_fused_so_training_keeps_contiguous_parameters()
     {
         using var scope = NewDisposeScope();
         using var m = new LlamaForCausalLM(TestConfigs.Tiny(bias: true));
-        using (no_grad()) m.forward(new CausalLMInput(Ids));
         var optimizer = optim.AdamW(m.parameters(), lr: 0.1);
+        using (no_grad()) m.forward(new CausalLMInput(Ids)); // a validation pass in the middle of training
+        Assert.Equal(1, Q(m).weight!.stride(1));
+
         var logits = m.forward(new CausalLMInput(Ids.narrow(1, 0, 5))).Logits;
         nn.functional.cross_entropy(logits.reshape(-1, 50), Ids.narrow(1, 1, 5).reshape(-1)).backward();
         foreach (var (name, p) in m.named_parameters())
+        {
             Assert.True(p.grad is not null && p.grad.abs().sum().item<float>() > 0, $"no gradient reached {name}");
+            Assert.True(p.is_contiguous(), $"{name} is strided");
+        }
         var before = Q(m).weight!.clone();
         optimizer.step();
         Assert.False(Q(m).weight!.eq(before).all().item<bool>(), "the step should move q_proj");
 
+        // Frozen after training, the trained weights fuse and give the same logits.
+        var (_, trained) = BothPaths(m);
+        m.Freeze();
         var (fused, separate) = BothPaths(m);
+        Assert.NotEqual(1, Q(m).weight!.stride(1));
+        AssertClose(trained, separate);
         AssertClose(separate, fused);
     }
 
@@ -96,19 +108,20 @@ public class InferenceLinearTests : TorchTest
     public void A_replaced_parameter_is_fused_again()
     {
         using var scope = NewDisposeScope();
-        using var m = new LlamaForCausalLM(TestConfigs.Tiny());
+        using var m = new LlamaForCausalLM(TestConfigs.Tiny()).Freeze();
         using (no_grad()) m.forward(new CausalLMInput(Ids));
         var q = Q(m, layer: 1);
-        q.weight = new Parameter(randn(q.weight!.shape) * 0.2);
+        q.weight = new Parameter(randn(q.weight!.shape) * 0.2, requires_grad: false);
         var (fused, separate) = BothPaths(m);
         AssertClose(separate, fused);
+        Assert.NotEqual(1, q.weight!.stride(1));
     }
 
     [Fact]
     public void Changing_the_dtype_after_fusion_gives_the_same_logits_in_the_new_dtype()
     {
         using var scope = NewDisposeScope();
-        using var m = new LlamaForCausalLM(TestConfigs.Tiny(bias: true));
+        using var m = new LlamaForCausalLM(TestConfigs.Tiny(bias: true)).Freeze();
         using (no_grad()) m.forward(new CausalLMInput(Ids));
         m.to(ScalarType.Float64);
         var (fused, separate) = BothPaths(m);
@@ -120,7 +133,7 @@ public class InferenceLinearTests : TorchTest
     public void LoRA_adapted_projections_run_unfused_and_the_merged_model_matches()
     {
         using var scope = NewDisposeScope();
-        using var m = new LlamaForCausalLM(TestConfigs.Tiny());
+        using var m = new LlamaForCausalLM(TestConfigs.Tiny()).Freeze();
         using (no_grad()) m.forward(new CausalLMInput(Ids)); // fused before the adapters arrive
         LoRA.Inject(m, ["q_proj", "v_proj", "down_proj"], rank: 2, alpha: 4);
         using (no_grad())
@@ -129,7 +142,7 @@ public class InferenceLinearTests : TorchTest
         AssertClose(separate, fused);
 
         // merge_and_unload's state dict in a plain model: its (fused) forward equals the adapted model's.
-        using var merged = new LlamaForCausalLM(TestConfigs.Tiny());
+        using var merged = new LlamaForCausalLM(TestConfigs.Tiny()).Freeze();
         using (no_grad()) merged.forward(new CausalLMInput(Ids));
         merged.load_state_dict(LoRA.MergedStateDict(m).ToDictionary(kv => kv.Key, kv => kv.Value));
         Tensor mergedLogits;
