@@ -97,7 +97,8 @@ public static class BenchCommand
     {
         var tokens = new Option<int>("--tokens") { Description = "Tokens to generate per decode measurement.", DefaultValueFactory = _ => 256 };
         var steps = new Option<int>("--steps") { Description = "Timed training-shape steps.", DefaultValueFactory = _ => 5 };
-        var command = new Command("model", "Decode with vs without KV cache, batched decode at batch 1/8/32, training-shape forward+backward MFU.") { tokens, steps };
+        var rounds = new Option<int>("--rounds") { Description = "Alternating rounds of cached and recomputed decoding; the fastest of each counts.", DefaultValueFactory = _ => 3 };
+        var command = new Command("model", "Decode with vs without KV cache, batched decode at batch 1/8/32, training-shape forward+backward MFU.") { tokens, steps, rounds };
         command.SetAction(parse =>
         {
             var cli = context(parse);
@@ -107,7 +108,7 @@ public static class BenchCommand
             var decodeConfig = Distill.Models.Llama.ModelPresets.Get("world-teacher");
             using var model = new Distill.Models.Llama.LlamaForCausalLM(decodeConfig, device).Freeze(); // as serving loads it
             var table = new Table().RoundedBorder().AddColumn("measurement").AddColumn(new TableColumn("tokens/s").RightAligned()).AddColumn(new TableColumn("seconds").RightAligned());
-            var (cached, uncached) = ModelBenchmark.CacheVersusRecompute(model, device, newTokens);
+            var (cached, uncached) = ModelBenchmark.CacheVersusRecompute(model, device, newTokens, Math.Max(1, parse.GetValue(rounds)));
             var batched = new[] { 1, 8, 32 }.Select(b => ModelBenchmark.BatchedDecode(model, b, newTokens)).ToList();
             foreach (var r in new[] { cached, uncached }.Concat(batched))
             {

@@ -33,15 +33,16 @@ public sealed class KvCache : IDisposable
     public (Tensor Keys, Tensor Values) Append(int layer, Tensor keys, Tensor values)
     {
         var start = _lengths[layer];
-        var end = start + keys.shape[2];
+        var added = keys.size(2);
+        var end = start + added;
         if (_capacity >= end)
         {
             using (no_grad())
             {
                 _keys[layer] ??= Allocate(keys);
                 _values[layer] ??= Allocate(values);
-                _keys[layer]!.narrow(2, start, keys.shape[2]).copy_(keys);
-                _values[layer]!.narrow(2, start, values.shape[2]).copy_(values);
+                _keys[layer]!.narrow(2, start, added).copy_(keys);
+                _values[layer]!.narrow(2, start, added).copy_(values);
             }
             _lengths[layer] = end;
             return (_keys[layer]!.narrow(2, 0, end), _values[layer]!.narrow(2, 0, end));
@@ -65,7 +66,7 @@ public sealed class KvCache : IDisposable
     }
 
     Tensor Allocate(Tensor like) =>
-        empty([like.shape[0], like.shape[1], _capacity, like.shape[3]], dtype: like.dtype, device: like.device).DetachFromDisposeScope();
+        empty([like.size(0), like.size(1), _capacity, like.size(3)], dtype: like.dtype, device: like.device).DetachFromDisposeScope();
 
     public void Dispose()
     {

@@ -40,19 +40,20 @@ public sealed class LlamaAttention : nn.Module<AttentionInput, Tensor>
     {
         using var scope = NewDisposeScope();
         var (x, cos, sin, mask, cache, layer, causalOnly) = input;
-        long b = x.shape[0], s = x.shape[1];
-        var qkv = ProjectQkv(x).view(b, s, _heads + 2 * _kvHeads, _headDim);
+        long b = x.size(0), s = x.size(1);
+        // [B, H + 2 kvH, S, D]: query, key and value heads side by side, already in the layout attention reads.
+        var heads = ProjectQkv(x).view(b, s, _heads + 2 * _kvHeads, _headDim).transpose(1, 2);
         // Queries and keys are adjacent heads: one rotation for both.
-        var qk = RotaryEmbedding.Apply(qkv.narrow(2, 0, _heads + _kvHeads), cos, sin);
-        var q = qk.narrow(2, 0, _heads).transpose(1, 2);
-        var k = qk.narrow(2, _heads, _kvHeads).transpose(1, 2);
-        var v = qkv.narrow(2, _heads + _kvHeads, _kvHeads).transpose(1, 2);
+        var qk = RotaryEmbedding.Apply(heads.narrow(1, 0, _heads + _kvHeads), cos, sin).split([_heads, _kvHeads], 1);
+        Tensor q = qk[0], k = qk[1], v = heads.narrow(1, _heads + _kvHeads, _kvHeads);
         if (cache is not null) (k, v) = cache.Append(layer, k, v);
 
         var attn = causalOnly
             ? nn.functional.scaled_dot_product_attention(q, RepeatKv(k, _groups), RepeatKv(v, _groups), null, 0.0, true)
             : AttendGrouped(q, k, v, mask, _groups);
-        var merged = attn.transpose(1, 2).reshape(b, s, _heads * _headDim);
+        // [B, H, S, D] -> [B, S, H * D]; with one query per row the two orders are the same memory, and a decode step is bound by
+        // the number of TorchSharp calls (`distill bench model`).
+        var merged = s == 1 ? attn.reshape(b, 1, _heads * _headDim) : attn.transpose(1, 2).reshape(b, s, _heads * _headDim);
         var output = _o.TryForward(merged, o_proj) ?? o_proj.forward(merged);
         return output.MoveToOuterDisposeScope();
     }
@@ -88,7 +89,7 @@ public sealed class LlamaAttention : nn.Module<AttentionInput, Tensor>
     {
         if (groups == 1) return nn.functional.scaled_dot_product_attention(q, k, v, allowed, 0.0, false);
         using var scope = NewDisposeScope();
-        long b = q.shape[0], h = q.shape[1], s = q.shape[2], d = q.shape[3], kvHeads = k.shape[1], t = k.shape[2];
+        long b = q.size(0), h = q.size(1), s = q.size(2), d = q.size(3), kvHeads = k.size(1), t = k.size(2);
         var folded = q.reshape(b, kvHeads, groups * s, d);
         // One query per row (a decode step): the [B, 1, 1, T] mask already broadcasts over the folded rows.
         var mask = allowed is null || s == 1
@@ -102,14 +103,14 @@ public sealed class LlamaAttention : nn.Module<AttentionInput, Tensor>
     public static Tensor RepeatKv(Tensor x, int groups)
     {
         if (groups == 1) return x;
-        long b = x.shape[0], h = x.shape[1], t = x.shape[2], d = x.shape[3];
+        long b = x.size(0), h = x.size(1), t = x.size(2), d = x.size(3);
         return x.unsqueeze(2).expand(b, h, groups, t, d).reshape(b, h * groups, t, d);
     }
 }
 
 /// <param name="Hidden">[B, S, hidden]</param>
-/// <param name="Cos">[B or 1, S, 1, headDim], broadcast over heads (<see cref="RotaryTable.Lookup"/>)</param>
-/// <param name="Sin">[B or 1, S, 1, headDim], sign-folded (<see cref="RotaryEmbedding"/>)</param>
+/// <param name="Cos">[B or 1, 1, S, headDim], broadcast over heads (<see cref="RotaryTable.Lookup"/>)</param>
+/// <param name="Sin">[B or 1, 1, S, headDim], sign-folded (<see cref="RotaryEmbedding"/>)</param>
 /// <param name="Allowed">bool [B or 1, 1, S, T]; null = no mask (every cached key, or causal when <paramref name="CausalOnly"/>)</param>
 /// <param name="Cache">appended to when given</param>
 /// <param name="Layer">this layer's index in the cache</param>

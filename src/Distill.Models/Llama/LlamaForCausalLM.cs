@@ -37,7 +37,13 @@ public sealed class LlamaForCausalLM : nn.Module<CausalLMInput, CausalLMOutput>
     public ScalarType DType { get; }
 
     /// <summary>Embedding matrix when tied, otherwise lm_head's [V, hidden] weight.</summary>
-    public Tensor OutputEmbedding => lm_head?.weight ?? model.embed_tokens.weight!;
+    public Tensor OutputEmbedding => HeadWeight;
+
+    Parameter HeadWeight => lm_head?.weight ?? model.embed_tokens.weight!;
+
+    // A frozen model's head weight is laid out [hidden, V] on first use: a decode step's [1, hidden] x [hidden, V] product reads
+    // it about 1.7x faster than the [V, hidden] an embedding needs, and a lookup of one row at stride V costs nothing.
+    readonly InferenceLinear _head = new();
 
     public long ParameterCount => parameters().Sum(p => p.numel());
 
@@ -70,12 +76,19 @@ public sealed class LlamaForCausalLM : nn.Module<CausalLMInput, CausalLMOutput>
     {
         using var scope = NewDisposeScope();
         var (hidden, states) = model.forward(input);
-        if (input.LastTokenLogitsOnly) hidden = hidden.narrow(1, hidden.shape[1] - 1, 1);
-        var logits = lm_head is not null ? lm_head.forward(hidden) : nn.functional.linear(hidden, model.embed_tokens.weight!);
+        if (input.LastTokenLogitsOnly) hidden = hidden.narrow(1, hidden.size(1) - 1, 1);
+        var logits = _head.TryForward(hidden, (HeadWeight, null))
+                     ?? (lm_head is not null ? lm_head.forward(hidden) : nn.functional.linear(hidden, model.embed_tokens.weight!));
         logits.MoveToOuterDisposeScope();
         if (states is not null)
             foreach (var t in states.Values) t.MoveToOuterDisposeScope();
         return new CausalLMOutput(logits, states, input.Cache);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _head.Dispose();
+        base.Dispose(disposing);
     }
 
     /// <summary>HF's `_init_weights` for Llama: normal(0, initializer_range) for linear and embedding weights, zero biases, unit norms.</summary>

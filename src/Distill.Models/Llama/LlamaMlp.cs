@@ -12,14 +12,12 @@ public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
     public readonly nn.Module<Tensor, Tensor> up_proj; // not Linear: LoRA.Inject swaps in a LoRALinear
     public readonly nn.Module<Tensor, Tensor> down_proj; // not Linear: LoRA.Inject swaps in a LoRALinear
 #pragma warning restore IDE1006
-    readonly long _intermediate;
     readonly InferenceLinear _gateUp = new(); // one matmul for gate and up when no gradient is recorded
     readonly InferenceLinear _down = new();
 
     public LlamaMlp(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(Native.TorchNative.LoadedThen(nameof(LlamaMlp)))
     {
         var bias = config.MlpBias ?? false;
-        _intermediate = config.IntermediateSize;
         gate_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: bias, device: device, dtype: dtype);
         up_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: bias, device: device, dtype: dtype);
         down_proj = nn.Linear(config.IntermediateSize, config.HiddenSize, hasBias: bias, device: device, dtype: dtype);
@@ -30,7 +28,11 @@ public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         Tensor gate, up;
-        if (_gateUp.TryForward(x, gate_proj, up_proj) is { } both) (gate, up) = (both.narrow(-1, 0, _intermediate), both.narrow(-1, _intermediate, _intermediate));
+        if (_gateUp.TryForward(x, gate_proj, up_proj) is { } both)
+        {
+            var halves = both.chunk(2, -1);
+            (gate, up) = (halves[0], halves[1]);
+        }
         else (gate, up) = (gate_proj.forward(x), up_proj.forward(x));
         var h = nn.functional.silu(gate) * up;
         return (_down.TryForward(h, down_proj) ?? down_proj.forward(h)).MoveToOuterDisposeScope();

@@ -10,12 +10,12 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 #pragma warning disable IDE1006 // state-dict key
     public readonly Parameter weight;
 #pragma warning restore IDE1006
-    readonly double _eps;
+    readonly Scalar _eps; // explicit and kept alive: an implicit double -> Scalar per call is freed by the finalizer, possibly mid-call
 
     public RmsNorm(long dim, double eps, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(Native.TorchNative.LoadedThen(nameof(RmsNorm)))
     {
         weight = nn.Parameter(ones(dim, dtype: dtype, device: device));
-        _eps = eps;
+        _eps = eps.ToScalar();
         RegisterComponents();
     }
 
@@ -25,7 +25,13 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         var inputType = x.dtype;
         var h = inputType == ScalarType.Float32 ? x : x.to_type(ScalarType.Float32);
         var variance = h.pow(2).mean([-1L], keepdim: true);
-        h = h * rsqrt(variance + _eps);
+        h = h * rsqrt(variance.add(_eps));
         return (weight * (inputType == ScalarType.Float32 ? h : h.to_type(inputType))).MoveToOuterDisposeScope();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _eps.Dispose();
+        base.Dispose(disposing);
     }
 }

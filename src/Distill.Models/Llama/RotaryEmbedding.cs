@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Distill.Models.Llama;
@@ -26,12 +27,15 @@ public static class RotaryEmbedding
         return (cat([cos, cos], -1).to_type(dtype).MoveToOuterDisposeScope(), cat([-sin, sin], -1).to_type(dtype).MoveToOuterDisposeScope());
     }
 
+    // Kept alive for the process: an implicit 1 -> Scalar per call is freed by the finalizer, possibly while libtorch reads it.
+    static readonly Scalar One = 1.ToScalar();
+
     /// <summary>Rotates queries or keys: <c>x * cos + [x2, x1] * sin</c>, which is HF's <c>x * cos + rotate_half(x) * sin</c>.</summary>
-    /// <param name="x">[B, S, H, D]</param>
-    /// <param name="cos">broadcastable to x, e.g. [B, S, 1, D]</param>
+    /// <param name="x">[..., D], e.g. [B, H, S, D]</param>
+    /// <param name="cos">broadcastable to x, e.g. [B, 1, S, D]</param>
     /// <param name="sin">sign-folded, as <see cref="CosSin"/> and <see cref="RotaryTable"/> return it</param>
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin) =>
-        x.mul(cos).add_(x.roll(x.shape[^1] / 2, -1).mul(sin));
+        x.mul(cos).addcmul_(x.roll(x.size(-1) / 2, -1), sin, One);
 }
 
 /// <summary>
@@ -57,19 +61,19 @@ public sealed class RotaryTable : IDisposable
 
     /// <summary>cos and sin for the positions of this forward, broadcastable over heads.</summary>
     /// <param name="positionIds">[B, S], or null for past .. past + S - 1 in every row.</param>
-    /// <returns>[B or 1, S, 1, D] each.</returns>
+    /// <returns>[B or 1, 1, S, D] each: broadcast over the heads of [B, H, S, D] queries and keys.</returns>
     public (Tensor Cos, Tensor Sin) Lookup(Tensor? positionIds, long past, long s, ScalarType dtype, Device device)
     {
         if (positionIds is null)
         {
             var (cos, sin) = Table(past + s, dtype, device);
-            return (cos.narrow(0, past, s).unsqueeze(0).unsqueeze(2), sin.narrow(0, past, s).unsqueeze(0).unsqueeze(2));
+            return (cos.narrow(0, past, s).view(1, 1, s, _headDim), sin.narrow(0, past, s).view(1, 1, s, _headDim));
         }
         // Explicit positions need not stay below past + S (a caller may offset them), so the table is sized by the largest one.
         var (cosT, sinT) = Table(Math.Max(past + s, positionIds.max().item<long>() + 1), dtype, device);
         var flat = positionIds.reshape(-1);
         long b = positionIds.shape[0];
-        return (cosT.index_select(0, flat).view(b, s, 1, _headDim), sinT.index_select(0, flat).view(b, s, 1, _headDim));
+        return (cosT.index_select(0, flat).view(b, 1, s, _headDim), sinT.index_select(0, flat).view(b, 1, s, _headDim));
     }
 
     /// <summary>[length or more, D] tables; the returned tensors belong to this object.</summary>
@@ -84,6 +88,10 @@ public sealed class RotaryTable : IDisposable
                 var size = Math.Max(_minLength, length);
                 if (_cos is not null && _cos.shape[0] < length) size = Math.Max(size, 2 * _cos.shape[0]);
                 using var scope = NewDisposeScope();
+                // Normal tensors even when the first forward runs in inference mode: a training forward may use them later, and
+                // libtorch refuses to save inference tensors for backward.
+                using var normal = inference_mode(false);
+                using var noGrad = no_grad();
                 var (cos, sin) = RotaryEmbedding.CosSin(arange(size, dtype: ScalarType.Int64, device: device), _headDim, _theta, dtype);
                 _cos?.Dispose();
                 _sin?.Dispose();

@@ -40,6 +40,34 @@ public class GenerationTests : TorchTest
     }
 
     [Fact]
+    public void A_frozen_model_generates_the_same_tokens_and_stays_loadable_afterwards()
+    {
+        using var m = NewModel();
+        using var other = NewModel();
+        var options = new GenerationOptions { Temperature = 0, MaxNewTokens = 8 };
+        var trainable = LlamaGenerator.Generate(m, [PromptA], options)[0].TokenIds;
+        m.Freeze();
+        // The first frozen generation fuses the weights while the generator runs in inference mode.
+        Assert.Equal(trainable, LlamaGenerator.Generate(m, [PromptA], options)[0].TokenIds);
+        // The fused Parameters are still normal tensors: updating them in place outside inference mode works.
+        m.load_state_dict(other.state_dict());
+        Assert.Equal(NaiveGreedy(other, PromptA, 8), LlamaGenerator.Generate(m, [PromptA], options)[0].TokenIds);
+    }
+
+    [Fact]
+    public void A_model_trains_after_it_generated_first()
+    {
+        using var scope = NewDisposeScope();
+        using var m = NewModel();
+        LlamaGenerator.Generate(m, [PromptA], new GenerationOptions { Temperature = 0, MaxNewTokens = 4 });
+        // The rotary tables were built during generation (inference mode); backward must still be able to save them.
+        var ids = tensor(PromptA).unsqueeze(0);
+        var logits = m.forward(new CausalLMInput(ids)).Logits;
+        nn.functional.cross_entropy(logits[0], tensor(new long[] { 5, 9, 2, 1 })).backward();
+        Assert.True(m.parameters().All(p => p.grad is not null));
+    }
+
+    [Fact]
     public void Left_padded_batch_gives_the_same_tokens_as_each_prompt_alone()
     {
         using var m = NewModel();

@@ -45,6 +45,52 @@ public class InferenceLinearTests : TorchTest
         Assert.NotEqual(1, Q(m).weight!.stride(1));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_frozen_output_head_is_laid_out_for_the_head_and_the_tied_embedding_still_looks_up_the_same_rows(bool tied)
+    {
+        using var scope = NewDisposeScope();
+        using var m = new LlamaForCausalLM(TestConfigs.Tiny(tied: tied));
+        var before = m.forward(new CausalLMInput(Ids)).Logits.detach(); // trainable: nothing fused
+        m.Freeze();
+        var (fused, separate) = BothPaths(m);
+        Assert.Equal(1, m.OutputEmbedding.stride(0)); // [V, hidden] as a transposed view of a [hidden, V] buffer
+        AssertClose(before, fused);
+        AssertClose(before, separate);
+    }
+
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(3, true)]
+    public void Split_k_product_equals_the_single_product(int rows, bool bias)
+    {
+        using var scope = NewDisposeScope();
+        var weight = randn(96, 64); // [out, in]
+        var b = bias ? randn(96) : null;
+        var x = randn(rows, 1, 64);
+        var halves = weight.t().contiguous().view(2, 32, 96);
+        var split = InferenceLinear.SplitK(x, halves, b);
+        Assert.Equal(new long[] { rows, 1, 96 }, split.shape);
+        AssertClose(nn.functional.linear(x, weight, b), split);
+    }
+
+    [Fact]
+    public void A_decode_step_through_a_large_frozen_weight_equals_the_plain_layer()
+    {
+        using var scope = NewDisposeScope();
+        var layer = nn.Linear(256, 640, hasBias: true); // 164k weights: split-K when libtorch has more than one thread
+        foreach (var p in layer.parameters()) p.requires_grad = false;
+        var x = randn(2, 1, 256);
+        var expected = layer.forward(x);
+        var fusion = new InferenceLinear();
+        Tensor actual;
+        using (no_grad()) actual = fusion.TryForward(x, layer)!;
+        Assert.NotEqual(1, layer.weight!.stride(1)); // fused
+        AssertClose(expected, actual, atol: 1e-4);
+        fusion.Dispose();
+    }
+
     [Fact]
     public void Parameters_keep_their_names_shapes_and_values_after_fusion()
     {

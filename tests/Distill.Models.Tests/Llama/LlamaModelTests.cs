@@ -71,7 +71,7 @@ public class LlamaModelTests : TorchTest
         var h = outp.HiddenStates!;
         Assert.True(h[0].eq(m.model.embed_tokens.forward(ids)).all().item<bool>());
         var (cos, sin) = RotaryEmbedding.CosSin(arange(3).unsqueeze(0), m.Config.HeadDim, m.Config.RopeTheta, ScalarType.Float32);
-        var afterLayer0 = m.model.layers[0].forward(new AttentionInput(h[0], cos.unsqueeze(2), sin.unsqueeze(2), LlamaModel.BuildMask(null, 3, 0, CPU), null, 0));
+        var afterLayer0 = m.model.layers[0].forward(new AttentionInput(h[0], cos.unsqueeze(1), sin.unsqueeze(1), LlamaModel.BuildMask(null, 3, 0, CPU), null, 0));
         Assert.True(h[1].allclose(afterLayer0, rtol: 0, atol: 1e-6));
         Assert.True(outp.Logits.allclose(m.lm_head!.forward(h[2]), rtol: 0, atol: 1e-5)); // the last one is after the final norm
     }
@@ -121,7 +121,7 @@ public class LlamaModelTests : TorchTest
         var mask = LlamaModel.BuildMask(null, s, 0, CPU);
 
         using var _ = no_grad();
-        var actual = attn.forward(new AttentionInput(x, cos.unsqueeze(2), sin.unsqueeze(2), mask, null, 0));
+        var actual = attn.forward(new AttentionInput(x, cos.unsqueeze(1), sin.unsqueeze(1), mask, null, 0));
 
         var q = RotaryEmbedding.Apply(attn.q_proj.forward(x).view(b, s, h, d), cos.unsqueeze(2), sin.unsqueeze(2)).transpose(1, 2);
         var k = RotaryEmbedding.Apply(attn.k_proj.forward(x).view(b, s, kvh, d), cos.unsqueeze(2), sin.unsqueeze(2)).transpose(1, 2);
