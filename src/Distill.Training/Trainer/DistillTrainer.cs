@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Distill.Models.Llama;
+using Distill.Models.Performance;
 using Distill.Training.Config;
 using Distill.Training.Data;
 using Distill.Training.Losses;
@@ -49,7 +50,8 @@ public sealed class DistillTrainer(TrainerParts parts)
         double tokensPerSecond = 0, mfu = 0;
         var window = Stopwatch.StartNew();
         long windowTokens = 0;
-        double windowFlops = 0;
+        double windowFlops = 0, windowSeconds = 0;
+        var peakClock = Stopwatch.StartNew();
         var runClock = Stopwatch.StartNew();
         var stopReason = "completed";
         if (state.Finished)
@@ -116,10 +118,11 @@ public sealed class DistillTrainer(TrainerParts parts)
             var stepFlops = tokens * flopsPerToken - Math.Max(0, tokens - headTokens) * headFlopsPerToken;
             windowTokens += tokens;
             windowFlops += stepFlops;
-            if (window.Elapsed.TotalSeconds > 0)
+            windowSeconds = window.Elapsed.TotalSeconds;
+            if (windowSeconds > 0)
             {
-                tokensPerSecond = windowTokens / window.Elapsed.TotalSeconds;
-                mfu = windowFlops / window.Elapsed.TotalSeconds / parts.PeakFlops;
+                tokensPerSecond = windowTokens / windowSeconds;
+                mfu = windowFlops / windowSeconds / parts.PeakFlops;
             }
             var values = new Dictionary<string, double>
             {
@@ -141,6 +144,14 @@ public sealed class DistillTrainer(TrainerParts parts)
 
             if ((step + 1) % cfg.LogEvery == 0 || step + 1 == cfg.Steps)
             {
+                if (peakClock.Elapsed >= parts.PeakRefreshInterval && windowSeconds > 0)
+                {
+                    // The start-up peak is what the cores gave at that moment: a busy start made MFU read 300 % later on a
+                    // shared machine. The best rate seen so far is the peak; one 0.1 s trial a minute costs about 0.2 %.
+                    parts.PeakFlops = Math.Max(parts.PeakFlops, MatmulPeak.Measure(parts.Device, trials: 1));
+                    mfu = windowFlops / windowSeconds / parts.PeakFlops;
+                    peakClock.Restart();
+                }
                 var eta = etaNow;
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"step {step + 1}/{cfg.Steps} | loss {loss:F4} (ce {ce:F4}{(values.ContainsKey("kd") ? $" kd {kd:F4}" : "")}) | lr {lr:E2} | {tokensPerSecond:N0} tok/s | mfu {mfu * 100:F2}% | eta {eta:hh\\:mm\\:ss}"));

@@ -34,7 +34,11 @@ public sealed class TrainerParts : IDisposable
     public BatchPlan? Validation { get; init; }
     public required AdamW Optimizer { get; init; }
     public required TrainerState State { get; set; }
-    public required double PeakFlops { get; init; }
+    /// <summary>The best matmul rate measured so far: at start-up, then again about once a minute (the trainer raises it).</summary>
+    public required double PeakFlops { get; set; }
+
+    /// <summary>How often the trainer measures the matmul peak again (at a log line).</summary>
+    public TimeSpan PeakRefreshInterval { get; set; } = TimeSpan.FromMinutes(1);
     public required TextWriter Log { get; init; }
     public required DataStatistics DataStatistics { get; init; }
 

@@ -191,6 +191,19 @@ public class TrainerTests(TrainingFixture fx)
     }
 
     [Fact]
+    public void The_matmul_peak_is_measured_again_so_a_busy_start_cannot_inflate_mfu()
+    {
+        var run = fx.NewDir("peak");
+        var cfg = TrainConfig.Load(fx.WriteConfig(run, o => { o["steps"] = 4; o["log_every"] = 2; o["checkpoint_every"] = 0; }));
+        using var parts = TrainerHost.Prepare(cfg, TextWriter.Null);
+        parts.PeakFlops = 1e6; // as if start-up had measured a nearly stopped machine: MFU would read in the thousands of percent
+        parts.PeakRefreshInterval = TimeSpan.Zero;
+        var result = new DistillTrainer(parts).Run();
+        Assert.True(parts.PeakFlops > 1e8, $"peak still {parts.PeakFlops:E1} FLOP/s");
+        Assert.InRange(result.Mfu, 1e-6, 1.0);
+    }
+
+    [Fact]
     public void Memory_stays_flat_over_two_hundred_steps()
     {
         var run = fx.NewDir("memory");
