@@ -39,7 +39,7 @@ public sealed class InferenceLinear : IDisposable
     long _outFeatures; // sum of out: the fused Parameters' stride along the input
 
     // Measured on 2 cores (`distill bench model`'s world-teacher shapes, weights out of cache): split-K is 1.05x - 1.7x faster
-    // from about 128k weights on and for up to 8 rows, 0.7x for a 256 x 256 weight, and even at 32 rows.
+    // than one product from about 128k weights on and up to 8 rows; slower (0.7x) for a 256 x 256 weight; no faster at 32 rows.
     const long SplitMinWeights = 128 * 1024;
     const long SplitMaxRows = 8;
 
