@@ -167,7 +167,9 @@ public sealed class StreamingTurnSplitterTests
 
         Assert.Equal(("I should look", null), splitter.Next("<think>\nI should look", final: false));
         Assert.Equal((" it up", "Checking."), splitter.Next("<think>\nI should look it up\n</think>\nChecking.", final: false));
-        Assert.Equal((null, null), splitter.Next("<think>\nI should look it up\n</think>\nChecking.<tool_call>\n{\"name\"", final: true));
+        Assert.Equal((null, null), splitter.Next("<think>\nI should look it up\n</think>\nChecking.<tool_call>\n{\"name\"", final: false));
+        Assert.Equal((null, null), splitter.Next(
+            "<think>\nI should look it up\n</think>\nChecking.<tool_call>\n{\"name\": \"f\", \"arguments\": {}}\n</tool_call>", final: true));
     }
 
     [Fact]

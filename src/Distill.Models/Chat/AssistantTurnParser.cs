@@ -8,13 +8,18 @@ namespace Distill.Models.Chat;
 /// <summary>
 /// Reads generated assistant text in the <see cref="ChatTemplate"/> format back into content, reasoning and tool calls.
 /// Never throws on model output: malformed tool calls and unbalanced tags become <see cref="ParsedAssistantTurn.Errors"/>,
-/// and text outside the known tags stays content.
+/// and text outside the known tags stays content. A &lt;tool_call&gt; block that is not a valid call stays content as written,
+/// tags included, so what the model said is never lost (vLLM's tool parsers do the same).
+/// <para>When valid and malformed blocks mix, the valid ones are tool calls and the malformed ones stay in the content in
+/// their place. vLLM returns the whole text as content and no calls once any block fails; a client then cannot run the calls
+/// the model did write correctly, so keeping them and showing only the broken part as text loses less.</para>
 /// </summary>
 public static class AssistantTurnParser
 {
     /// <param name="generatedText">The text after "&lt;|im_start|&gt;assistant\n", decoded with special tokens; anything from &lt;|im_end|&gt; on is ignored.</param>
     /// <param name="idPrefix">Tool call ids are this plus the call's index (call_0, call_1, …), so re-parsing gives the same ids.</param>
-    public static ParsedAssistantTurn Parse(string generatedText, string idPrefix = "call_")
+    /// <param name="toolNames">The functions offered; a call to any other name is malformed. Null accepts any name.</param>
+    public static ParsedAssistantTurn Parse(string generatedText, string idPrefix = "call_", IReadOnlyCollection<string>? toolNames = null)
     {
         ArgumentNullException.ThrowIfNull(generatedText);
         var errors = new List<string>();
@@ -53,10 +58,14 @@ public static class AssistantTurnParser
                 body = afterReasoning[bodyStart..close];
                 position = close + ToolCallClose.Length;
             }
-            var call = ParseToolCall(body, idPrefix + toolCalls.Count, callNumber, errors);
+            var call = ParseToolCall(body, idPrefix + toolCalls.Count, callNumber, toolNames, errors);
             if (call is not null)
             {
                 toolCalls.Add(call);
+            }
+            else
+            {
+                content.Append(afterReasoning, open, position - open);
             }
         }
 
@@ -120,7 +129,7 @@ public static class AssistantTurnParser
         return text;
     }
 
-    private static ToolCall? ParseToolCall(string body, string id, int callNumber, List<string> errors)
+    private static ToolCall? ParseToolCall(string body, string id, int callNumber, IReadOnlyCollection<string>? toolNames, List<string> errors)
     {
         var json = body.Trim();
         try
@@ -135,6 +144,11 @@ public static class AssistantTurnParser
             if (!root.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(name.GetString()))
             {
                 errors.Add($"Tool call {callNumber} has no \"name\" string: {Shorten(json)}");
+                return null;
+            }
+            if (toolNames is not null && !toolNames.Contains(name.GetString()!))
+            {
+                errors.Add($"Tool call {callNumber} calls '{name.GetString()}', which is not one of the offered tools.");
                 return null;
             }
             var arguments = ArgumentsText(root, callNumber, errors);

@@ -270,11 +270,6 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
                 finish = FinishReasons.Stop;
             }
         }
-        var parsed = AssistantTurnParser.Parse(text, $"call_{Guid.NewGuid():N}"[..13] + "_");
-        if (parsed.ToolCalls.Count > 0 && finish == FinishReasons.Stop)
-        {
-            finish = FinishReasons.ToolCalls;
-        }
         if (state.Job.Stream is { } stream)
         {
             var (reasoningDelta, contentDelta) = state.Splitter.Next(text, final: true);
@@ -284,9 +279,27 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
                 stream.TryWrite(new EngineDelta(state.Choice, Content: contentDelta, Reasoning: reasoningDelta, Logprobs: logprobs));
             }
         }
-        var content = string.IsNullOrEmpty(parsed.Content) && parsed.ToolCalls.Count > 0 ? null : parsed.Content;
-        return new EngineChoice(state.Choice, content, parsed.Reasoning, parsed.ToolCalls, finish,
+        return ChoiceFromText(state.Choice, text, finish, request.ToolNames,
             request.Logprobs ? state.Kept.Select(ToLogprob).ToList() : null);
+    }
+
+    /// <summary>
+    /// The choice a finished reply makes. A &lt;tool_call&gt; block that does not parse or calls a function not offered
+    /// stays in the content as the model wrote it, as vLLM returns it, instead of vanishing into an empty message; valid
+    /// calls beside it are still tool calls (see <see cref="AssistantTurnParser"/>).
+    /// </summary>
+    /// <param name="text">The reply as generated (prefill included), already cut at any stop string.</param>
+    /// <param name="finish">"stop" or "length" from decoding; becomes "tool_calls" when a call was made and decoding stopped.</param>
+    internal static EngineChoice ChoiceFromText(int index, string text, string finish, IReadOnlyList<string> toolNames,
+        IReadOnlyList<TokenLogprob>? logprobs)
+    {
+        var parsed = AssistantTurnParser.Parse(text, $"call_{Guid.NewGuid():N}"[..13] + "_", toolNames);
+        if (parsed.ToolCalls.Count > 0 && finish == FinishReasons.Stop)
+        {
+            finish = FinishReasons.ToolCalls;
+        }
+        var content = string.IsNullOrEmpty(parsed.Content) && parsed.ToolCalls.Count > 0 ? null : parsed.Content;
+        return new EngineChoice(index, content, parsed.Reasoning, parsed.ToolCalls, finish, logprobs);
     }
 
     private TokenLogprob ToLogprob(GeneratedToken token) => new(
@@ -314,7 +327,7 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
         public Job Job { get; } = job;
         public int Choice { get; } = choice;
         public List<GeneratedToken> Kept { get; } = [];
-        public StreamingTurnSplitter Splitter { get; } = new(job.Request.Stop);
+        public StreamingTurnSplitter Splitter { get; } = new(job.Request.Stop, job.Request.ToolNames);
         public int LogprobsSent { get; set; }
         public bool Stopped { get; set; }
     }

@@ -1,15 +1,22 @@
+using System.Text;
+using Distill.Models.Chat;
+
 namespace Distill.Server.Engine;
 
 /// <summary>
 /// Splits a growing assistant turn into what can be streamed now: reasoning inside &lt;think&gt;, content outside it,
 /// and nothing from the first &lt;tool_call&gt; on (tool calls are sent whole once parsed). Text that might be the start
 /// of a tag or a stop string, or a half-decoded UTF-8 character, is held back until the next token settles it.
+/// <para>On the final call the rest of the content is sent, less the blocks that are valid tool calls: a malformed block
+/// goes out as content, as the whole (non-streamed) reply has it from <see cref="AssistantTurnParser"/>.</para>
 /// </summary>
-public sealed class StreamingTurnSplitter(IReadOnlyList<string> stopStrings)
+/// <param name="toolNames">The functions offered; a block calling any other name is malformed. Null accepts any name.</param>
+public sealed class StreamingTurnSplitter(IReadOnlyList<string> stopStrings, IReadOnlyCollection<string>? toolNames = null)
 {
     private const string ThinkOpen = "<think>";
     private const string ThinkClose = "</think>";
     private const string ToolCallOpen = "<tool_call>";
+    private const string ToolCallClose = "</tool_call>";
 
     private int _contentSent;
     private int _reasoningSent;
@@ -28,11 +35,6 @@ public sealed class StreamingTurnSplitter(IReadOnlyList<string> stopStrings)
     private (string Reasoning, string Content) Split(string text, bool final)
     {
         var visible = text;
-        var toolCall = visible.IndexOf(ToolCallOpen, StringComparison.Ordinal);
-        if (toolCall >= 0)
-        {
-            visible = visible[..toolCall];
-        }
         foreach (var stop in stopStrings)
         {
             var at = visible.IndexOf(stop, StringComparison.Ordinal);
@@ -41,8 +43,18 @@ public sealed class StreamingTurnSplitter(IReadOnlyList<string> stopStrings)
                 visible = visible[..at];
             }
         }
-        if (!final)
+        if (final)
         {
+            visible = WithoutValidToolCalls(visible);
+        }
+        else
+        {
+            // Until the reply ends, nothing from the first <tool_call> on: the block may still become a valid call.
+            var toolCall = visible.IndexOf(ToolCallOpen, StringComparison.Ordinal);
+            if (toolCall >= 0)
+            {
+                visible = visible[..toolCall];
+            }
             visible = visible[..SafeLength(visible)];
         }
 
@@ -56,6 +68,32 @@ public sealed class StreamingTurnSplitter(IReadOnlyList<string> stopStrings)
         return close < 0
             ? (afterOpen, "")
             : (afterOpen[..close].TrimEnd('\n'), afterOpen[(close + ThinkClose.Length)..].TrimStart('\n'));
+    }
+
+    /// <summary>
+    /// The text with each &lt;tool_call&gt; block that parses as a call taken out. Only the whole text can tell: a block
+    /// is judged once complete, by the same parser as the whole reply, so both paths agree on which blocks are calls.
+    /// </summary>
+    private string WithoutValidToolCalls(string text)
+    {
+        var kept = new StringBuilder();
+        var position = 0;
+        while (true)
+        {
+            var open = text.IndexOf(ToolCallOpen, position, StringComparison.Ordinal);
+            if (open < 0)
+            {
+                return kept.Append(text, position, text.Length - position).ToString();
+            }
+            var close = text.IndexOf(ToolCallClose, open + ToolCallOpen.Length, StringComparison.Ordinal);
+            var end = close < 0 ? text.Length : close + ToolCallClose.Length;
+            kept.Append(text, position, open - position);
+            if (AssistantTurnParser.Parse(text[open..end], toolNames: toolNames).ToolCalls.Count == 0)
+            {
+                kept.Append(text, open, end - open);
+            }
+            position = end;
+        }
     }
 
     /// <summary>Length of the prefix that cannot change: no trailing partial tag, partial stop string, or U+FFFD.</summary>

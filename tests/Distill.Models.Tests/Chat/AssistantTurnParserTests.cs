@@ -48,6 +48,34 @@ public class AssistantTurnParserTests
         Assert.False(parsed.IsWellFormed);
     }
 
+    [Fact]
+    public void Malformed_tool_call_stays_content_as_written_between_the_text_and_valid_calls_around_it()
+    {
+        const string broken = "<tool_call>\n{\"name\": \"lookup_order\", \"arguments\": {\"order_id\": \"A-1\"\n</tool_call>";
+        const string valid = "<tool_call>\n{\"name\": \"track_shipment\", \"arguments\": {}}\n</tool_call>";
+
+        var parsed = AssistantTurnParser.Parse($"<think>\nTwo lookups.\n</think>\nChecking.\n{broken}\n{valid}\nDone.");
+
+        Assert.Equal("Two lookups.", parsed.Reasoning);
+        Assert.Equal($"Checking.\n{broken}\n\nDone.", parsed.Content);
+        Assert.Equal("track_shipment", Assert.Single(parsed.ToolCalls).Name);
+        Assert.Contains("Tool call 0 is not valid JSON", Assert.Single(parsed.Errors));
+    }
+
+    [Fact]
+    public void Call_to_a_tool_not_offered_is_an_error_and_stays_content()
+    {
+        const string call = "<tool_call>\n{\"name\": \"cancel_order\", \"arguments\": {}}\n</tool_call>";
+
+        var offered = AssistantTurnParser.Parse(call, toolNames: ["lookup_order"]);
+        var anyName = AssistantTurnParser.Parse(call);
+
+        Assert.Equal(call, offered.Content);
+        Assert.Empty(offered.ToolCalls);
+        Assert.Contains("'cancel_order', which is not one of the offered tools", Assert.Single(offered.Errors));
+        Assert.Equal("cancel_order", Assert.Single(anyName.ToolCalls).Name);
+    }
+
     [Theory]
     [InlineData("<tool_call>\n{\"arguments\": {}}\n</tool_call>", "no \"name\"")]
     [InlineData("<tool_call>\n[1, 2]\n</tool_call>", "not a JSON object")]
