@@ -99,6 +99,18 @@ public sealed class MalformedToolCallTests
         Assert.Equal(BrokenJson, streamed.Content);
     }
 
+    [Fact]
+    public void Under_tool_choice_none_even_a_valid_call_comes_back_as_content()
+    {
+        var request = new EngineRequest { Messages = [], ToolNames = ToolNames, ToolChoice = new ToolChoice("none") };
+        Assert.Empty(request.CallableToolNames);
+        Assert.Equal(ToolNames, (request with { ToolChoice = ToolChoice.Auto }).CallableToolNames);
+
+        var choice = LlamaChatEngine.ChoiceFromText(0, ValidCall, FinishReasons.Stop, request.CallableToolNames, null);
+        Assert.Equal(ValidCall, choice.Content);
+        Assert.Empty(choice.ToolCalls);
+    }
+
     private static EngineChoice Whole(string text) => LlamaChatEngine.ChoiceFromText(0, text, FinishReasons.Stop, ToolNames, null);
 
     /// <summary>Feeds the text a few characters at a time, as tokens arrive, then once more as final.</summary>

@@ -39,6 +39,12 @@ public sealed record EngineRequest
 
     public IReadOnlyList<string> ToolNames { get; init; } = [];
     public ToolChoice ToolChoice { get; init; } = ToolChoice.Auto;
+
+    /// <summary>
+    /// The functions a reply may call: none under tool_choice "none", so a &lt;tool_call&gt; the model writes anyway comes back as
+    /// text content (as vLLM does), never as a call the client said it did not want.
+    /// </summary>
+    public IReadOnlyList<string> CallableToolNames => ToolChoice.Mode == "none" ? [] : ToolNames;
     public double Temperature { get; init; } = 1.0;
     public double TopP { get; init; } = 1.0;
     public int? MaxTokens { get; init; }

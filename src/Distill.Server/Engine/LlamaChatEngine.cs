@@ -279,7 +279,7 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
                 stream.TryWrite(new EngineDelta(state.Choice, Content: contentDelta, Reasoning: reasoningDelta, Logprobs: logprobs));
             }
         }
-        return ChoiceFromText(state.Choice, text, finish, request.ToolNames,
+        return ChoiceFromText(state.Choice, text, finish, request.CallableToolNames,
             request.Logprobs ? state.Kept.Select(ToLogprob).ToList() : null);
     }
 
@@ -327,7 +327,7 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
         public Job Job { get; } = job;
         public int Choice { get; } = choice;
         public List<GeneratedToken> Kept { get; } = [];
-        public StreamingTurnSplitter Splitter { get; } = new(job.Request.Stop, job.Request.ToolNames);
+        public StreamingTurnSplitter Splitter { get; } = new(job.Request.Stop, job.Request.CallableToolNames);
         public int LogprobsSent { get; set; }
         public bool Stopped { get; set; }
     }
