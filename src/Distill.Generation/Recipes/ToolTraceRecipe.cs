@@ -13,6 +13,7 @@ public sealed class ToolTraceRecipe(RecipeContext context) : IRecipe
 {
     public const string StepLimit = "step_limit";
     public const string EmptyAnswer = "empty_answer";
+    public const string MalformedToolCall = "malformed_tool_call";
 
     private readonly ToolRuntime _tools = context.Tools ?? throw new ArgumentException("tool_trace needs a tool runtime", nameof(context));
 
@@ -40,7 +41,8 @@ public sealed class ToolTraceRecipe(RecipeContext context) : IRecipe
 
     /// <summary>
     /// The agent's turn: teacher calls with tools, each tool call executed and its result appended to both views, until the teacher
-    /// answers without a tool call (returned). Rejects with step_limit, empty_answer, or a second tool error's reason.
+    /// answers without a tool call (returned). Rejects with step_limit, empty_answer, malformed_tool_call, or a second tool
+    /// error's reason.
     /// </summary>
     internal static async Task<Distill.Teachers.TeacherResponse> RunAgentAsync(SampleBuilder builder, ToolRuntime tools, List<ChatMessage> teacher,
         List<ChatMessage> student, ToolErrorBudget errors, int variantBase, CancellationToken cancellationToken)
@@ -54,7 +56,10 @@ public sealed class ToolTraceRecipe(RecipeContext context) : IRecipe
             student.Add(assistant);
             if (response.ToolCalls.Count == 0)
             {
-                return string.IsNullOrWhiteSpace(response.Content) ? throw new SampleRejectedException(EmptyAnswer) : response;
+                if (string.IsNullOrWhiteSpace(response.Content)) throw new SampleRejectedException(EmptyAnswer);
+                // A call the server could not parse comes back as text (vLLM, `distill serve`): not an answer to keep.
+                if (response.Content.Contains("<tool_call>", StringComparison.Ordinal)) throw new SampleRejectedException(MalformedToolCall);
+                return response;
             }
             foreach (var call in response.ToolCalls)
             {

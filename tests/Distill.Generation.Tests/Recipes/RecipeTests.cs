@@ -101,6 +101,16 @@ public sealed class RecipeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_tool_call_returned_as_text_rejects_the_sample_instead_of_becoming_the_answer()
+    {
+        _server.Enqueue(Fault.ToolCallAsText);
+
+        var result = await ToolTrace(Tasks[0]);
+
+        Assert.Equal(ToolTraceRecipe.MalformedToolCall, result.RejectReason);
+    }
+
+    [Fact]
     public async Task Trace_that_never_answers_hits_the_step_limit()
     {
         var result = await ToolTrace(Tasks[1], maxSteps: 1);

@@ -31,4 +31,6 @@ public enum Fault
     ContentFilter,
     /// <summary>200 with finish_reason length (truncated content).</summary>
     Length,
+    /// <summary>200 with a malformed &lt;tool_call&gt; block as text content (what vLLM and `distill serve` return for one).</summary>
+    ToolCallAsText,
 }

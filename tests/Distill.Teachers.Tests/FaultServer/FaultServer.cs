@@ -184,6 +184,7 @@ public sealed class FaultServer : IAsyncDisposable
             Fault.UnknownTool => new ScriptedReply(null, [new ScriptedToolCall("delete_all_orders", "{}")], "tool_calls"),
             Fault.ContentFilter => new ScriptedReply(null, null, "content_filter"),
             Fault.Length => new ScriptedReply("This answer was cut off in the mid", null, "length"),
+            Fault.ToolCallAsText => new ScriptedReply("<tool_call>\n{\"name\": \"lookup_order\", \"arguments\": {\"order_id\": 12\n</tool_call>", null, "stop"),
             _ => DefaultReply(request),
         };
         var json = Completion(request, deployment, reply);
