@@ -40,9 +40,13 @@ public sealed class LlamaConfig
     [JsonIgnore] public int HeadDim => HeadDimOverride ?? HiddenSize / NumAttentionHeads;
     [JsonIgnore] public bool IsQwen2 => ModelType == "qwen2";
 
-    /// <summary>Qwen2 always has q/k/v bias (and no o_proj bias); Llama puts `attention_bias` on q/k/v/o.</summary>
-    [JsonIgnore] public bool QkvBias => AttentionBias ?? IsQwen2;
+    /// <summary>
+    /// Qwen2 always has q/k/v bias, no o_proj bias and no MLP bias, whatever `attention_bias` / `mlp_bias` say (transformers'
+    /// Qwen2Attention and Qwen2MLP ignore both keys); Llama puts `attention_bias` on q/k/v/o and `mlp_bias` on the MLP.
+    /// </summary>
+    [JsonIgnore] public bool QkvBias => IsQwen2 || (AttentionBias ?? false);
     [JsonIgnore] public bool OutputProjBias => !IsQwen2 && (AttentionBias ?? false);
+    [JsonIgnore] public bool MlpHasBias => !IsQwen2 && (MlpBias ?? false);
 
     /// <summary>`eos_token_id` may be one id or a list in HF configs.</summary>
     [JsonIgnore]

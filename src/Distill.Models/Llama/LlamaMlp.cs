@@ -17,7 +17,7 @@ public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
 
     public LlamaMlp(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(Native.TorchNative.LoadedThen(nameof(LlamaMlp)))
     {
-        var bias = config.MlpBias ?? false;
+        var bias = config.MlpHasBias;
         gate_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: bias, device: device, dtype: dtype);
         up_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: bias, device: device, dtype: dtype);
         down_proj = nn.Linear(config.IntermediateSize, config.HiddenSize, hasBias: bias, device: device, dtype: dtype);

@@ -49,6 +49,17 @@ public class LlamaModelTests : TorchTest
     }
 
     [Fact]
+    public void Qwen2_ignores_attention_bias_and_mlp_bias_keys_as_transformers_does()
+    {
+        var config = TestConfigs.Tiny(tied: true, modelType: "qwen2");
+        config.AttentionBias = false;
+        config.MlpBias = true;
+        using var m = new LlamaForCausalLM(config);
+        string[] layer = [.. LayerNames, "self_attn.q_proj.bias 16", "self_attn.k_proj.bias 8", "self_attn.v_proj.bias 8"];
+        Assert.Equal(Expected(true, layer).Order(), Names(m).Order());
+    }
+
+    [Fact]
     public void Tied_model_computes_logits_with_the_embedding_matrix()
     {
         using var scope = NewDisposeScope();
