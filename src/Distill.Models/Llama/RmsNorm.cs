@@ -11,6 +11,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public readonly Parameter weight;
 #pragma warning restore IDE1006
     readonly Scalar _eps; // explicit and kept alive: an implicit double -> Scalar per call is freed by the finalizer, possibly mid-call
+    static readonly Scalar Two = 2.ToScalar(); // the same, for the process
 
     public RmsNorm(long dim, double eps, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(Native.TorchNative.LoadedThen(nameof(RmsNorm)))
     {
@@ -24,7 +25,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var inputType = x.dtype;
         var h = inputType == ScalarType.Float32 ? x : x.to_type(ScalarType.Float32);
-        var variance = h.pow(2).mean([-1L], keepdim: true);
+        var variance = h.pow(Two).mean([-1L], keepdim: true);
         h = h * rsqrt(variance.add(_eps));
         return (weight * (inputType == ScalarType.Float32 ? h : h.to_type(inputType))).MoveToOuterDisposeScope();
     }

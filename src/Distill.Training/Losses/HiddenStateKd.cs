@@ -22,7 +22,7 @@ public static partial class KdLoss
         var h = projectedStudent.shape[^1];
         var s = projectedStudent.reshape(-1, h).to_type(ScalarType.Float32);
         var t = teacherHidden.detach().reshape(-1, h).to_type(ScalarType.Float32);
-        var keep = mask.reshape(-1).ne(0);
+        var keep = mask.reshape(-1).ne(LossMath.Zero);
         if (keep.shape[0] != s.shape[0])
             throw new ArgumentException($"mask [{string.Join(", ", mask.shape)}] must have one entry per position ({s.shape[0]})", nameof(mask));
         return LossMath.MaskedMean(s.sub(t).square().mean([-1L]), keep);
@@ -94,7 +94,8 @@ public sealed class HiddenStateProjector : nn.Module
             var term = KdLoss.HiddenStateMse(Project(i, studentStates[s]), teacherStates[t], mask);
             total = total is null ? term : total.add(term);
         }
-        return total!.div(Pairs.Count);
+        using var pairCount = Pairs.Count.ToScalar();
+        return total!.div(pairCount);
     }
 
     /// <summary>Parses "0:1,1:3" into [(0, 1), (1, 3)]. Whitespace is ignored. Throws <see cref="DistillException"/> naming the bad entry.</summary>

@@ -94,7 +94,8 @@ public sealed class AdamW
         var total = stack(grads.Select(g => g.to_type(ScalarType.Float32).square().sum())).sum().sqrt().item<float>();
         if (maxNorm > 0 && total > maxNorm)
         {
-            var scale = maxNorm / (total + 1e-6);
+            // One explicit Scalar for every gradient, alive until the loop ends (why: see Step).
+            using var scale = (maxNorm / (total + 1e-6)).ToScalar();
             foreach (var g in grads) g.mul_(scale);
         }
         return total;
