@@ -15,7 +15,9 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, (Tensor Hidden, IReadO
     readonly LlamaConfig _config;
     readonly RotaryTable _rope;
     // Kept for the process: an implicit 0 -> Scalar per call is freed by the finalizer, possibly while libtorch reads it.
+    // One is arange's step: without it TorchSharp converts an implicit 1 itself.
     static readonly Scalar Zero = 0.ToScalar();
+    static readonly Scalar One = 1.ToScalar();
 
     public LlamaModel(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(Native.TorchNative.LoadedThen(nameof(LlamaModel)))
     {
@@ -77,8 +79,8 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, (Tensor Hidden, IReadO
         using var scope = NewDisposeScope();
         using var start = past.ToScalar();
         using var stop = total.ToScalar();
-        var queryPos = arange(start, stop, dtype: ScalarType.Int64, device: device).unsqueeze(1);
-        var keyPos = arange(Zero, stop, dtype: ScalarType.Int64, device: device).unsqueeze(0);
+        var queryPos = arange(start, stop, One, dtype: ScalarType.Int64, device: device).unsqueeze(1);
+        var keyPos = arange(Zero, stop, One, dtype: ScalarType.Int64, device: device).unsqueeze(0);
         var allowed = keyPos.le(queryPos).unsqueeze(0).unsqueeze(0); // [1, 1, S, T]
         if (attentionMask is not null) allowed = allowed.logical_and(attentionMask.to_type(ScalarType.Bool).unsqueeze(1).unsqueeze(1));
         return allowed.MoveToOuterDisposeScope();

@@ -38,6 +38,6 @@ public static partial class KdLoss
         CheckAlpha(alpha);
         using var kdWeight = alpha.ToScalar();
         using var ceWeight = (1 - alpha).ToScalar();
-        return kd.mul(kdWeight).add(ce.mul(ceWeight));
+        return kd.mul(kdWeight).add(ce.mul(ceWeight), LossMath.One);
     }
 }

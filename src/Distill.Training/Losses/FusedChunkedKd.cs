@@ -66,7 +66,7 @@ internal sealed class FusedChunkedKdFunction : SingleTensorFunction<FusedChunked
                     if (wantH) gradH!.narrow(1, start, len).copy_(g.mm(w).reshape(h.shape));
                     if (wantW) gradW!.addmm_(g.to_type(ScalarType.Float32).t(), hFlat.to_type(ScalarType.Float32));
                 }
-                total.add_(sum.detach());
+                total.add_(sum.detach(), LossMath.One);
             }
         }
 

@@ -155,7 +155,7 @@ internal sealed class FusedLinearHeadFunction : SingleTensorFunction<FusedLinear
                 {
                     (kd, _, ce, _) = KdLoss.SparseTopKAndCeSums(z, sparseSel.Narrow(start, len), labelsC,
                         temperature, tail, ignoreIndex);
-                    loss = ce.mul(ceWeight).add(kd.mul(kdWeight));
+                    loss = ce.mul(ceWeight).add(kd.mul(kdWeight), LossMath.One);
                 }
                 if (wantH || wantW)
                 {
@@ -163,8 +163,8 @@ internal sealed class FusedLinearHeadFunction : SingleTensorFunction<FusedLinear
                     if (wantH) gradH!.index_copy_(0, rows.narrow(0, start, len), g.mm(w));
                     if (wantW) gradW!.addmm_(g.to_type(ScalarType.Float32).t(), hc.to_type(ScalarType.Float32));
                 }
-                ceSum.add_(ce.detach());
-                kdSum.add_(kd.detach());
+                ceSum.add_(ce.detach(), LossMath.One);
+                kdSum.add_(kd.detach(), LossMath.One);
             }
         }
 
@@ -176,7 +176,7 @@ internal sealed class FusedLinearHeadFunction : SingleTensorFunction<FusedLinear
         ctx.save_for_backward(saved);
         ctx.save_data("wantH", wantH);
         ctx.save_data("wantW", wantW);
-        return ceSum.mul(ceWeight).add(kdSum.mul(kdWeight));
+        return ceSum.mul(ceWeight).add(kdSum.mul(kdWeight), LossMath.One);
     }
 
     public override List<Tensor> backward(AutogradContext ctx, Tensor gradOutput) =>

@@ -11,9 +11,11 @@ internal static class LossMath
 {
     // Scalars for the process, never disposed. An implicit number -> Scalar conversion is freed by its finalizer, which can run
     // while libtorch still reads it (docs/benchmarks.md, "TorchSharp Scalar crash"), so wherever a Tensor method takes a Scalar
-    // the losses pass one of these, or a `using var` Scalar for a per-call value.
+    // the losses pass one of these, or a `using var` Scalar for a per-call value. One is also the explicit alpha of every
+    // `a.add(b, One)`: TorchSharp's add(b) without it converts an implicit 1 itself, with the same race.
     internal static readonly Scalar Zero = 0.ToScalar();
     internal static readonly Scalar One = 1.ToScalar();
+    internal static readonly Scalar Two = 2.ToScalar();
 
     /// <summary>
     /// Backward of a fused loss whose forward already computed dL/dhidden and dL/dW (saved in that order, each only when wanted):
@@ -128,7 +130,7 @@ internal static class LossMath
     {
         using var logW = Math.Log(w).ToScalar();
         using var logOneMinusW = Math.Log(1 - w).ToScalar();
-        return stack([logP.clamp_min(LogFloor).add(logW), logQ.clamp_min(LogFloor).add(logOneMinusW)], 0).logsumexp(0, false);
+        return stack([logP.clamp_min(LogFloor).add(logW, One), logQ.clamp_min(LogFloor).add(logOneMinusW, One)], 0).logsumexp(0, false);
     }
 
     /// <summary>A log-probability that is finite but whose exp is exactly 0 in float32.</summary>

@@ -188,13 +188,14 @@ public static partial class KdLoss
         // sum_i p_i (log p_i - log q_i) over the stored ids ...
         var head = LossMath.Kl(teacherLogP.masked_fill(missing, NegativeInfinity), logqK);
         // ... + (1 - m) (log(1 - m) - log(1 - sum_i q_i)) for the rest bucket.
-        var restP = teacherLogP.exp().masked_fill(invalid, LossMath.Zero).sum(-1).neg().add(LossMath.One).clamp_min(LossMath.Zero); // [N]
+        var restP = teacherLogP.exp().masked_fill(invalid, LossMath.Zero).sum(-1)
+            .neg().add(LossMath.One, alpha: LossMath.One).clamp_min(LossMath.Zero);   // [N]
         // When the stored ids cover the vocabulary there is no rest bucket (1 - m is float rounding there, and log 0 = -inf).
         using var vocabSize = targets.VocabSize.ToScalar();
         var noRest = validCount.ge(vocabSize).logical_or(restP.eq(LossMath.Zero)).logical_or(keep.logical_not());
         var logRestQ = StudentRest(logq, logqK, targets, invalid, noRest);
         var restTerm = restP.mul(restP.masked_fill(noRest, LossMath.One).log().sub(logRestQ)).masked_fill(noRest, LossMath.Zero);
-        return (head.add(restTerm), keep);
+        return (head.add(restTerm, LossMath.One), keep);
     }
 
     /// <summary>

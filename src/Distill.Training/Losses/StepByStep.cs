@@ -25,6 +25,7 @@ public static partial class KdLoss
         if (!(lambda >= 0) || double.IsInfinity(lambda))
             throw new ArgumentOutOfRangeException(nameof(lambda), lambda, "lambda must be a finite number >= 0");
         using var rationaleWeight = lambda.ToScalar();
-        return CrossEntropy(labelLogits, labelTargets, ignoreIndex).add(CrossEntropy(rationaleLogits, rationaleTargets, ignoreIndex).mul(rationaleWeight));
+        var label = CrossEntropy(labelLogits, labelTargets, ignoreIndex);
+        return label.add(CrossEntropy(rationaleLogits, rationaleTargets, ignoreIndex).mul(rationaleWeight), LossMath.One);
     }
 }

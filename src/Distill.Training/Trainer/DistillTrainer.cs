@@ -34,6 +34,7 @@ public sealed class DistillTrainer(TrainerParts parts)
     // Kept for the process (per-step values are held by `using var` below): an implicit number -> Scalar conversion is freed by
     // its finalizer, which can run while libtorch still reads it (docs/benchmarks.md, "TorchSharp Scalar crash").
     private static readonly Scalar IgnoreIndex = KdLoss.IgnoreIndex.ToScalar();
+    private static readonly Scalar One = 1.ToScalar(); // explicit add alpha: TorchSharp's add(b) converts an implicit 1 itself
 
     public TrainResult Run(CancellationToken ct = default)
     {
@@ -269,7 +270,7 @@ public sealed class DistillTrainer(TrainerParts parts)
             var ts = teacher!.HiddenStates!.OrderBy(h => h.Key).Select(h => h.Value).ToList();
             hidden = parts.Projector.Loss(ss, ts, b.AttentionMask);
             using var hiddenWeight = cfg.Loss.HiddenWeight.ToScalar();
-            total = total.add(hidden.mul(hiddenWeight));
+            total = total.add(hidden.mul(hiddenWeight), One);
         }
         return new LossTerms(total, ce!, kd, hidden);
     }
