@@ -43,6 +43,10 @@ public sealed class InferenceLinear : IDisposable
     const long SplitMinWeights = 128 * 1024;
     const long SplitMaxRows = 8;
 
+    // The bias add's alpha, kept for the process: TorchSharp's add_(bias) converts an implicit 1 per call, which the finalizer
+    // can free while libtorch still reads it (docs/benchmarks.md, "TorchSharp Scalar crash").
+    static readonly Scalar One = 1.ToScalar();
+
     /// <summary>The layers' outputs side by side on the last dimension, or null when they cannot be fused here.</summary>
     /// <param name="x">[..., in]</param>
     /// <returns>[..., sum of out], equal to cat(layers[i](x), -1) up to float rounding.</returns>
@@ -88,7 +92,7 @@ public sealed class InferenceLinear : IDisposable
         var shape = x.shape;
         var rows = x.numel() / (2 * half);
         var y = x.reshape(rows, 2, half).transpose(0, 1).bmm(halves).sum(0L); // [rows, out]
-        if (bias is not null) y.add_(bias);
+        if (bias is not null) y.add_(bias, One);
         shape[^1] = outFeatures;
         return y.view(shape).MoveToOuterDisposeScope();
     }

@@ -12,6 +12,7 @@ public sealed class LlamaDecoderLayer : nn.Module<AttentionInput, Tensor>
     public readonly RmsNorm input_layernorm;
     public readonly RmsNorm post_attention_layernorm;
 #pragma warning restore IDE1006
+    static readonly Scalar One = 1.ToScalar(); // the residual adds' alpha, kept for the process (see forward)
 
     public LlamaDecoderLayer(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(Native.TorchNative.LoadedThen(nameof(LlamaDecoderLayer)))
     {
@@ -26,8 +27,10 @@ public sealed class LlamaDecoderLayer : nn.Module<AttentionInput, Tensor>
     {
         using var scope = NewDisposeScope();
         var x = input.Hidden;
-        var h = x + self_attn.forward(input with { Hidden = input_layernorm.forward(x) });
-        var output = h + mlp.forward(post_attention_layernorm.forward(h));
+        // add(.., One), not +: TorchSharp's tensor + tensor converts an implicit alpha of 1 per call, which the finalizer can
+        // free while libtorch still reads it (docs/benchmarks.md, "TorchSharp Scalar crash").
+        var h = x.add(self_attn.forward(input with { Hidden = input_layernorm.forward(x) }), One);
+        var output = h.add(mlp.forward(post_attention_layernorm.forward(h)), One);
         return output.MoveToOuterDisposeScope();
     }
 }

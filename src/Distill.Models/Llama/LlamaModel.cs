@@ -14,6 +14,10 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, (Tensor Hidden, IReadO
 #pragma warning restore IDE1006
     readonly LlamaConfig _config;
     readonly RotaryTable _rope;
+    // Kept for the process: an implicit 0 -> Scalar per call is freed by the finalizer, possibly while libtorch reads it.
+    // One is arange's step: without it TorchSharp converts an implicit 1 itself.
+    static readonly Scalar Zero = 0.ToScalar();
+    static readonly Scalar One = 1.ToScalar();
 
     public LlamaModel(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(Native.TorchNative.LoadedThen(nameof(LlamaModel)))
     {
@@ -73,8 +77,10 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, (Tensor Hidden, IReadO
         // One query at the end (a decode step) may see every key that is not padding.
         if (s == 1 && attentionMask is not null) return attentionMask.to_type(ScalarType.Bool).view(attentionMask.shape[0], 1, 1, total);
         using var scope = NewDisposeScope();
-        var queryPos = arange(past, total, dtype: ScalarType.Int64, device: device).unsqueeze(1);
-        var keyPos = arange(0, total, dtype: ScalarType.Int64, device: device).unsqueeze(0);
+        using var start = past.ToScalar();
+        using var stop = total.ToScalar();
+        var queryPos = arange(start, stop, One, dtype: ScalarType.Int64, device: device).unsqueeze(1);
+        var keyPos = arange(Zero, stop, One, dtype: ScalarType.Int64, device: device).unsqueeze(0);
         var allowed = keyPos.le(queryPos).unsqueeze(0).unsqueeze(0); // [1, 1, S, T]
         if (attentionMask is not null) allowed = allowed.logical_and(attentionMask.to_type(ScalarType.Bool).unsqueeze(1).unsqueeze(1));
         return allowed.MoveToOuterDisposeScope();

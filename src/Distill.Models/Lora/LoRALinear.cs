@@ -21,6 +21,10 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
     private readonly Linear lora_B;
     private readonly nn.Module<Tensor, Tensor> lora_dropout;
 #pragma warning restore IDE1006
+    // alpha / r, explicit and kept alive: an implicit double -> Scalar per forward is freed by the finalizer, possibly while
+    // libtorch still reads it.
+    private readonly Scalar _scaling;
+    private static readonly Scalar One = 1.ToScalar(); // explicit add alpha: TorchSharp's add(b) converts an implicit 1 itself
 
     /// <summary>Wraps <paramref name="baseLayer"/> (frozen here) with a new rank-<paramref name="rank"/> adapter on its device and dtype.</summary>
     /// <param name="baseLayer">The pretrained layer; its parameters get requires_grad = false.</param>
@@ -37,6 +41,7 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
         Rank = rank;
         Alpha = alpha;
         Dropout = dropout;
+        _scaling = Scaling.ToScalar();
 
         base_layer = baseLayer;
         foreach (var p in baseLayer.parameters()) p.requires_grad = false;
@@ -84,7 +89,7 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
     {
         var y = base_layer.forward(x);
         if (Disabled) return y;
-        return y.add(lora_B.forward(lora_A.forward(lora_dropout.forward(x))).mul(Scaling));
+        return y.add(lora_B.forward(lora_A.forward(lora_dropout.forward(x))).mul(_scaling), One);
     }
 
     /// <summary>
@@ -94,6 +99,12 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
     public Tensor Merge()
     {
         using var _ = no_grad();
-        return base_layer.weight!.detach().add(lora_B.weight!.detach().matmul(lora_A.weight!.detach()).mul(Scaling));
+        return base_layer.weight!.detach().add(lora_B.weight!.detach().matmul(lora_A.weight!.detach()).mul(_scaling), One);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _scaling.Dispose();
+        base.Dispose(disposing);
     }
 }

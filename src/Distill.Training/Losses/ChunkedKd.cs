@@ -51,12 +51,13 @@ public static partial class KdLoss
             var (student, flatLabels) = LossMath.Flatten(studentChunk, chunkLabels, nameof(studentLogits));
             var v = student.shape[1];
             var perToken = divergence.PerToken(teacherLogP.reshape(-1, v), LossMath.LogProbs(student, temperature));
-            var sum = LossMath.MaskedSum(perToken, flatLabels.ne(ignoreIndex));
-            var next = total is null ? sum : total.add(sum);
+            var sum = LossMath.MaskedSum(perToken, LossMath.KeepMask(flatLabels, ignoreIndex));
+            var next = total is null ? sum : total.add(sum, LossMath.One);
             total = next.MoveToOuterDisposeScope();
         }
         if (total is null) throw new ArgumentException("labels have no positions (T = 0)", nameof(labels));
-        return total.div(LossMath.KeptCount(labels.ne(ignoreIndex))).mul(temperature * temperature);
+        using var temperatureSquared = (temperature * temperature).ToScalar();
+        return total.div(LossMath.KeptCount(LossMath.KeepMask(labels, ignoreIndex))).mul(temperatureSquared);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Distill.Training.Losses;
@@ -18,9 +19,9 @@ public static partial class KdLoss
     public static Tensor CrossEntropy(Tensor logits, Tensor labels, long ignoreIndex = IgnoreIndex)
     {
         var (flat, flatLabels) = LossMath.Flatten(logits, labels);
-        var keep = flatLabels.ne(ignoreIndex);
+        var keep = LossMath.KeepMask(flatLabels, ignoreIndex);
         var logq = LossMath.LogProbs(flat, 1.0);
-        var target = flatLabels.masked_fill(keep.logical_not(), 0).unsqueeze(-1);
+        var target = flatLabels.masked_fill(keep.logical_not(), LossMath.Zero).unsqueeze(-1);
         var nll = logq.gather(-1, target).squeeze(-1).neg();
         return LossMath.MaskedMean(nll, keep);
     }
@@ -35,6 +36,8 @@ public static partial class KdLoss
     public static Tensor Combine(Tensor kd, Tensor ce, double alpha)
     {
         CheckAlpha(alpha);
-        return kd.mul(alpha).add(ce.mul(1 - alpha));
+        using var kdWeight = alpha.ToScalar();
+        using var ceWeight = (1 - alpha).ToScalar();
+        return kd.mul(kdWeight).add(ce.mul(ceWeight), LossMath.One);
     }
 }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Distill.Training.Losses;
@@ -64,7 +65,9 @@ public sealed record Divergence(DivergenceKind Kind, double Beta = 0.5, double A
     static Tensor JsdPerToken(Tensor logP, Tensor logQ, double beta)
     {
         var logM = LossMath.LogMixture(logP, logQ, beta);
-        return LossMath.Kl(logP, logM).mul(beta).add(LossMath.Kl(logQ, logM).mul(1 - beta));
+        using var pWeight = beta.ToScalar();
+        using var qWeight = (1 - beta).ToScalar();
+        return LossMath.Kl(logP, logM).mul(pWeight).add(LossMath.Kl(logQ, logM).mul(qWeight), LossMath.One);
     }
 }
 
@@ -91,8 +94,9 @@ public static partial class KdLoss
         LossMath.CheckSameShape(studentLogits, teacherLogits, nameof(studentLogits), nameof(teacherLogits));
         var (student, flatLabels) = LossMath.Flatten(studentLogits, labels, nameof(studentLogits));
         var teacher = teacherLogits.detach().reshape(student.shape);
-        var keep = flatLabels.ne(ignoreIndex);
+        var keep = LossMath.KeepMask(flatLabels, ignoreIndex);
         var perToken = divergence.PerToken(LossMath.LogProbs(teacher, temperature), LossMath.LogProbs(student, temperature));
-        return LossMath.MaskedMean(perToken, keep).mul(temperature * temperature);
+        using var temperatureSquared = (temperature * temperature).ToScalar();
+        return LossMath.MaskedMean(perToken, keep).mul(temperatureSquared);
     }
 }

@@ -58,7 +58,7 @@ internal sealed class FusedChunkedKdFunction : SingleTensorFunction<FusedChunked
                 var (student, flatLabels) = LossMath.Flatten(z, chunkLabels, "studentLogits");
                 var v = student.shape[1];
                 var perToken = divergence.PerToken(teacherLogP.reshape(-1, v), LossMath.LogProbs(student, temperature));
-                var sum = LossMath.MaskedSum(perToken, flatLabels.ne(ignoreIndex));
+                var sum = LossMath.MaskedSum(perToken, LossMath.KeepMask(flatLabels, ignoreIndex));
                 if (wantH || wantW)
                 {
                     var g = grad([sum], [z])[0].reshape(-1, v);                      // dL/dlogits [B * len, V]
@@ -66,11 +66,14 @@ internal sealed class FusedChunkedKdFunction : SingleTensorFunction<FusedChunked
                     if (wantH) gradH!.narrow(1, start, len).copy_(g.mm(w).reshape(h.shape));
                     if (wantW) gradW!.addmm_(g.to_type(ScalarType.Float32).t(), hFlat.to_type(ScalarType.Float32));
                 }
-                total.add_(sum.detach());
+                total.add_(sum.detach(), LossMath.One);
             }
         }
 
-        var scale = temperature * temperature / Math.Max(1L, labels.ne(ignoreIndex).sum().item<long>());
+        var kept = Math.Max(1L, LossMath.KeepMask(labels, ignoreIndex).sum().item<long>());
+        // Explicit, alive until the call returns: an implicit double -> Scalar can be freed by its finalizer while libtorch
+        // still reads it (see LossMath.Zero).
+        using var scale = (temperature * temperature / kept).ToScalar();
         var saved = new List<Tensor>();
         if (gradH is not null) saved.Add(gradH.mul_(scale));
         if (gradW is not null) saved.Add(gradW.mul_(scale).to_type(studentLmHead.dtype));

@@ -112,7 +112,7 @@ internal sealed class FusedLinearHeadFunction : SingleTensorFunction<FusedLinear
         var h = hidden.detach().reshape(-1, hidden.shape[^1]);
         var wantH = gradEnabled && hidden.requires_grad;
         var wantW = gradEnabled && lmHead.requires_grad;
-        var rows = labels.ne(ignoreIndex).nonzero().reshape(-1);                      // labelled positions only
+        var rows = LossMath.KeepMask(labels, ignoreIndex).nonzero().reshape(-1);      // labelled positions only
         var m = rows.shape[0];
         var hSel = h.index_select(0, rows);
         var labelsSel = labels.index_select(0, rows);
@@ -122,8 +122,13 @@ internal sealed class FusedLinearHeadFunction : SingleTensorFunction<FusedLinear
         // The loss is a mean over all chunks, so each chunk's sum is divided by counts taken over every position up front.
         var ceCount = Math.Max(1L, m);
         var kdCount = sparseSel is null ? 1L : Math.Max(1L, sparseSel.Valid.any(-1).sum().item<long>());
-        var ceWeight = (1 - alpha) / ceCount;
-        var kdWeight = alpha * temperature * temperature / kdCount;
+        // Explicit Scalars, alive until the call returns: an implicit number -> Scalar can be freed by its finalizer while
+        // libtorch still reads it (see LossMath.Zero).
+        using var ceWeight = ((1 - alpha) / ceCount).ToScalar();
+        using var kdWeight = (alpha * temperature * temperature / kdCount).ToScalar();
+        using var ceDivisor = ceCount.ToScalar();
+        using var kdDivisor = kdCount.ToScalar();
+        using var temperatureSquared = (temperature * temperature).ToScalar();
 
         var ceSum = zeros([], ScalarType.Float32, hidden.device);
         var kdSum = zeros([], ScalarType.Float32, hidden.device);
@@ -150,7 +155,7 @@ internal sealed class FusedLinearHeadFunction : SingleTensorFunction<FusedLinear
                 {
                     (kd, _, ce, _) = KdLoss.SparseTopKAndCeSums(z, sparseSel.Narrow(start, len), labelsC,
                         temperature, tail, ignoreIndex);
-                    loss = ce.mul(ceWeight).add(kd.mul(kdWeight));
+                    loss = ce.mul(ceWeight).add(kd.mul(kdWeight), LossMath.One);
                 }
                 if (wantH || wantW)
                 {
@@ -158,20 +163,20 @@ internal sealed class FusedLinearHeadFunction : SingleTensorFunction<FusedLinear
                     if (wantH) gradH!.index_copy_(0, rows.narrow(0, start, len), g.mm(w));
                     if (wantW) gradW!.addmm_(g.to_type(ScalarType.Float32).t(), hc.to_type(ScalarType.Float32));
                 }
-                ceSum.add_(ce.detach());
-                kdSum.add_(kd.detach());
+                ceSum.add_(ce.detach(), LossMath.One);
+                kdSum.add_(kd.detach(), LossMath.One);
             }
         }
 
-        terms.Ce = ceSum.div(ceCount);
-        terms.Kd = kdSum.div(kdCount).mul(temperature * temperature);
+        terms.Ce = ceSum.div(ceDivisor);
+        terms.Kd = kdSum.div(kdDivisor).mul(temperatureSquared);
         var saved = new List<Tensor>();
         if (gradH is not null) saved.Add(gradH.reshape(hidden.shape));
         if (gradW is not null) saved.Add(gradW.to_type(lmHead.dtype));
         ctx.save_for_backward(saved);
         ctx.save_data("wantH", wantH);
         ctx.save_data("wantW", wantW);
-        return ceSum.mul(ceWeight).add(kdSum.mul(kdWeight));
+        return ceSum.mul(ceWeight).add(kdSum.mul(kdWeight), LossMath.One);
     }
 
     public override List<Tensor> backward(AutogradContext ctx, Tensor gradOutput) =>

@@ -22,10 +22,11 @@ public static partial class KdLoss
         var h = projectedStudent.shape[^1];
         var s = projectedStudent.reshape(-1, h).to_type(ScalarType.Float32);
         var t = teacherHidden.detach().reshape(-1, h).to_type(ScalarType.Float32);
-        var keep = mask.reshape(-1).ne(0);
+        var keep = mask.reshape(-1).ne(LossMath.Zero);
         if (keep.shape[0] != s.shape[0])
             throw new ArgumentException($"mask [{string.Join(", ", mask.shape)}] must have one entry per position ({s.shape[0]})", nameof(mask));
-        return LossMath.MaskedMean(s.sub(t).square().mean([-1L]), keep);
+        // pow(Two), not square(): TorchSharp's square() is pow(2) with an implicit 2 (see LossMath.Zero).
+        return LossMath.MaskedMean(s.sub(t).pow(LossMath.Two).mean([-1L]), keep);
     }
 }
 
@@ -92,9 +93,10 @@ public sealed class HiddenStateProjector : nn.Module
                     $"hidden-state layer map pair {s}:{t} is out of range: the student returned {studentStates.Count} hidden states and the teacher {teacherStates.Count}",
                     "fix the layer map so every index is below those counts");
             var term = KdLoss.HiddenStateMse(Project(i, studentStates[s]), teacherStates[t], mask);
-            total = total is null ? term : total.add(term);
+            total = total is null ? term : total.add(term, LossMath.One);
         }
-        return total!.div(Pairs.Count);
+        using var pairCount = Pairs.Count.ToScalar();
+        return total!.div(pairCount);
     }
 
     /// <summary>Parses "0:1,1:3" into [(0, 1), (1, 3)]. Whitespace is ignored. Throws <see cref="DistillException"/> naming the bad entry.</summary>

@@ -9,6 +9,14 @@ namespace Distill.Training.Losses;
 /// </summary>
 internal static class LossMath
 {
+    // Scalars for the process, never disposed. An implicit number -> Scalar conversion is freed by its finalizer, which can run
+    // while libtorch still reads it (docs/benchmarks.md, "TorchSharp Scalar crash"), so wherever a Tensor method takes a Scalar
+    // the losses pass one of these, or a `using var` Scalar for a per-call value. One is also the explicit alpha of every
+    // `a.add(b, One)`: TorchSharp's add(b) without it converts an implicit 1 itself, with the same race.
+    internal static readonly Scalar Zero = 0.ToScalar();
+    internal static readonly Scalar One = 1.ToScalar();
+    internal static readonly Scalar Two = 2.ToScalar();
+
     /// <summary>
     /// Backward of a fused loss whose forward already computed dL/dhidden and dL/dW (saved in that order, each only when wanted):
     /// both are scaled by the incoming gradient; every other of the <paramref name="inputs"/> inputs gets no gradient.
@@ -56,7 +64,11 @@ internal static class LossMath
     internal static Tensor LogProbs(Tensor logits, double temperature)
     {
         var f = logits.to_type(ScalarType.Float32);
-        if (temperature != 1.0) f = f.div(temperature);
+        if (temperature != 1.0)
+        {
+            using var t = temperature.ToScalar();
+            f = f.div(t);
+        }
         return f.log_softmax(-1);
     }
 
@@ -67,16 +79,27 @@ internal static class LossMath
     internal static Tensor LogProbsInPlace(Tensor logits, double temperature)
     {
         if (logits.dtype != ScalarType.Float32 || logits.requires_grad) return LogProbs(logits, temperature);
-        if (temperature != 1.0) logits.div_(temperature);
+        if (temperature != 1.0)
+        {
+            using var t = temperature.ToScalar();
+            logits.div_(t);
+        }
         using var norm = logits.logsumexp(-1, keepdim: true);
         return logits.sub_(norm);
     }
 
+    /// <summary>The ignore-index mask: true where <paramref name="labels"/> (any shape, int64) is not <paramref name="ignoreIndex"/>.</summary>
+    internal static Tensor KeepMask(Tensor labels, long ignoreIndex)
+    {
+        using var ignore = ignoreIndex.ToScalar();
+        return labels.ne(ignore);
+    }
+
     /// <summary>Sum of <paramref name="perToken"/> [N] over kept positions; NaN or inf at dropped positions never reaches the result.</summary>
-    internal static Tensor MaskedSum(Tensor perToken, Tensor keep) => perToken.masked_fill(keep.logical_not(), 0.0).sum();
+    internal static Tensor MaskedSum(Tensor perToken, Tensor keep) => perToken.masked_fill(keep.logical_not(), Zero).sum();
 
     /// <summary>Number of kept positions as a float32 scalar, at least 1 so that "nothing kept" divides 0 by 1.</summary>
-    internal static Tensor KeptCount(Tensor keep) => keep.sum().clamp_min(1).to_type(ScalarType.Float32);
+    internal static Tensor KeptCount(Tensor keep) => keep.sum().clamp_min(One).to_type(ScalarType.Float32);
 
     /// <summary>
     /// Mean of <paramref name="perToken"/> [N] over kept positions. 0 when nothing is kept, still attached to the graph
@@ -92,8 +115,8 @@ internal static class LossMath
     internal static Tensor Kl(Tensor logP, Tensor logQ)
     {
         var p = logP.exp();
-        var off = p.eq(0);
-        var diff = logP.masked_fill(off, 0.0).sub(logQ.masked_fill(off, 0.0));
+        var off = p.eq(Zero);
+        var diff = logP.masked_fill(off, Zero).sub(logQ.masked_fill(off, Zero));
         return p.mul(diff).sum(-1);
     }
 
@@ -103,9 +126,13 @@ internal static class LossMath
     /// models) logsumexp's backward would compute exp(-inf - -inf) = NaN; with the floor the entry has mass ~0 and a finite,
     /// zero gradient.
     /// </summary>
-    internal static Tensor LogMixture(Tensor logP, Tensor logQ, double w) =>
-        stack([logP.clamp_min(LogFloor).add(Math.Log(w)), logQ.clamp_min(LogFloor).add(Math.Log(1 - w))], 0).logsumexp(0, false);
+    internal static Tensor LogMixture(Tensor logP, Tensor logQ, double w)
+    {
+        using var logW = Math.Log(w).ToScalar();
+        using var logOneMinusW = Math.Log(1 - w).ToScalar();
+        return stack([logP.clamp_min(LogFloor).add(logW, One), logQ.clamp_min(LogFloor).add(logOneMinusW, One)], 0).logsumexp(0, false);
+    }
 
     /// <summary>A log-probability that is finite but whose exp is exactly 0 in float32.</summary>
-    const float LogFloor = float.MinValue / 4;
+    static readonly Scalar LogFloor = (float.MinValue / 4).ToScalar();
 }

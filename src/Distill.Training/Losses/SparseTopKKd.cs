@@ -53,7 +53,8 @@ public static partial class KdLoss
         var targets = SparseTargets.Create(teacherTopKIds, teacherTopKLogprobs, student.shape[0], student.shape[1]);
         var logq = LossMath.LogProbs(student, temperature);                           // [N, V]
         var (perToken, keep) = SparseTopKPerToken(logq, logq.gather(-1, targets.SafeIds), targets, flatLabels, tail, ignoreIndex);
-        return LossMath.MaskedMean(perToken, keep).mul(temperature * temperature);
+        using var temperatureSquared = (temperature * temperature).ToScalar();
+        return LossMath.MaskedMean(perToken, keep).mul(temperatureSquared);
     }
 
     /// <summary>The terms of sparse top-k KD mixed with cross-entropy; Kd and Ce are detached copies for logging.</summary>
@@ -81,7 +82,8 @@ public static partial class KdLoss
         var (student, flatLabels) = LossMath.Flatten(studentLogits, labels, nameof(studentLogits));
         var targets = SparseTargets.Create(teacherTopKIds, teacherTopKLogprobs, student.shape[0], student.shape[1]);
         var (kdSum, kdCount, ceSum, ceCount) = SparseTopKAndCeSums(student, targets, flatLabels, temperature, tail, ignoreIndex);
-        var kd = kdSum.div(kdCount).mul(temperature * temperature);
+        using var temperatureSquared = (temperature * temperature).ToScalar();
+        var kd = kdSum.div(kdCount).mul(temperatureSquared);
         var ce = ceSum.div(ceCount);
         return new KdAndCe(Combine(kd, ce, alpha), kd.detach(), ce.detach());
     }
@@ -94,8 +96,8 @@ public static partial class KdLoss
     internal static (Tensor KdSum, Tensor KdCount, Tensor CeSum, Tensor CeCount) SparseTopKAndCeSums(Tensor student, SparseTargets targets,
         Tensor flatLabels, double temperature, TailMode tail, long ignoreIndex)
     {
-        var labelled = flatLabels.ne(ignoreIndex);
-        var target = flatLabels.masked_fill(labelled.logical_not(), 0).unsqueeze(-1);  // [N, 1]
+        var labelled = LossMath.KeepMask(flatLabels, ignoreIndex);
+        var target = flatLabels.masked_fill(labelled.logical_not(), LossMath.Zero).unsqueeze(-1);  // [N, 1]
         var logq = LossMath.LogProbs(student, 1.0);
         Tensor logqK, logqLabel;
         Tensor logqKd = logq;
@@ -131,10 +133,10 @@ public static partial class KdLoss
             if (k > v)
                 throw new ArgumentException($"K = {k} ids per position exceeds the vocabulary size {v}", nameof(teacherTopKIds));
             var ids = teacherTopKIds.detach().reshape(n, k).to_type(ScalarType.Int64);
-            var valid = ids.ge(0);
+            var valid = ids.ge(LossMath.Zero);
             var invalid = valid.logical_not();
-            var logP = teacherTopKLogprobs.detach().reshape(n, k).to_type(ScalarType.Float32).masked_fill(invalid, 0.0);
-            return new SparseTargets(ids.masked_fill(invalid, 0), valid, logP, v);
+            var logP = teacherTopKLogprobs.detach().reshape(n, k).to_type(ScalarType.Float32).masked_fill(invalid, LossMath.Zero);
+            return new SparseTargets(ids.masked_fill(invalid, LossMath.Zero), valid, logP, v);
         }
 
         /// <summary>Rows <paramref name="rows"/> (int64 [M]) of every tensor.</summary>
@@ -153,6 +155,11 @@ public static partial class KdLoss
     /// </summary>
     internal const double ExactRestBelow = 1e-2;
 
+    // Kept for the process, like LossMath.Zero (an implicit number -> Scalar per call can be freed mid-call by its finalizer).
+    // ExactMassAbove: the gathered student mass above which the rest is below ExactRestBelow.
+    static readonly Scalar ExactMassAbove = (1 - ExactRestBelow).ToScalar();
+    static readonly Scalar NegativeInfinity = float.NegativeInfinity.ToScalar();
+
     /// <summary>
     /// Per-position sparse KD [N] and the kept mask [N].
     /// <paramref name="logq"/> [N, V] are the student's log-probabilities (at the KD temperature), read only for the rows whose
@@ -164,29 +171,31 @@ public static partial class KdLoss
         var valid = targets.Valid;
         var invalid = valid.logical_not();
         var teacherLogP = targets.TeacherLogP;
-        logqK = logqK.masked_fill(invalid, 0.0);
+        logqK = logqK.masked_fill(invalid, LossMath.Zero);
         var validCount = valid.sum(-1);                                               // [N]
-        var keep = flatLabels.ne(ignoreIndex).logical_and(validCount.gt(0));
+        var keep = LossMath.KeepMask(flatLabels, ignoreIndex).logical_and(validCount.gt(LossMath.Zero));
 
         // Rows that are skipped get finite stand-ins wherever -inf would appear, so their zero gradient never meets a NaN.
         var dropRow = keep.logical_not().unsqueeze(-1);                               // [N, 1]
         var missing = invalid.logical_and(dropRow.logical_not());                     // missing ids of kept rows
         if (tail == TailMode.Renormalize)
         {
-            var logPn = teacherLogP.masked_fill(missing, float.NegativeInfinity).log_softmax(-1);
-            var logQn = logqK.masked_fill(missing, float.NegativeInfinity).log_softmax(-1);
+            var logPn = teacherLogP.masked_fill(missing, NegativeInfinity).log_softmax(-1);
+            var logQn = logqK.masked_fill(missing, NegativeInfinity).log_softmax(-1);
             return (LossMath.Kl(logPn, logQn), keep);
         }
 
         // sum_i p_i (log p_i - log q_i) over the stored ids ...
-        var head = LossMath.Kl(teacherLogP.masked_fill(missing, float.NegativeInfinity), logqK);
+        var head = LossMath.Kl(teacherLogP.masked_fill(missing, NegativeInfinity), logqK);
         // ... + (1 - m) (log(1 - m) - log(1 - sum_i q_i)) for the rest bucket.
-        var restP = teacherLogP.exp().masked_fill(invalid, 0.0).sum(-1).neg().add(1).clamp_min(0); // [N]
+        var restP = teacherLogP.exp().masked_fill(invalid, LossMath.Zero).sum(-1)
+            .neg().add(LossMath.One, alpha: LossMath.One).clamp_min(LossMath.Zero);   // [N]
         // When the stored ids cover the vocabulary there is no rest bucket (1 - m is float rounding there, and log 0 = -inf).
-        var noRest = validCount.ge(targets.VocabSize).logical_or(restP.eq(0)).logical_or(keep.logical_not());
+        using var vocabSize = targets.VocabSize.ToScalar();
+        var noRest = validCount.ge(vocabSize).logical_or(restP.eq(LossMath.Zero)).logical_or(keep.logical_not());
         var logRestQ = StudentRest(logq, logqK, targets, invalid, noRest);
-        var restTerm = restP.mul(restP.masked_fill(noRest, 1).log().sub(logRestQ)).masked_fill(noRest, 0.0);
-        return (head.add(restTerm), keep);
+        var restTerm = restP.mul(restP.masked_fill(noRest, LossMath.One).log().sub(logRestQ)).masked_fill(noRest, LossMath.Zero);
+        return (head.add(restTerm, LossMath.One), keep);
     }
 
     /// <summary>
@@ -197,16 +206,16 @@ public static partial class KdLoss
     /// </summary>
     static Tensor StudentRest(Tensor logq, Tensor logqK, SparseTargets targets, Tensor invalid, Tensor noRest)
     {
-        var massK = logqK.to_type(ScalarType.Float64).exp().masked_fill(invalid, 0.0).sum(-1);     // [N]
-        var exact = massK.gt(1 - ExactRestBelow).logical_and(noRest.logical_not());
+        var massK = logqK.to_type(ScalarType.Float64).exp().masked_fill(invalid, LossMath.Zero).sum(-1);     // [N]
+        var exact = massK.gt(ExactMassAbove).logical_and(noRest.logical_not());
         // Rows not computed here get mass 0, so log1p and its gradient stay finite (their value is replaced or masked).
-        var fast = massK.masked_fill(exact.logical_or(noRest), 0.0).neg().log1p().to_type(ScalarType.Float32);
+        var fast = massK.masked_fill(exact.logical_or(noRest), LossMath.Zero).neg().log1p().to_type(ScalarType.Float32);
         var rows = exact.nonzero().reshape(-1);
         if (rows.shape[0] == 0) return fast;
         var sub = targets.Select(rows);
         var inTopK = zeros([rows.shape[0], logq.shape[1]], ScalarType.Float32, logq.device)
-            .scatter_add(-1, sub.SafeIds, sub.Valid.to_type(ScalarType.Float32)).gt(0);
-        var exactRest = logq.index_select(0, rows).masked_fill(inTopK, float.NegativeInfinity).logsumexp(-1, false);
+            .scatter_add(-1, sub.SafeIds, sub.Valid.to_type(ScalarType.Float32)).gt(LossMath.Zero);
+        var exactRest = logq.index_select(0, rows).masked_fill(inTopK, NegativeInfinity).logsumexp(-1, false);
         return fast.index_copy(0, rows, exactRest);
     }
 

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Distill.Training.Losses;
@@ -23,6 +24,8 @@ public static partial class KdLoss
     {
         if (!(lambda >= 0) || double.IsInfinity(lambda))
             throw new ArgumentOutOfRangeException(nameof(lambda), lambda, "lambda must be a finite number >= 0");
-        return CrossEntropy(labelLogits, labelTargets, ignoreIndex).add(CrossEntropy(rationaleLogits, rationaleTargets, ignoreIndex).mul(lambda));
+        using var rationaleWeight = lambda.ToScalar();
+        var label = CrossEntropy(labelLogits, labelTargets, ignoreIndex);
+        return label.add(CrossEntropy(rationaleLogits, rationaleTargets, ignoreIndex).mul(rationaleWeight), LossMath.One);
     }
 }

@@ -14,6 +14,10 @@ namespace Distill.Training.Trainer;
 public sealed class AdamW
 {
     private readonly List<(string Name, Parameter Param, bool Decay)> _params;
+    // The add alpha and square's exponent as Scalars for the process (why: see Step). TorchSharp's add_(eps) and square()
+    // would convert an implicit 1 and 2 themselves.
+    private static readonly Scalar One = 1.ToScalar();
+    private static readonly Scalar Two = 2.ToScalar();
     private readonly Dictionary<string, (Tensor ExpAvg, Tensor ExpAvgSq)> _state = [];
 
     public AdamW(IEnumerable<(string Name, Parameter Param)> parameters, double beta1, double beta2, double eps, double weightDecay)
@@ -67,7 +71,7 @@ public sealed class AdamW
             if (decay && WeightDecay > 0) p.mul_(decayFactor);
             s.ExpAvg.mul_(beta1).add_(g, alpha: oneMinusBeta1);
             s.ExpAvgSq.mul_(beta2).addcmul_(g, g, value: oneMinusBeta2);
-            using var denom = s.ExpAvgSq.sqrt().div_(sqrtBc2).add_(eps);
+            using var denom = s.ExpAvgSq.sqrt().div_(sqrtBc2).add_(eps, One);
             p.addcdiv_(s.ExpAvg, denom, value: stepSize);
         }
     }
@@ -91,10 +95,11 @@ public sealed class AdamW
         using var noGrad = no_grad();
         var grads = _params.Select(p => p.Param.grad).OfType<Tensor>().ToList();
         if (grads.Count == 0) return 0;
-        var total = stack(grads.Select(g => g.to_type(ScalarType.Float32).square().sum())).sum().sqrt().item<float>();
+        var total = stack(grads.Select(g => g.to_type(ScalarType.Float32).pow(Two).sum())).sum().sqrt().item<float>();
         if (maxNorm > 0 && total > maxNorm)
         {
-            var scale = maxNorm / (total + 1e-6);
+            // One explicit Scalar for every gradient, alive until the loop ends (why: see Step).
+            using var scale = (maxNorm / (total + 1e-6)).ToScalar();
             foreach (var g in grads) g.mul_(scale);
         }
         return total;

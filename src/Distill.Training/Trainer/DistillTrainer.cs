@@ -31,6 +31,11 @@ public sealed class DistillTrainer(TrainerParts parts)
 {
     private readonly TrainConfig _cfg = parts.Config;
 
+    // Kept for the process (per-step values are held by `using var` below): an implicit number -> Scalar conversion is freed by
+    // its finalizer, which can run while libtorch still reads it (docs/benchmarks.md, "TorchSharp Scalar crash").
+    private static readonly Scalar IgnoreIndex = KdLoss.IgnoreIndex.ToScalar();
+    private static readonly Scalar One = 1.ToScalar(); // explicit add alpha: TorchSharp's add(b) converts an implicit 1 itself
+
     public TrainResult Run(CancellationToken ct = default)
     {
         var cfg = _cfg;
@@ -86,15 +91,16 @@ public sealed class DistillTrainer(TrainerParts parts)
             parts.Optimizer.ZeroGrad();
             double loss = 0, ce = 0, kd = 0, hidden = 0;
             long tokens = 0, headTokens = 0;
+            using var gradAccum = cfg.Batch.GradAccum.ToScalar();
             for (var micro = 0; micro < cfg.Batch.GradAccum; micro++)
             {
                 using var scope = NewDisposeScope();
                 var host = parts.Train.Next();
                 tokens += host.Tokens;
                 var batch = host.ToDevice(parts.Device);
-                headTokens += FusedHead(stage) ? batch.Labels.ne(KdLoss.IgnoreIndex).sum().item<long>() : host.Tokens;
+                headTokens += FusedHead(stage) ? batch.Labels.ne(IgnoreIndex).sum().item<long>() : host.Tokens;
                 var terms = Loss(batch, alpha, temperature, stage);
-                terms.Total.div(cfg.Batch.GradAccum).backward();
+                terms.Total.div(gradAccum).backward();
                 loss += terms.Total.item<float>() / cfg.Batch.GradAccum;
                 ce += terms.Ce.item<float>() / cfg.Batch.GradAccum;
                 if (terms.Kd is not null) kd += terms.Kd.item<float>() / cfg.Batch.GradAccum;
@@ -263,7 +269,8 @@ public sealed class DistillTrainer(TrainerParts parts)
             var ss = studentStates!.OrderBy(h => h.Key).Select(h => h.Value).ToList();
             var ts = teacher!.HiddenStates!.OrderBy(h => h.Key).Select(h => h.Value).ToList();
             hidden = parts.Projector.Loss(ss, ts, b.AttentionMask);
-            total = total.add(hidden.mul(cfg.Loss.HiddenWeight));
+            using var hiddenWeight = cfg.Loss.HiddenWeight.ToScalar();
+            total = total.add(hidden.mul(hiddenWeight), One);
         }
         return new LossTerms(total, ce!, kd, hidden);
     }
@@ -282,7 +289,7 @@ public sealed class DistillTrainer(TrainerParts parts)
             {
                 using var scope = NewDisposeScope();
                 var b = host.ToDevice(parts.Device);
-                var labelled = b.Labels.ne(KdLoss.IgnoreIndex).sum().item<long>();
+                var labelled = b.Labels.ne(IgnoreIndex).sum().item<long>();
                 if (labelled == 0) continue;
                 var logits = parts.Student.forward(new CausalLMInput(b.InputIds)).Logits;
                 sum += KdLoss.CrossEntropy(logits, b.Labels).item<float>() * labelled;
