@@ -16,6 +16,9 @@ public static class LlamaGenerator
     // One Scalar for the process: an implicit float -> Scalar per call is freed by the finalizer, which can run while libtorch
     // still reads it (see docs/benchmarks.md, "TorchSharp Scalar crash").
     private static readonly Scalar NegativeInfinity = float.NegativeInfinity.ToScalar();
+    private static readonly Scalar One = 1L.ToScalar();
+    private static readonly Scalar Zero = 0L.ToScalar();
+    private static readonly Scalar MinusOne = (-1L).ToScalar();
 
     /// <param name="prompts">token ids per row (non-empty).</param>
     /// <param name="onToken">called for each generated token (row index, token) as soon as it is chosen: streaming.</param>
@@ -77,7 +80,7 @@ public static class LlamaGenerator
             if (padded)
             {
                 mask = tensor(m, [b, p], device: device).DetachFromDisposeScope();
-                pos = (mask.cumsum(1) - 1).clamp_min(0);
+                pos = mask.cumsum(1).add(MinusOne, One).clamp_min(Zero);
                 lastPos = pos.narrow(1, p - 1, 1).DetachFromDisposeScope();
             }
             var output = model.forward(new CausalLMInput(idsT, mask, pos, cache, LastTokenLogitsOnly: true));
@@ -127,7 +130,7 @@ public static class LlamaGenerator
                 var feed = nextIds.Select((t, r) => finish[r] is null ? t : options.PadTokenId).ToArray();
                 var feedT = tensor(feed, [b, 1], device: device);
                 var newMask = mask is null ? null : cat([mask, ones(b, 1, dtype: ScalarType.Int64, device: device)], 1);
-                var newPos = lastPos is null ? null : lastPos + 1;
+                var newPos = lastPos?.add(One, One);
                 var output = model.forward(new CausalLMInput(feedT, newMask, newPos, cache, LastTokenLogitsOnly: true));
                 var newLogits = output.Logits.squeeze(1).to_type(ScalarType.Float32);
 

@@ -16,7 +16,8 @@ public static class TokenSampler
     {
         using var scope = NewDisposeScope();
         if (options.Greedy) return logits.argmax(-1).MoveToOuterDisposeScope();
-        var filtered = Filter(logits / options.Temperature, options.TopK, options.TopP);
+        using var temperature = options.Temperature.ToScalar(); // explicit and kept alive past the call (see NegativeInfinity)
+        var filtered = Filter(logits.div(temperature), options.TopK, options.TopP);
         var probs = filtered.softmax(-1);
         return multinomial(probs, 1, false, generator).squeeze(1).MoveToOuterDisposeScope();
     }
@@ -38,8 +39,10 @@ public static class TokenSampler
             var (sorted, indices) = l.sort(-1, descending: true);
             var probs = sorted.softmax(-1);
             // Probability mass strictly before each token: a token is kept while the mass before it is below top_p.
-            var before = probs.cumsum(-1) - probs;
-            var drop = before.ge(topP);
+            using var minusOne = (-1).ToScalar();
+            using var threshold = topP.ToScalar();
+            var before = probs.cumsum(-1).add(probs, minusOne);
+            var drop = before.ge(threshold);
             var keptSorted = sorted.masked_fill(drop, NegativeInfinity);
             l = full_like(l, NegativeInfinity).scatter(-1, indices, keptSorted);
         }
