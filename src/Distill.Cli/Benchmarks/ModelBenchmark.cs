@@ -31,7 +31,7 @@ public static class ModelBenchmark
     /// rounds; each side's fastest round counts, so both see the same background load (this machine's speed changes by tens of
     /// percent within a minute).
     /// </summary>
-    public static (DecodeResult Cached, DecodeResult Uncached) CacheVersusRecompute(LlamaForCausalLM model, Device device, int newTokens, int rounds = 3)
+    public static (DecodeResult Cached, DecodeResult Uncached) CacheVersusRecompute(LlamaForCausalLM model, Device device, int newTokens, int rounds = 5)
     {
         var prompt = Enumerable.Range(1, 16).Select(i => (long)i).ToList();
         var options = new GenerationOptions { MaxNewTokens = newTokens, Temperature = 0, StopTokenIds = [] };

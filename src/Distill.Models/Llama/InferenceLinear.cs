@@ -1,3 +1,4 @@
+using Distill.Models.Performance;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -75,7 +76,7 @@ public sealed class InferenceLinear : IDisposable
             if (!Current(weights) && !Fuse(weights)) return null;
             (weight, bias, halves) = (_weight!, _bias, _halves);
         }
-        if (halves is not null && x.numel() <= SplitMaxRows * halves.size(1) * 2 && get_num_threads() > 1) return SplitK(x, halves, bias);
+        if (halves is not null && x.numel() <= SplitMaxRows * halves.size(1) * 2 && DecodeThreads.Available > 1) return SplitK(x, halves, bias);
         return nn.functional.linear(x, weight, bias);
     }
 
@@ -91,7 +92,8 @@ public sealed class InferenceLinear : IDisposable
         long half = halves.size(1), outFeatures = halves.size(2);
         var shape = x.shape;
         var rows = x.numel() / (2 * half);
-        var y = x.reshape(rows, 2, half).transpose(0, 1).bmm(halves).sum(0L); // [rows, out]
+        Tensor y;
+        using (DecodeThreads.Wide()) y = x.reshape(rows, 2, half).transpose(0, 1).bmm(halves).sum(0L); // [rows, out]
         if (bias is not null) y.add_(bias, One);
         shape[^1] = outFeatures;
         return y.view(shape).MoveToOuterDisposeScope();
