@@ -14,10 +14,11 @@ namespace Distill.Models.Generation;
 /// </summary>
 public static class LlamaGenerator
 {
-    // One Scalar for the process: an implicit float -> Scalar per call is freed by the finalizer, which can run while libtorch
-    // still reads it (see docs/benchmarks.md, "TorchSharp Scalar crash").
     // Decode steps of up to this many rows run on one intra-op thread (DecodeThreads); measured faster at batch 1, 8 and 32.
     private const int OneThreadMaxRows = 32;
+
+    // Scalars for the process: an implicit number -> Scalar per call is freed by the finalizer, which can run while libtorch
+    // still reads it (see docs/benchmarks.md, "TorchSharp Scalar crash").
     private static readonly Scalar NegativeInfinity = float.NegativeInfinity.ToScalar();
     private static readonly Scalar One = 1L.ToScalar();
     private static readonly Scalar Zero = 0L.ToScalar();
