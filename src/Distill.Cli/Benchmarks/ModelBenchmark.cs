@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Distill.Cli.Commands;
 using Distill.Models.Generation;
 using Distill.Models.Llama;
+using Distill.Models.Performance;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -81,14 +82,17 @@ public static class ModelBenchmark
         return new($"batched decode, batch {batch}", batch, newTokens, watch.Elapsed.TotalSeconds);
     }
 
-    /// <summary>FLOPs per step from <see cref="LlamaForCausalLM.TrainingFlopsPerToken"/> (nanoGPT's estimate_mfu, PaLM appendix B).</summary>
+    /// <summary>
+    /// FLOPs per step from <see cref="LlamaForCausalLM.TrainingFlopsPerToken"/> (nanoGPT's estimate_mfu, PaLM appendix B).
+    /// <paramref name="steps"/> rounds of one matmul trial and one timed step: the fastest step against the best matmul rate,
+    /// both seen under the same background load (as `distill bench train` does; five consecutive steps against a peak taken
+    /// before and after gave 54-66 % on the same build within minutes).
+    /// </summary>
     public static TrainingShapeResult TrainingShape(LlamaConfig config, Device device, int batch, int sequenceLength, int steps)
     {
         torch.manual_seed(0);
         using var model = new LlamaForCausalLM(config, device);
         var optimizer = optim.AdamW(model.parameters(), lr: 1e-4);
-        // The peak is the best matmul rate seen before or after the steps, so a noisy moment cannot flatter the MFU.
-        var matmul = TorchChecks.MatmulGflops(device);
         var ids = randint(0, config.VocabSize, [batch, sequenceLength + 1], device: device);
         var inputs = ids.narrow(1, 0, sequenceLength);
         var targets = ids.narrow(1, 1, sequenceLength).reshape(-1);
@@ -100,21 +104,20 @@ public static class ModelBenchmark
             var logits = model.forward(new CausalLMInput(inputs)).Logits;
             nn.functional.cross_entropy(logits.reshape(-1, config.VocabSize), targets).backward();
             optimizer.step();
+            if (device.type == DeviceType.CUDA) cuda.synchronize();
         }
 
         Step(); // warm-up: allocations and optimizer state
-        var watch = Stopwatch.StartNew();
-        for (var i = 0; i < steps; i++)
+        double stepSeconds = double.MaxValue, matmulFlops = 0;
+        for (var round = 0; round < steps; round++)
         {
+            matmulFlops = Math.Max(matmulFlops, MatmulPeak.Measure(device, n: 1024, trials: 1));
+            var watch = Stopwatch.StartNew();
             Step();
+            stepSeconds = Math.Min(stepSeconds, watch.Elapsed.TotalSeconds);
         }
-        if (device.type == DeviceType.CUDA)
-        {
-            cuda.synchronize();
-        }
-        var stepSeconds = watch.Elapsed.TotalSeconds / steps;
-        matmul = Math.Max(matmul, TorchChecks.MatmulGflops(device));
-        return new(model.ParameterCount, batch, sequenceLength, stepSeconds, model.TrainingFlopsPerToken(sequenceLength) * batch * sequenceLength, matmul);
+        return new(model.ParameterCount, batch, sequenceLength, stepSeconds, model.TrainingFlopsPerToken(sequenceLength) * batch * sequenceLength,
+            matmulFlops / 1e9);
     }
 
     /// <summary>About 10M parameters: the size the MFU target names.</summary>

@@ -96,7 +96,7 @@ public static class BenchCommand
     private static Command Model(Func<ParseResult, CliContext> context)
     {
         var tokens = new Option<int>("--tokens") { Description = "Tokens to generate per decode measurement.", DefaultValueFactory = _ => 256 };
-        var steps = new Option<int>("--steps") { Description = "Timed training-shape steps.", DefaultValueFactory = _ => 5 };
+        var steps = new Option<int>("--steps") { Description = "Rounds of one matmul trial and one timed training-shape step (the fastest step counts).", DefaultValueFactory = _ => 5 };
         var rounds = new Option<int>("--rounds") { Description = "Alternating rounds of cached and recomputed decoding; the fastest of each counts.", DefaultValueFactory = _ => 5 };
         var command = new Command("model", "Decode with vs without KV cache, batched decode at batch 1/8/32, training-shape forward+backward MFU.") { tokens, steps, rounds };
         command.SetAction(parse =>
