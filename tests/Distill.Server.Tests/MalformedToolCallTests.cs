@@ -65,7 +65,7 @@ public sealed class MalformedToolCallTests
     {
         var streamed = Streamed("Let me look.\n" + BrokenJson);
 
-        Assert.Equal("Let me look.\n", streamed.ContentBeforeEnd);
+        Assert.Equal("Let me look.", streamed.ContentBeforeEnd); // the newline waits: it might end the content
         Assert.Equal("Let me look.\n" + BrokenJson, streamed.Content);
         Assert.Equal(Whole("Let me look.\n" + BrokenJson).Content, streamed.Content);
     }
@@ -94,9 +94,9 @@ public sealed class MalformedToolCallTests
     {
         var streamed = Streamed("<think>\nThe user wants tracking.\n</think>\n" + BrokenJson);
 
-        // The newline before </think> is streamed before the tag arrives; that is the splitter's usual reasoning handling.
-        Assert.Equal("The user wants tracking.", streamed.Reasoning.TrimEnd('\n'));
+        Assert.Equal("The user wants tracking.", streamed.Reasoning); // the newline before </think> is not streamed
         Assert.Equal(BrokenJson, streamed.Content);
+        Assert.Equal(Whole("<think>\nThe user wants tracking.\n</think>\n" + BrokenJson).Reasoning, streamed.Reasoning);
     }
 
     [Fact]
@@ -109,6 +109,18 @@ public sealed class MalformedToolCallTests
         var choice = LlamaChatEngine.ChoiceFromText(0, ValidCall, FinishReasons.Stop, request.CallableToolNames, null);
         Assert.Equal(ValidCall, choice.Content);
         Assert.Empty(choice.ToolCalls);
+    }
+
+    [Theory]
+    [InlineData("<think>\nFirst.\n\nSecond.\n</think>\nThe answer.\n")]
+    [InlineData("Line one.\n\nLine two.\n\n")]
+    [InlineData("<think>\nChecking.\n</think>\nLet me look.\n" + ValidCall)]
+    public void Streamed_reasoning_and_content_equal_the_whole_reply(string text)
+    {
+        var streamed = Streamed(text);
+        var whole = Whole(text);
+        Assert.Equal(whole.Reasoning ?? "", streamed.Reasoning);
+        Assert.Equal(whole.Content ?? "", streamed.Content);
     }
 
     private static EngineChoice Whole(string text) => LlamaChatEngine.ChoiceFromText(0, text, FinishReasons.Stop, ToolNames, null);

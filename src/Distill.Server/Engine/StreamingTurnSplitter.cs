@@ -58,16 +58,18 @@ public sealed class StreamingTurnSplitter(IReadOnlyList<string> stopStrings, IRe
             visible = visible[..SafeLength(visible)];
         }
 
+        // Trailing newlines wait for what follows: before </think>, a <tool_call> or the end they are trimmed, as the whole
+        // reply's parser trims them; followed by more text they go out with it.
         var trimmed = visible.TrimStart();
         if (!trimmed.StartsWith(ThinkOpen, StringComparison.Ordinal))
         {
-            return ("", visible.TrimStart('\n'));
+            return ("", visible.Trim('\n'));
         }
         var afterOpen = trimmed[ThinkOpen.Length..].TrimStart('\n');
         var close = afterOpen.IndexOf(ThinkClose, StringComparison.Ordinal);
         return close < 0
-            ? (afterOpen, "")
-            : (afterOpen[..close].TrimEnd('\n'), afterOpen[(close + ThinkClose.Length)..].TrimStart('\n'));
+            ? (final ? afterOpen : afterOpen.TrimEnd('\n'), "")
+            : (afterOpen[..close].TrimEnd('\n'), afterOpen[(close + ThinkClose.Length)..].Trim('\n'));
     }
 
     /// <summary>
