@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Distill.Cli.Commands;
 using Distill.Models.Generation;
 using Distill.Models.Llama;
 using Distill.Models.Performance;
