@@ -1,5 +1,6 @@
 using System.Text;
 using Distill.Models.Chat;
+using static Distill.Models.Tokenization.ChatTokens;
 
 namespace Distill.Server.Engine;
 
@@ -13,11 +14,6 @@ namespace Distill.Server.Engine;
 /// <param name="toolNames">The functions offered; a block calling any other name is malformed. Null accepts any name.</param>
 public sealed class StreamingTurnSplitter(IReadOnlyList<string> stopStrings, IReadOnlyCollection<string>? toolNames = null)
 {
-    private const string ThinkOpen = "<think>";
-    private const string ThinkClose = "</think>";
-    private const string ToolCallOpen = "<tool_call>";
-    private const string ToolCallClose = "</tool_call>";
-
     private int _contentSent;
     private int _reasoningSent;
 
