@@ -3,6 +3,7 @@ using Distill.Models.Llama;
 using Distill.Models.Performance;
 using TorchSharp;
 using static TorchSharp.torch;
+using static Distill.Models.Native.Scalars;
 
 namespace Distill.Models.Generation;
 
@@ -16,13 +17,6 @@ public static class LlamaGenerator
 {
     // Decode steps of up to this many rows run on one intra-op thread (DecodeThreads); measured faster at batch 1, 8 and 32.
     private const int OneThreadMaxRows = 32;
-
-    // Scalars for the process: an implicit number -> Scalar per call is freed by the finalizer, which can run while libtorch
-    // still reads it (see docs/benchmarks.md, "TorchSharp Scalar crash").
-    private static readonly Scalar NegativeInfinity = float.NegativeInfinity.ToScalar();
-    private static readonly Scalar One = 1L.ToScalar();
-    private static readonly Scalar Zero = 0L.ToScalar();
-    private static readonly Scalar MinusOne = (-1L).ToScalar();
 
     /// <param name="prompts">token ids per row (non-empty).</param>
     /// <param name="onToken">called for each generated token (row index, token) as soon as it is chosen: streaming.</param>

@@ -1,14 +1,12 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using static Distill.Models.Native.Scalars;
 
 namespace Distill.Models.Generation;
 
 /// <summary>Greedy, temperature, top-k and top-p selection over a batch of next-token logits.</summary>
 public static class TokenSampler
 {
-    // One Scalar for the process: an implicit float -> Scalar per call is freed by the finalizer, which can run while libtorch
-    // still reads it (see docs/benchmarks.md, "TorchSharp Scalar crash").
-    private static readonly Scalar NegativeInfinity = float.NegativeInfinity.ToScalar();
 
     /// <param name="logits">float32 [B, V]</param>
     /// <returns>int64 [B], the chosen token per row.</returns>
@@ -16,7 +14,7 @@ public static class TokenSampler
     {
         using var scope = NewDisposeScope();
         if (options.Greedy) return logits.argmax(-1).MoveToOuterDisposeScope();
-        using var temperature = options.Temperature.ToScalar(); // explicit and kept alive past the call (see NegativeInfinity)
+        using var temperature = options.Temperature.ToScalar(); // explicit and kept alive past the call (see Scalars)
         var filtered = Filter(logits.div(temperature), options.TopK, options.TopP);
         var probs = filtered.softmax(-1);
         return multinomial(probs, 1, false, generator).squeeze(1).MoveToOuterDisposeScope();
@@ -39,9 +37,8 @@ public static class TokenSampler
             var (sorted, indices) = l.sort(-1, descending: true);
             var probs = sorted.softmax(-1);
             // Probability mass strictly before each token: a token is kept while the mass before it is below top_p.
-            using var minusOne = (-1).ToScalar();
             using var threshold = topP.ToScalar();
-            var before = probs.cumsum(-1).add(probs, minusOne);
+            var before = probs.cumsum(-1).add(probs, MinusOne);
             var drop = before.ge(threshold);
             var keptSorted = sorted.masked_fill(drop, NegativeInfinity);
             l = full_like(l, NegativeInfinity).scatter(-1, indices, keptSorted);

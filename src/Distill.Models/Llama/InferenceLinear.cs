@@ -2,6 +2,7 @@ using Distill.Models.Performance;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static Distill.Models.Native.Scalars;
 
 namespace Distill.Models.Llama;
 
@@ -44,9 +45,6 @@ public sealed class InferenceLinear : IDisposable
     const long SplitMinWeights = 128 * 1024;
     const long SplitMaxRows = 8;
 
-    // The bias add's alpha, kept for the process: TorchSharp's add_(bias) converts an implicit 1 per call, which the finalizer
-    // can free while libtorch still reads it (docs/benchmarks.md, "TorchSharp Scalar crash").
-    static readonly Scalar One = 1.ToScalar();
 
     /// <summary>The layers' outputs side by side on the last dimension, or null when they cannot be fused here.</summary>
     /// <param name="x">[..., in]</param>

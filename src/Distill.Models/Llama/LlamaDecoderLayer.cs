@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using static Distill.Models.Native.Scalars;
 
 namespace Distill.Models.Llama;
 
@@ -12,7 +13,6 @@ public sealed class LlamaDecoderLayer : nn.Module<AttentionInput, Tensor>
     public readonly RmsNorm input_layernorm;
     public readonly RmsNorm post_attention_layernorm;
 #pragma warning restore IDE1006
-    static readonly Scalar One = 1.ToScalar(); // the residual adds' alpha, kept for the process (see forward)
 
     public LlamaDecoderLayer(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(Native.TorchNative.LoadedThen(nameof(LlamaDecoderLayer)))
     {

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static Distill.Models.Native.Scalars;
 
 namespace Distill.Models.Llama;
 
@@ -14,10 +15,6 @@ public sealed class LlamaModel : nn.Module<CausalLMInput, (Tensor Hidden, IReadO
 #pragma warning restore IDE1006
     readonly LlamaConfig _config;
     readonly RotaryTable _rope;
-    // Kept for the process: an implicit 0 -> Scalar per call is freed by the finalizer, possibly while libtorch reads it.
-    // One is arange's step: without it TorchSharp converts an implicit 1 itself.
-    static readonly Scalar Zero = 0.ToScalar();
-    static readonly Scalar One = 1.ToScalar();
 
     public LlamaModel(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(Native.TorchNative.LoadedThen(nameof(LlamaModel)))
     {

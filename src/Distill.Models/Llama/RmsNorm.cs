@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static Distill.Models.Native.Scalars;
 
 namespace Distill.Models.Llama;
 
@@ -11,8 +12,6 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public readonly Parameter weight;
 #pragma warning restore IDE1006
     readonly Scalar _eps; // explicit and kept alive: an implicit double -> Scalar per call is freed by the finalizer, possibly mid-call
-    static readonly Scalar Two = 2.ToScalar(); // the same, for the process
-    static readonly Scalar One = 1.ToScalar(); // explicit add alpha: TorchSharp's add(eps) converts an implicit 1 itself
 
     public RmsNorm(long dim, double eps, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(Native.TorchNative.LoadedThen(nameof(RmsNorm)))
     {

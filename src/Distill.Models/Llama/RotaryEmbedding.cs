@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using static Distill.Models.Native.Scalars;
 
 namespace Distill.Models.Llama;
 
@@ -26,9 +27,6 @@ public static class RotaryEmbedding
         var cos = freqs.cos();
         return (cat([cos, cos], -1).to_type(dtype).MoveToOuterDisposeScope(), cat([-sin, sin], -1).to_type(dtype).MoveToOuterDisposeScope());
     }
-
-    // Kept alive for the process: an implicit 1 -> Scalar per call is freed by the finalizer, possibly while libtorch reads it.
-    static readonly Scalar One = 1.ToScalar();
 
     /// <summary>Rotates queries or keys: <c>x * cos + [x2, x1] * sin</c>, which is HF's <c>x * cos + rotate_half(x) * sin</c>.</summary>
     /// <param name="x">[..., D], e.g. [B, H, S, D]</param>

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static Distill.Models.Native.Scalars;
 
 namespace Distill.Models.Lora;
 
@@ -24,7 +25,6 @@ public sealed class LoRALinear : nn.Module<Tensor, Tensor>
     // alpha / r, explicit and kept alive: an implicit double -> Scalar per forward is freed by the finalizer, possibly while
     // libtorch still reads it.
     private readonly Scalar _scaling;
-    private static readonly Scalar One = 1.ToScalar(); // explicit add alpha: TorchSharp's add(b) converts an implicit 1 itself
 
     /// <summary>Wraps <paramref name="baseLayer"/> (frozen here) with a new rank-<paramref name="rank"/> adapter on its device and dtype.</summary>
     /// <param name="baseLayer">The pretrained layer; its parameters get requires_grad = false.</param>

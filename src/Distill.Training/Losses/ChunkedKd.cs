@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using static Distill.Models.Native.Scalars;
 
 namespace Distill.Training.Losses;
 
@@ -52,7 +53,7 @@ public static partial class KdLoss
             var v = student.shape[1];
             var perToken = divergence.PerToken(teacherLogP.reshape(-1, v), LossMath.LogProbs(student, temperature));
             var sum = LossMath.MaskedSum(perToken, LossMath.KeepMask(flatLabels, ignoreIndex));
-            var next = total is null ? sum : total.add(sum, LossMath.One);
+            var next = total is null ? sum : total.add(sum, One);
             total = next.MoveToOuterDisposeScope();
         }
         if (total is null) throw new ArgumentException("labels have no positions (T = 0)", nameof(labels));

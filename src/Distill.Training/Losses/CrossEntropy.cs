@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using static Distill.Models.Native.Scalars;
 
 namespace Distill.Training.Losses;
 
@@ -21,7 +22,7 @@ public static partial class KdLoss
         var (flat, flatLabels) = LossMath.Flatten(logits, labels);
         var keep = LossMath.KeepMask(flatLabels, ignoreIndex);
         var logq = LossMath.LogProbs(flat, 1.0);
-        var target = flatLabels.masked_fill(keep.logical_not(), LossMath.Zero).unsqueeze(-1);
+        var target = flatLabels.masked_fill(keep.logical_not(), Zero).unsqueeze(-1);
         var nll = logq.gather(-1, target).squeeze(-1).neg();
         return LossMath.MaskedMean(nll, keep);
     }
@@ -38,6 +39,6 @@ public static partial class KdLoss
         CheckAlpha(alpha);
         using var kdWeight = alpha.ToScalar();
         using var ceWeight = (1 - alpha).ToScalar();
-        return kd.mul(kdWeight).add(ce.mul(ceWeight), LossMath.One);
+        return kd.mul(kdWeight).add(ce.mul(ceWeight), One);
     }
 }

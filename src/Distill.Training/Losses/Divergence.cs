@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using static Distill.Models.Native.Scalars;
 
 namespace Distill.Training.Losses;
 
@@ -67,7 +68,7 @@ public sealed record Divergence(DivergenceKind Kind, double Beta = 0.5, double A
         var logM = LossMath.LogMixture(logP, logQ, beta);
         using var pWeight = beta.ToScalar();
         using var qWeight = (1 - beta).ToScalar();
-        return LossMath.Kl(logP, logM).mul(pWeight).add(LossMath.Kl(logQ, logM).mul(qWeight), LossMath.One);
+        return LossMath.Kl(logP, logM).mul(pWeight).add(LossMath.Kl(logQ, logM).mul(qWeight), One);
     }
 }
 

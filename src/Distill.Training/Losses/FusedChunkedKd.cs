@@ -1,6 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
+using static Distill.Models.Native.Scalars;
 
 namespace Distill.Training.Losses;
 
@@ -66,13 +67,13 @@ internal sealed class FusedChunkedKdFunction : SingleTensorFunction<FusedChunked
                     if (wantH) gradH!.narrow(1, start, len).copy_(g.mm(w).reshape(h.shape));
                     if (wantW) gradW!.addmm_(g.to_type(ScalarType.Float32).t(), hFlat.to_type(ScalarType.Float32));
                 }
-                total.add_(sum.detach(), LossMath.One);
+                total.add_(sum.detach(), One);
             }
         }
 
         var kept = Math.Max(1L, LossMath.KeepMask(labels, ignoreIndex).sum().item<long>());
         // Explicit, alive until the call returns: an implicit double -> Scalar can be freed by its finalizer while libtorch
-        // still reads it (see LossMath.Zero).
+        // still reads it (see Distill.Models.Native.Scalars).
         using var scale = (temperature * temperature / kept).ToScalar();
         var saved = new List<Tensor>();
         if (gradH is not null) saved.Add(gradH.mul_(scale));

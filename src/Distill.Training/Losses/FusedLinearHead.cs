@@ -1,6 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
+using static Distill.Models.Native.Scalars;
 
 namespace Distill.Training.Losses;
 
@@ -123,7 +124,7 @@ internal sealed class FusedLinearHeadFunction : SingleTensorFunction<FusedLinear
         var ceCount = Math.Max(1L, m);
         var kdCount = sparseSel is null ? 1L : Math.Max(1L, sparseSel.Valid.any(-1).sum().item<long>());
         // Explicit Scalars, alive until the call returns: an implicit number -> Scalar can be freed by its finalizer while
-        // libtorch still reads it (see LossMath.Zero).
+        // libtorch still reads it (see Distill.Models.Native.Scalars).
         using var ceWeight = ((1 - alpha) / ceCount).ToScalar();
         using var kdWeight = (alpha * temperature * temperature / kdCount).ToScalar();
         using var ceDivisor = ceCount.ToScalar();
@@ -155,7 +156,7 @@ internal sealed class FusedLinearHeadFunction : SingleTensorFunction<FusedLinear
                 {
                     (kd, _, ce, _) = KdLoss.SparseTopKAndCeSums(z, sparseSel.Narrow(start, len), labelsC,
                         temperature, tail, ignoreIndex);
-                    loss = ce.mul(ceWeight).add(kd.mul(kdWeight), LossMath.One);
+                    loss = ce.mul(ceWeight).add(kd.mul(kdWeight), One);
                 }
                 if (wantH || wantW)
                 {
@@ -163,8 +164,8 @@ internal sealed class FusedLinearHeadFunction : SingleTensorFunction<FusedLinear
                     if (wantH) gradH!.index_copy_(0, rows.narrow(0, start, len), g.mm(w));
                     if (wantW) gradW!.addmm_(g.to_type(ScalarType.Float32).t(), hc.to_type(ScalarType.Float32));
                 }
-                ceSum.add_(ce.detach(), LossMath.One);
-                kdSum.add_(kd.detach(), LossMath.One);
+                ceSum.add_(ce.detach(), One);
+                kdSum.add_(kd.detach(), One);
             }
         }
 
@@ -176,7 +177,7 @@ internal sealed class FusedLinearHeadFunction : SingleTensorFunction<FusedLinear
         ctx.save_for_backward(saved);
         ctx.save_data("wantH", wantH);
         ctx.save_data("wantW", wantW);
-        return ceSum.mul(ceWeight).add(kdSum.mul(kdWeight), LossMath.One);
+        return ceSum.mul(ceWeight).add(kdSum.mul(kdWeight), One);
     }
 
     public override List<Tensor> backward(AutogradContext ctx, Tensor gradOutput) =>

@@ -2,6 +2,7 @@ using Distill.Core.Errors;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static Distill.Models.Native.Scalars;
 
 namespace Distill.Training.Losses;
 
@@ -22,11 +23,11 @@ public static partial class KdLoss
         var h = projectedStudent.shape[^1];
         var s = projectedStudent.reshape(-1, h).to_type(ScalarType.Float32);
         var t = teacherHidden.detach().reshape(-1, h).to_type(ScalarType.Float32);
-        var keep = mask.reshape(-1).ne(LossMath.Zero);
+        var keep = mask.reshape(-1).ne(Zero);
         if (keep.shape[0] != s.shape[0])
             throw new ArgumentException($"mask [{string.Join(", ", mask.shape)}] must have one entry per position ({s.shape[0]})", nameof(mask));
-        // pow(Two), not square(): TorchSharp's square() is pow(2) with an implicit 2 (see LossMath.Zero).
-        return LossMath.MaskedMean(s.sub(t).pow(LossMath.Two).mean([-1L]), keep);
+        // pow(Two), not square(): TorchSharp's square() is pow(2) with an implicit 2 (see Distill.Models.Native.Scalars).
+        return LossMath.MaskedMean(s.sub(t).pow(Two).mean([-1L]), keep);
     }
 }
 
@@ -93,7 +94,7 @@ public sealed class HiddenStateProjector : nn.Module
                     $"hidden-state layer map pair {s}:{t} is out of range: the student returned {studentStates.Count} hidden states and the teacher {teacherStates.Count}",
                     "fix the layer map so every index is below those counts");
             var term = KdLoss.HiddenStateMse(Project(i, studentStates[s]), teacherStates[t], mask);
-            total = total is null ? term : total.add(term, LossMath.One);
+            total = total is null ? term : total.add(term, One);
         }
         using var pairCount = Pairs.Count.ToScalar();
         return total!.div(pairCount);

@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using static Distill.Models.Native.Scalars;
 
 namespace Distill.Training.Losses;
 
@@ -9,14 +10,6 @@ namespace Distill.Training.Losses;
 /// </summary>
 internal static class LossMath
 {
-    // Scalars for the process, never disposed. An implicit number -> Scalar conversion is freed by its finalizer, which can run
-    // while libtorch still reads it (docs/benchmarks.md, "TorchSharp Scalar crash"), so wherever a Tensor method takes a Scalar
-    // the losses pass one of these, or a `using var` Scalar for a per-call value. One is also the explicit alpha of every
-    // `a.add(b, One)`: TorchSharp's add(b) without it converts an implicit 1 itself, with the same race.
-    internal static readonly Scalar Zero = 0.ToScalar();
-    internal static readonly Scalar One = 1.ToScalar();
-    internal static readonly Scalar Two = 2.ToScalar();
-
     /// <summary>
     /// Backward of a fused loss whose forward already computed dL/dhidden and dL/dW (saved in that order, each only when wanted):
     /// both are scaled by the incoming gradient; every other of the <paramref name="inputs"/> inputs gets no gradient.

@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using static Distill.Models.Native.Scalars;
 
 namespace Distill.Training.Losses;
 
@@ -97,7 +98,7 @@ public static partial class KdLoss
         Tensor flatLabels, double temperature, TailMode tail, long ignoreIndex)
     {
         var labelled = LossMath.KeepMask(flatLabels, ignoreIndex);
-        var target = flatLabels.masked_fill(labelled.logical_not(), LossMath.Zero).unsqueeze(-1);  // [N, 1]
+        var target = flatLabels.masked_fill(labelled.logical_not(), Zero).unsqueeze(-1);  // [N, 1]
         var logq = LossMath.LogProbs(student, 1.0);
         Tensor logqK, logqLabel;
         Tensor logqKd = logq;
@@ -133,10 +134,10 @@ public static partial class KdLoss
             if (k > v)
                 throw new ArgumentException($"K = {k} ids per position exceeds the vocabulary size {v}", nameof(teacherTopKIds));
             var ids = teacherTopKIds.detach().reshape(n, k).to_type(ScalarType.Int64);
-            var valid = ids.ge(LossMath.Zero);
+            var valid = ids.ge(Zero);
             var invalid = valid.logical_not();
-            var logP = teacherTopKLogprobs.detach().reshape(n, k).to_type(ScalarType.Float32).masked_fill(invalid, LossMath.Zero);
-            return new SparseTargets(ids.masked_fill(invalid, LossMath.Zero), valid, logP, v);
+            var logP = teacherTopKLogprobs.detach().reshape(n, k).to_type(ScalarType.Float32).masked_fill(invalid, Zero);
+            return new SparseTargets(ids.masked_fill(invalid, Zero), valid, logP, v);
         }
 
         /// <summary>Rows <paramref name="rows"/> (int64 [M]) of every tensor.</summary>
@@ -155,10 +156,9 @@ public static partial class KdLoss
     /// </summary>
     internal const double ExactRestBelow = 1e-2;
 
-    // Kept for the process, like LossMath.Zero (an implicit number -> Scalar per call can be freed mid-call by its finalizer).
+    // Kept for the process, like the shared Scalars (an implicit number -> Scalar per call can be freed mid-call by its finalizer).
     // ExactMassAbove: the gathered student mass above which the rest is below ExactRestBelow.
     static readonly Scalar ExactMassAbove = (1 - ExactRestBelow).ToScalar();
-    static readonly Scalar NegativeInfinity = float.NegativeInfinity.ToScalar();
 
     /// <summary>
     /// Per-position sparse KD [N] and the kept mask [N].
@@ -171,9 +171,9 @@ public static partial class KdLoss
         var valid = targets.Valid;
         var invalid = valid.logical_not();
         var teacherLogP = targets.TeacherLogP;
-        logqK = logqK.masked_fill(invalid, LossMath.Zero);
+        logqK = logqK.masked_fill(invalid, Zero);
         var validCount = valid.sum(-1);                                               // [N]
-        var keep = LossMath.KeepMask(flatLabels, ignoreIndex).logical_and(validCount.gt(LossMath.Zero));
+        var keep = LossMath.KeepMask(flatLabels, ignoreIndex).logical_and(validCount.gt(Zero));
 
         // Rows that are skipped get finite stand-ins wherever -inf would appear, so their zero gradient never meets a NaN.
         var dropRow = keep.logical_not().unsqueeze(-1);                               // [N, 1]
@@ -188,14 +188,14 @@ public static partial class KdLoss
         // sum_i p_i (log p_i - log q_i) over the stored ids ...
         var head = LossMath.Kl(teacherLogP.masked_fill(missing, NegativeInfinity), logqK);
         // ... + (1 - m) (log(1 - m) - log(1 - sum_i q_i)) for the rest bucket.
-        var restP = teacherLogP.exp().masked_fill(invalid, LossMath.Zero).sum(-1)
-            .neg().add(LossMath.One, alpha: LossMath.One).clamp_min(LossMath.Zero);   // [N]
+        var restP = teacherLogP.exp().masked_fill(invalid, Zero).sum(-1)
+            .neg().add(One, alpha: One).clamp_min(Zero);   // [N]
         // When the stored ids cover the vocabulary there is no rest bucket (1 - m is float rounding there, and log 0 = -inf).
         using var vocabSize = targets.VocabSize.ToScalar();
-        var noRest = validCount.ge(vocabSize).logical_or(restP.eq(LossMath.Zero)).logical_or(keep.logical_not());
+        var noRest = validCount.ge(vocabSize).logical_or(restP.eq(Zero)).logical_or(keep.logical_not());
         var logRestQ = StudentRest(logq, logqK, targets, invalid, noRest);
-        var restTerm = restP.mul(restP.masked_fill(noRest, LossMath.One).log().sub(logRestQ)).masked_fill(noRest, LossMath.Zero);
-        return (head.add(restTerm, LossMath.One), keep);
+        var restTerm = restP.mul(restP.masked_fill(noRest, One).log().sub(logRestQ)).masked_fill(noRest, Zero);
+        return (head.add(restTerm, One), keep);
     }
 
     /// <summary>
@@ -206,15 +206,15 @@ public static partial class KdLoss
     /// </summary>
     static Tensor StudentRest(Tensor logq, Tensor logqK, SparseTargets targets, Tensor invalid, Tensor noRest)
     {
-        var massK = logqK.to_type(ScalarType.Float64).exp().masked_fill(invalid, LossMath.Zero).sum(-1);     // [N]
+        var massK = logqK.to_type(ScalarType.Float64).exp().masked_fill(invalid, Zero).sum(-1);     // [N]
         var exact = massK.gt(ExactMassAbove).logical_and(noRest.logical_not());
         // Rows not computed here get mass 0, so log1p and its gradient stay finite (their value is replaced or masked).
-        var fast = massK.masked_fill(exact.logical_or(noRest), LossMath.Zero).neg().log1p().to_type(ScalarType.Float32);
+        var fast = massK.masked_fill(exact.logical_or(noRest), Zero).neg().log1p().to_type(ScalarType.Float32);
         var rows = exact.nonzero().reshape(-1);
         if (rows.shape[0] == 0) return fast;
         var sub = targets.Select(rows);
         var inTopK = zeros([rows.shape[0], logq.shape[1]], ScalarType.Float32, logq.device)
-            .scatter_add(-1, sub.SafeIds, sub.Valid.to_type(ScalarType.Float32)).gt(LossMath.Zero);
+            .scatter_add(-1, sub.SafeIds, sub.Valid.to_type(ScalarType.Float32)).gt(Zero);
         var exactRest = logq.index_select(0, rows).masked_fill(inTopK, NegativeInfinity).logsumexp(-1, false);
         return fast.index_copy(0, rows, exactRest);
     }

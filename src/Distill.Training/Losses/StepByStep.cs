@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using static Distill.Models.Native.Scalars;
 
 namespace Distill.Training.Losses;
 
@@ -26,6 +27,6 @@ public static partial class KdLoss
             throw new ArgumentOutOfRangeException(nameof(lambda), lambda, "lambda must be a finite number >= 0");
         using var rationaleWeight = lambda.ToScalar();
         var label = CrossEntropy(labelLogits, labelTargets, ignoreIndex);
-        return label.add(CrossEntropy(rationaleLogits, rationaleTargets, ignoreIndex).mul(rationaleWeight), LossMath.One);
+        return label.add(CrossEntropy(rationaleLogits, rationaleTargets, ignoreIndex).mul(rationaleWeight), One);
     }
 }

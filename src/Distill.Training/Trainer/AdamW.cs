@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static Distill.Models.Native.Scalars;
 
 namespace Distill.Training.Trainer;
 
@@ -14,10 +15,6 @@ namespace Distill.Training.Trainer;
 public sealed class AdamW
 {
     private readonly List<(string Name, Parameter Param, bool Decay)> _params;
-    // The add alpha and square's exponent as Scalars for the process (why: see Step). TorchSharp's add_(eps) and square()
-    // would convert an implicit 1 and 2 themselves.
-    private static readonly Scalar One = 1.ToScalar();
-    private static readonly Scalar Two = 2.ToScalar();
     private readonly Dictionary<string, (Tensor ExpAvg, Tensor ExpAvgSq)> _state = [];
 
     public AdamW(IEnumerable<(string Name, Parameter Param)> parameters, double beta1, double beta2, double eps, double weightDecay)

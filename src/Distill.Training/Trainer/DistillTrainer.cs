@@ -9,6 +9,7 @@ using Distill.Training.Metrics;
 using Distill.Training.Schedules;
 using TorchSharp;
 using static TorchSharp.torch;
+using static Distill.Models.Native.Scalars;
 
 namespace Distill.Training.Trainer;
 
@@ -30,11 +31,6 @@ public sealed record TrainResult(int Steps, double? LastLoss, double? BestValLos
 public sealed class DistillTrainer(TrainerParts parts)
 {
     private readonly TrainConfig _cfg = parts.Config;
-
-    // Kept for the process (per-step values are held by `using var` below): an implicit number -> Scalar conversion is freed by
-    // its finalizer, which can run while libtorch still reads it (docs/benchmarks.md, "TorchSharp Scalar crash").
-    private static readonly Scalar IgnoreIndex = KdLoss.IgnoreIndex.ToScalar();
-    private static readonly Scalar One = 1.ToScalar(); // explicit add alpha: TorchSharp's add(b) converts an implicit 1 itself
 
     public TrainResult Run(CancellationToken ct = default)
     {
@@ -98,7 +94,7 @@ public sealed class DistillTrainer(TrainerParts parts)
                 var host = parts.Train.Next();
                 tokens += host.Tokens;
                 var batch = host.ToDevice(parts.Device);
-                headTokens += FusedHead(stage) ? batch.Labels.ne(IgnoreIndex).sum().item<long>() : host.Tokens;
+                headTokens += FusedHead(stage) ? LossMath.KeepMask(batch.Labels, KdLoss.IgnoreIndex).sum().item<long>() : host.Tokens;
                 var terms = Loss(batch, alpha, temperature, stage);
                 terms.Total.div(gradAccum).backward();
                 loss += terms.Total.item<float>() / cfg.Batch.GradAccum;
@@ -270,7 +266,7 @@ public sealed class DistillTrainer(TrainerParts parts)
             var ts = teacher!.HiddenStates!.OrderBy(h => h.Key).Select(h => h.Value).ToList();
             hidden = parts.Projector.Loss(ss, ts, b.AttentionMask);
             using var hiddenWeight = cfg.Loss.HiddenWeight.ToScalar();
-            total = total.add(hidden.mul(hiddenWeight), One);
+            total = total.add(hidden.mul(hiddenWeight), One); // explicit alpha: see Scalars
         }
         return new LossTerms(total, ce!, kd, hidden);
     }
@@ -289,7 +285,7 @@ public sealed class DistillTrainer(TrainerParts parts)
             {
                 using var scope = NewDisposeScope();
                 var b = host.ToDevice(parts.Device);
-                var labelled = b.Labels.ne(IgnoreIndex).sum().item<long>();
+                var labelled = LossMath.KeepMask(b.Labels, KdLoss.IgnoreIndex).sum().item<long>();
                 if (labelled == 0) continue;
                 var logits = parts.Student.forward(new CausalLMInput(b.InputIds)).Logits;
                 sum += KdLoss.CrossEntropy(logits, b.Labels).item<float>() * labelled;
