@@ -28,7 +28,7 @@ public static class QuickstartCommand
         var output = new Option<string>("--out") { Description = "Folder for everything the quickstart makes (datasets, runs, report).", DefaultValueFactory = _ => "runs/quickstart" };
         var demos = new Option<int>("--demos") { Description = "World tasks turned into scripted demonstrations for the teacher (duplicates are dropped).", DefaultValueFactory = _ => 1200 };
         var teacherSteps = new Option<int>("--teacher-steps") { Description = "Training steps of the bootstrapped teacher (batch 8).", DefaultValueFactory = _ => 300 };
-        var traces = new Option<int>("--traces") { Description = "World tasks the teacher answers to make the distillation dataset.", DefaultValueFactory = _ => 200 };
+        var traces = new Option<int>("--traces") { Description = "World tasks the teacher answers to make the distillation dataset.", DefaultValueFactory = _ => 400 };
         var studentSteps = new Option<int>("--student-steps") { Description = "KD steps of the student (batch 8).", DefaultValueFactory = _ => 200 };
         var loraSteps = new Option<int>("--lora-steps") { Description = "LoRA steps on the demonstrations (batch 8).", DefaultValueFactory = _ => 60 };
         var evalTasks = new Option<int>("--eval-tasks") { Description = "Held-out tasks each model is evaluated on.", DefaultValueFactory = _ => 40 };
