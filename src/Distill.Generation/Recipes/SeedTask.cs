@@ -4,16 +4,19 @@ namespace Distill.Generation.Recipes;
 
 /// <summary>
 /// One seed input for a recipe, with ground truth when the source has it: the expected answer (CoT), the expected tool calls in
-/// order and the facts the final answer must state (World tasks).
+/// order and the facts the final answer must state (World tasks). <see cref="Tags"/> are labels evaluation reports break
+/// down by (for the world: "tier" = T0..T4, "phrasing" = "seen" or "unseen"); they never reach the teacher.
 /// </summary>
 public sealed record SeedTask(
     string Id,
     string Input,
     string? ExpectedAnswer = null,
     IReadOnlyList<ExpectedToolCall>? ExpectedCalls = null,
-    IReadOnlyList<string>? ExpectedFacts = null)
+    IReadOnlyList<string>? ExpectedFacts = null,
+    IReadOnlyDictionary<string, string>? Tags = null)
 {
     public bool HasGroundTruth => ExpectedAnswer is not null || ExpectedFacts is { Count: > 0 };
 
-    public static SeedTask From(WorldTask task) => new(task.Id, task.Question, null, task.ExpectedCalls, task.ExpectedAnswerFacts);
+    public static SeedTask From(WorldTask task) => new(task.Id, task.Question, null, task.ExpectedCalls, task.ExpectedAnswerFacts,
+        new Dictionary<string, string>(StringComparer.Ordinal) { ["kind"] = task.Kind });
 }
