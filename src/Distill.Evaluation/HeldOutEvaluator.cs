@@ -6,8 +6,6 @@ using Distill.Generation.Runner;
 using Distill.Generation.Templates;
 using Distill.Generation.Tools;
 using Distill.Teachers;
-using Distill.World.Store;
-using Distill.World.Tasks;
 
 namespace Distill.Evaluation;
 
@@ -22,11 +20,14 @@ public sealed record EvaluationSubject(string Name, string Source, string Identi
 /// against the task's ground truth. Deterministic (the template's temperature, fixed seeds), resumable (sample ids), and without
 /// dedup filters: identical answers to different tasks are not duplicates here.
 /// </summary>
-public sealed class HeldOutEvaluator(TemplateDefinition template, IReadOnlyList<SeedTask> tasks, Func<string, string> kindOf, string outputDir)
+public sealed class HeldOutEvaluator(TemplateDefinition template, IReadOnlyList<SeedTask> tasks, ToolRuntime tools, string outputDir)
 {
     public int Concurrency { get; init; } = 4;
     public int MaxSteps { get; init; } = 6;
     public long Seed { get; init; }
+
+    /// <summary>Template variables the domain supplies (e.g. today's date), as generation gets them.</summary>
+    public IReadOnlyDictionary<string, object?> Variables { get; init; } = new Dictionary<string, object?>();
 
     /// <summary>Where <paramref name="subject"/>'s trajectories go: &lt;out&gt;/&lt;name&gt;-&lt;identity&gt;.</summary>
     public string DatasetDir(EvaluationSubject subject) =>
@@ -40,7 +41,8 @@ public sealed class HeldOutEvaluator(TemplateDefinition template, IReadOnlyList<
         {
             Template = template,
             Teacher = caching,
-            Tools = ToolRuntime.ForWorld(new StoreWorld()),
+            Tools = tools,
+            Variables = Variables,
             Seed = Seed,
             MaxSteps = MaxSteps,
         };
@@ -64,14 +66,14 @@ public sealed class HeldOutEvaluator(TemplateDefinition template, IReadOnlyList<
             },
         });
         await runner.RunAsync(tasks, progress, cancellationToken).ConfigureAwait(false);
-        return await ModelEvaluation.ScoreAsync(subject.Name, subject.Source, dir, kindOf, cancellationToken).ConfigureAwait(false);
+        return await ModelEvaluation.ScoreAsync(subject.Name, subject.Source, dir, KindOf(), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The task kind of each held-out world task's question (others are "task").</summary>
-    public static Func<string, string> WorldKinds(IEnumerable<WorldTask> worldTasks)
+    /// <summary>The kind of each task's input, from its "kind" tag (tasks without one are "task").</summary>
+    private Func<string, string> KindOf()
     {
         var kinds = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var t in worldTasks) kinds.TryAdd(t.Question, t.Kind);
+        foreach (var t in tasks) kinds.TryAdd(t.Input, t.Tags?.GetValueOrDefault("kind") ?? "task");
         return input => kinds.TryGetValue(input, out var kind) ? kind : "task";
     }
 

@@ -8,8 +8,7 @@ using Distill.Generation.Recipes;
 using Distill.Generation.Runner;
 using Distill.Generation.Templates;
 using Distill.Teachers;
-using Distill.World.Store;
-using Distill.World.Tasks;
+using Distill.Generation.Tools;
 using Spectre.Console;
 
 namespace Distill.Cli.Commands;
@@ -68,12 +67,11 @@ public static class EvaluateCommand
         var definition = TemplateLibrary.LoadAndLint(options.Paths.Prompts).Get(request.Template);
         if (definition.Recipe != SampleKinds.ToolTrace)
             throw new DistillException($"template '{definition.Id}' is for recipe '{definition.Recipe}', not tool_trace", "evaluate with a tool_trace template such as world-agent");
-        var seedTasks = await TaskSources.LoadAsync(request.Tasks, request.Count, cancellationToken);
-        var kindOf = request.Tasks.StartsWith("world:", StringComparison.Ordinal)
-            ? HeldOutEvaluator.WorldKinds(new WorldTaskGenerator(new StoreWorld()).Generate(request.Tasks["world:".Length..], request.Count))
-            : _ => "task";
-        var evaluator = new HeldOutEvaluator(definition, seedTasks, kindOf, request.OutputDir)
+        var seedTasks = await TaskSources.LoadAsync(request.Tasks, request.Count, TaskDomains.All, cancellationToken);
+        var domain = TaskDomains.For(request.Tasks);
+        var evaluator = new HeldOutEvaluator(definition, seedTasks, new ToolRuntime(domain.Tools), request.OutputDir)
         {
+            Variables = domain.TemplateVariables,
             Concurrency = request.Concurrency,
             MaxSteps = request.MaxSteps,
         };

@@ -1,16 +1,14 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Distill.Cli.Composition;
 using Distill.Core.Errors;
 using Distill.Generation.Quality;
 using Distill.Generation.Recipes;
 using Distill.Generation.Runner;
-using Distill.Generation.Teachers;
 using Distill.Generation.Templates;
 using Distill.Generation.Tools;
 using Distill.Teachers;
-using Distill.World.Store;
-using Distill.World.Tasks;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
@@ -72,19 +70,20 @@ public static class GenerateCommand
             var evolDefinition = parse.GetValue(evol) is { } evolId ? library.Get(evolId) : null;
             var teacherName = parse.GetValue(teacher) ?? options.Teachers.FirstOrDefault()?.Name
                 ?? throw new DistillException("no teacher is configured", "add one under Teachers in appsettings.json");
-            // world-scripted is built in (the world's demonstrations, no model) unless a configured teacher takes the name.
-            var scripted = teacherName == ScriptedWorldTeacher.TeacherName && options.Teachers.All(t => t.Name != teacherName);
+            var domain = TaskDomains.For(parse.GetValue(tasks)!);
+            // A domain's scripted teacher (world-scripted: the world's demonstrations, no model) is built in unless a configured
+            // teacher takes the name.
+            var scripted = teacherName == domain.ScriptedTeacherName && options.Teachers.All(t => t.Name != teacherName);
             var teacherOptions = scripted
-                ? new TeacherOptions { Name = ScriptedWorldTeacher.TeacherName, Provider = "scripted", Model = "world-demonstrations" }
+                ? new TeacherOptions { Name = teacherName, Provider = "scripted", Model = $"{domain.Name}-demonstrations" }
                 : options.Teachers.FirstOrDefault(t => t.Name == teacherName)
                     ?? throw new DistillException($"no teacher named '{teacherName}' is configured",
-                        $"configured teachers: {string.Join(", ", options.Teachers.Select(t => t.Name).Append(ScriptedWorldTeacher.TeacherName + " (built in)"))}");
-            var seedTasks = await TaskSources.LoadAsync(parse.GetValue(tasks)!, parse.GetValue(count), cancellationToken);
-            var variables = TemplateVariableArgs.Parse(parse.GetValue(vars) ?? []);
+                        $"configured teachers: {string.Join(", ", options.Teachers.Select(t => t.Name).Concat(TaskDomains.All.Where(d => d.ScriptedTeacherName is not null).Select(d => d.ScriptedTeacherName + " (built in)")))}");
+            var seedTasks = await TaskSources.LoadAsync(parse.GetValue(tasks)!, parse.GetValue(count), TaskDomains.All, cancellationToken);
+            var variables = TaskDomains.Variables(domain, TemplateVariableArgs.Parse(parse.GetValue(vars) ?? []));
             var outDir = Path.GetFullPath(parse.GetValue(output)!);
 
-            var world = new StoreWorld();
-            var tools = recipeName is "tool_trace" or "dialogue" ? ToolRuntime.ForWorld(world) : null;
+            var tools = recipeName is "tool_trace" or "dialogue" ? new ToolRuntime(domain.Tools) : null;
             RecipeContext Context(ITeacher t) => new()
             {
                 Template = definition,
@@ -110,7 +109,7 @@ public static class GenerateCommand
 
             using var registry = scripted ? null : TeacherRegistry.Create(options.Teachers, cli.LoggerFactory);
             var cacheDir = Path.Combine(Path.GetFullPath(options.Paths.Cache), "teacher-responses");
-            var caching = new CachingTeacher(registry?.Get(teacherName) ?? ScriptedTeacherFor(parse.GetValue(tasks)!, seedTasks.Count, world),
+            var caching = new CachingTeacher(registry?.Get(teacherName) ?? domain.CreateScriptedTeacher(seedTasks),
                 cacheDir, definition.Version, parse.GetValue(reparse));
             var recipeContext = Context(caching);
             var config = new JsonObject
@@ -167,14 +166,6 @@ public static class GenerateCommand
             return DistillApp.Success;
         });
         return command;
-    }
-
-    private static ScriptedWorldTeacher ScriptedTeacherFor(string tasksSpec, int count, StoreWorld world)
-    {
-        if (!tasksSpec.StartsWith("world:", StringComparison.Ordinal))
-            throw new DistillException($"--teacher {ScriptedWorldTeacher.TeacherName} only answers the embedded world's tasks, not '{tasksSpec}'",
-                "use --tasks world:train or world:heldout, or another teacher");
-        return new ScriptedWorldTeacher(world, new WorldTaskGenerator(world).Generate(tasksSpec["world:".Length..], count));
     }
 
     private static (int Index, int Count) ParseShard(string? text)

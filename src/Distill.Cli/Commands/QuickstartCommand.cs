@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 using Distill.Cli.Composition;
 using Distill.Core.Errors;
 using Distill.Data;
-using Distill.Generation.Teachers;
+using Distill.World.Tasks;
 using Distill.Training.Trainer;
 using Spectre.Console;
 

@@ -1,3 +1,4 @@
+using Distill.Generation.Tools;
 using Distill.Models.Chat;
 using Distill.Models.Tokenization;
 using Distill.World.Store;
@@ -7,8 +8,9 @@ using Distill.World.Tools;
 namespace Distill.Cli.Composition;
 
 /// <summary>
-/// The embedded world's tokenizer: byte-level BPE trained on the world's rendered conversations (tool schemas, tool calls,
-/// results, reasoning), so a small vocabulary covers the domain well. Deterministic: same world, same tokenizer id.
+/// The embedded world's tokenizer: byte-level BPE trained on the world's rendered conversations (tools, tool calls, results,
+/// reasoning), so a small vocabulary covers the domain well. Trained on train-split tasks only, so no dev or held-out order id or
+/// question shapes its merges. Deterministic: same world, same tokenizer id.
 /// </summary>
 public static class WorldTokenizer
 {
@@ -19,8 +21,8 @@ public static class WorldTokenizer
         var world = new StoreWorld();
         var demonstrations = new ScriptedDemonstrations(world);
         var template = new ChatTemplate();
-        var tools = WorldToolSchemas.Json(world);
-        var corpus = new WorldTaskGenerator(world).Generate(WorldTaskGenerator.Train, conversations)
+        var tools = ToolSchemas.ToOpenAiTools(StoreTools.CreatePlugin(world)).ToJsonString();
+        var corpus = new WorldTaskGenerator(world).Generate(WorldSplits.Train, conversations)
             .Select(task => template.Render(demonstrations.For(task), tools).Text);
         return BpeTrainer.Train(corpus, vocabSize, ChatTokens.All);
     }

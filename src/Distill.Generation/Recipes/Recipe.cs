@@ -3,7 +3,6 @@ using Distill.Core.Samples;
 using Distill.Generation.Templates;
 using Distill.Generation.Tools;
 using Distill.Teachers;
-using Distill.World.Store;
 
 namespace Distill.Generation.Recipes;
 
@@ -108,7 +107,7 @@ internal sealed class SampleBuilder(RecipeContext context, string sampleId, int 
 
     public RecipeContext Context => context;
 
-    /// <summary>The template's variables from the seed input, the world defaults and <c>--vars</c>.</summary>
+    /// <summary>The template's variables from the seed input and <paramref name="extra"/> (the domain's variables, then <c>--vars</c>).</summary>
     public static Dictionary<string, object?> Values(TemplateDefinition template, string input, IReadOnlyDictionary<string, object?> extra)
     {
         var values = new Dictionary<string, object?>(StringComparer.Ordinal);
@@ -117,8 +116,6 @@ internal sealed class SampleBuilder(RecipeContext context, string sampleId, int 
             ?? throw new DistillException($"{template.FilePath}: template '{template.Id}' has no variable for the seed input",
                 "declare a required variable such as 'question' or 'instruction'");
         values[inputName] = input;
-        if (template.FindVariable("today") is not null) values["today"] = StoreWorld.Today.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-        if (template.FindVariable("policy") is not null) values["policy"] = RefundPolicy.Text;
         foreach (var (k, v) in extra)
         {
             if (template.FindVariable(k) is not null) values[k] = v;

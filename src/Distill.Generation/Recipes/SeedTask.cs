@@ -1,11 +1,10 @@
-using Distill.World.Tasks;
-
 namespace Distill.Generation.Recipes;
 
 /// <summary>
 /// One seed input for a recipe, with ground truth when the source has it: the expected answer (CoT), the expected tool calls in
 /// order and the facts the final answer must state (World tasks). <see cref="Tags"/> are labels evaluation reports break
-/// down by (for the world: "tier" = T0..T4, "phrasing" = "seen" or "unseen"); they never reach the teacher.
+/// down by (for the world: "tier" = T0..T4, "phrasing" = "seen" or "unseen"); they never reach the teacher. <see cref="ForbiddenFacts"/> are statements a correct answer must not make (for an
+/// order that is shipped: "delivered", "processing", ...), so an answer that hedges over every possibility fails.
 /// </summary>
 public sealed record SeedTask(
     string Id,
@@ -13,10 +12,8 @@ public sealed record SeedTask(
     string? ExpectedAnswer = null,
     IReadOnlyList<ExpectedToolCall>? ExpectedCalls = null,
     IReadOnlyList<string>? ExpectedFacts = null,
-    IReadOnlyDictionary<string, string>? Tags = null)
+    IReadOnlyDictionary<string, string>? Tags = null,
+    IReadOnlyList<string>? ForbiddenFacts = null)
 {
     public bool HasGroundTruth => ExpectedAnswer is not null || ExpectedFacts is { Count: > 0 };
-
-    public static SeedTask From(WorldTask task) => new(task.Id, task.Question, null, task.ExpectedCalls, task.ExpectedAnswerFacts,
-        new Dictionary<string, string>(StringComparer.Ordinal) { ["kind"] = task.Kind });
 }

@@ -2,8 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Distill.Core.Samples;
-using Distill.World.Tasks;
-using Distill.World.Tools;
+using Distill.Generation.Tools;
 
 namespace Distill.Generation.Recipes;
 
@@ -50,7 +49,7 @@ public static class TraceVerifier
             var text = actual.ValueKind == JsonValueKind.String ? actual.GetString() ?? "" : actual.GetRawText();
             if (call.Name == "calculator")
             {
-                return Calculator.Evaluate(text) == Calculator.Evaluate(expected);
+                return ArithmeticExpression.Evaluate(text) == ArithmeticExpression.Evaluate(expected);
             }
             return string.Equals(text.Trim(), expected.Trim(), StringComparison.OrdinalIgnoreCase);
         }

@@ -1,27 +1,32 @@
 using System.Text.Json;
 using Distill.Core.Errors;
 using Distill.Generation.Recipes;
-using Distill.World.Store;
-using Distill.World.Tasks;
+using Distill.Generation.Domains;
 using Parquet;
 
 namespace Distill.Generation.Runner;
 
 /// <summary>
-/// Where seed inputs come from: <c>world:train</c> / <c>world:heldout</c> (the embedded world's tasks, with ground truth),
-/// a JSONL file or a Parquet file of rows <c>{"id"?, "input" or "question", "expected_answer"?, "expected_tool_calls"?}</c>.
+/// Where seed inputs come from: <c>&lt;domain&gt;:&lt;split&gt;[:&lt;filter&gt;]</c> for a plugged-in domain's tasks with
+/// ground truth (<c>world:train</c>, <c>world:heldout:T1</c>), a JSONL file or a Parquet file of rows <c>{"id"?, "input" or "question", "expected_answer"?, "expected_tool_calls"?}</c>.
 /// Every problem is a <see cref="DistillException"/> naming the file and line, raised before any teacher call.
 /// </summary>
 public static class TaskSources
 {
-    public static async Task<IReadOnlyList<SeedTask>> LoadAsync(string spec, int? count, CancellationToken ct = default)
+    public static async Task<IReadOnlyList<SeedTask>> LoadAsync(string spec, int? count, IReadOnlyList<ITaskDomain> domains, CancellationToken ct = default)
     {
-        if (spec.StartsWith("world:", StringComparison.Ordinal))
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(domains);
+        var parts = spec.Split(':');
+        if (parts.Length is 2 or 3 && domains.FirstOrDefault(d => d.Name == parts[0]) is { } domain)
         {
-            var split = spec["world:".Length..];
-            if (split is not (WorldTaskGenerator.Train or WorldTaskGenerator.HeldOut))
-                throw new DistillException($"unknown world split '{split}' in --tasks {spec}", "use world:train or world:heldout");
-            return new WorldTaskGenerator(new StoreWorld()).Generate(split, count ?? 100).Select(SeedTask.From).ToList();
+            var split = parts[1];
+            if (!domain.Splits.Contains(split, StringComparer.Ordinal))
+                throw new DistillException($"unknown {domain.Name} split '{split}' in --tasks {spec}",
+                    $"use one of {string.Join(", ", domain.Splits.Select(s => $"{domain.Name}:{s}"))}");
+            var domainTasks = domain.Tasks(split, count ?? 100, parts.Length == 3 ? parts[2] : null);
+            if (domainTasks.Count == 0) throw new DistillException($"--tasks {spec} selects no tasks", "check the filter after the split");
+            return domainTasks;
         }
         if (!File.Exists(spec))
             throw new DistillException($"task file '{spec}' does not exist", "pass --tasks world:train, a .jsonl file or a .parquet file");

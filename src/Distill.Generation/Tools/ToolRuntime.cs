@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using Distill.Core.Samples;
-using Distill.World.Tools;
 using Microsoft.SemanticKernel;
 
 namespace Distill.Generation.Tools;
@@ -33,11 +32,8 @@ public sealed class ToolRuntime
     public ToolRuntime(IEnumerable<KernelFunction> functions)
     {
         _functions = functions.ToDictionary(f => f.Name, StringComparer.Ordinal);
-        SchemasJson = WorldToolSchemas.ToOpenAiTools(_functions.Values).ToJsonString();
+        SchemasJson = ToolSchemas.ToOpenAiTools(_functions.Values).ToJsonString();
     }
-
-    /// <summary>The tools of the embedded store world.</summary>
-    public static ToolRuntime ForWorld(Distill.World.Store.StoreWorld world) => new(Distill.World.Tools.StoreTools.CreatePlugin(world));
 
     /// <summary>The OpenAI "tools" array.</summary>
     public string SchemasJson { get; }

@@ -7,16 +7,16 @@ public sealed class KnowledgeBase(IReadOnlyList<KnowledgeArticle> articles)
 
     public static readonly IReadOnlyList<KnowledgeArticle> Default =
     [
-        new("kb-returns", "How to return an item", "Start a return from Orders > Return item. Print the prepaid label and drop the parcel at any carrier point within 14 days of approval."),
-        new("kb-refund-time", "When will I get my refund", "Refunds are issued to the original payment method within 5 business days after the returned item is received."),
+        new("kb-returns", "How to return an item", "Start a return from Orders > Return item and drop the parcel at any carrier point within 14 days."),
+        new("kb-refund-time", "When will I get my refund", "Refunds reach the original payment method within 5 business days after we receive the item."),
         new("kb-shipping-times", "Shipping times", "Standard shipping takes 3 to 5 business days; express shipping takes 1 to 2 business days."),
-        new("kb-change-address", "Change the delivery address", "The delivery address can be changed while the order is processing, from Orders > Edit address. Shipped orders cannot be redirected."),
-        new("kb-cancel", "Cancel an order", "Orders can be cancelled while they are processing, from Orders > Cancel. Shipped orders must be returned instead."),
-        new("kb-warranty", "Warranty", "Electronics carry a 1-year manufacturer warranty. Contact support with the order id and a photo of the defect."),
-        new("kb-payment", "Payment methods", "We accept credit cards, debit cards and gift cards. Gift cards cannot be used to buy other gift cards."),
+        new("kb-change-address", "Change the delivery address", "The delivery address can be changed while the order is processing. Shipped orders cannot be redirected."),
+        new("kb-cancel", "Cancel an order", "Orders can be cancelled from Orders > Cancel while they are processing."),
+        new("kb-warranty", "Warranty", "Electronics carry a 1-year manufacturer warranty."),
+        new("kb-payment", "Payment methods", "We accept credit cards, debit cards and gift cards."),
         new("kb-password", "Reset your password", "Use Forgot password on the sign-in page; the reset link is valid for 30 minutes."),
-        new("kb-price-match", "Price match", "We match a lower price from our own store within 7 days of purchase; competitor prices are not matched."),
-        new("kb-damaged", "Damaged items", "If an item arrives damaged, keep the packaging and request a refund or replacement within 60 days of delivery."),
+        new("kb-price-match", "Price match", "We match a lower price from our own store within 7 days; competitor prices are not matched."),
+        new("kb-damaged", "Damaged items", "If an item arrives damaged, request a refund or replacement within 60 days of delivery."),
     ];
 
     public IReadOnlyList<KnowledgeArticle> Search(string query, int limit = 3)
@@ -33,11 +33,12 @@ public sealed class KnowledgeBase(IReadOnlyList<KnowledgeArticle> articles)
     }
 
     private static readonly HashSet<string> StopWords =
-        ["a", "an", "the", "to", "of", "my", "i", "is", "do", "how", "can", "what", "when", "will", "and", "or", "for", "in", "it", "get", "be"];
+        ["a", "an", "the", "to", "of", "my", "i", "is", "do", "how", "can", "what", "when", "will", "and", "or", "for", "in", "it", "get", "be",
+         "you", "your", "does", "are", "there", "me", "much", "which", "long", "if", "from", "with", "we", "our", "after", "on", "take"];
 
     private static HashSet<string> Terms(string text) => text
         .ToLowerInvariant()
-        .Split([' ', ',', '.', '?', '!', '>', ':', ';', '-', '\n'], StringSplitOptions.RemoveEmptyEntries)
+        .Split([' ', ',', '.', '?', '!', '>', ':', ';', '-', '\n', '\''], StringSplitOptions.RemoveEmptyEntries)
         .Select(t => t.TrimEnd('s'))
         .Where(t => t.Length > 1 && !StopWords.Contains(t))
         .ToHashSet();

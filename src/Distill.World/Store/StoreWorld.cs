@@ -1,15 +1,17 @@
 namespace Distill.World.Store;
 
 /// <summary>
-/// The embedded store: products, customers, orders and shipments generated deterministically from a seed, so every
-/// machine builds the same world and tasks keep their ground truth. "Today" is fixed for the same reason.
+/// The embedded store: products, orders and shipments generated deterministically from a seed, so every machine builds the same
+/// world and tasks keep their ground truth. "Today" is fixed for the same reason. Designed so a small model can learn it and be
+/// measured honestly: thousands of orders with random five-digit ids (nothing about an id tells its split or status), statuses in
+/// equal shares (the status cannot be guessed without reading the lookup), and compact tool results.
 /// </summary>
 public sealed class StoreWorld
 {
     public static readonly DateOnly Today = new(2026, 11, 1);
+    public const int DefaultOrders = 4000;
 
     public IReadOnlyDictionary<string, Product> Products { get; }
-    public IReadOnlyDictionary<string, Customer> Customers { get; }
     public IReadOnlyDictionary<string, Order> Orders { get; }
     public IReadOnlyDictionary<string, Shipment> Shipments { get; }
     public KnowledgeBase KnowledgeBase { get; } = new(KnowledgeBase.Default);
@@ -24,70 +26,71 @@ public sealed class StoreWorld
         ("Notebook Set", "office", 11.60m, false), ("Gel Pens", "office", 6.30m, true), ("Monitor Stand", "office", 54.00m, false),
     ];
 
-    private static readonly string[] FirstNames = ["Ana", "Ben", "Chloe", "Dev", "Elif", "Femi", "Greta", "Hiro", "Ines", "Jonas", "Kira", "Luis", "Mira", "Noor", "Omar", "Pia"];
-    private static readonly string[] LastNames = ["Silva", "Okafor", "Berg", "Patel", "Kaya", "Adeyemi", "Larsen", "Tanaka", "Costa", "Weber", "Novak", "Garcia"];
     private static readonly string[] Carriers = ["UPS", "DHL", "FedEx"];
-    private static readonly string[] Hubs = ["Memphis hub", "Chicago hub", "Louisville hub", "local depot"];
 
-    public StoreWorld(int seed = 7, int customers = 40, int orders = 240)
+    public StoreWorld(int seed = 7, int orders = DefaultOrders)
     {
         var random = new Random(seed);
         Products = Catalogue
             .Select((p, i) => new Product($"SKU-{1000 + i}", p.Name, p.Category, p.Price, p.FinalSale))
             .ToDictionary(p => p.Sku);
-        Customers = Enumerable.Range(0, customers)
-            .Select(i =>
-            {
-                var first = FirstNames[random.Next(FirstNames.Length)];
-                var last = LastNames[random.Next(LastNames.Length)];
-                return new Customer($"C{100 + i}", $"{first} {last}", $"{first}.{last}{i}@example.com".ToLowerInvariant());
-            })
-            .ToDictionary(c => c.Id);
-
         var skus = Products.Keys.ToArray();
-        var orderList = new List<Order>();
+
+        var orderIds = DistinctCodes(random, "A", orders);
+        var trackingNumbers = DistinctCodes(random, "T", orders);
+        var orderList = new List<Order>(orders);
         var shipments = new Dictionary<string, Shipment>();
         for (var i = 0; i < orders; i++)
         {
-            var placed = Today.AddDays(-random.Next(0, 90));
+            var status = OrderStatus.All[i % OrderStatus.All.Count];
             var lines = Enumerable.Range(0, 1 + random.Next(3))
                 .Select(_ => skus[random.Next(skus.Length)]).Distinct()
                 .Select(sku => new OrderLine(sku, 1 + random.Next(3), Products[sku].Price))
                 .ToList();
-            var age = Today.DayNumber - placed.DayNumber;
-            var status = random.Next(20) == 0 ? OrderStatus.Cancelled
-                : age < 2 ? OrderStatus.Processing
-                : age < 6 ? OrderStatus.Shipped
-                : OrderStatus.Delivered;
+            DateOnly placed;
             string? tracking = null;
             DateOnly? delivered = null;
-            if (status is OrderStatus.Shipped or OrderStatus.Delivered)
+            switch (status)
             {
-                tracking = $"TRK{random.Next(10_000_000, 99_999_999)}";
-                var shippedOn = placed.AddDays(1);
-                var eta = shippedOn.AddDays(3 + random.Next(3));
-                if (status == OrderStatus.Delivered)
-                {
-                    delivered = eta <= Today ? eta : Today;
-                    eta = delivered.Value;
-                }
-                var events = new List<ShipmentEvent> { new(shippedOn, "warehouse", "picked up by carrier") };
-                var hub = Hubs[random.Next(Hubs.Length - 1)];
-                var inTransit = shippedOn.AddDays(1);
-                if (inTransit <= Today)
-                {
-                    events.Add(new(inTransit, hub, "in transit"));
-                }
-                if (delivered is { } d)
-                {
-                    events.Add(new(d, "customer address", "delivered"));
-                }
-                shipments[tracking] = new Shipment(tracking, Carriers[random.Next(Carriers.Length)], eta, events);
+                case OrderStatus.Processing:
+                    placed = Today.AddDays(-random.Next(0, 2));
+                    break;
+                case OrderStatus.Shipped:
+                    placed = Today.AddDays(-random.Next(2, 6));
+                    tracking = trackingNumbers[i];
+                    shipments[tracking] = new Shipment(tracking, Carriers[random.Next(Carriers.Length)], Today.AddDays(1 + random.Next(5)));
+                    break;
+                case OrderStatus.Delivered:
+                    // Delivered 1 to 80 days ago, so refund windows (30 and 60 days) fall both ways.
+                    delivered = Today.AddDays(-1 - random.Next(80));
+                    placed = delivered.Value.AddDays(-3 - random.Next(4));
+                    tracking = trackingNumbers[i];
+                    shipments[tracking] = new Shipment(tracking, Carriers[random.Next(Carriers.Length)], delivered.Value);
+                    break;
+                default:
+                    placed = Today.AddDays(-random.Next(1, 60));
+                    break;
             }
-            var customer = $"C{100 + random.Next(customers)}";
-            orderList.Add(new Order($"A{10_000 + i}", customer, placed, status, lines, tracking, delivered));
+            orderList.Add(new Order(orderIds[i], placed, status, lines, tracking, delivered));
         }
         Orders = orderList.ToDictionary(o => o.Id);
         Shipments = shipments;
+    }
+
+    /// <summary>The orders of one split, in a fixed order.</summary>
+    public IReadOnlyList<Order> OrdersIn(string split) =>
+        Orders.Values.Where(o => WorldSplits.Of(o.Id) == split).OrderBy(o => o.Id, StringComparer.Ordinal).ToList();
+
+    // Five random digits after a letter: random, so no digit pattern separates splits or statuses.
+    private static string[] DistinctCodes(Random random, string prefix, int count)
+    {
+        var codes = new HashSet<string>(StringComparer.Ordinal);
+        var ordered = new List<string>(count);
+        while (ordered.Count < count)
+        {
+            var code = prefix + random.Next(10_000, 100_000).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (codes.Add(code)) ordered.Add(code);
+        }
+        return ordered.ToArray();
     }
 }

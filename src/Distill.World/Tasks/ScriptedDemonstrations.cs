@@ -1,20 +1,22 @@
-using System.Globalization;
 using System.Text.Json;
 using Distill.Core.Samples;
 using Distill.World.Store;
 using Distill.World.Tools;
+using static Distill.World.Tasks.WorldTiers;
 
 namespace Distill.World.Tasks;
 
 /// <summary>
-/// Step-by-step demonstrations of the correct trajectory for a task: reasoning, real tool calls with their real results,
-/// and a final answer stating the ground-truth facts. They bootstrap the embedded local teacher (the README says so).
+/// Step-by-step demonstrations of the correct trajectory for a task: a short reasoning line and a real tool call per step, the
+/// tool's real result, and a final answer stating the ground-truth facts. They bootstrap the embedded local teacher (the README
+/// says so). Short and regular on purpose: a model of a few million parameters has to learn them on two CPU cores.
 /// </summary>
 public sealed class ScriptedDemonstrations(StoreWorld world)
 {
-    public const string SystemPrompt =
-        "You are the customer-service agent of an online store. Use the tools to look things up; never guess order " +
-        "details. Think step by step, then answer briefly and politely.";
+    /// <summary>The world-agent template's system text with today's date filled in (the tokenizer corpus renders it).</summary>
+    public static readonly string SystemPrompt =
+        $"You are the customer-service agent of an online store. Today is {StoreTools.Date(StoreWorld.Today)}. " +
+        "Use the tools to look things up; never guess order details. Answer briefly.";
 
     private readonly StoreTools _tools = new(world);
 
@@ -32,16 +34,16 @@ public sealed class ScriptedDemonstrations(StoreWorld world)
             results.Add(JsonDocument.Parse(result).RootElement.Clone());
             messages.Add(ChatMessage.Tool(call.Id, call.Name, result));
         }
-        var (reasoning, answer) = FinalAnswer(task, results);
+        var (reasoning, answer) = FinalAnswer(task, results[^1]);
         messages.Add(ChatMessage.Assistant(answer, reasoning: reasoning));
         return messages;
     }
 
-    private static Dictionary<string, string> ArgumentsFor(WorldTask task, ExpectedToolCall expected, List<JsonElement> results) =>
+    private static Dictionary<string, string> ArgumentsFor(WorldTask task, Generation.Recipes.ExpectedToolCall expected, List<JsonElement> results) =>
         expected.Name switch
         {
             "search_kb" => new() { ["query"] = task.Question.TrimEnd('?', '.') },
-            "track_shipment" when results.Count > 0 => new() { ["tracking_number"] = results[^1].GetProperty("tracking_number").GetString()! },
+            "track_shipment" => new() { ["tracking_number"] = results[^1].GetProperty("tracking_number").GetString()! },
             _ => new(expected.Arguments),
         };
 
@@ -55,48 +57,48 @@ public sealed class ScriptedDemonstrations(StoreWorld world)
         _ => throw new InvalidOperationException($"no tool named {name}"),
     };
 
-    private static string StepReasoning(WorldTask task, int step, Dictionary<string, string> arguments) => (task.Kind, step) switch
+    private static string StepReasoning(WorldTask task, int step, Dictionary<string, string> arguments) => (task.Tier, step) switch
     {
-        (WorldTaskKinds.ShipmentEta, 1) => $"The order has tracking number {arguments["tracking_number"]}, so I track the shipment for the delivery date.",
-        (WorldTaskKinds.ShipmentEta, _) => $"To find the delivery date I first need the order's tracking number, so I look up order {arguments["order_id"]}.",
-        (WorldTaskKinds.OrderStatus, _) => $"The customer asks about order {arguments["order_id"]}; I look it up instead of guessing.",
-        (WorldTaskKinds.Refund, _) => $"Refunds depend on the policy and the delivery date, so I check eligibility of order {arguments["order_id"]} for reason {arguments["reason"]}.",
-        (WorldTaskKinds.OrderTotal, _) => $"The total is quantity times unit price times the discounted share: {arguments["expression"]}.",
-        _ => "This is a policy question, so I search the knowledge base.",
+        (Arithmetic, _) => $"I use the calculator for {arguments["expression"]}.",
+        (Status, _) => $"I look up order {arguments["order_id"]}.",
+        (Eta, 0) => $"I look up order {arguments["order_id"]} for its tracking number.",
+        (Eta, _) => $"The tracking number is {arguments["tracking_number"]}, so I track it.",
+        (Refund, _) => $"Refunds follow the policy, so I check order {arguments["order_id"]} for reason {arguments["reason"]}.",
+        _ => "This is a policy question, so I search the help centre.",
     };
 
-    private static (string Reasoning, string Answer) FinalAnswer(WorldTask task, List<JsonElement> results)
+    private static (string Reasoning, string Answer) FinalAnswer(WorldTask task, JsonElement last)
     {
-        var last = results.Count > 0 ? results[^1] : default;
-        switch (task.Kind)
+        string Text(string name) => last.GetProperty(name).GetString()!;
+        switch (task.Tier)
         {
-            case WorldTaskKinds.OrderStatus:
-                var status = last.GetProperty("status").GetString();
-                var order = last.GetProperty("order_id").GetString();
+            case Arithmetic:
+                var expression = task.ExpectedCalls[0].Arguments["expression"];
+                var result = last.GetProperty("result").GetRawText();
+                return ($"The calculator says {result}.", $"{expression} = {result}.");
+            case Status:
+                var order = Text("order_id");
+                var status = Text("status");
                 var detail = status switch
                 {
-                    OrderStatus.Delivered => $" It was delivered on {last.GetProperty("delivered").GetString()}.",
-                    OrderStatus.Shipped => $" Its tracking number is {last.GetProperty("tracking_number").GetString()}.",
-                    OrderStatus.Processing => " It will ship soon.",
+                    Store.OrderStatus.Delivered => $" It was delivered on {Text("delivered")}.",
+                    Store.OrderStatus.Shipped => $" Its tracking number is {Text("tracking_number")}.",
+                    Store.OrderStatus.Processing => " It will ship soon.",
                     _ => "",
                 };
-                return ($"The lookup says order {order} is {status}.", $"Your order {order} is {status}.{detail}");
-            case WorldTaskKinds.ShipmentEta:
-                var eta = last.GetProperty("estimated_delivery").GetString();
-                var carrier = last.GetProperty("carrier").GetString();
-                return ($"The carrier {carrier} estimates delivery on {eta}.", $"Your order is on its way with {carrier} and should arrive on {eta}.");
-            case WorldTaskKinds.Refund:
-                var eligible = last.GetProperty("eligible").GetBoolean();
-                var why = last.GetProperty("reason").GetString();
-                return eligible
-                    ? ($"The order is eligible: {why}.", $"Good news: your order is eligible for a refund of {WorldTaskGenerator.Money(last.GetProperty("refund_amount").GetDecimal())}. It will reach your original payment method within 5 business days of us receiving the item.")
-                    : ($"The order is not eligible: {why}.", $"I'm sorry, this order is not eligible for a refund: {why}.");
-            case WorldTaskKinds.OrderTotal:
-                var total = last.GetProperty("result").GetDecimal();
-                return ($"The calculator gives {total.ToString("0.00", CultureInfo.InvariantCulture)}.", $"With the discount, the total comes to {WorldTaskGenerator.Money(total)}.");
+                return ($"The lookup says order {order} is {status}.", $"Order {order} is {status}.{detail}");
+            case Eta:
+                var eta = Text("estimated_delivery");
+                var carrier = Text("carrier");
+                return ($"{carrier} estimates {eta}.", $"Your order should arrive on {eta} with {carrier}.");
+            case Refund:
+                var id = Text("order_id");
+                var why = Text("reason");
+                return last.GetProperty("eligible").GetBoolean()
+                    ? ($"Eligible: {why}.", $"Order {id} is eligible for a refund of ${Text("refund_amount")}.")
+                    : ($"Not eligible: {why}.", $"Order {id} is not eligible for a refund: {why}.");
             default:
-                var article = last.GetProperty("results")[0];
-                return ($"The best matching article is \"{article.GetProperty("title").GetString()}\".", article.GetProperty("text").GetString()!);
+                return ($"The article \"{Text("title")}\" answers it.", Text("text"));
         }
     }
 }

@@ -1,113 +1,183 @@
 using System.Globalization;
+using Distill.Core.Errors;
+using Distill.Generation.Recipes;
 using Distill.World.Store;
+using Distill.World.Tools;
+using static Distill.World.Tasks.WorldTiers;
 
 namespace Distill.World.Tasks;
 
 /// <summary>
-/// Generates customer requests with ground truth, deterministically: task i of a split is always the same task.
-/// Orders are partitioned so held-out tasks ask about orders that training tasks never mention.
+/// Generates customer requests with ground truth, deterministically: task i of a split (and tier selection) is always the same
+/// task, whatever the count. Each split draws only its own orders and expressions (<see cref="WorldSplits"/>), so held-out
+/// tasks ask about ids no training text contains. Dev and held-out tasks are distinct questions and a third of them use
+/// wordings training never uses; policy questions there are always unseen wordings (a seen one would repeat a training question
+/// verbatim).
 /// </summary>
 public sealed class WorldTaskGenerator(StoreWorld world)
 {
-    public const string Train = "train";
-    public const string HeldOut = "heldout";
+    // Training leans on the tiers that copy ids (T1 status, T3 refund, T2 two-step); evaluation cycles through all tiers evenly.
+    private static readonly string[] TrainMix = [Status, Refund, Eta, Status, Arithmetic, Refund, Status, Eta, Refund, Policy];
 
-    private static readonly string[] StatusQuestions =
-    [
-        "Hi, what's the status of order {0}?", "Can you check on my order {0}?", "Where is my order {0} right now?",
-        "Has order {0} shipped yet?", "I placed order {0} a while ago. What is happening with it?",
-    ];
-    private static readonly string[] EtaQuestions =
-    [
-        "When will order {0} arrive?", "What's the expected delivery date for my order {0}?", "How soon will I get order {0}?",
-    ];
-    private static readonly (string Reason, string Phrase)[] RefundReasons =
-    [
-        ("changed_mind", "I changed my mind"), ("damaged", "it arrived damaged"), ("wrong_item", "it is not what I ordered"), ("late", "it came too late"),
-    ];
-    private static readonly (string Question, string Fact)[] PolicyQuestions =
-    [
-        ("How long does a refund take to reach my card?", "5 business days"),
-        ("How long does standard shipping take?", "3 to 5 business days"),
-        ("Can I change the delivery address of my order?", "while the order is processing"),
-        ("How do I cancel an order?", "Orders > Cancel"),
-        ("What warranty do electronics have?", "1-year"),
-        ("Which payment methods do you accept?", "gift cards"),
-        ("My item arrived damaged. What should I do?", "60 days"),
-        ("Do you match competitor prices?", "competitor prices are not matched"),
-    ];
-
-    public IEnumerable<WorldTask> Generate(string split, int count)
+    public IEnumerable<WorldTask> Generate(string split, int count, IReadOnlyList<string>? tiers = null)
     {
-        if (split is not (Train or HeldOut))
+        if (!WorldSplits.All.Contains(split, StringComparer.Ordinal))
+            throw new DistillException($"unknown world split '{split}'", $"use one of {string.Join(", ", WorldSplits.All)}");
+        foreach (var tier in tiers ?? [])
         {
-            throw new ArgumentException($"split must be '{Train}' or '{HeldOut}'", nameof(split));
+            if (!All.Contains(tier, StringComparer.Ordinal))
+                throw new DistillException($"unknown world tier '{tier}'", $"use one or more of {string.Join(",", All)}, e.g. world:heldout:T1,T2");
         }
-        var orders = world.Orders.Values
-            .Where(o => (int.Parse(o.Id[1..], CultureInfo.InvariantCulture) % 5 == 0) == (split == HeldOut))
-            .OrderBy(o => o.Id, StringComparer.Ordinal)
-            .ToList();
-        var shipped = orders.Where(o => o.Status == OrderStatus.Shipped).ToList();
-        var products = world.Products.Values.OrderBy(p => p.Sku, StringComparer.Ordinal).ToList();
-        // Held-out tasks draw from a different stream so their phrasing/order pairings differ from training's too.
-        var random = new Random(split == Train ? 1234 : 98765);
-        for (var i = 0; i < count; i++)
+        var mix = tiers is { Count: > 0 } ? tiers : split == WorldSplits.Train ? TrainMix : All;
+        return Tasks(split, count, mix);
+    }
+
+    private IEnumerable<WorldTask> Tasks(string split, int count, IReadOnlyList<string> mix)
+    {
+        var random = new Random(split switch { WorldSplits.Train => 1234, WorldSplits.Dev => 4321, _ => 98765 });
+        var pools = new Pools(world, split, random);
+        var evaluation = split != WorldSplits.Train;
+        var questions = new HashSet<string>(StringComparer.Ordinal);
+        var exhausted = new HashSet<string>(StringComparer.Ordinal);
+        var made = 0;
+        for (var i = 0; made < count && exhausted.Count < mix.Distinct().Count(); i++)
         {
-            var kind = WorldTaskKinds.All[i % WorldTaskKinds.All.Count];
-            var id = $"world-{split}-{i:D5}";
-            yield return kind switch
+            var tier = mix[i % mix.Count];
+            if (exhausted.Contains(tier)) continue;
+            var unseen = evaluation && (tier == Policy || i / mix.Count % 3 == 2);
+            WorldTask? task = null;
+            // Evaluation tasks must be distinct questions; a tier that cannot make a new one is done.
+            for (var attempt = 0; attempt < 50 && task is null; attempt++)
             {
-                WorldTaskKinds.OrderStatus => StatusTask(id, orders[random.Next(orders.Count)], random),
-                WorldTaskKinds.ShipmentEta when shipped.Count > 0 => EtaTask(id, shipped[random.Next(shipped.Count)], random),
-                WorldTaskKinds.ShipmentEta => StatusTask(id, orders[random.Next(orders.Count)], random),
-                WorldTaskKinds.Refund => RefundTask(id, orders[random.Next(orders.Count)], random),
-                WorldTaskKinds.OrderTotal => TotalTask(id, products[random.Next(products.Count)], random),
-                _ => PolicyTask(id, random),
-            } with { Split = split };
+                var candidate = Make(tier, unseen, pools, random) with { Id = $"world-{split}-{made:D5}", Split = split };
+                if (!evaluation || questions.Add(candidate.Question)) task = candidate;
+            }
+            if (task is null)
+            {
+                exhausted.Add(tier);
+                continue;
+            }
+            made++;
+            yield return task;
         }
     }
 
-    private static WorldTask StatusTask(string id, Order order, Random random) => new(id, WorldTaskKinds.OrderStatus,
-        string.Format(CultureInfo.InvariantCulture, StatusQuestions[random.Next(StatusQuestions.Length)], order.Id),
-        [new("lookup_order", new Dictionary<string, string> { ["order_id"] = order.Id })],
-        [order.Status], "");
-
-    private WorldTask EtaTask(string id, Order order, Random random) => new(id, WorldTaskKinds.ShipmentEta,
-        string.Format(CultureInfo.InvariantCulture, EtaQuestions[random.Next(EtaQuestions.Length)], order.Id),
-        [
-            new("lookup_order", new Dictionary<string, string> { ["order_id"] = order.Id }),
-            new("track_shipment", new Dictionary<string, string> { ["tracking_number"] = order.TrackingNumber! }),
-        ],
-        [world.Shipments[order.TrackingNumber!].EstimatedDelivery.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)], "");
-
-    private WorldTask RefundTask(string id, Order order, Random random)
+    private WorldTask Make(string tier, bool unseen, Pools pools, Random random)
     {
-        var (reason, phrase) = RefundReasons[random.Next(RefundReasons.Length)];
-        var decision = RefundPolicy.Decide(order, world.Products, reason, StoreWorld.Today);
-        List<string> facts = decision.Eligible ? ["eligible", Money(decision.RefundAmount)] : ["not eligible"];
-        return new(id, WorldTaskKinds.Refund, $"I'd like a refund for order {order.Id} because {phrase}.",
-            [new("check_refund_eligibility", new Dictionary<string, string> { ["order_id"] = order.Id, ["reason"] = reason })],
-            facts, "");
+        var phrasing = unseen ? WorldPhrasings.Unseen : WorldPhrasings.Seen;
+        string Word(WorldPhrasings.Wordings w)
+        {
+            var list = unseen ? w.Unseen : w.Seen;
+            return list[random.Next(list.Count)];
+        }
+        string Format(string wording, params object[] args) => string.Format(CultureInfo.InvariantCulture, wording, args);
+
+        switch (tier)
+        {
+            case Arithmetic:
+            {
+                var (expression, result) = pools.NextExpression();
+                return Task(tier, Format(Word(WorldPhrasings.Calculator), expression), phrasing,
+                    [Call("calculator", ("expression", expression))], [StoreTools.Number(result)], []);
+            }
+            case Status:
+            {
+                var order = pools.Next(pools.AllOrders);
+                return Task(tier, Format(Word(WorldPhrasings.OrderStatus), order.Id), phrasing,
+                    [Call("lookup_order", ("order_id", order.Id))], [order.Status], Store.OrderStatus.All.Where(s => s != order.Status).ToList());
+            }
+            case Eta:
+            {
+                var order = pools.Next(pools.ShippedOrders);
+                var eta = world.Shipments[order.TrackingNumber!].EstimatedDelivery;
+                return Task(tier, Format(Word(WorldPhrasings.ShipmentEta), order.Id), phrasing,
+                    [Call("lookup_order", ("order_id", order.Id)), Call("track_shipment", ("tracking_number", order.TrackingNumber!))],
+                    [StoreTools.Date(eta)], []);
+            }
+            case Refund:
+            {
+                var (reason, phrase) = WorldPhrasings.RefundReasons[random.Next(WorldPhrasings.RefundReasons.Count)];
+                // Alternate eligible and not eligible, so the decision cannot be guessed from the base rate.
+                var wantEligible = pools.RefundsMade++ % 2 == 0;
+                var order = pools.NextWhere(pools.AllOrders, o => RefundPolicy.Decide(o, world.Products, reason, StoreWorld.Today).Eligible == wantEligible);
+                var decision = RefundPolicy.Decide(order, world.Products, reason, StoreWorld.Today);
+                var wording = Word(WorldPhrasings.Refund);
+                // A reason after "?" starts a sentence.
+                var said = wording.Contains("? {1}", StringComparison.Ordinal) ? char.ToUpperInvariant(phrase[0]) + phrase[1..] : phrase;
+                return Task(tier, Format(wording, order.Id, said), phrasing,
+                    [Call("check_refund_eligibility", ("order_id", order.Id), ("reason", reason))],
+                    decision.Eligible ? ["eligible", "$" + StoreTools.Money(decision.RefundAmount)] : ["not eligible"],
+                    decision.Eligible ? ["not eligible"] : ["eligible"]);
+            }
+            case Policy:
+            {
+                var question = WorldPhrasings.Policy[random.Next(WorldPhrasings.Policy.Count)];
+                return Task(tier, Word(question.Wordings), phrasing,
+                    // Any query wording is fine for a search: the trajectory is judged on the tool and the answer's facts.
+                    [new ExpectedToolCall("search_kb", new Dictionary<string, string>())], [question.Fact], []);
+            }
+            default:
+                throw new ArgumentOutOfRangeException(nameof(tier), tier, "unknown tier");
+        }
     }
 
-    private static WorldTask TotalTask(string id, Product product, Random random)
-    {
-        var quantity = 2 + random.Next(4);
-        var discount = new[] { 10, 15, 20, 25 }[random.Next(4)];
-        var expression = string.Format(CultureInfo.InvariantCulture, "{0} * {1} * {2}", quantity, product.Price, (100 - discount) / 100m);
-        var total = Math.Round(quantity * product.Price * (100 - discount) / 100m, 2);
-        return new(id, WorldTaskKinds.OrderTotal,
-            $"How much would {quantity} x {product.Name} cost with a {discount}% discount code?",
-            [new("calculator", new Dictionary<string, string> { ["expression"] = expression })],
-            [Money(total)], "");
-    }
+    private static WorldTask Task(string tier, string question, string phrasing, IReadOnlyList<ExpectedToolCall> calls,
+        IReadOnlyList<string> facts, IReadOnlyList<string> forbidden) =>
+        new("", tier, question, calls, facts, forbidden, "", phrasing);
 
-    private static WorldTask PolicyTask(string id, Random random)
-    {
-        var (question, fact) = PolicyQuestions[random.Next(PolicyQuestions.Length)];
-        // Any query wording is fine for a search: the trajectory is judged on the tool and the answer's facts.
-        return new(id, WorldTaskKinds.Policy, question, [new("search_kb", new Dictionary<string, string>())], [fact], "");
-    }
+    private static ExpectedToolCall Call(string name, params (string Key, string Value)[] arguments) =>
+        new(name, arguments.ToDictionary(a => a.Key, a => a.Value, StringComparer.Ordinal));
 
-    public static string Money(decimal amount) => "$" + amount.ToString("0.00", CultureInfo.InvariantCulture);
+    /// <summary>The split's orders and expressions, shuffled once and drawn without replacement (refilled when used up).</summary>
+    private sealed class Pools
+    {
+        private readonly Random _random;
+        private readonly string _split;
+        private readonly HashSet<string> _expressions = new(StringComparer.Ordinal);
+        private readonly Dictionary<IReadOnlyList<Order>, List<Order>> _remaining = [];
+
+        public Pools(StoreWorld world, string split, Random random)
+        {
+            _random = random;
+            _split = split;
+            AllOrders = world.OrdersIn(split);
+            ShippedOrders = AllOrders.Where(o => o.Status == Store.OrderStatus.Shipped).ToList();
+        }
+
+        public IReadOnlyList<Order> AllOrders { get; }
+        public IReadOnlyList<Order> ShippedOrders { get; }
+        public int RefundsMade { get; set; }
+
+        public Order Next(IReadOnlyList<Order> pool) => NextWhere(pool, _ => true);
+
+        /// <summary>The next unused order that satisfies <paramref name="wanted"/>; any next order when none left does.</summary>
+        public Order NextWhere(IReadOnlyList<Order> pool, Func<Order, bool> wanted)
+        {
+            if (!_remaining.TryGetValue(pool, out var remaining) || remaining.Count == 0)
+            {
+                remaining = pool.OrderBy(_ => _random.Next()).ToList();
+                _remaining[pool] = remaining;
+            }
+            var index = remaining.FindIndex(o => wanted(o));
+            if (index < 0) index = 0;
+            var order = remaining[index];
+            remaining.RemoveAt(index);
+            return order;
+        }
+
+        /// <summary>A new expression of this split: two numbers and one of + - *, the larger first so results stay positive.</summary>
+        public (string Expression, decimal Result) NextExpression()
+        {
+            while (true)
+            {
+                var a = _random.Next(2, 100);
+                var b = _random.Next(2, 100);
+                (a, b) = (Math.Max(a, b), Math.Min(a, b));
+                var op = "+-*"[_random.Next(3)];
+                var expression = string.Create(CultureInfo.InvariantCulture, $"{a}{op}{b}");
+                if (WorldSplits.Of(expression) != _split || !_expressions.Add(expression)) continue;
+                return (expression, op switch { '+' => a + b, '-' => a - b, _ => a * b });
+            }
+        }
+    }
 }

@@ -1,12 +1,13 @@
 using System.Globalization;
 
-namespace Distill.World.Tools;
+namespace Distill.Generation.Tools;
 
 /// <summary>
 /// Evaluates arithmetic (+ - * / parentheses, decimals, unary minus) exactly in decimal, so prices add up to the cent.
-/// A recursive-descent parser rather than a scripting engine: nothing but arithmetic can run.
+/// A recursive-descent parser rather than a scripting engine: nothing but arithmetic can run. Generic: verifiers compare
+/// expression arguments by value with it, and a domain's calculator tool can execute with it.
 /// </summary>
-public static class Calculator
+public static class ArithmeticExpression
 {
     public static decimal Evaluate(string expression)
     {

@@ -1,9 +1,8 @@
 using Distill.Core.Samples;
 using Distill.Teachers;
 using Distill.World.Store;
-using Distill.World.Tasks;
 
-namespace Distill.Generation.Teachers;
+namespace Distill.World.Tasks;
 
 /// <summary>
 /// The embedded world's scripted demonstrations behind the teacher interface: given a conversation about one of the world's

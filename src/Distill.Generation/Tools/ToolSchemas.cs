@@ -1,14 +1,11 @@
 using System.Text.Json.Nodes;
-using Distill.World.Store;
 using Microsoft.SemanticKernel;
 
-namespace Distill.World.Tools;
+namespace Distill.Generation.Tools;
 
-/// <summary>The store tools as the OpenAI "tools" array, built from the Semantic Kernel functions' own metadata.</summary>
-public static class WorldToolSchemas
+/// <summary>Kernel functions as the OpenAI "tools" array, built from the functions' own metadata.</summary>
+public static class ToolSchemas
 {
-    public static string Json(StoreWorld world) => ToOpenAiTools(StoreTools.CreatePlugin(world)).ToJsonString();
-
     public static JsonArray ToOpenAiTools(IEnumerable<KernelFunction> functions) => new(functions
         .OrderBy(f => f.Name, StringComparer.Ordinal)
         .Select(f => (JsonNode)new JsonObject
