@@ -10,13 +10,16 @@ namespace Distill.Cli.Composition;
 /// <summary>
 /// The embedded world's tokenizer: byte-level BPE trained on the world's rendered conversations (tools, tool calls, results,
 /// reasoning), so a small vocabulary covers the domain well. Trained on train-split tasks only, so no dev or held-out order id or
-/// question shapes its merges. Deterministic: same world, same tokenizer id.
+/// question shapes its merges. Deterministic: same world, same tokenizer id. Digits split one per token by default (Qwen2's
+/// pattern): with GPT-2's, frequent order ids merge into single tokens that a small model memorises instead of learning to
+/// copy the digits.
 /// </summary>
 public static class WorldTokenizer
 {
     public const int DefaultVocabSize = 2048;
 
-    public static BpeTokenizerDefinition Train(int vocabSize = DefaultVocabSize, int conversations = 600)
+    /// <param name="splitPattern">The pre-tokenizer regex; <see cref="PreTokenizerPatterns.Gpt2"/> gives the tokenizer of earlier runs.</param>
+    public static BpeTokenizerDefinition Train(int vocabSize = DefaultVocabSize, int conversations = 600, string splitPattern = PreTokenizerPatterns.Qwen2)
     {
         var world = new StoreWorld();
         var demonstrations = new ScriptedDemonstrations(world);
@@ -24,6 +27,6 @@ public static class WorldTokenizer
         var tools = ToolSchemas.ToOpenAiTools(StoreTools.CreatePlugin(world)).ToJsonString();
         var corpus = new WorldTaskGenerator(world).Generate(WorldSplits.Train, conversations)
             .Select(task => template.Render(demonstrations.For(task), tools).Text);
-        return BpeTrainer.Train(corpus, vocabSize, ChatTokens.All);
+        return BpeTrainer.Train(corpus, vocabSize, ChatTokens.All, splitPatterns: [splitPattern]);
     }
 }

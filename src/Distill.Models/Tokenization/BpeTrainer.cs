@@ -12,10 +12,18 @@ public static class BpeTrainer
     /// <param name="vocabSize">The total size wanted: special tokens + 256 bytes + merges. Less comes back if the corpus runs out of pairs.</param>
     /// <param name="specialTokens">Added as special tokens with ids 0, 1, ... in this order (e.g. <see cref="ChatTokens.All"/>).</param>
     /// <param name="minPairFrequency">Pairs seen fewer times than this are never merged.</param>
-    public static BpeTokenizerDefinition Train(IEnumerable<string> corpus, int vocabSize, IReadOnlyList<string> specialTokens, int minPairFrequency = 2)
+    /// <param name="splitPatterns">
+    /// The pre-tokenizer regexes, applied in turn, that cut text into the words merges stay inside; recorded in the
+    /// definition so encoding splits the same way. Null means GPT-2's (<see cref="PreTokenizerPatterns.Gpt2"/>);
+    /// <see cref="PreTokenizerPatterns.Qwen2"/> keeps every digit a token of its own.
+    /// </param>
+    public static BpeTokenizerDefinition Train(
+        IEnumerable<string> corpus, int vocabSize, IReadOnlyList<string> specialTokens, int minPairFrequency = 2,
+        IReadOnlyList<string>? splitPatterns = null)
     {
         ArgumentNullException.ThrowIfNull(corpus);
         ArgumentNullException.ThrowIfNull(specialTokens);
+        IReadOnlyList<string> patterns = splitPatterns?.ToList() ?? [PreTokenizerPatterns.Gpt2];
         var distinctSpecials = specialTokens.Distinct(StringComparer.Ordinal).ToList();
         if (distinctSpecials.Any(string.IsNullOrEmpty))
         {
@@ -37,7 +45,7 @@ public static class BpeTrainer
             tokenIds[tokens[i]] = i;
         }
 
-        var (words, counts) = CountWords(corpus, distinctSpecials, distinctSpecials.Count);
+        var (words, counts) = CountWords(corpus, distinctSpecials, distinctSpecials.Count, new WordSplitter(patterns));
         var pairCounts = new Dictionary<long, long>();
         var pairWords = new Dictionary<long, HashSet<int>>();
         for (var w = 0; w < words.Count; w++)
@@ -137,15 +145,15 @@ public static class BpeTrainer
             Vocab = vocab,
             Merges = merges,
             AddedTokens = distinctSpecials.Select((t, i) => new AddedToken(i, t, Special: true)).ToList(),
-            SplitPatterns = [PreTokenizerPatterns.Gpt2],
+            SplitPatterns = patterns,
             Source = "trained",
         };
     }
 
-    private static (List<int[]> Words, List<long> Counts) CountWords(IEnumerable<string> corpus, IReadOnlyList<string> specials, int firstByteId)
+    private static (List<int[]> Words, List<long> Counts) CountWords(
+        IEnumerable<string> corpus, IReadOnlyList<string> specials, int firstByteId, WordSplitter wordSplitter)
     {
         var splitter = new AddedTokenSplitter(specials.Select((t, i) => new AddedToken(i, t, true)));
-        var wordSplitter = new WordSplitter([PreTokenizerPatterns.Gpt2]);
         var frequencies = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var document in corpus)
         {

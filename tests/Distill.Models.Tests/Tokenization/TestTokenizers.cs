@@ -13,6 +13,15 @@ internal static class TestTokenizers
 
     public static ITextTokenizer Chat(TokenizerEngine engine = TokenizerEngine.Auto) =>
         TokenizerLoader.Create(ChatDefinition, SpecialTokenNames.ChatMl, engine);
+
+    private static readonly Lazy<BpeTokenizerDefinition> SingleDigitDefinitionLazy =
+        new(() => BpeTrainer.Train(TrainingCorpus.Documents(400), vocabSize: 600, ChatTokens.All, splitPatterns: [PreTokenizerPatterns.Qwen2]));
+
+    /// <summary>As <see cref="ChatDefinition"/>, trained with Qwen2's split pattern: every digit a token of its own.</summary>
+    public static BpeTokenizerDefinition SingleDigitDefinition => SingleDigitDefinitionLazy.Value;
+
+    public static ITextTokenizer SingleDigit(TokenizerEngine engine = TokenizerEngine.Auto) =>
+        TokenizerLoader.Create(SingleDigitDefinition, SpecialTokenNames.ChatMl, engine);
 }
 
 /// <summary>A scratch folder deleted after the test.</summary>
