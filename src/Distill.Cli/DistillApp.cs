@@ -36,6 +36,7 @@ public static class DistillApp
         root.Subcommands.Add(EvaluateCommand.Create(context));
         root.Subcommands.Add(QuickstartCommand.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));
+        root.Subcommands.Add(WorldCommand.Create(context));
         return root;
     }
 

@@ -21,12 +21,18 @@ public static class WorldTokenizer
     /// <param name="splitPattern">The pre-tokenizer regex; <see cref="PreTokenizerPatterns.Gpt2"/> gives the tokenizer of earlier runs.</param>
     public static BpeTokenizerDefinition Train(int vocabSize = DefaultVocabSize, int conversations = 600, string splitPattern = PreTokenizerPatterns.Qwen2)
     {
+        var corpus = Corpus(conversations);
+        return BpeTrainer.Train(corpus, vocabSize, ChatTokens.All, splitPatterns: [splitPattern]);
+    }
+
+    /// <summary>The tokenizer's training text: rendered demonstrations of the first <paramref name="conversations"/> train tasks.</summary>
+    public static IEnumerable<string> Corpus(int conversations = 600)
+    {
         var world = new StoreWorld();
         var demonstrations = new ScriptedDemonstrations(world);
         var template = new ChatTemplate();
         var tools = ToolSchemas.ToOpenAiTools(StoreTools.CreatePlugin(world)).ToJsonString();
-        var corpus = new WorldTaskGenerator(world).Generate(WorldSplits.Train, conversations)
+        return new WorldTaskGenerator(world).Generate(WorldSplits.Train, conversations)
             .Select(task => template.Render(demonstrations.For(task), tools).Text);
-        return BpeTrainer.Train(corpus, vocabSize, ChatTokens.All, splitPatterns: [splitPattern]);
     }
 }
