@@ -1,5 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Reflection;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Distill.Cli.Composition;
@@ -13,11 +16,12 @@ namespace Distill.Cli.Commands;
 
 /// <summary>
 /// `distill quickstart`: the whole pipeline on the embedded world, no API key and no downloaded weights. It bootstraps a local
-/// teacher from the world's scripted demonstrations, serves it through Distill's own OpenAI-compatible server, generates tool-call
-/// traces with top-20 logprobs from it through the same client code a user points at Azure, distills a much smaller student with
-/// sequence- and logit-level KD, specializes it with LoRA, and evaluates teacher and students on held-out tasks.
-/// Every stage is one of the ordinary commands (printed before it runs, so each can be re-run by hand), and every stage resumes:
-/// running quickstart again after a crash or Ctrl+C continues where it stopped.
+/// teacher from the world's scripted demonstrations (once: it is cached by recipe hash), serves it through Distill's own
+/// OpenAI-compatible server, has it answer unlabelled train questions with top-20 logprobs through the same client code a user
+/// points at Azure, then trains students of one size: a no-teacher baseline on a small labelled set, sequence-level KD and
+/// sequence + logit KD on the teacher's verified traces, and a LoRA of the KD student on one tier; all are evaluated on held-out
+/// tasks. Every stage is one of the ordinary commands (printed before it runs, so each can be re-run by hand), and every stage
+/// resumes: running quickstart again after a crash or Ctrl+C continues where it stopped.
 /// </summary>
 public static class QuickstartCommand
 {
@@ -26,47 +30,101 @@ public static class QuickstartCommand
     public static Command Create(Func<ParseResult, CliContext> context)
     {
         var output = new Option<string>("--out") { Description = "Folder for everything the quickstart makes (datasets, runs, report).", DefaultValueFactory = _ => "runs/quickstart" };
-        var demos = new Option<int>("--demos") { Description = "World tasks turned into scripted demonstrations for the teacher (duplicates are dropped).", DefaultValueFactory = _ => 1200 };
-        var teacherSteps = new Option<int>("--teacher-steps") { Description = "Training steps of the bootstrapped teacher (batch 8).", DefaultValueFactory = _ => 300 };
-        var traces = new Option<int>("--traces") { Description = "World tasks the teacher answers to make the distillation dataset.", DefaultValueFactory = _ => 400 };
-        var studentSteps = new Option<int>("--student-steps") { Description = "KD steps of the student (batch 8).", DefaultValueFactory = _ => 200 };
-        var loraSteps = new Option<int>("--lora-steps") { Description = "LoRA steps on the demonstrations (batch 8).", DefaultValueFactory = _ => 60 };
-        var evalTasks = new Option<int>("--eval-tasks") { Description = "Held-out tasks each model is evaluated on.", DefaultValueFactory = _ => 40 };
-        var minTraces = new Option<int>("--min-traces") { Description = "Fewest accepted teacher traces to distill from; fewer stops with advice.", DefaultValueFactory = _ => 32 };
+        var demos = new Option<int?>("--demos") { Description = $"World train tasks turned into scripted demonstrations for the teacher (default {QuickstartPlan.Full.Demos})." };
+        var labelled = new Option<int?>("--labelled") { Description = $"Labelled demonstrations the no-teacher baseline trains on (default {QuickstartPlan.Full.Labelled})." };
+        var teacherSteps = new Option<int?>("--teacher-steps") { Description = $"Training steps of the bootstrapped teacher (default {QuickstartPlan.Full.TeacherSteps}); it is trained once and cached." };
+        var traces = new Option<int?>("--traces") { Description = $"Unlabelled train questions the teacher answers to make the distillation dataset (default {QuickstartPlan.Full.Traces})." };
+        var studentSteps = new Option<int?>("--student-steps") { Description = $"Training steps of each student (default {QuickstartPlan.Full.StudentSteps})." };
+        var loraSteps = new Option<int?>("--lora-steps") { Description = $"LoRA steps on the --lora-tier demonstrations (default {QuickstartPlan.Full.LoraSteps})." };
+        var loraTier = new Option<string?>("--lora-tier") { Description = $"World tier the LoRA stage specializes the KD student on (default {QuickstartPlan.Full.LoraTier})." };
+        var evalTasks = new Option<int?>("--eval-tasks") { Description = $"Held-out tasks each model is evaluated on, all tiers (default {QuickstartPlan.Full.EvalTasks})." };
+        var minTraces = new Option<int?>("--min-traces") { Description = $"Fewest verified teacher traces to distill from; fewer stops with advice (default {QuickstartPlan.Full.MinTraces})." };
+        var retrain = new Option<bool>("--retrain-teacher") { Description = "Train the teacher again even when a cached one with the same recipe exists." };
+        var fast = new Option<bool>("--fast") { Description = "Tiny models and few steps: every stage runs for real in a few minutes, but no model learns the task." };
         var command = new Command("quickstart",
-            "The main job end to end on the embedded world (no API key, no downloads): bootstrap a local teacher, serve it, generate traces with logprobs, " +
-            "distill a smaller student (sequence + logit KD), LoRA, evaluate on held-out tasks, write a report. Re-running resumes.")
+            "The main job end to end on the embedded world (no API key, no downloads): bootstrap a local teacher (cached), serve it, generate traces with logprobs " +
+            "on unlabelled questions, train a no-teacher baseline and distilled students of one size (sequence KD, sequence + logit KD), LoRA, evaluate all on " +
+            "held-out tasks, write a report. Re-running resumes.")
         {
-            output, demos, teacherSteps, traces, studentSteps, loraSteps, evalTasks, minTraces,
+            output, demos, labelled, teacherSteps, traces, studentSteps, loraSteps, loraTier, evalTasks, minTraces, retrain, fast,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var cli = context(parse);
-            var plan = new QuickstartPlan(Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(demos), parse.GetValue(teacherSteps), parse.GetValue(traces),
-                parse.GetValue(studentSteps), parse.GetValue(loraSteps), parse.GetValue(evalTasks), parse.GetValue(minTraces));
+            var defaults = parse.GetValue(fast) ? QuickstartPlan.Fast : QuickstartPlan.Full;
+            var plan = defaults with
+            {
+                Out = Path.GetFullPath(parse.GetValue(output)!),
+                Demos = parse.GetValue(demos) ?? defaults.Demos,
+                Labelled = parse.GetValue(labelled) ?? defaults.Labelled,
+                TeacherSteps = parse.GetValue(teacherSteps) ?? defaults.TeacherSteps,
+                Traces = parse.GetValue(traces) ?? defaults.Traces,
+                StudentSteps = parse.GetValue(studentSteps) ?? defaults.StudentSteps,
+                LoraSteps = parse.GetValue(loraSteps) ?? defaults.LoraSteps,
+                LoraTier = parse.GetValue(loraTier) ?? defaults.LoraTier,
+                EvalTasks = parse.GetValue(evalTasks) ?? defaults.EvalTasks,
+                MinTraces = parse.GetValue(minTraces) ?? defaults.MinTraces,
+                RetrainTeacher = parse.GetValue(retrain),
+            };
             plan.Validate();
             return await RunAsync(cli, plan, cancellationToken);
         });
         return command;
     }
 
-    public sealed record QuickstartPlan(string Out, int Demos, int TeacherSteps, int Traces, int StudentSteps, int LoraSteps, int EvalTasks, int MinTraces)
+    /// <summary>Sizes of every stage. <see cref="Full"/> is the default run; <see cref="Fast"/> checks the plumbing in minutes.</summary>
+    public sealed record QuickstartPlan
     {
+        public static readonly QuickstartPlan Full = new()
+        {
+            Demos = 3000, Labelled = 300, TeacherPreset = "world-teacher", TeacherSteps = 2000, Traces = 1500,
+            StudentPreset = "world-student", StudentSteps = 800, LoraSteps = 150, LoraTier = "T2", EvalTasks = 150, MinTraces = 32,
+            BatchSize = 16, MaxLength = 512,
+        };
+
+        public static readonly QuickstartPlan Fast = new()
+        {
+            Demos = 60, Labelled = 20, TeacherPreset = "world-student-small", TeacherSteps = 8, Traces = 10,
+            StudentPreset = "world-student-small", StudentSteps = 4, LoraSteps = 2, LoraTier = "T2", EvalTasks = 10, MinTraces = 1,
+            BatchSize = 4, MaxLength = 512,
+        };
+
+        public string Out { get; init; } = "";
+        public int Demos { get; init; }
+        public int Labelled { get; init; }
+        public string TeacherPreset { get; init; } = "";
+        public int TeacherSteps { get; init; }
+        public int Traces { get; init; }
+        public string StudentPreset { get; init; } = "";
+        public int StudentSteps { get; init; }
+        public int LoraSteps { get; init; }
+        public string LoraTier { get; init; } = "";
+        public int EvalTasks { get; init; }
+        public int MinTraces { get; init; }
+        public int BatchSize { get; init; }
+        public int MaxLength { get; init; }
+        public bool RetrainTeacher { get; init; }
+
         public string Demonstrations => Path.Combine(Out, "datasets", "demonstrations");
+        public string LabelledDemonstrations => Path.Combine(Out, "datasets", "labelled");
+        public string LoraDemonstrations => Path.Combine(Out, "datasets", $"lora-{LoraTier}");
         public string TeacherTraces => Path.Combine(Out, "datasets", "teacher-traces");
-        public string Teacher => Path.Combine(Out, "runs", "teacher");
-        public string Student => Path.Combine(Out, "runs", "student-kd");
-        public string StudentLora => Path.Combine(Out, "runs", "student-lora");
+        public string Baseline => Path.Combine(Out, "runs", "student-baseline");
+        public string SequenceKd => Path.Combine(Out, "runs", "student-seq-kd");
+        public string LogitKd => Path.Combine(Out, "runs", "student-kd");
+        public string StudentLora => Path.Combine(Out, "runs", $"student-kd-lora-{LoraTier}");
         public string Configs => Path.Combine(Out, "configs");
 
         public void Validate()
         {
-            foreach (var (name, value, least) in new[] { ("--demos", Demos, 8), ("--teacher-steps", TeacherSteps, 1), ("--traces", Traces, 1),
+            foreach (var (name, value, least) in new[] { ("--demos", Demos, 8), ("--labelled", Labelled, 4), ("--teacher-steps", TeacherSteps, 1), ("--traces", Traces, 1),
                          ("--student-steps", StudentSteps, 1), ("--lora-steps", LoraSteps, 1), ("--eval-tasks", EvalTasks, 1), ("--min-traces", MinTraces, 1) })
             {
                 if (value < least)
                     throw new DistillException(string.Create(CultureInfo.InvariantCulture, $"{name} must be at least {least}, not {value}"), "leave it out for the default");
             }
+            if (!WorldTiers.All.Contains(LoraTier, StringComparer.Ordinal))
+                throw new DistillException($"--lora-tier must be one of {string.Join(", ", WorldTiers.All)}, not '{LoraTier}'", "e.g. --lora-tier T2");
         }
     }
 
@@ -82,106 +140,194 @@ public static class QuickstartCommand
         // local teacher as the only configured teacher. Written to a file so each printed command can be re-run as it is.
         var settings = Path.Combine(plan.Out, "appsettings.json");
         WriteSettings(settings, prompts, cache, options.Device, teacher: null);
-
-        Stage(console, 1, "scripted demonstrations of the world's tasks (the teacher's training data)");
-        await RunStepAsync(cli, ct, "generate", "--config", settings, "--recipe", "tool_trace", "--template", "world-agent",
-            "--teacher", ScriptedWorldTeacher.TeacherName, "--tasks", "world:train", "--count", Inv(plan.Demos),
-            "--near-dup-threshold", "0.97", "--out", plan.Demonstrations);
-
-        Stage(console, 2, "bootstrap the local teacher: sequence-level training on the demonstrations");
-        var teacherConfig = WriteTrainConfig(plan.Configs, "teacher", new JsonObject
+        var timings = new List<(string Stage, TimeSpan Took)>();
+        async Task Timed(string stage, Func<Task> run)
         {
-            ["student"] = new JsonObject { ["preset"] = "world-student", ["tokenizer"] = "world" },
-            ["datasets"] = new JsonArray(plan.Demonstrations),
-            ["loss"] = new JsonObject { ["kind"] = "sft" },
-            ["optimizer"] = new JsonObject { ["lr"] = 3e-3, ["min_lr_ratio"] = 0.1, ["warmup_steps"] = 20 },
-            ["steps"] = plan.TeacherSteps,
-            ["out"] = plan.Teacher,
-        }, options.Device);
-        await RunStepAsync(cli, ct, "train", "--config", teacherConfig);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            await run();
+            timings.Add((stage, clock.Elapsed));
+        }
 
-        Stage(console, 3, "serve the teacher (OpenAI-compatible, in this process) and generate tool-call traces with top-20 logprobs");
-        await using (var server = await LocalModelServer.StartAsync(plan.Teacher, TeacherModelName, DeviceSelection.Resolve(options.Device),
-            maxBatchSize: 8, cli.LoggerFactory, ct))
+        Stage(console, 1, "scripted demonstrations of world train tasks: the teacher's corpus, the baseline's labelled set, the LoRA tier's set");
+        await Timed("1 demonstrations", async () =>
         {
+            await Demonstrations(cli, settings, "world:train", plan.Demos, plan.Demonstrations, ct);
+            await Demonstrations(cli, settings, "world:train", plan.Labelled, plan.LabelledDemonstrations, ct);
+            await Demonstrations(cli, settings, $"world:train:{plan.LoraTier}", Math.Max(plan.Labelled, 8), plan.LoraDemonstrations, ct);
+        });
+
+        Stage(console, 2, $"the local teacher ({plan.TeacherPreset}): trained once on the demonstrations, then reused from the cache");
+        string teacher = "";
+        await Timed("2 teacher", async () => teacher = await TeacherAsync(cli, plan, options.Paths.Cache, options.Device, ct));
+
+        Stage(console, 3, "serve the teacher (OpenAI-compatible, in this process); it answers unlabelled train questions, with top-20 logprobs");
+        await Timed("3 teacher traces", async () =>
+        {
+            await using var server = await LocalModelServer.StartAsync(teacher, TeacherModelName, DeviceSelection.Resolve(options.Device),
+                maxBatchSize: 8, cli.LoggerFactory, ct);
             console.MarkupLineInterpolated($"[grey]teacher served at {server.Endpoint} as '{TeacherModelName}' (tokenizer {server.TokenizerId})[/]");
             WriteSettings(settings, prompts, cache, options.Device, server.TeacherOptions(maxConcurrency: 8));
             await RunStepAsync(cli, ct, "generate", "--config", settings, "--recipe", "tool_trace", "--template", "world-agent",
                 "--teacher", TeacherModelName, "--tasks", "world:train", "--count", Inv(plan.Traces), "--logprobs", "20", "--concurrency", "8",
                 "--near-dup-threshold", "0.97", "--out", plan.TeacherTraces);
-        }
-        var accepted = DatasetReader.Open(plan.TeacherTraces).SampleCount;
-        if (accepted < plan.MinTraces)
+        });
+        var verified = await CountVerifiedAsync(plan.TeacherTraces, ct);
+        if (verified < plan.MinTraces)
         {
             throw new DistillException(
-                string.Create(CultureInfo.InvariantCulture, $"the teacher produced {accepted} usable traces, fewer than --min-traces {plan.MinTraces} (see `distill dataset stats {plan.TeacherTraces}` for why)"),
-                string.Create(CultureInfo.InvariantCulture, $"train the teacher longer: delete {plan.Teacher} and {plan.TeacherTraces}, then run quickstart with --teacher-steps {plan.TeacherSteps * 2}"));
+                string.Create(CultureInfo.InvariantCulture, $"the teacher produced {verified} verified traces, fewer than --min-traces {plan.MinTraces} (see `distill dataset stats {plan.TeacherTraces}` for why)"),
+                string.Create(CultureInfo.InvariantCulture, $"train the teacher longer: run quickstart with --retrain-teacher --teacher-steps {plan.TeacherSteps * 2}"));
         }
 
-        Stage(console, 4, "distill a smaller student: alpha * KL(teacher top-20 || student) + (1 - alpha) * CE on the teacher's traces");
-        var studentConfig = WriteTrainConfig(plan.Configs, "student-kd", new JsonObject
+        Stage(console, 4, $"students of one size ({plan.StudentPreset}): (a) baseline on the {plan.Labelled} labelled demonstrations, no teacher");
+        await Timed("4a baseline", () => TrainAsync(cli, plan, "student-baseline", Student(plan), plan.LabelledDemonstrations, new JsonObject { ["kind"] = "sft" }, plan.Baseline, verifiedOnly: false, ct));
+        Stage(console, 4, "(b) sequence-level KD: cross-entropy on the teacher's verified traces");
+        await Timed("4b sequence KD", () => TrainAsync(cli, plan, "student-seq-kd", Student(plan), plan.TeacherTraces, new JsonObject { ["kind"] = "sft" }, plan.SequenceKd, verifiedOnly: true, ct));
+        Stage(console, 4, "(c) sequence + logit KD: alpha * KL(teacher top-20 || student) + (1 - alpha) * CE on the verified traces");
+        await Timed("4c sequence + logit KD", () => TrainAsync(cli, plan, "student-kd", Student(plan), plan.TeacherTraces, new JsonObject
         {
-            ["student"] = new JsonObject { ["preset"] = "world-student-small", ["tokenizer"] = Path.Combine(plan.Teacher, "tokenizer.json") },
-            ["datasets"] = new JsonArray(plan.TeacherTraces),
-            ["loss"] = new JsonObject
-            {
-                ["kind"] = "topk_kd",
-                ["top_k"] = 20,
-                ["alpha"] = new JsonObject { ["kind"] = "cosine", ["start"] = 0.9, ["end"] = 0.5 },
-                ["temperature"] = new JsonObject { ["kind"] = "constant", ["start"] = 1.0 },
-            },
-            ["optimizer"] = new JsonObject { ["lr"] = 5e-3, ["min_lr_ratio"] = 0.1, ["warmup_steps"] = 20 },
-            ["steps"] = plan.StudentSteps,
-            ["out"] = plan.Student,
-        }, options.Device);
-        await RunStepAsync(cli, ct, "train", "--config", studentConfig);
+            ["kind"] = "topk_kd",
+            ["top_k"] = 20,
+            ["alpha"] = new JsonObject { ["kind"] = "constant", ["start"] = 0.5 },
+            ["temperature"] = new JsonObject { ["kind"] = "constant", ["start"] = 1.0 },
+        }, plan.LogitKd, verifiedOnly: true, ct));
 
-        Stage(console, 5, "specialize the student with LoRA on the demonstrations (base frozen, PEFT adapter)");
-        var loraConfig = WriteTrainConfig(plan.Configs, "student-lora", new JsonObject
-        {
-            ["student"] = new JsonObject { ["model"] = plan.Student },
-            ["datasets"] = new JsonArray(plan.Demonstrations),
-            ["loss"] = new JsonObject { ["kind"] = "sft" },
-            ["lora"] = new JsonObject { ["rank"] = 8, ["alpha"] = 16, ["dropout"] = 0.0, ["target_modules"] = new JsonArray("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj") },
-            ["optimizer"] = new JsonObject { ["lr"] = 5e-3, ["min_lr_ratio"] = 0.1, ["warmup_steps"] = 10, ["weight_decay"] = 0.0 },
-            ["steps"] = plan.LoraSteps,
-            ["out"] = plan.StudentLora,
-        }, options.Device);
-        await RunStepAsync(cli, ct, "train", "--config", loraConfig);
+        Stage(console, 5, $"(d) LoRA of (c) on tier {plan.LoraTier} (base frozen, PEFT adapter)");
+        await Timed("5 LoRA", () => TrainAsync(cli, plan, $"student-kd-lora-{plan.LoraTier}", new JsonObject { ["model"] = plan.LogitKd }, plan.LoraDemonstrations,
+            new JsonObject { ["kind"] = "sft" }, plan.StudentLora, verifiedOnly: false, ct, lora: true));
 
-        Stage(console, 6, "evaluate teacher and students on held-out tasks (tools executed for real)");
+        Stage(console, 6, "evaluate teacher, baseline and students on held-out tasks (tools executed for real)");
         var merged = Path.Combine(plan.StudentLora, TrainerHost.MergedFolder);
-        PrintCommand(console, "evaluate", "--config", settings, "--model", $"teacher={plan.Teacher}", "--model", $"student-kd={plan.Student}",
-            "--model", $"student-lora={merged}", "--count", Inv(plan.EvalTasks), "--out", plan.Out);
-        var report = await EvaluateCommand.RunAsync(cli, new EvaluateCommand.EvaluationRequest(
-            [("teacher", plan.Teacher), ("student-kd", plan.Student), ("student-lora", merged)], [], "world:heldout", plan.EvalTasks, "world-agent",
-            plan.Out, Concurrency: 8, MaxSteps: 6, Title: "Distill quickstart: teacher vs distilled students on held-out tasks",
-            Notes: Summary(plan)), ct);
+        List<(string Name, string Dir)> models =
+        [
+            ("teacher", teacher), ("baseline", plan.Baseline), ("seq-kd", plan.SequenceKd), ("kd", plan.LogitKd), ($"kd-lora-{plan.LoraTier}", merged),
+        ];
+        PrintCommand(console, ["evaluate", "--config", settings, .. models.SelectMany(m => new[] { "--model", $"{m.Name}={m.Dir}" }), "--count", Inv(plan.EvalTasks), "--out", plan.Out]);
+        string report = "";
+        await Timed("6 evaluation", async () => report = await EvaluateCommand.RunAsync(cli, new EvaluateCommand.EvaluationRequest(
+            models, [], "world:heldout", plan.EvalTasks, "world-agent", plan.Out, Concurrency: 8, MaxSteps: 6,
+            Title: "Distill quickstart: teacher, no-teacher baseline and distilled students on held-out tasks",
+            Notes: Summary(plan, teacher, timings)), ct));
+        await File.AppendAllTextAsync(report, Inv($"\nThe evaluation (stage 6) took {timings[^1].Took:hh\\:mm\\:ss}.\n"), ct);
         console.MarkupLineInterpolated($"[bold green]Quickstart done.[/] Report: {report}");
         return DistillApp.Success;
     }
 
-    private static List<string> Summary(QuickstartPlan plan)
+    private static Task Demonstrations(CliContext cli, string settings, string tasks, int count, string output, CancellationToken ct) =>
+        RunStepAsync(cli, ct, "generate", "--config", settings, "--recipe", "tool_trace", "--template", "world-agent",
+            "--teacher", ScriptedWorldTeacher.TeacherName, "--tasks", tasks, "--count", Inv(count), "--near-dup-threshold", "0.97", "--out", output);
+
+    private static JsonObject Student(QuickstartPlan plan) => new() { ["preset"] = plan.StudentPreset, ["tokenizer"] = "world" };
+
+    private static async Task<int> CountVerifiedAsync(string dataset, CancellationToken ct)
+    {
+        var verified = 0;
+        await foreach (var sample in DatasetReader.Open(dataset).ReadSamplesAsync(ct)) if (sample.Verified == true) verified++;
+        return verified;
+    }
+
+    /// <summary>
+    /// The teacher folder: the cached one whose recipe (config + demonstrations) matches, or a new one trained into the cache.
+    /// The cache key hashes the train config and the demonstrations' ids and answers, so a changed world or recipe trains anew.
+    /// </summary>
+    private static async Task<string> TeacherAsync(CliContext cli, QuickstartPlan plan, string cacheRoot, string device, CancellationToken ct)
+    {
+        var config = TrainConfigJson(plan, "teacher", new JsonObject
+        {
+            ["student"] = new JsonObject { ["preset"] = plan.TeacherPreset, ["tokenizer"] = "world" },
+            ["datasets"] = new JsonArray(plan.Demonstrations),
+            ["loss"] = new JsonObject { ["kind"] = "sft" },
+            ["optimizer"] = new JsonObject { ["lr"] = 2e-3, ["min_lr_ratio"] = 0.1, ["warmup_steps"] = 50 },
+            ["steps"] = plan.TeacherSteps,
+        }, device);
+        var key = await TeacherCacheKeyAsync(config, plan.Demonstrations, ct);
+        var folder = Path.GetFullPath(Path.Combine(cacheRoot, "teachers", key));
+        var provenance = Path.Combine(folder, "quickstart-teacher.json");
+        if (File.Exists(provenance) && !plan.RetrainTeacher)
+        {
+            cli.Console.MarkupLineInterpolated($"[grey]cached teacher {folder} (same recipe; --retrain-teacher trains it again)[/]");
+            return folder;
+        }
+        if (plan.RetrainTeacher && Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        config["out"] = folder;
+        var path = WriteJson(Path.Combine(plan.Configs, "teacher.json"), config);
+        await RunStepAsync(cli, ct, "train", "--config", path);
+        WriteJson(provenance, new JsonObject
+        {
+            ["command"] = $"distill train --config {path}",
+            ["config"] = config.DeepClone(),
+            ["seed"] = config["seed"]?.DeepClone(),
+            ["build"] = typeof(QuickstartCommand).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion,
+            ["trained_at"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+        });
+        return folder;
+    }
+
+    private static async Task<string> TeacherCacheKeyAsync(JsonObject config, string demonstrations, CancellationToken ct)
+    {
+        var recipe = (JsonObject)config.DeepClone();
+        recipe.Remove("datasets");
+        var text = new StringBuilder(recipe.ToJsonString());
+        var rows = new List<string>();
+        await foreach (var sample in DatasetReader.Open(demonstrations).ReadSamplesAsync(ct)) rows.Add(sample.Id + "\t" + sample.Answer);
+        rows.Sort(StringComparer.Ordinal);
+        foreach (var row in rows) text.Append('\n').Append(row);
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..16];
+    }
+
+    private static async Task TrainAsync(CliContext cli, QuickstartPlan plan, string name, JsonObject student, string dataset, JsonObject loss, string output,
+        bool verifiedOnly, CancellationToken ct, bool lora = false)
+    {
+        var config = TrainConfigJson(plan, name, new JsonObject
+        {
+            ["student"] = student,
+            ["datasets"] = new JsonArray(dataset),
+            ["loss"] = loss,
+            ["optimizer"] = lora
+                ? new JsonObject { ["lr"] = 3e-3, ["min_lr_ratio"] = 0.1, ["warmup_steps"] = 10, ["weight_decay"] = 0.0 }
+                : new JsonObject { ["lr"] = 3e-3, ["min_lr_ratio"] = 0.1, ["warmup_steps"] = 30 },
+            ["steps"] = lora ? plan.LoraSteps : plan.StudentSteps,
+            ["out"] = output,
+        }, cli.Options.Device);
+        if (verifiedOnly) ((JsonObject)config["data"]!)["verified_only"] = true;
+        if (lora)
+        {
+            config["lora"] = new JsonObject { ["rank"] = 8, ["alpha"] = 16, ["dropout"] = 0.0, ["target_modules"] = new JsonArray("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj") };
+        }
+        await RunStepAsync(cli, ct, "train", "--config", WriteJson(Path.Combine(plan.Configs, $"{name}.json"), config));
+    }
+
+    private static List<string> Summary(QuickstartPlan plan, string teacher, IReadOnlyList<(string Stage, TimeSpan Took)> timings)
     {
         var demos = DatasetReader.Open(plan.Demonstrations);
         var generated = DatasetReader.Open(plan.TeacherTraces);
-        return
-        [
+        var lines = new List<string>
+        {
             "The embedded teacher is **bootstrapped locally**: a small Llama-style model trained on the world's scripted demonstrations, " +
-            "then queried like any API teacher through Distill's OpenAI-compatible server. With a real teacher (Azure OpenAI, vLLM) the same " +
-            "stages 3-6 apply unchanged.",
+            "then queried like any API teacher through Distill's OpenAI-compatible server. The students never see those demonstrations: " +
+            Inv($"the baseline trains on {plan.Labelled} labelled ones, the distilled students on the teacher's answers to unlabelled train questions. ") +
+            "With a real teacher (Azure OpenAI, vLLM) stages 3-6 apply unchanged.",
             "",
             "| stage | output | what |",
             "|---|---|---|",
-            Inv($"| 1 demonstrations | `{Rel(plan, plan.Demonstrations)}` | {demos.SampleCount} scripted tool-call trajectories ({demos.RejectCount} duplicates dropped) |"),
-            Inv($"| 2 teacher | `{Rel(plan, plan.Teacher)}` | world-student preset (~0.8M parameters), SFT; training report `{Rel(plan, Path.Combine(plan.Teacher, "report.md"))}` |"),
-            Inv($"| 3 traces | `{Rel(plan, plan.TeacherTraces)}` | {generated.SampleCount} accepted traces with top-20 logprobs, {generated.RejectCount} rejected (`distill dataset stats`) |"),
-            Inv($"| 4 student-kd | `{Rel(plan, plan.Student)}` | world-student-small (~0.2M parameters), top-20 logit KD + CE; report `{Rel(plan, Path.Combine(plan.Student, "report.md"))}` |"),
-            Inv($"| 5 student-lora | `{Rel(plan, plan.StudentLora)}` | LoRA r=8 on all projections over the demonstrations; merged model in `merged/` |"),
+            Inv($"| 1 demonstrations | `{Rel(plan, plan.Demonstrations)}`, `{Rel(plan, plan.LabelledDemonstrations)}`, `{Rel(plan, plan.LoraDemonstrations)}` | {demos.SampleCount} scripted trajectories for the teacher, {plan.Labelled} labelled for the baseline, tier {plan.LoraTier} for LoRA |"),
+            Inv($"| 2 teacher | `{teacher}` | {plan.TeacherPreset}, SFT, {plan.TeacherSteps} steps, cached by recipe hash; its `report.md` beside it |"),
+            Inv($"| 3 traces | `{Rel(plan, plan.TeacherTraces)}` | {generated.SampleCount} accepted traces with top-20 logprobs on every assistant turn, {generated.RejectCount} rejected (`distill dataset stats`) |"),
+            Inv($"| 4a baseline | `{Rel(plan, plan.Baseline)}` | {plan.StudentPreset}, SFT on the labelled demonstrations only |"),
+            Inv($"| 4b seq-kd | `{Rel(plan, plan.SequenceKd)}` | {plan.StudentPreset}, SFT on the verified teacher traces |"),
+            Inv($"| 4c kd | `{Rel(plan, plan.LogitKd)}` | {plan.StudentPreset}, top-20 logit KD (alpha 0.5) + CE on the verified teacher traces |"),
+            Inv($"| 5 kd-lora-{plan.LoraTier} | `{Rel(plan, plan.StudentLora)}` | LoRA r=8 of 4c on tier {plan.LoraTier} demonstrations; merged model in `merged/` |"),
             "",
-            "Re-run any stage by hand with the commands in `configs/` and `appsettings.json` of this folder (`distill train --config configs/teacher.json`, ...).",
+            "Wall time per stage (this run; a cached teacher takes no time):",
             "",
-        ];
+            "| stage | wall time |",
+            "|---|---|",
+        };
+        lines.AddRange(timings.Select(t => Inv($"| {t.Stage} | {t.Took:hh\\:mm\\:ss} |")));
+        lines.Add("");
+        lines.Add("Re-run any stage by hand with the commands in `configs/` and `appsettings.json` of this folder (`distill train --config configs/student-kd.json`, ...).");
+        lines.Add("");
+        return lines;
     }
 
     private static string Rel(QuickstartPlan plan, string path) => Path.GetRelativePath(plan.Out, path);
@@ -209,22 +355,27 @@ public static class QuickstartCommand
         if (code != DistillApp.Success) throw new QuickstartStepFailedException(code, args[0]);
     }
 
-    private static string WriteTrainConfig(string dir, string name, JsonObject specific, string device)
+    private static JsonObject TrainConfigJson(QuickstartPlan plan, string name, JsonObject specific, string device)
     {
         var config = new JsonObject
         {
             ["name"] = $"quickstart-{name}",
-            ["data"] = new JsonObject { ["max_length"] = 1024, ["batching"] = "bucket", ["validation_fraction"] = 0.05 },
-            ["batch"] = new JsonObject { ["size"] = 8 },
-            ["eval"] = new JsonObject { ["every"] = 50, ["batches"] = 4, ["patience"] = 0 },
-            ["checkpoint_every"] = 25,
-            ["log_every"] = 10,
+            ["data"] = new JsonObject { ["max_length"] = plan.MaxLength, ["batching"] = "bucket", ["validation_fraction"] = 0.05 },
+            ["batch"] = new JsonObject { ["size"] = plan.BatchSize },
+            ["eval"] = new JsonObject { ["every"] = 100, ["batches"] = 4, ["patience"] = 0 },
+            ["checkpoint_every"] = 50,
+            ["log_every"] = 25,
             ["seed"] = 42,
             ["device"] = device,
         };
         foreach (var (key, value) in specific) config[key] = value?.DeepClone();
-        var path = Path.Combine(dir, $"{name}.json");
-        File.WriteAllText(path, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        return config;
+    }
+
+    private static string WriteJson(string path, JsonObject json)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         return path;
     }
 

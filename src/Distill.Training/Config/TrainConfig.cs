@@ -233,6 +233,12 @@ public sealed record DataConfig
 
     /// <summary>Read at most this many samples per dataset (0 = all).</summary>
     [JsonPropertyName("max_samples")] public int MaxSamples { get; init; }
+
+    /// <summary>
+    /// Train only on samples whose verification passed (verified = true): where tasks have ground truth, a teacher's wrong traces
+    /// never reach the student. Samples without a verdict (no ground truth) are skipped too.
+    /// </summary>
+    [JsonPropertyName("verified_only")] public bool VerifiedOnly { get; init; }
 }
 
 public static class LossKinds

@@ -11,6 +11,9 @@ public sealed record DataStatistics(int Samples, int TrainExamples, int Validati
 /// <summary>Encoded train and validation examples from one or more dataset folders.</summary>
 public sealed record TrainingData(IReadOnlyList<TrainExample> Train, IReadOnlyList<TrainExample> Validation, DataStatistics Statistics)
 {
+    /// <summary>Samples left out because <c>data.verified_only</c> is set and they did not pass verification.</summary>
+    public int SkippedUnverified { get; init; }
+
     /// <summary>
     /// Streams the samples of each dataset (folder with manifest and shards, or a loose .parquet file), in the given order,
     /// encodes them and splits them by id hash. Examples are kept in memory (token ids only); the Parquet rows are not.
@@ -20,10 +23,12 @@ public sealed record TrainingData(IReadOnlyList<TrainExample> Train, IReadOnlyLi
     /// <param name="validationFraction">Share of sample ids that go to validation, in [0, 1).</param>
     /// <param name="maxSamples">Stop after this many samples per dataset (0: all).</param>
     /// <param name="ct">Cancellation.</param>
+    /// <param name="verifiedOnly">Skip samples whose verification did not pass (they do not count towards <paramref name="maxSamples"/>).</param>
     public static async Task<TrainingData> LoadAsync(IReadOnlyList<string> datasets, SampleEncoder encoder, double validationFraction,
-        int maxSamples = 0, CancellationToken ct = default)
+        int maxSamples = 0, CancellationToken ct = default, bool verifiedOnly = false)
     {
         var samples = new List<(string Dataset, Sample Sample)>();
+        var unverified = 0;
         foreach (var dataset in datasets)
         {
             if (!Directory.Exists(dataset) && !File.Exists(dataset))
@@ -31,11 +36,20 @@ public sealed record TrainingData(IReadOnlyList<TrainExample> Train, IReadOnlyLi
             var n = 0;
             await foreach (var sample in DatasetReader.ReadAnyAsync(dataset, ct).ConfigureAwait(false))
             {
+                if (verifiedOnly && sample.Verified != true)
+                {
+                    unverified++;
+                    continue;
+                }
                 samples.Add((dataset, sample));
                 if (maxSamples > 0 && ++n >= maxSamples) break;
             }
         }
-        return FromSamples(samples, encoder, validationFraction);
+        if (verifiedOnly && samples.Count == 0 && unverified > 0)
+            throw new DistillException($"data.verified_only is set and none of the {unverified} samples passed verification",
+                "train on verified data (see `distill dataset stats` for why samples failed), or set data.verified_only to false");
+        var data = FromSamples(samples, encoder, validationFraction);
+        return data with { SkippedUnverified = unverified };
     }
 
     /// <summary>Encodes in-memory samples (tests, generated data).</summary>

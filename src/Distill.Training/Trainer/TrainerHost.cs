@@ -164,14 +164,14 @@ public static class TrainerHost
         // Data.
         var topK = usesStoredLogprobs ? cfg.Loss.TopK : 0;
         var encoder = new SampleEncoder(tokenizer, cfg.Data.MaxLength, topK, stepByStep: cfg.Loss.Kind == LossKinds.Cot, keepEnd: cfg.Data.Truncation == "left");
-        var data = TrainingData.LoadAsync(cfg.Datasets, encoder, cfg.Data.ValidationFraction, cfg.Data.MaxSamples, ct).GetAwaiter().GetResult();
+        var data = TrainingData.LoadAsync(cfg.Datasets, encoder, cfg.Data.ValidationFraction, cfg.Data.MaxSamples, ct, cfg.Data.VerifiedOnly).GetAwaiter().GetResult();
         if (usesStoredLogprobs && data.Statistics.LogprobsAligned == 0)
             throw new DistillException(
                 $"loss topk_kd needs stored teacher logprobs with token ids, but none of the {data.Statistics.Samples} samples has logprobs that align with the student's tokens",
                 "generate the dataset with a teacher that returns logprobs and shares the student's tokenizer, or use loss \"sft\"");
         var aligned = usesStoredLogprobs ? $", logprobs aligned for {data.Statistics.LogprobsAligned}/{data.Statistics.WithLogprobs}" : "";
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"data: {data.Statistics.Samples} samples -> {data.Statistics.TrainExamples} train / {data.Statistics.ValidationExamples} validation examples, {data.Statistics.TrainTokens:N0} train tokens ({data.Statistics.TrainLabelTokens:N0} labelled), {data.Statistics.Truncated} truncated{aligned}"));
+            $"data: {data.Statistics.Samples} samples -> {data.Statistics.TrainExamples} train / {data.Statistics.ValidationExamples} validation examples, {data.Statistics.TrainTokens:N0} train tokens ({data.Statistics.TrainLabelTokens:N0} labelled), {data.Statistics.Truncated} truncated{aligned}{(cfg.Data.VerifiedOnly ? $", {data.SkippedUnverified} unverified samples left out" : "")}"));
         var mode = cfg.Data.Batching == "bucket" ? BatchingMode.Bucket : BatchingMode.Pack;
         var padId = tokenizer.PadId ?? tokenizer.EosId ?? 0;
         var trainPlan = new BatchPlan(data.Train, cfg.Batch.Size, cfg.Data.MaxLength, mode, cfg.Seed, topK, padId);
