@@ -10,6 +10,8 @@ namespace Distill.Models.Chat;
 /// <summary>
 /// Qwen2.5's ChatML chat template with tools, written out in C# so that training and serving render exactly what
 /// transformers renders for Qwen2.5, with one addition: assistant reasoning as "&lt;think&gt;\n…\n&lt;/think&gt;\n" before the content.
+/// With <see cref="ChatToolFormat.Compact"/> the system turn offers tools as short signatures instead of JSON schemas
+/// (<see cref="CompactToolSignatures"/>); everything else, the assistant's tool calls included, is the same.
 /// Rendering keeps track of which text the assistant produced, so tokenization can mark it for the loss.
 /// </summary>
 public sealed class ChatTemplate
@@ -28,6 +30,9 @@ public sealed class ChatTemplate
     private readonly ChatTemplateOptions _options;
 
     public ChatTemplate(ChatTemplateOptions? options = null) => _options = options ?? new ChatTemplateOptions();
+
+    /// <summary>The choices this template renders with (what <see cref="ChatTemplateOptionsFile"/> saves beside a model).</summary>
+    public ChatTemplateOptions Options => _options;
 
     /// <param name="messages">The conversation: system, user, assistant and tool turns.</param>
     /// <param name="toolsJson">The OpenAI "tools" array as JSON text (as <see cref="Sample.Tools"/> stores it), or null.</param>
@@ -149,13 +154,21 @@ public sealed class ChatTemplate
             return;
         }
         var text = new StringBuilder(ImStart).Append("system\n");
-        // Without any system text the tools section opens the turn, without Qwen's leading blank lines.
-        text.Append(systemText is null ? ToolsPreamble.TrimStart('\n') : systemText + ToolsPreamble);
-        foreach (var tool in tools)
+        if (_options.ToolFormat == ChatToolFormat.Compact)
         {
-            text.Append('\n').Append(PythonStyleJson.Serialize(tool));
+            text.Append(systemText is null ? "" : systemText + "\n\n").Append(CompactToolSignatures.Section(tools));
         }
-        text.Append(ToolsPostamble).Append(ImEnd).Append('\n');
+        else
+        {
+            // Without any system text the tools section opens the turn, without Qwen's leading blank lines.
+            text.Append(systemText is null ? ToolsPreamble.TrimStart('\n') : systemText + ToolsPreamble);
+            foreach (var tool in tools)
+            {
+                text.Append('\n').Append(PythonStyleJson.Serialize(tool));
+            }
+            text.Append(ToolsPostamble);
+        }
+        text.Append(ImEnd).Append('\n');
         segments.Prompt(text.ToString());
     }
 
