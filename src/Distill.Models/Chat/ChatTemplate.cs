@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Distill.Core.Errors;
 using Distill.Core.Samples;
 using Distill.Models.Tokenization;
@@ -164,13 +165,46 @@ public sealed class ChatTemplate
             text.Append(systemText is null ? ToolsPreamble.TrimStart('\n') : systemText + ToolsPreamble);
             foreach (var tool in tools)
             {
-                text.Append('\n').Append(PythonStyleJson.Serialize(tool));
+                text.Append('\n').Append(PythonStyleJson.Serialize(InFunctionKeyOrder(tool)));
             }
             text.Append(ToolsPostamble);
         }
         text.Append(ImEnd).Append('\n');
         segments.Prompt(text.ToString());
     }
+
+    /// <summary>
+    /// The tool with its function's keys in one order: name, description, parameters, then the rest as given. Clients reorder
+    /// them (the OpenAI .NET SDK writes "description" before "name"), so without this a served model would see other schema
+    /// text than the one it was trained on. Tools written in this order (as OpenAI documents them) render unchanged.
+    /// </summary>
+    private static JsonElement InFunctionKeyOrder(JsonElement tool)
+    {
+        if (tool.ValueKind != JsonValueKind.Object || !tool.TryGetProperty("function", out var function) || function.ValueKind != JsonValueKind.Object)
+        {
+            return tool;
+        }
+        var ordered = new JsonObject();
+        foreach (var key in FunctionKeyOrder)
+        {
+            if (function.TryGetProperty(key, out var value))
+            {
+                ordered[key] = JsonNode.Parse(value.GetRawText());
+            }
+        }
+        foreach (var property in function.EnumerateObject().Where(p => !FunctionKeyOrder.Contains(p.Name)))
+        {
+            ordered[property.Name] = JsonNode.Parse(property.Value.GetRawText());
+        }
+        var result = new JsonObject();
+        foreach (var property in tool.EnumerateObject())
+        {
+            result[property.Name] = property.Name == "function" ? ordered : JsonNode.Parse(property.Value.GetRawText());
+        }
+        return JsonSerializer.SerializeToElement(result);
+    }
+
+    private static readonly string[] FunctionKeyOrder = ["name", "description", "parameters"];
 
     // Arguments are stored as JSON text; Qwen2.5 renders them as a JSON object. Text that is not JSON (a model's
     // broken output) is written as it is, so what the model said is what it is trained on.

@@ -11,7 +11,7 @@ namespace Distill.Models.Chat;
 public static class CompactToolSignatures
 {
     /// <summary>The last line of the section: the assistant's call format, exactly as <see cref="ChatTemplate.AssistantOutput"/> writes it, on one line.</summary>
-    public const string CallInstruction = "To call a tool, reply <tool_call>{\"name\": <tool>, \"arguments\": {<args>}}</tool_call>";
+    public const string CallInstruction = "Call a tool with <tool_call>{\"name\": ..., \"arguments\": {...}}</tool_call>";
 
     public const string Heading = "Tools:";
 

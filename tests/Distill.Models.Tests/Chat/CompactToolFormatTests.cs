@@ -21,7 +21,7 @@ public class CompactToolFormatTests
             Tools:
             lookup_order(order_id: string) - Look up an order
             track_shipment(tracking: string) - Where is a parcel
-            To call a tool, reply <tool_call>{"name": <tool>, "arguments": {<args>}}</tool_call><|im_end|>
+            Call a tool with <tool_call>{"name": ..., "arguments": {...}}</tool_call><|im_end|>
             <|im_start|>user
             Where is order A-1? Also track Z9.<|im_end|>
             <|im_start|>assistant
