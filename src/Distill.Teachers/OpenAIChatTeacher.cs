@@ -3,6 +3,7 @@ using System.ClientModel.Primitives;
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Azure.AI.OpenAI;
 using Azure.Identity;
 using Distill.Core.Errors;
@@ -85,7 +86,7 @@ public sealed class OpenAIChatTeacher : ITeacher
     {
         if (request.Messages.Count == 0)
             throw new DistillException($"A request to teacher '{Name}' has no messages.", "every request needs at least one message");
-        var messages = ToSdkMessages(request.Messages);
+        var messages = ToSdkMessages(request.Messages, Options.SendReasoning);
         var completionOptions = ToSdkOptions(request);
         var clock = Stopwatch.StartNew();
         ClientResult<ChatCompletion> result;
@@ -256,7 +257,8 @@ public sealed class OpenAIChatTeacher : ITeacher
         return line.Length <= max ? line : line[..max] + "...";
     }
 
-    internal static List<OaiChatMessage> ToSdkMessages(IReadOnlyList<CoreChatMessage> messages)
+    /// <param name="sendReasoning">Write each assistant message's reasoning as <c>reasoning_content</c> (<see cref="TeacherOptions.SendReasoning"/>).</param>
+    internal static List<OaiChatMessage> ToSdkMessages(IReadOnlyList<CoreChatMessage> messages, bool sendReasoning = false)
     {
         var list = new List<OaiChatMessage>(messages.Count);
         foreach (var m in messages)
@@ -270,9 +272,24 @@ public sealed class OpenAIChatTeacher : ITeacher
                 ChatRoles.Tool => new ToolChatMessage(m.ToolCallId ?? throw new DistillException("A tool message has no ToolCallId.", "every tool turn must answer a tool call id"), m.Content ?? ""),
                 _ => throw new DistillException($"Unknown chat role '{m.Role}'.", "use system, user, assistant or tool"),
             };
+            if (sendReasoning && m.Role == ChatRoles.Assistant && !string.IsNullOrEmpty(m.Reasoning))
+                sdk = WithReasoningContent(sdk, m.Reasoning);
             list.Add(sdk);
         }
         return list;
+    }
+
+    /// <summary>
+    /// The message with a <c>reasoning_content</c> property. The SDK (2.1) has no field for it, but its models are
+    /// <see cref="IJsonModel{T}"/>: a message read from JSON keeps the properties it does not know and writes them back into
+    /// the request body. So the message goes out through the SDK's own serialization, one property richer.
+    /// </summary>
+    internal static OaiChatMessage WithReasoningContent(OaiChatMessage message, string reasoning)
+    {
+        var json = JsonNode.Parse(ModelReaderWriter.Write(message, ModelReaderWriterOptions.Json).ToString())!.AsObject();
+        json["reasoning_content"] = reasoning;
+        return ModelReaderWriter.Read<OaiChatMessage>(BinaryData.FromString(json.ToJsonString()), ModelReaderWriterOptions.Json)
+            ?? throw new InvalidOperationException("the SDK read back no message");
     }
 
     private static AssistantChatMessage AssistantWithTools(CoreChatMessage m)

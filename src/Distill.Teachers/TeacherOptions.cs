@@ -45,6 +45,13 @@ public sealed class TeacherOptions
     /// <summary>Tokenizer id of the teacher when known (local teachers): recorded in the dataset so logit KD can refuse a mismatch.</summary>
     public string? TokenizerId { get; set; }
 
+    /// <summary>
+    /// Send each assistant history message's reasoning back as <c>reasoning_content</c>. Distill's own <c>serve</c> renders it
+    /// as the &lt;think&gt; block training showed the model, so a multi-turn conversation stays the one it was trained on;
+    /// vLLM and SGLang accept it too. Off by default: OpenAI, Azure OpenAI and DeepSeek reject unknown message fields.
+    /// </summary>
+    public bool SendReasoning { get; set; }
+
     // Rate limits (client side, so the server never has to say 429).
     /// <summary>Requests per minute; null for no limit. Spread evenly (a burst of at most a tenth of a second's worth).</summary>
     public int? Rpm { get; set; }

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Distill.Cli.Composition;
+using Distill.Models.Chat;
 using Distill.Models.Checkpoints;
 using Distill.Models.Lora;
 using Distill.Models.Native;
@@ -69,6 +70,25 @@ public sealed class ServeAdapterTests : IAsyncLifetime
         }
         var q = "model.layers.0.self_attn.q_proj.weight";
         Assert.False(plain.named_parameters().Single(p => p.name == q).parameter.allclose(servedWeights[q]));
+    }
+
+    [Fact]
+    public async Task Serving_or_merging_an_adapter_uses_the_chat_options_its_run_was_trained_with()
+    {
+        var compact = new ChatTemplateOptions { ToolFormat = ChatToolFormat.Compact, DefaultSystemPrompt = null };
+        ChatTemplateOptionsFile.Save(Adapter, compact);
+        var merged = Path.Combine(_folder, "merged");
+
+        var merge = await CliRun.RunAsync("lora", "merge", "--model", Base, "--adapter", Adapter, "--out", merged);
+        using var served = ChatModelFolder.Load(Base, torch.CPU, Adapter);
+        using var plain = ChatModelFolder.Load(Base, torch.CPU);
+
+        Assert.True(merge.ExitCode == 0, merge.Error);
+        Assert.Equal(compact, ChatTemplateOptionsFile.Load(merged));
+        Assert.Equal(compact, served.ChatOptions);
+        Assert.Equal(new ChatTemplateOptions(), plain.ChatOptions);
+        var info = await CliRun.RunAsync("model", "info", merged);
+        Assert.Contains("tool_format compact", info.Output);
     }
 
     [Fact]

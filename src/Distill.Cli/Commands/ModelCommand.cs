@@ -2,10 +2,12 @@ using System.CommandLine;
 using System.Text.Json;
 using Distill.Cli.Composition;
 using Distill.Core.Errors;
+using Distill.Models.Chat;
 using Distill.Models.Checkpoints;
 using Distill.Models.Llama;
 using Distill.Models.SafeTensors;
 using Distill.Models.Tokenization;
+using Distill.Training.Config;
 using Spectre.Console;
 using TorchSharp;
 
@@ -112,6 +114,9 @@ public static class ModelCommand
             Row("dtype", config.TorchDtype ?? "float32");
             Row("size on disk", $"{bytes / (1024.0 * 1024):F1} MiB");
             Row("tokenizer id", tokenizerId);
+            Row("chat format", ChatTemplateOptionsFile.Load(folder) is { } chat
+                ? $"{StudentChatOptions.Describe(chat)} ({ChatTemplateOptionsFile.FileName})"
+                : $"{StudentChatOptions.Describe(new ChatTemplateOptions())} (default: no {ChatTemplateOptionsFile.FileName})");
             cli.Console.Write(table);
             return DistillApp.Success;
         });

@@ -1,4 +1,5 @@
 using Distill.Core.Errors;
+using Distill.Models.Chat;
 using Distill.Models.Checkpoints;
 using Distill.Models.Llama;
 using Distill.Models.Lora;
@@ -7,8 +8,11 @@ using TorchSharp;
 
 namespace Distill.Cli.Composition;
 
-/// <summary>A model folder that can chat: weights + config.json + tokenizer.json (as Hugging Face lays them out).</summary>
-public sealed record ChatModelFolder(string Path, LlamaForCausalLM Model, ITextTokenizer Tokenizer) : IDisposable
+/// <summary>
+/// A model folder that can chat: weights + config.json + tokenizer.json (as Hugging Face lays them out), and the chat template
+/// options it was trained with (chat_template_options.json; the defaults when the folder has none).
+/// </summary>
+public sealed record ChatModelFolder(string Path, LlamaForCausalLM Model, ITextTokenizer Tokenizer, ChatTemplateOptions ChatOptions) : IDisposable
 {
     public const string TokenizerFile = "tokenizer.json";
 
@@ -22,6 +26,7 @@ public sealed record ChatModelFolder(string Path, LlamaForCausalLM Model, ITextT
                 "Copy the tokenizer.json the model was trained with into the folder (`distill model init` writes one).");
         }
         var tokenizer = TokenizerLoader.Load(tokenizerPath);
+        var chat = (adapterDir is null ? ChatTemplateOptionsFile.Load(dir) : PeftAdapter.ChatOptionsOf(dir, adapterDir)) ?? new ChatTemplateOptions();
         var model = (adapterDir is null ? ModelFolder.Load(dir, device) : PeftAdapter.LoadMerged(dir, adapterDir, device)).Freeze();
         if (tokenizer.VocabSize > model.Config.VocabSize)
         {
@@ -30,8 +35,11 @@ public sealed record ChatModelFolder(string Path, LlamaForCausalLM Model, ITextT
                 $"The tokenizer in '{dir}' has {tokenizer.VocabSize} tokens but the model only {model.Config.VocabSize} embedding rows.",
                 "Use the tokenizer the model was created with.");
         }
-        return new ChatModelFolder(dir, model, tokenizer);
+        return new ChatModelFolder(dir, model, tokenizer, chat);
     }
+
+    /// <summary>The chat template the model was trained with: what serving and evaluation must render.</summary>
+    public ChatTemplate Template => new(ChatOptions);
 
     public void Dispose() => Model.Dispose();
 }

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using Distill.Models.Chat;
 using Distill.Server.Engine;
 using Distill.Server.Hosting;
 using Distill.Teachers;
@@ -47,7 +46,7 @@ public sealed class LocalModelServer : IAsyncDisposable
         WebApplication? app = null;
         try
         {
-            engine = new LlamaChatEngine(folder.Model, folder.Tokenizer, new ChatTemplate(), name, maxBatchSize);
+            engine = new LlamaChatEngine(folder.Model, folder.Tokenizer, folder.Template, name, maxBatchSize);
             app = ChatServer.Build(engine, new ServeOptions { Host = "127.0.0.1", Port = 0, MaxBatchSize = maxBatchSize }, apiKey: null, loggerFactory);
             await app.StartAsync(cancellationToken);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -62,7 +61,10 @@ public sealed class LocalModelServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Teacher settings that reach this server: no key, no rate limit, a few retries for a busy CPU.</summary>
+    /// <summary>
+    /// Teacher settings that reach this server: no key, no rate limit, a few retries for a busy CPU, and the assistant's
+    /// reasoning sent back, so turn after turn the model sees the conversation as training rendered it.
+    /// </summary>
     public TeacherOptions TeacherOptions(int maxConcurrency) => new()
     {
         Name = Name,
@@ -74,6 +76,7 @@ public sealed class LocalModelServer : IAsyncDisposable
         AttemptTimeout = TimeSpan.FromMinutes(10),
         TotalTimeout = TimeSpan.FromMinutes(30),
         MaxRetries = 2,
+        SendReasoning = true,
     };
 
     /// <summary>First 16 hex digits of the SHA-256 of the folder's weights and config: what answers depend on.</summary>

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Distill.Core.Errors;
 using Distill.Core.Samples;
 using Distill.Models.Tokenization;
@@ -10,6 +11,8 @@ namespace Distill.Models.Chat;
 /// <summary>
 /// Qwen2.5's ChatML chat template with tools, written out in C# so that training and serving render exactly what
 /// transformers renders for Qwen2.5, with one addition: assistant reasoning as "&lt;think&gt;\n…\n&lt;/think&gt;\n" before the content.
+/// With <see cref="ChatToolFormat.Compact"/> the system turn offers tools as short signatures instead of JSON schemas
+/// (<see cref="CompactToolSignatures"/>); everything else, the assistant's tool calls included, is the same.
 /// Rendering keeps track of which text the assistant produced, so tokenization can mark it for the loss.
 /// </summary>
 public sealed class ChatTemplate
@@ -28,6 +31,9 @@ public sealed class ChatTemplate
     private readonly ChatTemplateOptions _options;
 
     public ChatTemplate(ChatTemplateOptions? options = null) => _options = options ?? new ChatTemplateOptions();
+
+    /// <summary>The choices this template renders with (what <see cref="ChatTemplateOptionsFile"/> saves beside a model).</summary>
+    public ChatTemplateOptions Options => _options;
 
     /// <param name="messages">The conversation: system, user, assistant and tool turns.</param>
     /// <param name="toolsJson">The OpenAI "tools" array as JSON text (as <see cref="Sample.Tools"/> stores it), or null.</param>
@@ -149,15 +155,56 @@ public sealed class ChatTemplate
             return;
         }
         var text = new StringBuilder(ImStart).Append("system\n");
-        // Without any system text the tools section opens the turn, without Qwen's leading blank lines.
-        text.Append(systemText is null ? ToolsPreamble.TrimStart('\n') : systemText + ToolsPreamble);
-        foreach (var tool in tools)
+        if (_options.ToolFormat == ChatToolFormat.Compact)
         {
-            text.Append('\n').Append(PythonStyleJson.Serialize(tool));
+            text.Append(systemText is null ? "" : systemText + "\n\n").Append(CompactToolSignatures.Section(tools));
         }
-        text.Append(ToolsPostamble).Append(ImEnd).Append('\n');
+        else
+        {
+            // Without any system text the tools section opens the turn, without Qwen's leading blank lines.
+            text.Append(systemText is null ? ToolsPreamble.TrimStart('\n') : systemText + ToolsPreamble);
+            foreach (var tool in tools)
+            {
+                text.Append('\n').Append(PythonStyleJson.Serialize(InFunctionKeyOrder(tool)));
+            }
+            text.Append(ToolsPostamble);
+        }
+        text.Append(ImEnd).Append('\n');
         segments.Prompt(text.ToString());
     }
+
+    /// <summary>
+    /// The tool with its function's keys in one order: name, description, parameters, then the rest as given. Clients reorder
+    /// them (the OpenAI .NET SDK writes "description" before "name"), so without this a served model would see other schema
+    /// text than the one it was trained on. Tools written in this order (as OpenAI documents them) render unchanged.
+    /// </summary>
+    private static JsonElement InFunctionKeyOrder(JsonElement tool)
+    {
+        if (tool.ValueKind != JsonValueKind.Object || !tool.TryGetProperty("function", out var function) || function.ValueKind != JsonValueKind.Object)
+        {
+            return tool;
+        }
+        var ordered = new JsonObject();
+        foreach (var key in FunctionKeyOrder)
+        {
+            if (function.TryGetProperty(key, out var value))
+            {
+                ordered[key] = JsonNode.Parse(value.GetRawText());
+            }
+        }
+        foreach (var property in function.EnumerateObject().Where(p => !FunctionKeyOrder.Contains(p.Name)))
+        {
+            ordered[property.Name] = JsonNode.Parse(property.Value.GetRawText());
+        }
+        var result = new JsonObject();
+        foreach (var property in tool.EnumerateObject())
+        {
+            result[property.Name] = property.Name == "function" ? ordered : JsonNode.Parse(property.Value.GetRawText());
+        }
+        return JsonSerializer.SerializeToElement(result);
+    }
+
+    private static readonly string[] FunctionKeyOrder = ["name", "description", "parameters"];
 
     // Arguments are stored as JSON text; Qwen2.5 renders them as a JSON object. Text that is not JSON (a model's
     // broken output) is written as it is, so what the model said is what it is trained on.

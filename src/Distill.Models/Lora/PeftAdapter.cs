@@ -1,4 +1,5 @@
 using Distill.Core.Errors;
+using Distill.Models.Chat;
 using Distill.Models.Checkpoints;
 using Distill.Models.Llama;
 using Distill.Models.SafeTensors;
@@ -101,7 +102,7 @@ public static class PeftAdapter
 
     /// <summary>
     /// <c>distill lora merge</c>: <see cref="LoadMerged"/>, then writes a plain model folder (config.json, model.safetensors,
-    /// tokenizer.json when the base has one).
+    /// tokenizer.json when the base has one, and the chat template options the adapter was trained with).
     /// </summary>
     public static void Merge(string baseModelDir, string adapterDir, string outDir)
     {
@@ -112,5 +113,13 @@ public static class PeftAdapter
             var src = Path.Combine(baseModelDir, file);
             if (File.Exists(src)) File.Copy(src, Path.Combine(outDir, file), overwrite: true);
         }
+        if (ChatOptionsOf(baseModelDir, adapterDir) is { } chat) ChatTemplateOptionsFile.Save(outDir, chat);
     }
+
+    /// <summary>
+    /// The chat template options of base + adapter: the adapter run's own (it was trained with them), else the base folder's,
+    /// else null (neither has the file: the defaults).
+    /// </summary>
+    public static ChatTemplateOptions? ChatOptionsOf(string baseModelDir, string adapterDir) =>
+        ChatTemplateOptionsFile.Load(adapterDir) ?? ChatTemplateOptionsFile.Load(baseModelDir);
 }

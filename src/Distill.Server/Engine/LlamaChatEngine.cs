@@ -89,7 +89,11 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
         _ => "",
     };
 
-    private int[] PromptIds(EngineRequest request)
+    /// <summary>
+    /// The token ids the model is given for a request: the conversation rendered with this engine's chat template (tools
+    /// left out under tool_choice "none"), the generation prompt, and the text a forced tool call starts with.
+    /// </summary>
+    public int[] PromptIds(EngineRequest request)
     {
         var tools = request.ToolChoice.Mode == "none" ? null : request.ToolsJson;
         var ids = _template.Tokenize(_tokenizer, request.Messages, tools, addGenerationPrompt: true).Ids;

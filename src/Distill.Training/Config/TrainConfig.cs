@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Distill.Core.Errors;
+using Distill.Models.Chat;
 using Distill.Training.Losses;
 using Distill.Training.Schedules;
 
@@ -25,6 +26,9 @@ public sealed record TrainConfig
 
     /// <summary>Dataset folders or .parquet files, read in order.</summary>
     [JsonPropertyName("datasets")] public IReadOnlyList<string> Datasets { get; init; } = [];
+
+    /// <summary>How conversations are rendered for a preset student (saved in the run folder); null: the base model folder's, or the defaults.</summary>
+    [JsonPropertyName("chat")] public ChatConfig? Chat { get; init; }
 
     [JsonPropertyName("data")] public DataConfig Data { get; init; } = new();
     [JsonPropertyName("loss")] public LossConfig Loss { get; init; } = new();
@@ -164,6 +168,8 @@ public sealed record TrainConfig
         if (Loss.Chunks < 1) p.Add("loss.chunks must be >= 1");
         CheckSchedule(p, "loss.alpha", Loss.Alpha, 0, 1);
         CheckSchedule(p, "loss.temperature", Loss.Temperature, 1e-6, 1e6);
+        if (Chat is { } chat && !ChatTemplateOptionsFile.TryParseToolFormat(chat.ToolFormat, out _))
+            p.Add($"chat.tool_format '{chat.ToolFormat}' is unknown: use one of {string.Join(", ", ChatTemplateOptionsFile.ToolFormatNames)}");
         if (Data.MaxLength < 2) p.Add("data.max_length must be >= 2");
         if (Data.ValidationFraction is < 0 or >= 1) p.Add("data.validation_fraction must be in [0, 1)");
         if (Data.Truncation is not ("right" or "left")) p.Add($"data.truncation '{Data.Truncation}' is unknown: use right or left");
@@ -216,6 +222,24 @@ public sealed record StudentConfig
 
     /// <summary>"world" (train the embedded world's tokenizer) or a tokenizer.json path; defaults to the model folder's.</summary>
     [JsonPropertyName("tokenizer")] public string? Tokenizer { get; init; }
+}
+
+/// <summary>The chat template options a run trains with (<see cref="ChatTemplateOptions"/>), as the run folder's chat_template_options.json holds them.</summary>
+public sealed record ChatConfig
+{
+    /// <summary>json (Qwen2.5's full JSON tool schemas) | compact (one signature line per tool).</summary>
+    [JsonPropertyName("tool_format")] public string ToolFormat { get; init; } = ChatTemplateOptionsFile.JsonToolFormat;
+
+    /// <summary>System text for conversations without a system turn; null: no system turn at all.</summary>
+    [JsonPropertyName("system_prompt"), JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public string? SystemPrompt { get; init; } = ChatTemplateOptions.HelpfulAssistant;
+
+    /// <summary>The template options (call after <see cref="TrainConfig.Validate"/>: an unknown tool format reads as json).</summary>
+    public ChatTemplateOptions ToOptions()
+    {
+        ChatTemplateOptionsFile.TryParseToolFormat(ToolFormat, out var format);
+        return new ChatTemplateOptions { ToolFormat = format, DefaultSystemPrompt = SystemPrompt };
+    }
 }
 
 public sealed record DataConfig

@@ -18,9 +18,11 @@ public sealed record EncodedSample(IReadOnlyList<TrainExample> Examples, bool Ha
 /// <param name="stepByStep">Also emit the rationale task for samples with both answer and rationale (distilling step-by-step).</param>
 /// <param name="keepEnd">Truncate from the left (keep the end of the conversation, where the final answer and its stored logprobs
 /// are) instead of from the right (keep the beginning: system prompt and tools).</param>
-public sealed class SampleEncoder(ITextTokenizer tokenizer, int maxLength, int topK = 0, bool stepByStep = false, bool keepEnd = false)
+/// <param name="chat">The student's chat template options (tool format, default system prompt): what serving will render.</param>
+public sealed class SampleEncoder(ITextTokenizer tokenizer, int maxLength, int topK = 0, bool stepByStep = false, bool keepEnd = false,
+    ChatTemplateOptions? chat = null)
 {
-    private readonly ChatTemplate _template = new();
+    private readonly ChatTemplate _template = new(chat);
     private readonly Lazy<TokenTextIndex> _tokenText = new(() => new TokenTextIndex(tokenizer));
 
     public int MaxLength { get; } = maxLength >= 1 ? maxLength : throw new ArgumentOutOfRangeException(nameof(maxLength));

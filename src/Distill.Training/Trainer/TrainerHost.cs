@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Distill.Core.Errors;
+using Distill.Models.Chat;
 using Distill.Models.Checkpoints;
 using Distill.Models.Llama;
 using Distill.Models.Lora;
@@ -26,6 +27,9 @@ public sealed class TrainerParts : IDisposable
     public required LlamaForCausalLM Student { get; init; }
     public required ITextTokenizer Tokenizer { get; init; }
     public required string TokenizerPath { get; init; }
+
+    /// <summary>The chat template options the data was rendered with: saved in the run folder so serving renders the same.</summary>
+    public required ChatTemplateOptions ChatOptions { get; init; }
     public LlamaForCausalLM? Teacher { get; init; }
     public HiddenStateProjector? Projector { get; init; }
     public required int SharedVocab { get; init; }
@@ -57,6 +61,7 @@ public sealed class TrainerParts : IDisposable
 
     public void SaveServable()
     {
+        ChatTemplateOptionsFile.Save(RunDir, ChatOptions);
         if (Config.Lora is { } lora)
         {
             var targets = LoRA.Adapters(Student).Select(a => a.Path.Split('.')[^1]).Distinct().ToList();
@@ -161,9 +166,16 @@ public static class TrainerHost
             sharedVocab = TokenizerPreflight.CheckOnlineTeacher(tokenizer, TokenizerLoader.Load(teacherTokPath), studentConfig.VocabSize, teacherConfig.VocabSize);
         }
 
+        // Chat format: the one the run folder will be served with.
+        var (chat, chatSource) = StudentChatOptions.Resolve(cfg);
+        if (ChatTemplateOptionsFile.Load(runDir) is { } started && started != chat)
+            throw new DistillException($"run folder '{runDir}' was started with chat {StudentChatOptions.Describe(started)}, now it would be {StudentChatOptions.Describe(chat)}",
+                "resume with the same chat settings, or choose a new out folder");
+        log.WriteLine($"chat: {StudentChatOptions.Describe(chat)} ({chatSource})");
+
         // Data.
         var topK = usesStoredLogprobs ? cfg.Loss.TopK : 0;
-        var encoder = new SampleEncoder(tokenizer, cfg.Data.MaxLength, topK, stepByStep: cfg.Loss.Kind == LossKinds.Cot, keepEnd: cfg.Data.Truncation == "left");
+        var encoder = new SampleEncoder(tokenizer, cfg.Data.MaxLength, topK, stepByStep: cfg.Loss.Kind == LossKinds.Cot, keepEnd: cfg.Data.Truncation == "left", chat);
         var data = TrainingData.LoadAsync(cfg.Datasets, encoder, cfg.Data.ValidationFraction, cfg.Data.MaxSamples, ct, cfg.Data.VerifiedOnly).GetAwaiter().GetResult();
         if (usesStoredLogprobs && data.Statistics.LogprobsAligned == 0)
             throw new DistillException(
@@ -221,6 +233,7 @@ public static class TrainerHost
         return new TrainerParts
         {
             Config = cfg, RunDir = runDir, Device = device, Student = student, Tokenizer = tokenizer, TokenizerPath = tokenizerPath,
+            ChatOptions = chat,
             Teacher = teacher, Projector = projector, SharedVocab = sharedVocab, Divergence = divergence, Optimizer = optimizer,
             Train = new BatchStream(trainPlan, state.DataPosition), Validation = valPlan, State = state, PeakFlops = peak, Log = log,
             DataStatistics = data.Statistics,

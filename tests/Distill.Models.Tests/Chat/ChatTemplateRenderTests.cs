@@ -129,6 +129,23 @@ public class ChatTemplateRenderTests
     }
 
     [Fact]
+    public void Tool_schemas_render_the_same_whatever_order_a_client_wrote_the_function_keys_in()
+    {
+        // The OpenAI .NET SDK sends {"description", "name", "parameters"}; generation stores {"name", "description", "parameters"}.
+        const string reordered = """
+            [{"type":"function","function":{"description":"Look up an order","strict":false,"parameters":{"type":"object","properties":{"order_id":{"type":"string"}},"required":["order_id"]},"name":"lookup_order"}}]
+            """;
+        const string documented = """
+            [{"type":"function","function":{"name":"lookup_order","description":"Look up an order","parameters":{"type":"object","properties":{"order_id":{"type":"string"}},"required":["order_id"]},"strict":false}}]
+            """;
+
+        var fromClient = new ChatTemplate().Render([ChatMessage.User("Hi")], reordered).Text;
+
+        Assert.Equal(new ChatTemplate().Render([ChatMessage.User("Hi")], documented).Text, fromClient);
+        Assert.Contains("""{"type": "function", "function": {"name": "lookup_order", "description": "Look up an order", "parameters": """, fromClient);
+    }
+
+    [Fact]
     public void Unknown_role_is_a_user_facing_error()
     {
         var error = Assert.Throws<DistillException>(() => new ChatTemplate().Render([new ChatMessage { Role = "developer", Content = "x" }]));
