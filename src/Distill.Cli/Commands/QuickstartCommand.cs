@@ -219,6 +219,9 @@ public static class QuickstartCommand
 
     private static JsonObject Student(QuickstartPlan plan) => new() { ["preset"] = plan.StudentPreset, ["tokenizer"] = "world" };
 
+    /// <summary>The world's models render tools as compact signatures (saved in each model folder, so serving renders the same).</summary>
+    private static JsonObject Chat() => new() { ["tool_format"] = "compact" };
+
     private static async Task<int> CountVerifiedAsync(string dataset, CancellationToken ct)
     {
         var verified = 0;
@@ -369,6 +372,8 @@ public static class QuickstartCommand
             ["device"] = device,
         };
         foreach (var (key, value) in specific) config[key] = value?.DeepClone();
+        // A student from a model folder inherits that folder's chat format; fresh presets get the world's.
+        if (config["student"] is JsonObject student && student.ContainsKey("preset")) config["chat"] = Chat();
         return config;
     }
 

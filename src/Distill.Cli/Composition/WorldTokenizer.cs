@@ -18,6 +18,9 @@ public static class WorldTokenizer
 {
     public const int DefaultVocabSize = 2048;
 
+    /// <summary>How the world's models render tools: compact signatures, so a tool-using conversation fits a small context.</summary>
+    public static readonly ChatTemplateOptions Chat = new() { ToolFormat = ChatToolFormat.Compact };
+
     /// <param name="splitPattern">The pre-tokenizer regex; <see cref="PreTokenizerPatterns.Gpt2"/> gives the tokenizer of earlier runs.</param>
     public static BpeTokenizerDefinition Train(int vocabSize = DefaultVocabSize, int conversations = 600, string splitPattern = PreTokenizerPatterns.Qwen2)
     {
@@ -30,7 +33,7 @@ public static class WorldTokenizer
     {
         var world = new StoreWorld();
         var demonstrations = new ScriptedDemonstrations(world);
-        var template = new ChatTemplate();
+        var template = new ChatTemplate(Chat);
         var tools = ToolSchemas.ToOpenAiTools(StoreTools.CreatePlugin(world)).ToJsonString();
         return new WorldTaskGenerator(world).Generate(WorldSplits.Train, conversations)
             .Select(task => template.Render(demonstrations.For(task), tools).Text);

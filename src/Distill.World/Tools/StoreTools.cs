@@ -18,7 +18,7 @@ public sealed class StoreTools(StoreWorld world)
 
     public static KernelPlugin CreatePlugin(StoreWorld world) => KernelPluginFactory.CreateFromObject(new StoreTools(world), PluginName);
 
-    [KernelFunction("lookup_order"), Description("Look up an order by its id: status, tracking number, delivery date.")]
+    [KernelFunction("lookup_order"), Description("Look up an order by its id.")]
     public string LookupOrder([Description("The order id, e.g. A12345")] string order_id)
     {
         if (!world.Orders.TryGetValue(order_id.Trim().ToUpperInvariant(), out var order))
@@ -31,7 +31,7 @@ public sealed class StoreTools(StoreWorld world)
         return Json(result);
     }
 
-    [KernelFunction("track_shipment"), Description("Track a shipment by tracking number: carrier and estimated delivery date.")]
+    [KernelFunction("track_shipment"), Description("Track a shipment by its tracking number.")]
     public string TrackShipment([Description("The tracking number from the order, e.g. T12345")] string tracking_number)
     {
         if (!world.Shipments.TryGetValue(tracking_number.Trim().ToUpperInvariant(), out var shipment))
@@ -41,7 +41,7 @@ public sealed class StoreTools(StoreWorld world)
         return Json(new { tracking_number = shipment.TrackingNumber, carrier = shipment.Carrier, estimated_delivery = Date(shipment.EstimatedDelivery) });
     }
 
-    [KernelFunction("check_refund_eligibility"), Description("Check whether an order can be refunded under the store policy, and for how much.")]
+    [KernelFunction("check_refund_eligibility"), Description("Check if an order can be refunded (reason: changed_mind, damaged, wrong_item or late).")]
     public string CheckRefundEligibility(
         [Description("The order id, e.g. A12345")] string order_id,
         [Description("Why the customer wants a refund: changed_mind, damaged, wrong_item or late")] string reason)
@@ -60,7 +60,7 @@ public sealed class StoreTools(StoreWorld world)
             : Json(new { order_id = order.Id, eligible = false, reason = decision.Reason });
     }
 
-    [KernelFunction("calculator"), Description("Evaluate an arithmetic expression with + - * / and parentheses, exactly.")]
+    [KernelFunction("calculator"), Description("Evaluate an arithmetic expression exactly.")]
     public string Calculate([Description("The expression, e.g. 8*12")] string expression)
     {
         try
@@ -73,7 +73,7 @@ public sealed class StoreTools(StoreWorld world)
         }
     }
 
-    [KernelFunction("search_kb"), Description("Search the help-centre knowledge base; returns the best matching article.")]
+    [KernelFunction("search_kb"), Description("Search the help-centre articles.")]
     public string SearchKnowledgeBase([Description("What to search for, in a few words")] string query) =>
         world.KnowledgeBase.Search(query, limit: 1) is [var best]
             ? Json(new { title = best.Title, text = best.Body })
