@@ -89,6 +89,10 @@ public class DuckDbInteropTests
                             FROM (SELECT id, generate_subscripts(messages, 1) AS i, unnest(messages) AS m FROM {from})))
                 ORDER BY id, i, k, j
                 """));
+
+        // Per-sample totals without unnesting, as `bench dataset` scans them.
+        Assert.Equal(sorted.Select(s => $"{s.Id} | {N(s.Messages.Sum(m => m.Logprobs.Count))}"),
+            Query($"SELECT id, list_sum(list_transform(messages, lambda m: len(m.logprobs))) FROM {from} ORDER BY id"));
     }
 
     [Fact]
