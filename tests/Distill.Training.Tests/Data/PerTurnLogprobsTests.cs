@@ -11,9 +11,14 @@ namespace Distill.Training.Tests.Data;
 /// positions (sparse top-k KD), and online KD scores every labelled position, which is every assistant turn's.
 /// </summary>
 [Collection(TrainingCollection.Name)]
-public class PerTurnLogprobsTests(TrainingFixture fx) : TorchTest
+public class PerTurnLogprobsTests(TrainingFixture fx)
 {
     private const int K = 2;
+
+    // Not a TorchTest: its constructor reseeds torch's global generator, which tests in other collections draw from in parallel.
+    private static Tensor F(float[] data, long[] shape) => tensor(data).reshape(shape);
+    private static double Item(Tensor t) => t.to_type(ScalarType.Float64).item<double>();
+    private static double[] Row(float[] data, int row, int width) => data.Skip(row * width).Take(width).Select(x => (double)x).ToArray();
 
     /// <summary>
     /// A tool trace: the agent copies the order id into a call, reads the result and answers. The call turn's stored logprobs put
@@ -145,15 +150,17 @@ public class PerTurnLogprobsTests(TrainingFixture fx) : TorchTest
         var (ex, _, spans) = Encode(sample, topK: 0);
         int v = fx.Tokenizer.VocabSize, t = ex.Length;
         var labels = tensor(ex.Labels.Select(l => (long)l).ToArray()).reshape(1, t);
-        var student = randn(1, t, v);
-        var teacher = randn(1, t, v).mul(2);
+        // Own random numbers, not torch's global generator, which tests running in parallel seed and draw from.
+        var rng = new Random(5);
+        float[] Random(double scale) => Enumerable.Range(0, t * v).Select(_ => (float)(scale * (rng.NextDouble() * 2 - 1))).ToArray();
+        var (s, p) = (Random(2), Random(4));
+        var student = F(s, [1, t, v]);
+        var teacher = F(p, [1, t, v]);
 
         var loss = Item(KdLoss.Chunked(student, teacher, labels, numChunks: 4, Divergence.ForwardKl));
 
         var rows = spans.SelectMany(s => Rows(s, withEnd: true)).ToArray();
         Assert.Equal(rows.Order(), Enumerable.Range(0, t).Where(r => ex.Labels[r] != TokenizedChatLabels.Ignore));
-        var s = student.reshape(t, v).data<float>().ToArray();
-        var p = teacher.reshape(t, v).data<float>().ToArray();
         double expected = rows.Average(r => Ref.Kl(Ref.Softmax(Row(p, r, v)), Ref.Softmax(Row(s, r, v))));
         Assert.Equal(expected, loss, 4);
 
