@@ -18,7 +18,7 @@ public enum ExportFormat
 
 public sealed record ExportOptions
 {
-    /// <summary>Include <c>teacher_logprobs</c> in JSONL (large: top-k per token). Parquet always keeps them.</summary>
+    /// <summary>Include each assistant turn's <c>logprobs</c> in JSONL messages (large: top-k per token). Parquet always keeps them.</summary>
     public bool IncludeLogprobs { get; init; }
 
     /// <summary>Rows per row group in the merged Parquet file.</summary>
@@ -34,11 +34,12 @@ public sealed record ExportResult(string Path, ExportFormat Format, long Rows, l
 /// </summary>
 /// <remarks>
 /// JSONL line: <c>{"id","kind","messages":[{"role","content","reasoning_content"?,"tool_calls"?:[{"id","type":"function",
-/// "function":{"name","arguments"}}],"tool_call_id"?,"name"?}],"tools":[...]|null,"answer","rationale", lineage
-/// ("template_id","template_version","recipe","teacher":{"provider","model","tokenizer_id"}|null,"params":{...}|null,
-/// "seed_input","created_at"), quality ("verified","verifier","score","prompt_tokens","completion_tokens","cost_usd",
-/// "latency_ms","privileged_context_used"), "teacher_logprobs"? }</c>. Optional message keys are omitted when empty;
-/// <c>arguments</c> stays a JSON string, as in the OpenAI API and HF chat templates.
+/// "function":{"name","arguments"}}],"tool_call_id"?,"name"?,"logprobs"?:[{"token","token_id","logprob","top":[{"token",
+/// "token_id","logprob"}]}]}],"tools":[...]|null,"answer","rationale", lineage ("template_id","template_version","recipe",
+/// "teacher":{"provider","model","tokenizer_id"}|null,"params":{...}|null,"seed_input","created_at"), quality ("verified",
+/// "verifier","score","prompt_tokens","completion_tokens","cost_usd","latency_ms","privileged_context_used") }</c>.
+/// Optional message keys are omitted when empty (<c>logprobs</c> also unless asked for); <c>arguments</c> stays a JSON string,
+/// as in the OpenAI API and HF chat templates.
 /// </remarks>
 public static class DatasetExporter
 {
@@ -150,6 +151,7 @@ public static class DatasetExporter
             }
             if (m.ToolCallId is not null) w.WriteString("tool_call_id", m.ToolCallId);
             if (m.Name is not null) w.WriteString("name", m.Name);
+            if (logprobs && m.Logprobs.Count > 0) WriteLogprobs(w, m.Logprobs);
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -207,31 +209,31 @@ public static class DatasetExporter
         Number(w, "cost_usd", s.CostUsd);
         Number(w, "latency_ms", s.LatencyMs);
         w.WriteBoolean("privileged_context_used", s.PrivilegedContextUsed);
+        w.WriteEndObject();
+    }
 
-        if (logprobs)
+    private static void WriteLogprobs(Utf8JsonWriter w, IReadOnlyList<TokenLogprob> logprobs)
+    {
+        w.WriteStartArray("logprobs");
+        foreach (var t in logprobs)
         {
-            w.WriteStartArray("teacher_logprobs");
-            foreach (var t in s.TeacherLogprobs)
+            w.WriteStartObject();
+            w.WriteString("token", t.Token);
+            if (t.TokenId is { } id) w.WriteNumber("token_id", id); else w.WriteNull("token_id");
+            Number(w, "logprob", t.Logprob);
+            w.WriteStartArray("top");
+            foreach (var x in t.Top)
             {
                 w.WriteStartObject();
-                w.WriteString("token", t.Token);
-                if (t.TokenId is { } id) w.WriteNumber("token_id", id); else w.WriteNull("token_id");
-                Number(w, "logprob", t.Logprob);
-                w.WriteStartArray("top");
-                foreach (var x in t.Top)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("token", x.Token);
-                    if (x.TokenId is { } xid) w.WriteNumber("token_id", xid); else w.WriteNull("token_id");
-                    Number(w, "logprob", x.Logprob);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
+                w.WriteString("token", x.Token);
+                if (x.TokenId is { } xid) w.WriteNumber("token_id", xid); else w.WriteNull("token_id");
+                Number(w, "logprob", x.Logprob);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
+            w.WriteEndObject();
         }
-        w.WriteEndObject();
+        w.WriteEndArray();
     }
 
     /// <summary>JSON has no NaN or infinity (a -inf logprob is possible): those are written as null.</summary>

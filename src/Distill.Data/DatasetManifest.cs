@@ -83,9 +83,10 @@ public sealed record DatasetManifest
         if (manifest is null || manifest.Shards is null || manifest.Rejects is null)
             throw new DistillException($"Dataset manifest '{path}' is empty or lacks the 'shards' / 'rejects' lists.",
                 "Restore manifest.json from a backup, or re-run the generator to rebuild the dataset.");
-        if (manifest.SchemaVersion != DatasetSchema.Version)
+        if (manifest.SchemaVersion is < DatasetSchema.OldestReadableVersion or > DatasetSchema.Version)
             throw new DistillException(
-                $"Dataset manifest '{path}' has schema version {manifest.SchemaVersion}; this Distill reads version {DatasetSchema.Version}.",
+                $"Dataset manifest '{path}' has schema version {manifest.SchemaVersion}; this Distill reads versions " +
+                $"{DatasetSchema.OldestReadableVersion} to {DatasetSchema.Version}.",
                 "Use the Distill version that wrote the dataset, or regenerate it.");
         foreach (var s in manifest.Shards.Concat(manifest.Rejects))
             if (string.IsNullOrEmpty(s.File) || Path.IsPathRooted(s.File) || s.File.Split('/').Contains(".."))

@@ -11,8 +11,17 @@ namespace Distill.Data;
 /// </remarks>
 public static class DatasetSchema
 {
-    /// <summary>Bump when a Parquet column or a manifest field changes meaning.</summary>
-    public const int Version = 1;
+    /// <summary>
+    /// Bump when a Parquet column or a manifest field changes meaning. Version 2: teacher logprobs per assistant turn in
+    /// <c>messages[].logprobs</c> (version 1: the final turn's only, in a top-level <c>teacher_logprobs</c> column).
+    /// </summary>
+    public const int Version = 2;
+
+    /// <summary>
+    /// The oldest version this Distill still reads. Each shard is read by its own columns, so a dataset that a version 1 run
+    /// started and a version 2 run resumed holds both kinds of shard and reads as one.
+    /// </summary>
+    public const int OldestReadableVersion = 1;
 
     public const string ManifestFile = "manifest.json";
     public const string ShardsFolder = "shards";

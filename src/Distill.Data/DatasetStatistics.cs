@@ -9,6 +9,17 @@ public sealed record HistogramBucket(long From, long? To, long Count);
 /// <param name="Estimated">Samples whose length was estimated from characters because they record no token counts.</param>
 public sealed record TokenLengthStats(IReadOnlyList<HistogramBucket> Buckets, long Samples, long Estimated, long Min, long Max, double Mean);
 
+/// <summary>How much of the accepted samples' assistant output carries teacher logprobs (what logit-level KD can use).</summary>
+/// <param name="AssistantTurns">Assistant turns over accepted samples.</param>
+/// <param name="TurnsWithLogprobs">Of those, turns with at least one logprob.</param>
+/// <param name="ToolCallTurns">Assistant turns that make tool calls.</param>
+/// <param name="ToolCallTurnsWithLogprobs">Of those, turns with at least one logprob.</param>
+/// <param name="SamplesWithLogprobs">Accepted samples with logprobs on at least one turn.</param>
+/// <param name="Tokens">Logprob entries (generated tokens) over all turns.</param>
+/// <param name="MaxTopK">The most alternatives stored at any token.</param>
+public sealed record LogprobStats(long AssistantTurns, long TurnsWithLogprobs, long ToolCallTurns, long ToolCallTurnsWithLogprobs,
+    long SamplesWithLogprobs, long Tokens, int MaxTopK);
+
 /// <summary>What <c>distill dataset stats</c> shows. Dictionaries are sorted by key.</summary>
 /// <param name="ByTemplate">Key: <c>template_id@template_version</c>, or "(none)".</param>
 /// <param name="ByTeacher">Key: <c>provider/model</c>, or "(none)".</param>
@@ -25,6 +36,7 @@ public sealed record DatasetStats(
     IReadOnlyDictionary<string, long> RejectsByReason,
     IReadOnlyDictionary<string, long> RejectsByTemplate,
     TokenLengthStats Tokens,
+    LogprobStats Logprobs,
     double TotalCostUsd,
     double AcceptedCostUsd,
     double CostPerAcceptedSample);
@@ -52,6 +64,8 @@ public static class DatasetStatistics
         var rejectsByTemplate = new SortedDictionary<string, long>(StringComparer.Ordinal);
         var buckets = new long[BucketEdges.Count];
         long accepted = 0, rejected = 0, estimated = 0, min = long.MaxValue, max = 0, totalTokens = 0;
+        long assistantTurns = 0, turnsWithLogprobs = 0, toolCallTurns = 0, toolCallTurnsWithLogprobs = 0, samplesWithLogprobs = 0, logprobTokens = 0;
+        int maxTopK = 0;
         double acceptedCost = 0, rejectedCost = 0;
 
         await foreach (var s in samples.WithCancellation(ct).ConfigureAwait(false))
@@ -62,6 +76,20 @@ public static class DatasetStatistics
             Add(byTeacher, s.Teacher is null ? "(none)" : $"{s.Teacher.Provider}/{s.Teacher.Model}");
             Add(byVerified, s.Verified switch { true => "verified", false => "failed", null => "unverified" });
             acceptedCost += s.CostUsd;
+            bool anyLogprobs = false;
+            foreach (var m in s.Messages)
+            {
+                if (m.Role != ChatRoles.Assistant) continue;
+                bool has = m.Logprobs.Count > 0;
+                assistantTurns++;
+                if (has) turnsWithLogprobs++;
+                if (m.ToolCalls.Count > 0) toolCallTurns++;
+                if (m.ToolCalls.Count > 0 && has) toolCallTurnsWithLogprobs++;
+                anyLogprobs |= has;
+                logprobTokens += m.Logprobs.Count;
+                foreach (var t in m.Logprobs) maxTopK = Math.Max(maxTopK, t.Top.Count);
+            }
+            if (anyLogprobs) samplesWithLogprobs++;
             var (tokens, isEstimate) = TokenLength(s);
             if (isEstimate) estimated++;
             min = Math.Min(min, tokens);
@@ -84,6 +112,7 @@ public static class DatasetStatistics
         double total = acceptedCost + rejectedCost;
         return new DatasetStats(accepted, rejected, byKind, byTemplate, byTeacher, byVerified, rejectsByReason, rejectsByTemplate,
             new TokenLengthStats(histogram, accepted, estimated, accepted == 0 ? 0 : min, max, accepted == 0 ? 0 : (double)totalTokens / accepted),
+            new LogprobStats(assistantTurns, turnsWithLogprobs, toolCallTurns, toolCallTurnsWithLogprobs, samplesWithLogprobs, logprobTokens, maxTopK),
             total, acceptedCost, accepted == 0 ? 0 : total / accepted);
     }
 

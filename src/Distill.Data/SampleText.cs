@@ -13,12 +13,25 @@ public sealed record ToolCallView(string Id, string Name, string Arguments, bool
 /// <param name="ToolCallId">Tool-result turns: the call they answer.</param>
 /// <param name="ToolName">Tool-result turns: the tool's name.</param>
 /// <param name="Answers">Tool-result turns: the call they answer, resolved (null when no earlier call has that id).</param>
+/// <param name="Logprobs">Assistant turns: the teacher logprobs stored for this turn, summarized (null when none).</param>
 public sealed record TurnView(
     int Index, string Role, string? Content, string? Reasoning, IReadOnlyList<ToolCallView> ToolCalls,
-    string? ToolCallId, string? ToolName, ToolCallView? Answers);
+    string? ToolCallId, string? ToolName, ToolCallView? Answers, LogprobSummary? Logprobs = null);
 
 /// <summary>Teacher logprobs in one line: how many tokens, how many alternatives per token, mean and min logprob.</summary>
-public sealed record LogprobSummary(int Tokens, int TopK, double MeanLogprob, double MinLogprob);
+/// <param name="Turns">How many assistant turns the summarized logprobs come from.</param>
+/// <param name="AssistantTurns">How many assistant turns there are (for a whole sample; 1 for one turn).</param>
+public sealed record LogprobSummary(int Tokens, int TopK, double MeanLogprob, double MinLogprob, int Turns = 1, int AssistantTurns = 1)
+{
+    /// <summary>The summary of <paramref name="turns"/>' logprobs together; null when none has any.</summary>
+    public static LogprobSummary? Of(IReadOnlyList<IReadOnlyList<TokenLogprob>> turns)
+    {
+        var all = turns.SelectMany(t => t).ToArray();
+        if (all.Length == 0) return null;
+        return new LogprobSummary(all.Length, all.Max(t => t.Top.Count), all.Average(t => t.Logprob), all.Min(t => t.Logprob),
+            turns.Count(t => t.Count > 0), turns.Count);
+    }
+}
 
 /// <summary>A plain structured view of one sample; the CLI decides colors and layout.</summary>
 /// <param name="Lineage">Ordered label/value pairs: template, recipe, teacher, params, seed input, created.</param>
@@ -49,7 +62,7 @@ public static class SampleText
             var views = m.ToolCalls.Select(c => Call(c)).ToArray();
             foreach (var v in views) calls.TryAdd(v.Id, v);
             ToolCallView? answers = m.ToolCallId is not null && calls.TryGetValue(m.ToolCallId, out var a) ? a : null;
-            turns.Add(new TurnView(i, m.Role, m.Content, m.Reasoning, views, m.ToolCallId, m.Name, answers));
+            turns.Add(new TurnView(i, m.Role, m.Content, m.Reasoning, views, m.ToolCallId, m.Name, answers, LogprobSummary.Of([m.Logprobs])));
         }
 
         var inv = CultureInfo.InvariantCulture;
@@ -80,11 +93,7 @@ public static class SampleText
         quality.Add(new("latency", s.LatencyMs.ToString("0", inv) + " ms"));
         if (s.PrivilegedContextUsed) quality.Add(new("privileged context", "yes (the teacher saw context the messages leave out)"));
 
-        LogprobSummary? logprobs = s.TeacherLogprobs.Count == 0 ? null : new LogprobSummary(
-            s.TeacherLogprobs.Count,
-            s.TeacherLogprobs.Max(t => t.Top.Count),
-            s.TeacherLogprobs.Average(t => t.Logprob),
-            s.TeacherLogprobs.Min(t => t.Logprob));
+        var logprobs = LogprobSummary.Of(s.Messages.Where(m => m.Role == ChatRoles.Assistant).Select(m => m.Logprobs).ToArray());
 
         return new SampleView(s.Id, s.Kind, rejectReason, turns, s.Answer, s.Rationale, lineage, quality, ToolNames(s.Tools), logprobs);
     }
@@ -107,15 +116,19 @@ public static class SampleText
             if (t.Content is not null) sb.AppendLine("  " + Indent(t.Content));
             foreach (var c in t.ToolCalls)
                 sb.AppendLine(CultureInfo.InvariantCulture, $"  -> call {c.Name} ({c.Id}){(c.ArgumentsAreValidJson ? "" : " INVALID JSON")}: {Indent(c.Arguments)}");
+            if (t.Logprobs is { } turn) sb.AppendLine("  " + Describe(turn));
         }
         if (v.Answer is not null) sb.AppendLine().AppendLine("answer: " + Indent(v.Answer));
         if (v.Rationale is not null) sb.AppendLine("rationale: " + Indent(v.Rationale));
         sb.AppendLine();
         foreach (var (k, val) in v.Lineage.Concat(v.Quality)) sb.AppendLine(CultureInfo.InvariantCulture, $"{k}: {val}");
-        if (v.Logprobs is { } lp)
-            sb.AppendLine(CultureInfo.InvariantCulture, $"teacher logprobs: {lp.Tokens} tokens, top-{lp.TopK}, mean {lp.MeanLogprob:0.###}, min {lp.MinLogprob:0.###}");
+        if (v.Logprobs is { } lp) sb.AppendLine(Describe(lp));
         return sb.ToString();
     }
+
+    /// <summary>"teacher logprobs: 2 of 3 assistant turns, 40 tokens, top-5, mean -0.12, min -3.4" (the turn count only for several turns).</summary>
+    public static string Describe(LogprobSummary lp) => string.Create(CultureInfo.InvariantCulture,
+        $"teacher logprobs: {(lp.AssistantTurns > 1 ? $"{lp.Turns} of {lp.AssistantTurns} assistant turns, " : "")}{lp.Tokens} tokens, top-{lp.TopK}, mean {lp.MeanLogprob:0.###}, min {lp.MinLogprob:0.###}");
 
     public static string Render(Sample s, string? rejectReason = null) => Render(ToView(s, rejectReason));
 

@@ -49,6 +49,13 @@ public sealed class DatasetCommandTests : IAsyncLifetime
         Assert.Contains("10 accepted, 1 rejected", result.Output);
         Assert.Contains("invalid_tool_arguments", result.Output);
         Assert.Contains("tool_trace", result.Output);
+        // Every assistant turn of the synthetic traces, tool-call turns included, carries logprobs.
+        var samples = SyntheticSamples.ToolTraces(10, seed: 3, logprobsTopK: 2).ToList();
+        int turns = samples.Sum(x => x.Messages.Count(m => m.Role == ChatRoles.Assistant));
+        int callTurns = samples.Sum(x => x.Messages.Count(m => m.ToolCalls.Count > 0));
+        int tokens = samples.Sum(x => x.Messages.Sum(m => m.Logprobs.Count));
+        Assert.Contains($"teacher logprobs: {turns} of {turns} assistant turns ({callTurns} of {callTurns} tool-call turns) in 10 samples, {tokens} tokens, top-2",
+            result.Output.ReplaceLineEndings(" ").Replace("  ", " ", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -60,6 +67,7 @@ public sealed class DatasetCommandTests : IAsyncLifetime
         Assert.Equal(0, accepted.ExitCode);
         Assert.Contains("lookup_order", accepted.Output);
         Assert.Contains("assistant", accepted.Output);
+        Assert.Contains("teacher logprobs: 3 of 3 assistant turns", accepted.Output.ReplaceLineEndings(" "));
         Assert.Contains("rejected: invalid_tool_arguments", rejects.Output);
     }
 
@@ -74,6 +82,12 @@ public sealed class DatasetCommandTests : IAsyncLifetime
         var lines = await File.ReadAllLinesAsync(output);
         Assert.Equal(10, lines.Length);
         Assert.All(lines, line => Assert.Equal("system", System.Text.Json.JsonDocument.Parse(line).RootElement.GetProperty("messages")[0].GetProperty("role").GetString()));
+
+        var withLogprobs = Path.Combine(_folder, "lp.jsonl");
+        Assert.Equal(0, (await CliRun.RunAsync("dataset", "export", Dataset, "--format", "jsonl", "--out", withLogprobs, "--logprobs")).ExitCode);
+        using var first = System.Text.Json.JsonDocument.Parse((await File.ReadAllLinesAsync(withLogprobs))[0]);
+        var call = first.RootElement.GetProperty("messages").EnumerateArray().First(m => m.TryGetProperty("tool_calls", out _));
+        Assert.Equal(2, call.GetProperty("logprobs")[0].GetProperty("top").GetArrayLength());
     }
 
     [Fact]

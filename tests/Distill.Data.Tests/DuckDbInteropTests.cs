@@ -48,20 +48,20 @@ public class DuckDbInteropTests
             sorted.Select(s => string.Join(" | ", s.Id, s.Kind, N(s.Tools), N(s.Answer), N(s.TemplateId), N(s.Teacher?.Model),
                 N(s.Teacher?.TokenizerId), N(s.Params?.Temperature), N(s.Params?.Seed), N(s.Params?.MaxTokens), N(s.Verified),
                 N(s.Score), N(s.PromptTokens), N(s.CompletionTokens), N(s.CostUsd), N((s.CreatedAt.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10),
-                N(s.PrivilegedContextUsed), N(s.Messages.Count), N(s.TeacherLogprobs.Count))),
+                N(s.PrivilegedContextUsed), N(s.Messages.Count))),
             Query($"""
                 SELECT id, kind, tools, answer, template_id, teacher_model, teacher_tokenizer_id, temperature, seed, max_tokens, verified,
                        score, prompt_tokens, completion_tokens, cost_usd, epoch_us(created_at), privileged_context_used,
-                       len(messages), len(teacher_logprobs)
+                       len(messages)
                 FROM {from} ORDER BY id
                 """));
 
         // messages, unnested with their position.
         Assert.Equal(
             sorted.SelectMany(s => s.Messages.Select((m, i) => string.Join(" | ", s.Id, N(i + 1), m.Role, N(m.Content), N(m.Reasoning),
-                N(m.ToolCallId), N(m.Name), N(m.ToolCalls.Count)))),
+                N(m.ToolCallId), N(m.Name), N(m.ToolCalls.Count), N(m.Logprobs.Count)))),
             Query($"""
-                SELECT id, i, m.role, m.content, m.reasoning, m.tool_call_id, m.name, len(m.tool_calls)
+                SELECT id, i, m.role, m.content, m.reasoning, m.tool_call_id, m.name, len(m.tool_calls), len(m.logprobs)
                 FROM (SELECT id, generate_subscripts(messages, 1) AS i, unnest(messages) AS m FROM {from})
                 ORDER BY id, i
                 """));
@@ -77,16 +77,22 @@ public class DuckDbInteropTests
                 ORDER BY id, i, j
                 """));
 
-        // teacher_logprobs and their top-k alternatives.
+        // messages[].logprobs (every assistant turn's, tool-call turns included) and their top-k alternatives, unnested three times.
+        Assert.Contains(input, s => s.Messages.Any(m => m.ToolCalls.Count > 0 && m.Logprobs.Count > 0));
         Assert.Equal(
-            sorted.SelectMany(s => s.TeacherLogprobs.SelectMany((t, i) => t.Top.Select((x, j) =>
-                string.Join(" | ", s.Id, N(i + 1), t.Token, N(t.TokenId), N(t.Logprob), N(j + 1), x.Token, N(x.TokenId), N(x.Logprob))))),
+            sorted.SelectMany(s => s.Messages.SelectMany((m, i) => m.Logprobs.SelectMany((t, k) => t.Top.Select((x, j) =>
+                string.Join(" | ", s.Id, N(i + 1), N(k + 1), t.Token, N(t.TokenId), N(t.Logprob), N(j + 1), x.Token, N(x.TokenId), N(x.Logprob)))))),
             Query($"""
-                SELECT id, i, lp.token, lp.token_id, lp.logprob, j, x.token, x.token_id, x.logprob
-                FROM (SELECT id, i, lp, generate_subscripts(lp.top, 1) AS j, unnest(lp.top) AS x
-                      FROM (SELECT id, generate_subscripts(teacher_logprobs, 1) AS i, unnest(teacher_logprobs) AS lp FROM {from}))
-                ORDER BY id, i, j
+                SELECT id, i, k, lp.token, lp.token_id, lp.logprob, j, x.token, x.token_id, x.logprob
+                FROM (SELECT id, i, k, lp, generate_subscripts(lp.top, 1) AS j, unnest(lp.top) AS x
+                      FROM (SELECT id, i, generate_subscripts(m.logprobs, 1) AS k, unnest(m.logprobs) AS lp
+                            FROM (SELECT id, generate_subscripts(messages, 1) AS i, unnest(messages) AS m FROM {from})))
+                ORDER BY id, i, k, j
                 """));
+
+        // Per-sample totals without unnesting, as `bench dataset` scans them.
+        Assert.Equal(sorted.Select(s => $"{s.Id} | {N(s.Messages.Sum(m => m.Logprobs.Count))}"),
+            Query($"SELECT id, list_sum(list_transform(messages, lambda m: len(m.logprobs))) FROM {from} ORDER BY id"));
     }
 
     [Fact]
@@ -98,6 +104,6 @@ public class DuckDbInteropTests
         string shard = Assert.Single(DatasetReader.Open(tmp.Path).ShardPaths);
 
         Assert.Equal(["only | dialogue | null | null | null | null | 0 | 0"],
-            Query($"SELECT id, kind, teacher_provider, temperature, verified, messages[2].content, len(messages[2].tool_calls), len(teacher_logprobs) FROM read_parquet('{shard}')"));
+            Query($"SELECT id, kind, teacher_provider, temperature, verified, messages[2].content, len(messages[2].tool_calls), len(messages[2].logprobs) FROM read_parquet('{shard}')"));
     }
 }

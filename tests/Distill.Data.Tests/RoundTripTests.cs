@@ -17,7 +17,7 @@ public class RoundTripTests
             Verified = false,
             Score = null,
             Answer = "",
-            TeacherLogprobs = [new TokenLogprob("x", null, -0.5, [])],
+            Messages = [ChatMessage.User("q"), ChatMessage.Assistant("x", logprobs: [new TokenLogprob("x", null, -0.5, [])])],
         });
 
         await using (var writer = await DatasetWriter.OpenAsync(tmp.Path, new DatasetWriterOptions { ShardRows = 4, RowGroupRows = 3 }))

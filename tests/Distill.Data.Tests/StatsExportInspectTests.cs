@@ -106,6 +106,7 @@ public class ExportTests
             Assert.Equal(s.Answer, o.GetProperty("answer").GetString());
             Assert.False(o.TryGetProperty("teacher_logprobs", out _));
             var messages = o.GetProperty("messages").EnumerateArray().ToArray();
+            Assert.All(messages, m => Assert.False(m.TryGetProperty("logprobs", out _)));
             Assert.Equal(s.Messages.Count, messages.Length);
             for (int m = 0; m < messages.Length; m++)
             {
@@ -131,14 +132,20 @@ public class ExportTests
     public async Task Jsonl_export_can_include_logprobs_and_writes_non_finite_ones_as_null()
     {
         using var tmp = new TempDir();
-        var s = Samples.Sparse("lp") with
+        var s = Samples.Sparse("lp");
+        s = s with
         {
-            TeacherLogprobs = [new TokenLogprob("a", 5, -0.25, [new TopLogprob("a", 5, -0.25), new TopLogprob("b", null, double.NegativeInfinity)])],
+            Messages = [s.Messages[0], s.Messages[1] with
+            {
+                Logprobs = [new TokenLogprob("a", 5, -0.25, [new TopLogprob("a", 5, -0.25), new TopLogprob("b", null, double.NegativeInfinity)])],
+            }],
         };
         var result = await DatasetExporter.ExportJsonlAsync(new[] { s }.ToAsyncEnumerable(), tmp.Combine("lp.jsonl"), new ExportOptions { IncludeLogprobs = true });
 
         using var doc = JsonDocument.Parse(Assert.Single(await File.ReadAllLinesAsync(result.Path)));
-        var top = doc.RootElement.GetProperty("teacher_logprobs")[0].GetProperty("top");
+        var messages = doc.RootElement.GetProperty("messages");
+        Assert.False(messages[0].TryGetProperty("logprobs", out _));
+        var top = messages[1].GetProperty("logprobs")[0].GetProperty("top");
         Assert.Equal(-0.25, top[0].GetProperty("logprob").GetDouble());
         Assert.Equal(JsonValueKind.Null, top[1].GetProperty("logprob").ValueKind);
         Assert.Equal(JsonValueKind.Null, top[1].GetProperty("token_id").ValueKind);
@@ -186,7 +193,12 @@ public class SampleTextTests
         Assert.Contains(v.Lineage, kv => kv.Key == "teacher" && kv.Value.Contains("distill-teacher-tiny"));
         Assert.Contains(v.Lineage, kv => kv.Key == "params" && kv.Value.Contains("temperature=0.7"));
         Assert.Equal(2, v.Logprobs!.TopK);
-        Assert.Equal(s.TeacherLogprobs.Count, v.Logprobs.Tokens);
+        var assistants = s.Messages.Where(m => m.Role == ChatRoles.Assistant).ToArray();
+        Assert.Equal(assistants.Sum(m => m.Logprobs.Count), v.Logprobs.Tokens);
+        Assert.Equal(assistants.Length, v.Logprobs.Turns);
+        Assert.Equal(assistants.Length, v.Logprobs.AssistantTurns);
+        Assert.Equal(s.Messages[2].Logprobs.Count, v.Turns[2].Logprobs!.Tokens);
+        Assert.Null(v.Turns[3].Logprobs);
 
         string text = SampleText.Render(v);
         Assert.Contains("-> call lookup_order (call_1)", text);

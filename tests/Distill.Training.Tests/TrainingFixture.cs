@@ -57,20 +57,37 @@ public sealed class TrainingFixture : IDisposable
         return c;
     }
 
-    /// <summary>A sample whose final assistant turn carries teacher logprobs with ids from <paramref name="tokenizerId"/>'s vocabulary.</summary>
+    /// <summary>
+    /// A sample whose final assistant turn carries teacher logprobs with ids from <paramref name="tokenizerId"/>'s vocabulary
+    /// (the other assistant turns none, as a schema version 1 dataset reads).
+    /// </summary>
     public Sample MakeSample(string id, IReadOnlyList<ChatMessage> messages, string? tokenizerId)
     {
-        var final = messages.Last(m => m.Role == ChatRoles.Assistant);
-        var ids = Tokenizer.Encode(ChatTemplate.AssistantOutput(final));
-        var logprobs = ids.Select((tok, j) => new TokenLogprob(Tokenizer.IdToToken(tok) ?? "", tok, -0.2,
-            [new TopLogprob(Tokenizer.IdToToken(tok) ?? "", tok, -0.2), new TopLogprob("x", (tok + 1 + j) % Tokenizer.VocabSize, -2.0),
-             new TopLogprob("y", (tok + 7) % Tokenizer.VocabSize, -3.0)])).ToList();
+        var last = messages.ToList().FindLastIndex(m => m.Role == ChatRoles.Assistant);
+        var final = messages[last];
+        messages = [.. messages.Take(last), final with { Logprobs = TurnLogprobs(final) }, .. messages.Skip(last + 1)];
         return new Sample
         {
-            Id = id, Kind = SampleKinds.ToolTrace, Messages = messages, Tools = Tools, TeacherLogprobs = logprobs,
+            Id = id, Kind = SampleKinds.ToolTrace, Messages = messages, Tools = Tools,
             Answer = final.Content, Rationale = "Look up the facts with the tools, then answer.",
             Teacher = new TeacherInfo("local", "fixture-teacher", tokenizerId),
         };
+    }
+
+    /// <summary>
+    /// Teacher logprobs for an assistant turn as a teacher with the student's tokenizer reports them: one per token of the turn's
+    /// output (the closing &lt;|im_end|&gt; excluded), the token itself first at -0.2, then two other ids at -2 and -3.
+    /// </summary>
+    public IReadOnlyList<TokenLogprob> TurnLogprobs(ChatMessage turn) =>
+        Tokenizer.Encode(ChatTemplate.AssistantOutput(turn)).Select((tok, j) => new TokenLogprob(Tokenizer.IdToToken(tok) ?? "", tok, -0.2,
+            [new TopLogprob(Tokenizer.IdToToken(tok) ?? "", tok, -0.2), new TopLogprob("x", (tok + 1 + j) % Tokenizer.VocabSize, -2.0),
+             new TopLogprob("y", (tok + 7) % Tokenizer.VocabSize, -3.0)])).ToList();
+
+    /// <summary><paramref name="sample"/> with its last assistant turn's logprobs replaced.</summary>
+    public static Sample WithFinalLogprobs(Sample sample, IReadOnlyList<TokenLogprob> logprobs)
+    {
+        var last = sample.Messages.ToList().FindLastIndex(m => m.Role == ChatRoles.Assistant);
+        return sample with { Messages = [.. sample.Messages.Take(last), sample.Messages[last] with { Logprobs = logprobs }, .. sample.Messages.Skip(last + 1)] };
     }
 
     public static void WriteDataset(string dir, IEnumerable<Sample> samples)

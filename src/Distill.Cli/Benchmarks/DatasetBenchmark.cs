@@ -44,7 +44,7 @@ public static class DatasetBenchmark
         {
             read++;
             turns += sample.Messages.Count;
-            logprobs += sample.TeacherLogprobs.Count;
+            foreach (var m in sample.Messages) logprobs += m.Logprobs.Count;
         }
         results.Add(new("read (Distill.Data → Sample)", read, watch.Elapsed.TotalSeconds, bytes));
 
@@ -76,7 +76,8 @@ public static class DatasetBenchmark
         watch.Restart();
         using (var command = connection.CreateCommand())
         {
-            command.CommandText = $"SELECT count(*), sum(len(messages)), sum(len(teacher_logprobs)), sum(hash(teacher_logprobs)) FROM read_parquet('{glob}')";
+            command.CommandText = "SELECT count(*), sum(len(messages)), sum(list_sum(list_transform(messages, lambda m: len(m.logprobs)))), " +
+                $"sum(hash(list_transform(messages, lambda m: m.logprobs))) FROM read_parquet('{glob}')";
             using var reader = command.ExecuteReader();
             reader.Read();
         }

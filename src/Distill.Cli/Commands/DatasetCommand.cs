@@ -105,6 +105,11 @@ public static class DatasetCommand
             Counts(console, "teacher", stats.ByTeacher);
             Counts(console, "verification", stats.ByVerified);
             Counts(console, "reject reason", stats.RejectsByReason);
+            var lp = stats.Logprobs;
+            console.MarkupLine(lp.Tokens == 0
+                ? "teacher logprobs: none (logit-level KD needs them; sequence-level KD does not)"
+                : $"teacher logprobs: {lp.TurnsWithLogprobs} of {lp.AssistantTurns} assistant turns ({lp.ToolCallTurnsWithLogprobs} of " +
+                  $"{lp.ToolCallTurns} tool-call turns) in {lp.SamplesWithLogprobs} samples, {lp.Tokens} tokens, top-{lp.MaxTopK}");
             var histogram = new BarChart().Label($"tokens per sample (mean {stats.Tokens.Mean:F0}, min {stats.Tokens.Min}, max {stats.Tokens.Max}" +
                 (stats.Tokens.Estimated > 0 ? $"; {stats.Tokens.Estimated} estimated from characters)" : ")")).Width(80);
             foreach (var bucket in stats.Tokens.Buckets.Where(b => b.Count > 0))
@@ -133,7 +138,7 @@ public static class DatasetCommand
         var dir = DatasetArgument();
         var format = new Option<string>("--format") { Description = "jsonl (Hugging Face chat style) or parquet (one merged file).", DefaultValueFactory = _ => "jsonl" };
         var output = new Option<string>("--out", "-o") { Description = "Output file.", Required = true };
-        var logprobs = new Option<bool>("--logprobs") { Description = "Include teacher_logprobs in JSONL (large)." };
+        var logprobs = new Option<bool>("--logprobs") { Description = "Include each assistant turn's teacher logprobs (messages[].logprobs) in JSONL (large)." };
         var command = new Command("export", "Export accepted samples as HF-style chat JSONL or a single Parquet file.") { dir, format, output, logprobs };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -167,6 +172,10 @@ public static class DatasetCommand
                 var flag = call.ArgumentsAreValidJson ? "" : " [red](arguments are not valid JSON)[/]";
                 rows.Add(new Markup($"  [yellow]→ {Markup.Escape(call.Name)}[/]({Markup.Escape(call.Arguments)}) [grey]{Markup.Escape(call.Id)}[/]{flag}"));
             }
+            if (turn.Logprobs is { } turnLogprobs)
+            {
+                rows.Add(new Markup($"  [grey]{Markup.Escape(SampleText.Describe(turnLogprobs))}[/]"));
+            }
         }
         if (view.Answer is not null)
         {
@@ -176,7 +185,7 @@ public static class DatasetCommand
         rows.Add(new Markup($"[grey]{Markup.Escape(string.Join(" · ", facts))}[/]"));
         if (view.Logprobs is { } lp)
         {
-            rows.Add(new Markup($"[grey]teacher logprobs: {lp.Tokens} tokens, top-{lp.TopK}, mean {lp.MeanLogprob:F3}, min {lp.MinLogprob:F3}[/]"));
+            rows.Add(new Markup($"[grey]{Markup.Escape(SampleText.Describe(lp))}[/]"));
         }
         var title = $"{view.Id} [{view.Kind}]" + (view.RejectReason is null ? "" : $" rejected: {view.RejectReason}");
         console.Write(new Panel(new Rows(rows)).Header(Markup.Escape(title)).RoundedBorder().Expand());

@@ -4,7 +4,8 @@ namespace Distill.Core.Samples;
 /// <remarks>
 /// <see cref="Role"/> is one of <see cref="ChatRoles"/>. <see cref="Reasoning"/> holds an assistant's step-by-step
 /// reasoning when the teacher returns it separately from the answer. <see cref="ToolCallId"/> and <see cref="Name"/>
-/// are set on tool-result turns.
+/// are set on tool-result turns. <see cref="Logprobs"/> holds the teacher's per-token logprobs of an assistant turn, tool-call
+/// turns included: one entry per token the teacher generated for that turn, in order; empty when the teacher reported none.
 /// </remarks>
 public sealed record ChatMessage
 {
@@ -14,11 +15,13 @@ public sealed record ChatMessage
     public IReadOnlyList<ToolCall> ToolCalls { get; init; } = [];
     public string? ToolCallId { get; init; }
     public string? Name { get; init; }
+    public IReadOnlyList<TokenLogprob> Logprobs { get; init; } = [];
 
     public static ChatMessage System(string content) => new() { Role = ChatRoles.System, Content = content };
     public static ChatMessage User(string content) => new() { Role = ChatRoles.User, Content = content };
-    public static ChatMessage Assistant(string? content, IReadOnlyList<ToolCall>? toolCalls = null, string? reasoning = null) =>
-        new() { Role = ChatRoles.Assistant, Content = content, ToolCalls = toolCalls ?? [], Reasoning = reasoning };
+    public static ChatMessage Assistant(string? content, IReadOnlyList<ToolCall>? toolCalls = null, string? reasoning = null,
+        IReadOnlyList<TokenLogprob>? logprobs = null) =>
+        new() { Role = ChatRoles.Assistant, Content = content, ToolCalls = toolCalls ?? [], Reasoning = reasoning, Logprobs = logprobs ?? [] };
     public static ChatMessage Tool(string toolCallId, string name, string content) =>
         new() { Role = ChatRoles.Tool, ToolCallId = toolCallId, Name = name, Content = content };
 }

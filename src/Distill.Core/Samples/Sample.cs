@@ -9,6 +9,7 @@ public sealed record Sample
     /// <summary>One of <see cref="SampleKinds"/>.</summary>
     public required string Kind { get; init; }
 
+    /// <summary>The conversation; each assistant turn carries its own teacher logprobs (<see cref="ChatMessage.Logprobs"/>).</summary>
     public required IReadOnlyList<ChatMessage> Messages { get; init; }
 
     /// <summary>JSON text of the tool schemas offered to the teacher (OpenAI "tools" array), or null.</summary>
@@ -19,9 +20,6 @@ public sealed record Sample
 
     /// <summary>The extracted reasoning (CoT multi-task training).</summary>
     public string? Rationale { get; init; }
-
-    /// <summary>Per assistant token of the final assistant turn(s), in order; empty when the teacher exposes none.</summary>
-    public IReadOnlyList<TokenLogprob> TeacherLogprobs { get; init; } = [];
 
     // Lineage.
     public string? TemplateId { get; init; }

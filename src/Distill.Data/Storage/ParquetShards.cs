@@ -15,15 +15,21 @@ public static class ParquetShards
     // ~10x slower to write tool traces with top-20 logprobs (about 25% smaller files); measured in the data branch's report.
     private static readonly ParquetOptions Options = new() { CompressionMethod = CompressionMethod.Snappy };
 
-    /// <summary>The column paths every shard must have (sample shards) or, with reject_reason, every reject shard.</summary>
+    /// <summary>
+    /// The column paths every shard must have (sample shards) or, with reject_reason, every reject shard. The per-message
+    /// <c>messages[].logprobs</c> columns are not among them: a file without them (schema version 1, or another tool's export)
+    /// reads as turns without logprobs.
+    /// </summary>
     public static IReadOnlyList<string> ExpectedColumns(bool rejects) =>
         (rejects ? RejectColumns : SampleColumns).Value;
 
-    private static readonly Lazy<IReadOnlyList<string>> SampleColumns = new(() => ColumnsOf(typeof(SampleRow)));
-    private static readonly Lazy<IReadOnlyList<string>> RejectColumns = new(() => ColumnsOf(typeof(RejectRow)));
+    private static readonly Lazy<IReadOnlyList<string>> SampleColumns = new(() => RequiredColumnsOf(typeof(SampleRow)));
+    private static readonly Lazy<IReadOnlyList<string>> RejectColumns = new(() => RequiredColumnsOf(typeof(RejectRow)));
 
-    private static IReadOnlyList<string> ColumnsOf(Type t) =>
-        t.GetParquetSchema(false).GetDataFields().Select(f => f.Path.ToString()).ToArray();
+    private static IReadOnlyList<string> RequiredColumnsOf(Type t) =>
+        t.GetParquetSchema(false).GetDataFields()
+            .Where(f => !(f.Path.ToList().Contains("messages") && f.Path.ToList().Contains("logprobs")))
+            .Select(f => f.Path.ToString()).ToArray();
 
     /// <summary>
     /// Writes rows to <paramref name="finalPath"/> atomically: a temp file in the same folder, one row group per
@@ -108,6 +114,7 @@ public static class ParquetShards
         await using (fs)
         {
             int groups = reader.RowGroupCount;
+            bool finalTurnLogprobs = SchemaV1.HasFinalTurnLogprobs(reader.Schema);
             await reader.DisposeAsync().ConfigureAwait(false);
             for (int g = 0; g < groups; g++)
             {
@@ -116,6 +123,12 @@ public static class ParquetShards
                 {
                     fs.Position = 0;
                     rows = (await ParquetSerializer.DeserializeAsync<T>(fs, Options, g, ct).ConfigureAwait(false)).Data;
+                    if (finalTurnLogprobs)
+                    {
+                        fs.Position = 0;
+                        var legacy = await ParquetSerializer.DeserializeAsync<SchemaV1.FinalTurnLogprobsRow>(fs, Options, g, ct).ConfigureAwait(false);
+                        SchemaV1.MoveToLastAssistantTurn(rows, legacy.Data);
+                    }
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -170,7 +183,7 @@ public static class ParquetShards
             throw new DistillException(
                 $"Parquet file '{path}' is not a Distill {(rejects ? "rejects" : "dataset")} shard: it lacks column(s) " +
                 $"{string.Join(", ", missing.Take(5).Select(m => $"'{m}'"))}{(missing.Count > 5 ? $" and {missing.Count - 5} more" : "")}.",
-                $"Distill expects schema version {DatasetSchema.Version}; export or convert the file with the same columns (see shared/design.md, \"The dataset row\").");
+                $"Distill reads schema versions {DatasetSchema.OldestReadableVersion} to {DatasetSchema.Version}; export or convert the file with the same columns (see shared/design.md, \"The dataset row\").");
     }
 
     internal static DistillException Corrupt(string path, Exception e, string where = "") =>

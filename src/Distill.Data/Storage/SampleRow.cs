@@ -17,7 +17,6 @@ public class SampleRow
     [JsonPropertyName("tools")] public string? Tools { get; set; }
     [JsonPropertyName("answer")] public string? Answer { get; set; }
     [JsonPropertyName("rationale")] public string? Rationale { get; set; }
-    [JsonPropertyName("teacher_logprobs")] public List<TokenLogprobRow> TeacherLogprobs { get; set; } = [];
 
     // Lineage. Teacher and params are flat columns (not structs) so a missing teacher is plain nulls in every tool.
     [JsonPropertyName("template_id")] public string? TemplateId { get; set; }
@@ -54,7 +53,7 @@ public sealed class RejectRow : SampleRow
     [JsonPropertyName("reject_reason")] public string RejectReason { get; set; } = "";
 }
 
-/// <summary>One element of the <c>messages</c> list column.</summary>
+/// <summary>One element of the <c>messages</c> list column; <c>logprobs</c> is set on assistant turns whose teacher reported them.</summary>
 public sealed class MessageRow
 {
     [JsonPropertyName("role")] public string Role { get; set; } = "";
@@ -63,6 +62,7 @@ public sealed class MessageRow
     [JsonPropertyName("tool_calls")] public List<ToolCallRow> ToolCalls { get; set; } = [];
     [JsonPropertyName("tool_call_id")] public string? ToolCallId { get; set; }
     [JsonPropertyName("name")] public string? Name { get; set; }
+    [JsonPropertyName("logprobs")] public List<TokenLogprobRow> Logprobs { get; set; } = [];
 }
 
 /// <summary>One element of <c>messages[].tool_calls</c>; <c>arguments</c> is JSON text as the model produced it.</summary>
@@ -73,7 +73,7 @@ public sealed class ToolCallRow
     [JsonPropertyName("arguments")] public string Arguments { get; set; } = "";
 }
 
-/// <summary>One element of the <c>teacher_logprobs</c> list column.</summary>
+/// <summary>One element of <c>messages[].logprobs</c> (and of schema version 1's <c>teacher_logprobs</c> column).</summary>
 public sealed class TokenLogprobRow
 {
     [JsonPropertyName("token")] public string Token { get; set; } = "";
@@ -82,7 +82,7 @@ public sealed class TokenLogprobRow
     [JsonPropertyName("top")] public List<TopLogprobRow> Top { get; set; } = [];
 }
 
-/// <summary>One element of <c>teacher_logprobs[].top</c>.</summary>
+/// <summary>One element of <c>messages[].logprobs[].top</c>.</summary>
 public sealed class TopLogprobRow
 {
     [JsonPropertyName("token")] public string Token { get; set; } = "";

@@ -26,8 +26,6 @@ public static class SampleRowMapper
         Tools = row.Tools,
         Answer = row.Answer,
         Rationale = row.Rationale,
-        TeacherLogprobs = row.TeacherLogprobs.Select(t => new TokenLogprob(
-            t.Token, t.TokenId, t.Logprob, t.Top.Select(x => new TopLogprob(x.Token, x.TokenId, x.Logprob)).ToArray())).ToArray(),
         TemplateId = row.TemplateId,
         TemplateVersion = row.TemplateVersion,
         Recipe = row.Recipe,
@@ -66,13 +64,6 @@ public static class SampleRowMapper
         row.Tools = s.Tools;
         row.Answer = s.Answer;
         row.Rationale = s.Rationale;
-        row.TeacherLogprobs = s.TeacherLogprobs.Select(t => new TokenLogprobRow
-        {
-            Token = t.Token,
-            TokenId = t.TokenId,
-            Logprob = t.Logprob,
-            Top = t.Top.Select(x => new TopLogprobRow { Token = x.Token, TokenId = x.TokenId, Logprob = x.Logprob }).ToList(),
-        }).ToList();
         row.TemplateId = s.TemplateId;
         row.TemplateVersion = s.TemplateVersion;
         row.Recipe = s.Recipe;
@@ -104,6 +95,13 @@ public static class SampleRowMapper
         ToolCalls = m.ToolCalls.Select(c => new ToolCallRow { Id = c.Id, Name = c.Name, Arguments = c.Arguments }).ToList(),
         ToolCallId = m.ToolCallId,
         Name = m.Name,
+        Logprobs = m.Logprobs.Select(t => new TokenLogprobRow
+        {
+            Token = t.Token,
+            TokenId = t.TokenId,
+            Logprob = t.Logprob,
+            Top = t.Top.Select(x => new TopLogprobRow { Token = x.Token, TokenId = x.TokenId, Logprob = x.Logprob }).ToList(),
+        }).ToList(),
     };
 
     private static ChatMessage ToMessage(MessageRow m) => new()
@@ -114,5 +112,7 @@ public static class SampleRowMapper
         ToolCalls = m.ToolCalls.Select(c => new ToolCall(c.Id, c.Name, c.Arguments)).ToArray(),
         ToolCallId = m.ToolCallId,
         Name = m.Name,
+        Logprobs = m.Logprobs.Select(t => new TokenLogprob(
+            t.Token, t.TokenId, t.Logprob, t.Top.Select(x => new TopLogprob(x.Token, x.TokenId, x.Logprob)).ToArray())).ToArray(),
     };
 }

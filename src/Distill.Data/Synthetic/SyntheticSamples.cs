@@ -23,7 +23,8 @@ public static class SyntheticSamples
 
     /// <summary>
     /// <paramref name="count"/> tool-trace samples: system, user, assistant tool call(s), tool result(s), a final
-    /// assistant answer of about 150 tokens with <paramref name="logprobsTopK"/> alternatives per token (0: no logprobs).
+    /// assistant answer of about 150 tokens. Every assistant turn, tool-call turns included, carries teacher logprobs with
+    /// <paramref name="logprobsTopK"/> alternatives per token (0: no logprobs).
     /// Sample i depends only on (<paramref name="seed"/>, i), so a prefix of a longer run equals a shorter run.
     /// </summary>
     public static IEnumerable<Sample> ToolTraces(int count, int seed, int logprobsTopK = 20)
@@ -66,18 +67,12 @@ public static class SyntheticSamples
         string answer = string.Concat(tokens).Trim();
         messages.Add(ChatMessage.Assistant(answer));
 
-        var logprobs = new TokenLogprob[topK == 0 ? 0 : answerTokens];
-        for (int t = 0; t < logprobs.Length; t++)
-        {
-            var top = new TopLogprob[topK];
-            double lp = -rng.NextDouble() * 0.5;
-            for (int k = 0; k < topK; k++)
-            {
-                top[k] = new TopLogprob(k == 0 ? tokens[t] : " " + Words[rng.Next(Words.Length)], rng.Next(50_000), lp);
-                lp -= rng.NextDouble() * 2;
-            }
-            logprobs[t] = new TokenLogprob(tokens[t], top[0].TokenId, top[0].Logprob, top);
-        }
+        messages[^1] = messages[^1] with { Logprobs = Logprobs(rng, tokens, topK) };
+        // The tool-call turns' logprobs come from their own generator, so adding them left every other field as it was.
+        var callRng = new Random(HashCode.Combine(seed, index, 7919));
+        for (int m = 0; m < messages.Count - 1; m++)
+            if (messages[m].ToolCalls.Count > 0)
+                messages[m] = messages[m] with { Logprobs = Logprobs(callRng, Chunks(CallText(messages[m].ToolCalls), 3), topK) };
 
         string seedInput = $"order-status:{order}";
         int promptTokens = 180 + rng.Next(120);
@@ -89,7 +84,6 @@ public static class SyntheticSamples
             Tools = ToolsJson,
             Answer = answer,
             Rationale = "Looked up the order, tracked the shipment and checked refund eligibility.",
-            TeacherLogprobs = logprobs,
             TemplateId = "support/order-status",
             TemplateVersion = "sha256:5e1f0c",
             Recipe = "tool_trace",
@@ -106,6 +100,30 @@ public static class SyntheticSamples
             LatencyMs = 300 + rng.Next(2000),
         };
     }
+
+    /// <summary>One logprob per token, the token itself first among <paramref name="topK"/> alternatives (none when 0).</summary>
+    private static TokenLogprob[] Logprobs(Random rng, string[] tokens, int topK)
+    {
+        var logprobs = new TokenLogprob[topK == 0 ? 0 : tokens.Length];
+        for (int t = 0; t < logprobs.Length; t++)
+        {
+            var top = new TopLogprob[topK];
+            double lp = -rng.NextDouble() * 0.5;
+            for (int k = 0; k < topK; k++)
+            {
+                top[k] = new TopLogprob(k == 0 ? tokens[t] : " " + Words[rng.Next(Words.Length)], rng.Next(50_000), lp);
+                lp -= rng.NextDouble() * 2;
+            }
+            logprobs[t] = new TokenLogprob(tokens[t], top[0].TokenId, top[0].Logprob, top);
+        }
+        return logprobs;
+    }
+
+    private static string CallText(IReadOnlyList<ToolCall> calls) =>
+        string.Concat(calls.Select(c => "<tool_call>{\"name\": \"" + c.Name + "\", \"arguments\": " + c.Arguments + "}</tool_call>"));
+
+    private static string[] Chunks(string text, int size) =>
+        Enumerable.Range(0, (text.Length + size - 1) / size).Select(i => text.Substring(i * size, Math.Min(size, text.Length - i * size))).ToArray();
 
     /// <summary>An id in the design's style: a hash of recipe, template version, seed input and sample index.</summary>
     public static string DeterministicId(string recipe, string templateVersion, string seedInput, int index)

@@ -60,12 +60,11 @@ public sealed class ChainOfThoughtRecipe(RecipeContext context) : IRecipe
                 score = (double)majority.Count() / draws;
                 verified = score > 0.5;
             }
-            var messages = rendered.StudentMessages.Append(ChatMessage.Assistant(kept.Response.Content, reasoning: kept.Response.Reasoning)).ToList();
+            var messages = rendered.StudentMessages.Append(ChatMessage.Assistant(kept.Response.Content, reasoning: kept.Response.Reasoning, logprobs: kept.Response.Logprobs)).ToList();
             var sample = builder.Build(Name, messages, rendered.PrivilegedContextUsed) with
             {
                 Answer = kept.Answer,
                 Rationale = kept.Rationale,
-                TeacherLogprobs = kept.Response.Logprobs,
                 Verified = verified,
                 Verifier = verifier,
                 Score = score,

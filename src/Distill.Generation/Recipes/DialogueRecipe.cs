@@ -56,7 +56,6 @@ public sealed class DialogueRecipe(RecipeContext context) : IRecipe
             var sample = builder.Build(Name, student, rendered.PrivilegedContextUsed, _tools.SchemasJson) with
             {
                 Answer = string.Join("\n", answers.Select(a => a.Content)),
-                TeacherLogprobs = answers[^1].Logprobs,
             };
             return new RecipeResult(ToolTraceRecipe.Verify(sample, task) with { Answer = answers[^1].Content }, null);
         }).ConfigureAwait(false);

@@ -6,7 +6,7 @@ namespace Distill.Generation.Recipes;
 /// <summary>
 /// tool_trace: the teacher uses the tools turn by turn until it answers without a tool call (or hits
 /// <see cref="RecipeContext.MaxSteps"/>: step_limit). The stored messages are the student view (privileged context left out)
-/// plus every assistant and tool turn. An invalid or unknown tool call is answered with a tool error once; a second one rejects
+/// plus every assistant and tool turn, each assistant turn with the teacher's logprobs for it. An invalid or unknown tool call is answered with a tool error once; a second one rejects
 /// the sample with that error's reason. Verified against the task's expected calls and answer facts when it has them.
 /// </summary>
 public sealed class ToolTraceRecipe(RecipeContext context) : IRecipe
@@ -33,7 +33,6 @@ public sealed class ToolTraceRecipe(RecipeContext context) : IRecipe
             var sample = builder.Build(Name, student, rendered.PrivilegedContextUsed, _tools.SchemasJson) with
             {
                 Answer = final.Content,
-                TeacherLogprobs = final.Logprobs,
             };
             return new RecipeResult(Verify(sample, task), null);
         }).ConfigureAwait(false);
@@ -51,7 +50,8 @@ public sealed class ToolTraceRecipe(RecipeContext context) : IRecipe
         for (var step = 0; step < context.MaxSteps; step++)
         {
             var response = await builder.CallAsync(context.Template, teacher, tools.SchemasJson, variantBase + step, cancellationToken).ConfigureAwait(false);
-            var assistant = ChatMessage.Assistant(response.Content, response.ToolCalls, response.Reasoning);
+            // Every turn keeps its own logprobs, tool-call turns included: the turn that copies an id into a call is distilled too.
+            var assistant = ChatMessage.Assistant(response.Content, response.ToolCalls, response.Reasoning, response.Logprobs);
             teacher.Add(assistant);
             student.Add(assistant);
             if (response.ToolCalls.Count == 0)

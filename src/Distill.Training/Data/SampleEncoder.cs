@@ -4,20 +4,29 @@ using Distill.Models.Tokenization;
 
 namespace Distill.Training.Data;
 
-/// <summary>How one sample encoded: its examples and whether its stored logprobs found their tokens.</summary>
-public sealed record EncodedSample(IReadOnlyList<TrainExample> Examples, bool HadLogprobs, bool LogprobsAligned, bool Truncated);
+/// <summary>How one sample encoded: its examples and how many of its assistant turns' stored logprobs found their tokens.</summary>
+/// <param name="TurnsWithLogprobs">Assistant turns with stored logprobs (0 when the encoder does not align logprobs).</param>
+/// <param name="TurnsAligned">Of those, the turns whose logprobs were placed on the student's positions (logit KD targets).</param>
+public sealed record EncodedSample(IReadOnlyList<TrainExample> Examples, int TurnsWithLogprobs, int TurnsAligned, bool Truncated)
+{
+    public bool HadLogprobs => TurnsWithLogprobs > 0;
+
+    /// <summary>At least one turn aligned, so the example carries top-k targets.</summary>
+    public bool LogprobsAligned => TurnsAligned > 0;
+}
 
 /// <summary>
 /// Renders a sample with the student's chat template (system, tools, tool calls, tool results, reasoning), encodes it, keeps
-/// labels on assistant tokens only, truncates to <see cref="MaxLength"/> predictions and, when asked, aligns the stored teacher
-/// top-k logprobs to the student's positions.
+/// labels on assistant tokens only, truncates to <see cref="MaxLength"/> predictions and, when asked, aligns each assistant
+/// turn's stored teacher top-k logprobs to that turn's positions. A turn without logprobs, or whose logprobs do not align,
+/// and every token no logprob scores (the closing &lt;|im_end|&gt;) has no top-k row: the losses train it with CE alone.
 /// </summary>
 /// <param name="tokenizer">The student's tokenizer.</param>
 /// <param name="maxLength">Longest input (T); the rendered conversation is cut to T + 1 tokens (its beginning is kept).</param>
 /// <param name="topK">Stored alternatives kept per position (0: do not align logprobs).</param>
 /// <param name="stepByStep">Also emit the rationale task for samples with both answer and rationale (distilling step-by-step).</param>
-/// <param name="keepEnd">Truncate from the left (keep the end of the conversation, where the final answer and its stored logprobs
-/// are) instead of from the right (keep the beginning: system prompt and tools).</param>
+/// <param name="keepEnd">Truncate from the left (keep the end of the conversation, where the final answer is) instead of from
+/// the right (keep the beginning: system prompt and tools).</param>
 /// <param name="chat">The student's chat template options (tool format, default system prompt): what serving will render.</param>
 public sealed class SampleEncoder(ITextTokenizer tokenizer, int maxLength, int topK = 0, bool stepByStep = false, bool keepEnd = false,
     ChatTemplateOptions? chat = null)
@@ -31,15 +40,13 @@ public sealed class SampleEncoder(ITextTokenizer tokenizer, int maxLength, int t
     public EncodedSample Encode(Sample sample)
     {
         var chat = _template.Tokenize(tokenizer, sample.Messages, sample.Tools);
-        var hadLogprobs = TopK > 0 && sample.TeacherLogprobs.Count > 0;
-        // Logprobs that came through an OpenAI-format API carry token text only; the shared tokenizer gives the ids back.
-        var logprobs = hadLogprobs ? _tokenText.Value.WithIds(sample.TeacherLogprobs) : sample.TeacherLogprobs;
-        if (hadLogprobs) chat = TeacherTokenSplice.Apply(chat, logprobs, tokenizer);
-        int[]? positions = hadLogprobs ? LogprobAligner.Align(chat.Ids, chat.AssistantMask, logprobs) : null;
+        var turns = TopK > 0 ? sample.Messages.Where(m => m.Role == ChatRoles.Assistant).Select(m => m.Logprobs).ToList() : [];
+        var turnsWithLogprobs = turns.Count(t => t.Count > 0);
+        var placed = turnsWithLogprobs > 0 ? Place(ref chat, turns) : null;
         var truncated = chat.Ids.Length > MaxLength + 1;
         var examples = new List<TrainExample>
         {
-            Build(sample.Id, chat, positions is null ? null : logprobs, positions, ExampleTask.Main),
+            Build(sample.Id, chat, placed?.Entries, placed?.Positions, ExampleTask.Main),
         };
         if (stepByStep && HasRationale(sample))
         {
@@ -51,7 +58,38 @@ public sealed class SampleEncoder(ITextTokenizer tokenizer, int maxLength, int t
             examples[0] = Build(sample.Id, answer, null, null, ExampleTask.Main);
             examples.Add(Build(sample.Id + "#rationale", rationale, null, null, ExampleTask.Rationale));
         }
-        return new EncodedSample(examples, hadLogprobs, positions is not null, truncated);
+        return new EncodedSample(examples, turnsWithLogprobs, placed?.Turns ?? 0, truncated);
+    }
+
+    /// <summary>The aligned logprob entries of all turns in order, the position each scores, and how many turns aligned.</summary>
+    private sealed record Placed(TokenLogprob[] Entries, int[] Positions, int Turns);
+
+    /// <summary>
+    /// Places each assistant turn's logprobs (<paramref name="turns"/>, one list per assistant message, in order) within that
+    /// turn's span of <paramref name="chat"/>, splicing in the teacher's own tokens first (which may change <paramref name="chat"/>).
+    /// Null when no turn aligns.
+    /// </summary>
+    private Placed? Place(ref TokenizedChat chat, IReadOnlyList<IReadOnlyList<TokenLogprob>> turns)
+    {
+        // Logprobs that came through an OpenAI-format API carry token text only; the shared tokenizer gives the ids back.
+        var logprobs = turns.Select(t => t.Count == 0 ? t : _tokenText.Value.WithIds(t)).ToList();
+        var spans = AssistantTurnSpans.Of(chat.AssistantMask);
+        if (spans.Count != logprobs.Count) return null; // the template renders one span per assistant message; anything else is not ours to guess
+        // From the last turn back: a splice changes the length of its own span, which moves only the spans after it.
+        for (var k = logprobs.Count - 1; k >= 0; k--)
+            if (logprobs[k].Count > 0) chat = TeacherTokenSplice.Apply(chat, spans[k], logprobs[k], tokenizer);
+        spans = AssistantTurnSpans.Of(chat.AssistantMask);
+        var entries = new List<TokenLogprob>();
+        var positions = new List<int>();
+        var aligned = 0;
+        for (var k = 0; k < logprobs.Count; k++)
+        {
+            if (logprobs[k].Count == 0 || LogprobAligner.Align(chat.Ids, spans[k], logprobs[k]) is not { } turnPositions) continue;
+            aligned++;
+            entries.AddRange(logprobs[k]);
+            positions.AddRange(turnPositions);
+        }
+        return aligned == 0 ? null : new Placed(entries.ToArray(), positions.ToArray(), aligned);
     }
 
     private static bool HasRationale(Sample s) => !string.IsNullOrWhiteSpace(s.Answer) && !string.IsNullOrWhiteSpace(s.Rationale);

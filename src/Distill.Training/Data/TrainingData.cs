@@ -5,8 +5,13 @@ using Distill.Data;
 namespace Distill.Training.Data;
 
 /// <summary>What loading the datasets found; written to the run log and report.</summary>
+/// <param name="WithLogprobs">Samples with stored logprobs on at least one assistant turn (when the loss uses them).</param>
+/// <param name="LogprobsAligned">Of those, samples with at least one turn's logprobs aligned (they carry logit KD targets).</param>
+/// <param name="TurnsWithLogprobs">Assistant turns with stored logprobs, over all samples.</param>
+/// <param name="TurnsAligned">Of those, the turns whose logprobs aligned.</param>
 public sealed record DataStatistics(int Samples, int TrainExamples, int ValidationExamples, int Truncated, int WithLogprobs, int LogprobsAligned,
-    long TrainTokens, long TrainLabelTokens, IReadOnlyDictionary<string, IReadOnlyCollection<string?>> TeacherTokenizers);
+    long TrainTokens, long TrainLabelTokens, IReadOnlyDictionary<string, IReadOnlyCollection<string?>> TeacherTokenizers,
+    int TurnsWithLogprobs = 0, int TurnsAligned = 0);
 
 /// <summary>Encoded train and validation examples from one or more dataset folders.</summary>
 public sealed record TrainingData(IReadOnlyList<TrainExample> Train, IReadOnlyList<TrainExample> Validation, DataStatistics Statistics)
@@ -59,7 +64,7 @@ public sealed record TrainingData(IReadOnlyList<TrainExample> Train, IReadOnlyLi
         var train = new List<TrainExample>();
         var validation = new List<TrainExample>();
         var teachers = new Dictionary<string, HashSet<string?>>();
-        int count = 0, truncated = 0, withLogprobs = 0, aligned = 0;
+        int count = 0, truncated = 0, withLogprobs = 0, aligned = 0, turnsWithLogprobs = 0, turnsAligned = 0;
         foreach (var (dataset, sample) in samples)
         {
             count++;
@@ -68,7 +73,9 @@ public sealed record TrainingData(IReadOnlyList<TrainExample> Train, IReadOnlyLi
             var encoded = encoder.Encode(sample);
             if (encoded.Truncated) truncated++;
             if (encoded.HadLogprobs) withLogprobs++;
-            if (encoded.HadLogprobs && encoded.LogprobsAligned) aligned++;
+            if (encoded.LogprobsAligned) aligned++;
+            turnsWithLogprobs += encoded.TurnsWithLogprobs;
+            turnsAligned += encoded.TurnsAligned;
             var target = DatasetSplit.IsValidation(sample.Id, validationFraction) ? validation : train;
             target.AddRange(encoded.Examples.Where(e => e.Length > 0 && e.LabelCount > 0));
         }
@@ -78,7 +85,7 @@ public sealed record TrainingData(IReadOnlyList<TrainExample> Train, IReadOnlyLi
                 "raise data.max_length, or check that the samples contain assistant turns");
         var stats = new DataStatistics(count, train.Count, validation.Count, truncated, withLogprobs, aligned,
             train.Sum(e => (long)e.Length), train.Sum(e => (long)e.LabelCount),
-            teachers.ToDictionary(t => t.Key, t => (IReadOnlyCollection<string?>)t.Value.ToArray()));
+            teachers.ToDictionary(t => t.Key, t => (IReadOnlyCollection<string?>)t.Value.ToArray()), turnsWithLogprobs, turnsAligned);
         return new TrainingData(train, validation, stats);
     }
 

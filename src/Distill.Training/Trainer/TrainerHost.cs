@@ -181,7 +181,9 @@ public static class TrainerHost
             throw new DistillException(
                 $"loss topk_kd needs stored teacher logprobs with token ids, but none of the {data.Statistics.Samples} samples has logprobs that align with the student's tokens",
                 "generate the dataset with a teacher that returns logprobs and shares the student's tokenizer, or use loss \"sft\"");
-        var aligned = usesStoredLogprobs ? $", logprobs aligned for {data.Statistics.LogprobsAligned}/{data.Statistics.WithLogprobs}" : "";
+        var aligned = usesStoredLogprobs
+            ? $", logprobs aligned for {data.Statistics.LogprobsAligned}/{data.Statistics.WithLogprobs} samples ({data.Statistics.TurnsAligned}/{data.Statistics.TurnsWithLogprobs} assistant turns)"
+            : "";
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"data: {data.Statistics.Samples} samples -> {data.Statistics.TrainExamples} train / {data.Statistics.ValidationExamples} validation examples, {data.Statistics.TrainTokens:N0} train tokens ({data.Statistics.TrainLabelTokens:N0} labelled), {data.Statistics.Truncated} truncated{aligned}{(cfg.Data.VerifiedOnly ? $", {data.SkippedUnverified} unverified samples left out" : "")}"));
         var mode = cfg.Data.Batching == "bucket" ? BatchingMode.Bucket : BatchingMode.Pack;

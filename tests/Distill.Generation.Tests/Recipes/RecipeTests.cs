@@ -55,6 +55,26 @@ public sealed class RecipeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Tool_trace_keeps_the_teachers_logprobs_on_every_assistant_turn_tool_call_turns_included()
+    {
+        // The fault server scores content tokens only, so the tool-call turns here say a word before calling.
+        var scripted = ScriptedWorld.Reply(Tasks);
+        _server.Options.Reply = request => scripted(request) is { ToolCalls.Count: > 0 } call ? call with { Content = "Checking that now." } : scripted(request);
+        var recipe = new ToolTraceRecipe(ScriptedWorld.Context(Teacher) with { TopLogprobs = 2 });
+
+        var result = await recipe.RunAsync(SeedTask.From(Tasks[1]), "lp", 0, default);
+
+        Assert.True(result.Accepted, result.RejectReason);
+        var assistants = result.Sample.Messages.Where(m => m.Role == ChatRoles.Assistant).ToList();
+        var callTurns = assistants.Where(m => m.ToolCalls.Count > 0).ToList();
+        Assert.NotEmpty(callTurns);
+        Assert.All(assistants, m => Assert.NotEmpty(m.Logprobs));
+        Assert.All(callTurns, m => Assert.Equal("Checking that now.", string.Concat(m.Logprobs.Select(l => l.Token))));
+        Assert.All(assistants.SelectMany(m => m.Logprobs), l => Assert.Equal(2, l.Top.Count));
+        Assert.All(result.Sample.Messages.Where(m => m.Role != ChatRoles.Assistant), m => Assert.Empty(m.Logprobs));
+    }
+
+    [Fact]
     public async Task Tool_trace_leaves_the_privileged_policy_out_of_the_stored_messages()
     {
         var result = await ToolTrace(Tasks[2]);
@@ -146,8 +166,8 @@ public sealed class RecipeTests : IAsyncLifetime
         Assert.StartsWith("3 items at $10.00", right.Sample.Rationale);
         Assert.True(right.Sample.Verified);
         Assert.Equal(AnswerMatcher.GroundTruth, right.Sample.Verifier);
-        Assert.NotEmpty(right.Sample.TeacherLogprobs);
-        Assert.Equal(2, right.Sample.TeacherLogprobs[0].Top.Count);
+        Assert.NotEmpty(right.Sample.Messages[^1].Logprobs);
+        Assert.Equal(2, right.Sample.Messages[^1].Logprobs[0].Top.Count);
         Assert.False(wrong.Sample.Verified);
     }
 
@@ -203,7 +223,7 @@ public sealed class RecipeTests : IAsyncLifetime
         _server.Options.Reply = r => r.GetRawText().Contains("You play a customer", StringComparison.Ordinal)
             ? new ScriptedReply(Interlocked.Increment(ref simulatorCalls) == 1 ? "Thanks! Could you confirm that once more?" : "[DONE]")
             : scripted(r);
-        var context = ScriptedWorld.Context(Teacher) with { SimulatorTemplate = ScriptedWorld.Library.Get("user-simulator"), MaxTurns = 3 };
+        var context = ScriptedWorld.Context(Teacher) with { SimulatorTemplate = ScriptedWorld.Library.Get("user-simulator"), MaxTurns = 3, TopLogprobs = 1 };
 
         var result = await new DialogueRecipe(context).RunAsync(SeedTask.From(Tasks[0]), "d", 0, default);
 
@@ -213,6 +233,8 @@ public sealed class RecipeTests : IAsyncLifetime
         Assert.Equal(2, simulatorCalls);
         Assert.Equal(["user", "user"], s.Messages.Where(m => m.Role == ChatRoles.User).Select(m => m.Role));
         Assert.Equal(2, s.Messages.Count(m => m.Role == ChatRoles.Assistant && m.ToolCalls.Count == 0));
+        // Each agent answer keeps its own logprobs, not only the last one.
+        Assert.All(s.Messages.Where(m => m.Role == ChatRoles.Assistant && m.ToolCalls.Count == 0), m => Assert.NotEmpty(m.Logprobs));
         Assert.True(s.Verified);
         Assert.DoesNotContain(s.Messages, m => (m.Content ?? "").Contains("You play a customer", StringComparison.Ordinal));
     }

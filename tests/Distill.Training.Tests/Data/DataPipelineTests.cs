@@ -119,11 +119,11 @@ public class DataPipelineTests(TrainingFixture fx)
         var ex = Encoder(topK: 3).Encode(sample).Examples.Single();
         Assert.NotNull(ex.TopKIds);
         var rows = Enumerable.Range(0, ex.Length).Where(t => ex.TopKIds![t * 3] >= 0).ToList();
-        Assert.Equal(sample.TeacherLogprobs.Count, rows.Count);
+        Assert.Equal(sample.Messages[^1].Logprobs.Count, rows.Count);
         foreach (var (t, j) in rows.Select((t, j) => (t, j)))
         {
             // Row t predicts the next token, which is the stored token j; its top-1 is that token.
-            Assert.Equal(sample.TeacherLogprobs[j].TokenId, ex.Labels[t]);
+            Assert.Equal(sample.Messages[^1].Logprobs[j].TokenId, ex.Labels[t]);
             Assert.Equal(ex.Labels[t], ex.TopKIds![t * 3]);
             Assert.Equal(-0.2f, ex.TopKLogprobs![t * 3], 5);
             Assert.Equal(-2.0f, ex.TopKLogprobs![t * 3 + 1], 5);
@@ -137,11 +137,9 @@ public class DataPipelineTests(TrainingFixture fx)
     {
         // What an OpenAI-format server returns: each token's text, no ids (alternatives too).
         var sample = fx.Samples[2];
-        var textOnly = sample with
-        {
-            TeacherLogprobs = sample.TeacherLogprobs.Select(l => new TokenLogprob(fx.Tokenizer.Decode([l.TokenId!.Value]), null, l.Logprob,
-                l.Top.Select(t => new TopLogprob(fx.Tokenizer.Decode([t.TokenId!.Value]), null, t.Logprob)).ToList())).ToList(),
-        };
+        var textOnly = TrainingFixture.WithFinalLogprobs(sample,
+            sample.Messages[^1].Logprobs.Select(l => new TokenLogprob(fx.Tokenizer.Decode([l.TokenId!.Value]), null, l.Logprob,
+                l.Top.Select(t => new TopLogprob(fx.Tokenizer.Decode([t.TokenId!.Value]), null, t.Logprob)).ToList())).ToList());
         var withIds = Encoder(topK: 3).Encode(sample).Examples.Single();
         var encoded = Encoder(topK: 3).Encode(textOnly);
         Assert.True(encoded.LogprobsAligned);
@@ -168,7 +166,7 @@ public class DataPipelineTests(TrainingFixture fx)
         // ids that re-encoding the text never gives.
         var sample = fx.Samples[2];
         var index = new TokenTextIndex(fx.Tokenizer);
-        var stored = sample.TeacherLogprobs.ToList();
+        var stored = sample.Messages[^1].Logprobs.ToList();
         var at = stored.FindIndex(l => fx.Tokenizer.Decode([l.TokenId!.Value]) is { Length: >= 2 } text
             && index.IdOf(text[..1]) is not null && index.IdOf(text[1..]) is not null);
         Assert.True(at >= 0, "no splittable token in the fixture");
@@ -176,7 +174,7 @@ public class DataPipelineTests(TrainingFixture fx)
         var (first, second) = (index.IdOf(text[..1])!.Value, index.IdOf(text[1..])!.Value);
         stored[at] = new TokenLogprob(text[..1], first, -0.5, [new TopLogprob(text[..1], first, -0.5)]);
         stored.Insert(at + 1, new TokenLogprob(text[1..], second, -0.25, [new TopLogprob(text[1..], second, -0.25)]));
-        var split = sample with { TeacherLogprobs = stored };
+        var split = TrainingFixture.WithFinalLogprobs(sample, stored);
 
         var encoded = Encoder(topK: 3).Encode(split);
 
@@ -204,7 +202,7 @@ public class DataPipelineTests(TrainingFixture fx)
     [Fact]
     public void Logprobs_that_do_not_match_the_tokens_are_reported_unaligned()
     {
-        var sample = fx.Samples[3] with { TeacherLogprobs = [new TokenLogprob("?", 99999, -1, [])] };
+        var sample = TrainingFixture.WithFinalLogprobs(fx.Samples[3], [new TokenLogprob("?", 99999, -1, [])]);
         var encoded = Encoder(topK: 3).Encode(sample);
         Assert.True(encoded.HadLogprobs);
         Assert.False(encoded.LogprobsAligned);
