@@ -94,3 +94,21 @@ public sealed class TraceVerifierTests
     public void Cot_answers_compare_by_value_and_statement(string answer, string expected, bool matches) =>
         Assert.Equal(matches, AnswerMatcher.Matches(answer, expected));
 }
+
+public sealed class WorldDemonstrationVerificationTests
+{
+    [Theory]
+    [InlineData(WorldTaskGenerator.Train)]
+    [InlineData(WorldTaskGenerator.HeldOut)]
+    public void Every_correct_world_trajectory_passes_the_verifier(string split)
+    {
+        var world = new Distill.World.Store.StoreWorld();
+        var demonstrations = new ScriptedDemonstrations(world);
+        foreach (var task in new WorldTaskGenerator(world).Generate(split, 300))
+        {
+            var messages = demonstrations.For(task);
+            var verdict = TraceVerifier.Check(messages.SelectMany(m => m.ToolCalls).ToList(), messages[^1].Content!, task.ExpectedCalls, task.ExpectedAnswerFacts);
+            Assert.True(verdict.Passed, $"{task.Id}: {messages[^1].Content}");
+        }
+    }
+}
