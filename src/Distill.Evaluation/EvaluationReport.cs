@@ -108,7 +108,7 @@ public static class EvaluationReport
         {
             var s = r.Sampling!;
             var cells = ks.Select(k => s.PassAtK.TryGetValue(k, out var v) ? Pct(v) : "-");
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Model} | {s.Samples} | {Num(s.Temperature, "0.##")} | {Pct(r.SuccessRate)} | {string.Join(" | ", cells)} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Model} | {s.Samples} | {Num(s.Temperature, "0.0#")} | {Pct(r.SuccessRate)} | {string.Join(" | ", cells)} |");
         }
         md.AppendLine();
     }
