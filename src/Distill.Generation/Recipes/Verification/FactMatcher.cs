@@ -19,7 +19,10 @@ namespace Distill.Generation.Recipes;
 /// 2026-03-14, "March 14, 2026", "Mar 14 2026" or "14 March 2026" (the year must be written, so a date is never guessed).</item>
 /// </list>
 /// <see cref="Satisfies"/> (an expected fact) needs a statement of the fact and no statement of its opposite, so a hedge or a
-/// contradiction ("eligible ... not eligible") fails; <see cref="States"/> (a forbidden fact) needs only one statement of it.
+/// contradiction ("eligible ... not eligible") fails; <see cref="States"/> (a forbidden fact) needs only one statement of it,
+/// hedges included ("shipped or delivered", "maybe delivered"), but not a prediction: an occurrence after a future marker in its
+/// clause ("will be delivered on ...", "should be delivered", "expected to be delivered") is what a correct answer about a
+/// shipped order says, not a claim that it is delivered.
 /// </summary>
 public static partial class FactMatcher
 {
@@ -31,6 +34,11 @@ public static partial class FactMatcher
         "not", "no", "never", "cannot", "cant", "nor", "neither", "without", "non", "none", "nothing", "nobody", "nowhere",
     };
 
+    private static readonly HashSet<string> FutureMarkers = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "will", "shall", "should", "expected", "expect", "scheduled", "estimated", "due", "going",
+    };
+
     private static readonly HashSet<string> ClauseBreakers = new(StringComparer.OrdinalIgnoreCase)
     {
         "and", "but", "so", "because", "that", "which", "however", "although", "though", "while", "whereas", "yet",
@@ -40,18 +48,18 @@ public static partial class FactMatcher
     public static bool Satisfies(string answer, string fact)
     {
         var (negative, occurrences) = Find(answer, fact);
-        return occurrences.Any(o => o == negative) && occurrences.All(o => o == negative);
+        return occurrences.Any(o => o.Negated == negative) && occurrences.All(o => o.Negated == negative);
     }
 
     /// <summary>The answer states <paramref name="fact"/> at least once with the fact's own polarity (a negated mention does not count).</summary>
     public static bool States(string answer, string fact)
     {
         var (negative, occurrences) = Find(answer, fact);
-        return occurrences.Any(o => o == negative);
+        return occurrences.Any(o => o.Negated == negative && !o.Future);
     }
 
-    /// <summary>The fact's polarity and, for every occurrence of its core in the answer, whether that occurrence is negated.</summary>
-    private static (bool Negative, List<bool> Occurrences) Find(string answer, string fact)
+    /// <summary>The fact's polarity and, for every occurrence of its core in the answer, whether it is negated and whether it is predicted.</summary>
+    private static (bool Negative, List<(bool Negated, bool Future)> Occurrences) Find(string answer, string fact)
     {
         var text = Normalize(answer);
         var core = fact.Trim().TrimEnd('.', '!', '?', ' ');
@@ -61,14 +69,14 @@ public static partial class FactMatcher
             negative = true;
             core = core[lead.Length..].Trim();
         }
-        var occurrences = new List<bool>();
+        var occurrences = new List<(bool Negated, bool Future)>();
         if (core.Length == 0) return (negative, occurrences);
         var dates = Dates(text);
         if (TryDate(core, out var day))
         {
             foreach (var (start, _, date) in dates)
             {
-                if (date == day) occurrences.Add(NegatedBefore(text, start));
+                if (date == day) occurrences.Add(Context(text, start));
             }
         }
         else if (TryNumber(core, out var value))
@@ -76,7 +84,7 @@ public static partial class FactMatcher
             foreach (Match m in Numbers().Matches(text))
             {
                 if (dates.Any(d => m.Index < d.Start + d.Length && d.Start < m.Index + m.Length)) continue;
-                if (TryNumber(m.Value, out var got) && Math.Abs(got - value) < 0.005m) occurrences.Add(NegatedBefore(text, m.Index));
+                if (TryNumber(m.Value, out var got) && Math.Abs(got - value) < 0.005m) occurrences.Add(Context(text, m.Index));
             }
         }
         else
@@ -84,24 +92,25 @@ public static partial class FactMatcher
             var words = Regex.Escape(Normalize(core)).Replace(@"\ ", @"\s+", StringComparison.Ordinal);
             foreach (Match m in Regex.Matches(text, $@"(?<!\w)(?<!\d[.,]){words}(?!\w)(?![.,]\d)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant))
             {
-                occurrences.Add(NegatedBefore(text, m.Index));
+                occurrences.Add(Context(text, m.Index));
             }
             if (OneWord().IsMatch(core))
             {
                 // "ineligible", "unshipped", "non-refundable": the word itself says the opposite (a negator before it flips it back).
                 foreach (Match m in Regex.Matches(text, $@"(?<!\w)(?:in|un|im|non-?|not-){Regex.Escape(core)}(?!\w)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant))
                 {
-                    occurrences.Add(!NegatedBefore(text, m.Index));
+                    var (negated, future) = Context(text, m.Index);
+                    occurrences.Add((!negated, future));
                 }
             }
         }
         return (negative, occurrences);
     }
 
-    /// <summary>Whether a negator stands among the few words before <paramref name="start"/> in the same clause.</summary>
-    private static bool NegatedBefore(string text, int start)
+    /// <summary>Whether a negator (an odd number of them) and whether a future marker stand among the few words before <paramref name="start"/> in the same clause.</summary>
+    private static (bool Negated, bool Future) Context(string text, int start)
     {
-        if (start == 0) return false;
+        if (start == 0) return (false, false);
         var clauseStart = text.LastIndexOfAny(['.', ',', ';', ':', '!', '?', '\n', '(', ')'], Math.Max(0, start - 1));
         // A '.' between digits ("$4.50") or a ',' in "1,250" does not end a clause.
         while (clauseStart > 0 && clauseStart + 1 < text.Length && char.IsDigit(text[clauseStart - 1]) && char.IsDigit(text[clauseStart + 1]))
@@ -110,14 +119,15 @@ public static partial class FactMatcher
         }
         var before = text[(clauseStart + 1)..start];
         var words = Words().Matches(before).Select(m => m.Value).ToList();
-        var negated = false;
+        bool negated = false, future = false;
         for (var i = words.Count - 1; i >= 0 && i >= words.Count - NegationWindow; i--)
         {
             var word = words[i];
             if (ClauseBreakers.Contains(word)) break;
             if (Negators.Contains(word) || word.EndsWith("n't", StringComparison.OrdinalIgnoreCase)) negated = !negated;
+            if (FutureMarkers.Contains(word) || word.EndsWith("'ll", StringComparison.OrdinalIgnoreCase)) future = true;
         }
-        return negated;
+        return (negated, future);
     }
 
     /// <summary>Curly apostrophes straightened, so "isn’t" reads as "isn't".</summary>

@@ -68,6 +68,8 @@ public sealed class FactMatcherTests
         { "It should arrive on 2026-03-15.", "2026-03-14", false },
         { "It should arrive on 12026-03-14.", "2026-03-14", false },
         { "It should arrive on March 14.", "2026-03-14", false },
+        // Predictions still state an expected fact (an ETA is one).
+        { "Your order should arrive on 2026-03-14.", "2026-03-14", true },
         // Phrases with punctuation.
         { "Go to Orders > Cancel in your account.", "Orders > Cancel", true },
         { "Electronics carry a 1-year warranty.", "1-year", true },
@@ -86,6 +88,12 @@ public sealed class FactMatcherTests
         { "Your order is shipped.", "delivered", false },
         { "Your order is undelivered.", "delivered", false },
         { "It is eligible or maybe not eligible.", "not eligible", true },
+        { "Your order is shipped, maybe delivered.", "delivered", true },
+        // A prediction is not a claim about the present state.
+        { "Your order shipped and will be delivered on 2026-03-14.", "delivered", false },
+        { "Your order is shipped; it should be delivered by Friday.", "delivered", false },
+        { "Your order is shipped and expected to be delivered soon.", "delivered", false },
+        { "It'll be delivered tomorrow.", "delivered", false },
     };
 
     [Theory]
