@@ -5,12 +5,21 @@ using Distill.Evaluation.Statistics;
 namespace Distill.Evaluation;
 
 /// <summary>
-/// How one model did on the held-out tasks. A task succeeds when the trajectory makes the expected tool calls with the expected
-/// arguments and the final answer states every expected fact (the generation verifier, <c>world_trajectory</c>); a task the
-/// pipeline rejected (malformed or invalid tool calls twice, step limit, no answer, truncated) counts as failed with score 0.
+/// How one model did on the held-out tasks. A task succeeds when the greedy trajectory makes the expected tool calls with exactly
+/// the expected arguments and the final answer states every expected fact and no forbidden one (the generation verifier,
+/// <c>world_trajectory</c>); a task the pipeline rejected (malformed or invalid tool calls twice, step limit, no answer,
+/// truncated) counts as failed with score 0.
 /// </summary>
 public sealed record ModelEvaluation
 {
+    /// <summary>The task tags results are broken down by (<c>SeedTask.Tags</c> keys).</summary>
+    public const string Tier = "tier";
+    public const string Phrasing = "phrasing";
+    public const string Kind = "kind";
+
+    /// <summary>Tasks without a tag that others carry are grouped under this value.</summary>
+    public const string Untagged = "-";
+
     public required string Model { get; init; }
 
     /// <summary>Where the answers came from: a model folder or a configured teacher.</summary>
@@ -60,13 +69,6 @@ public sealed record ModelEvaluation
         var present = tags.SelectMany(t => t.Keys).ToHashSet(StringComparer.Ordinal);
         return new[] { Tier, Phrasing, Kind }.Where(present.Contains).Where(t => t != Kind || !present.Contains(Tier)).ToList();
     }
-
-    public const string Tier = "tier";
-    public const string Phrasing = "phrasing";
-    public const string Kind = "kind";
-
-    /// <summary>Tasks without a tag that others carry are grouped under this value.</summary>
-    public const string Untagged = "-";
 
     /// <summary>
     /// Scores one model's rows. Each greedy row is one task (a row of a task not in the evaluated list is not passed in); each
