@@ -60,7 +60,8 @@ public sealed class RandomModelTests
         try
         {
             var evaluator = new HeldOutEvaluator(template, tasks, dir) { Concurrency = 10, MaxSteps = 2, Samples = 2, Temperature = 1.0 };
-            var result = await evaluator.EvaluateAsync(new EvaluationSubject("random", "in-process", "random-weights", registry.Get("random")));
+            var subject = new EvaluationSubject("random", "in-process", "random-weights", registry.Get("random"));
+            var result = await evaluator.EvaluateAsync(subject);
 
             Assert.Equal(10, result.Tasks);
             Assert.Equal(0, result.Succeeded);
@@ -68,6 +69,13 @@ public sealed class RandomModelTests
             Assert.DoesNotContain(TeacherRejectReasons.RequestRejected, result.Rejected.Keys);
             Assert.Equal(0, result.Sampling!.PassAtK[2]);
             Assert.All(result.ByTag, g => Assert.Equal("kind", g.Tag));
+
+            // Every sampled attempt has a seed of its own, and a second run resumes: nothing is asked again, the scores are the same.
+            var sampled = await ModelEvaluation.ReadRowsAsync(evaluator.SampledDir(subject));
+            Assert.Equal(20, sampled.Select(r => r.Sample.Params!.Seed).Distinct().Count());
+            var again = await evaluator.EvaluateAsync(subject);
+            Assert.Equal(result.Outcomes, again.Outcomes, (a, b) => a.TaskId == b.TaskId && a.Reject == b.Reject && a.SampledAttempts == b.SampledAttempts);
+            Assert.Equal(20, (await ModelEvaluation.ReadRowsAsync(evaluator.SampledDir(subject))).Count);
         }
         finally
         {
