@@ -76,6 +76,33 @@ public sealed class QuickstartCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Evaluate_samples_attempts_for_pass_at_k_and_compares_named_models()
+    {
+        var model = Path.Combine(_dir, "model");
+        Assert.Equal(0, (await CliRun.RunAsync("model", "init", "--config", "world-student-small", "--out", model)).ExitCode);
+        var output = Path.Combine(_dir, "eval");
+        var result = await CliRun.RunAsync("--set", $"Paths:Prompts={RepoPaths.Prompts}", "evaluate", "--model", $"a={model}", "--model", $"b={model}",
+            "--count", "1", "--max-steps", "1", "--samples", "2", "--temperature", "1.0", "--compare", "b vs a", "--out", output);
+        Assert.True(result.ExitCode == 0, result.Error);
+        var report = await File.ReadAllTextAsync(Path.Combine(output, "report.md"));
+        Assert.Contains("| a | 2 | 1.0 | 0.0 % | 0.0 % | 0.0 % |", report, StringComparison.Ordinal);
+        Assert.Contains("- **b vs a** on 1 shared tasks: b alone solved 0, a alone 0 (both 0, neither 1); p = 1.0000: no task tells them apart.", report, StringComparison.Ordinal);
+        var sampled = Directory.GetDirectories(Directory.GetDirectories(output, "a-*").Single(), "sampled-t1").Single();
+        Assert.Equal(2, DatasetReader.Open(sampled).SampleCount + DatasetReader.Open(sampled).RejectCount);
+    }
+
+    [Theory]
+    [InlineData("--samples", "-1", "--samples cannot be negative")]
+    [InlineData("--compare", "x vs random", "--compare names 'x', which is not evaluated")]
+    [InlineData("--compare", "random", "is not \"CANDIDATE vs BASELINE\"")]
+    public async Task Evaluate_refuses_settings_it_cannot_honour_before_loading_anything(string option, string value, string message)
+    {
+        var result = await CliRun.RunAsync("--set", $"Paths:Prompts={RepoPaths.Prompts}", "evaluate", "--model", $"random={_dir}", option, value);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(message, result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Evaluate_without_anything_to_evaluate_says_what_to_pass()
     {
         var result = await CliRun.RunAsync("--set", $"Paths:Prompts={RepoPaths.Prompts}", "evaluate", "--count", "2");

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Distill.Core.Samples;
+using Distill.Generation.Recipes;
 
 namespace Distill.Evaluation.Tests;
 
@@ -28,14 +29,18 @@ public sealed class ModelEvaluationTests
         };
     }
 
-    private static string KindOf(string input) => input.StartsWith("refund", StringComparison.Ordinal) ? "refund" : "order_status";
+    private static SeedTask Task(string id, string kind) =>
+        new(id, id, Tags: new Dictionary<string, string> { ["kind"] = kind });
+
+    private static ScoredRow Scored(int index, string kind, Sample row, string? reject = null) =>
+        new(row, reject, Task($"task-{index}", kind), index);
 
     private static ModelEvaluation Example() => ModelEvaluation.Score("student", "runs/student", "runs/eval/student", [
-        (Row("status 1", verified: true, score: 1.0, toolCalls: 1, failedCalls: 0), null),
-        (Row("refund 1", verified: false, score: 0.5, toolCalls: 2, failedCalls: 1), null),
-        (Row("refund 2", verified: null, score: null, toolCalls: 1, failedCalls: 1), "invalid_tool_arguments"),
-        (Row("status 2", verified: true, score: 1.0, toolCalls: 1, failedCalls: 0), null),
-    ], KindOf);
+        Scored(0, "order_status", Row("status 1", verified: true, score: 1.0, toolCalls: 1, failedCalls: 0)),
+        Scored(1, "refund", Row("refund 1", verified: false, score: 0.5, toolCalls: 2, failedCalls: 1)),
+        Scored(2, "refund", Row("refund 2", verified: null, score: null, toolCalls: 1, failedCalls: 1), "invalid_tool_arguments"),
+        Scored(3, "order_status", Row("status 2", verified: true, score: 1.0, toolCalls: 1, failedCalls: 0)),
+    ]);
 
     [Fact]
     public void Success_counts_only_verified_accepted_trajectories_and_rejects_score_zero()
@@ -59,12 +64,13 @@ public sealed class ModelEvaluationTests
     }
 
     [Fact]
-    public void Success_is_broken_down_by_task_kind()
+    public void Success_is_broken_down_by_the_tasks_kind_tag_when_they_have_no_tier()
     {
         var e = Example();
-        Assert.Equal(["order_status", "refund"], e.ByKind.Select(k => k.Kind));
-        Assert.Equal((2, 2), (e.ByKind[0].Tasks, e.ByKind[0].Succeeded));
-        Assert.Equal((2, 0), (e.ByKind[1].Tasks, e.ByKind[1].Succeeded));
+        Assert.Equal(["order_status", "refund"], e.ByTag.Select(g => g.Value));
+        Assert.All(e.ByTag, g => Assert.Equal("kind", g.Tag));
+        Assert.Equal((2, 2), (e.ByTag[0].Tasks, e.ByTag[0].Succeeded));
+        Assert.Equal((2, 0), (e.ByTag[1].Tasks, e.ByTag[1].Succeeded));
     }
 
     [Fact]
@@ -83,8 +89,9 @@ public sealed class ModelEvaluationTests
             var teacher = Example() with { Model = "teacher" };
             var path = EvaluationReport.Write(dir, [teacher, Example()], "Held-out evaluation", ["a note"]);
             var md = File.ReadAllText(path);
-            Assert.Contains("| student | 4 | 50.0 % (2) | 0.63 | 60.0 % of 5 | 1 |", md);
-            Assert.Contains("| teacher | 100.0 % of 2 | 0.0 % of 2 |", md);
+            // 2 of 4: Wilson [15.0, 85.0]; 2 of 2: [34.2, 100.0]; 0 of 2: [0.0, 65.8].
+            Assert.Contains("| student | 4 | 50.0 % (2) [15.0, 85.0] | 0.63 | 60.0 % of 5 | 1 |", md);
+            Assert.Contains("| teacher | 100.0 % of 2 [34.2, 100.0] | 0.0 % of 2 [0.0, 65.8] |", md);
             Assert.Contains("rejected: invalid_tool_arguments 1", md);
             Assert.Contains("a note", md);
             foreach (var png in new[] { "success_by_model.png", "success_by_kind.png" })
@@ -95,6 +102,8 @@ public sealed class ModelEvaluationTests
             }
             using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "evaluation.json")));
             Assert.Equal(2, json.RootElement[1].GetProperty("succeeded").GetInt32());
+            Assert.Equal(0.15, json.RootElement[1].GetProperty("success_interval").GetProperty("low").GetDouble(), 3);
+            Assert.Equal(4, json.RootElement[1].GetProperty("outcomes").GetArrayLength());
         }
         finally
         {

@@ -29,9 +29,12 @@ public static class EvaluateCommand
         var output = new Option<string>("--out") { Description = "Report folder (report.md, evaluation.json, charts/, one trajectory dataset per model).", DefaultValueFactory = _ => "runs/eval" };
         var concurrency = new Option<int>("--concurrency") { Description = "Tasks in flight per model (batched together by the local server).", DefaultValueFactory = _ => 8 };
         var maxSteps = new Option<int>("--max-steps") { Description = "Model turns per task before step_limit.", DefaultValueFactory = _ => 6 };
+        var samples = new Option<int>("--samples") { Description = "Sampled attempts per task besides the greedy one, for pass@k (0: greedy only).", DefaultValueFactory = _ => 0 };
+        var temperature = new Option<double>("--temperature") { Description = "Temperature of the sampled attempts (--samples).", DefaultValueFactory = _ => 0.8 };
+        var compare = new Option<string[]>("--compare") { Description = "Paired McNemar test of two evaluated models on the same tasks: \"CANDIDATE vs BASELINE\" (repeatable)." };
         var command = new Command("evaluate", "Evaluate models on held-out tasks with real tool execution: task success, partial credit, tool-call validity, failure reasons; report.md + charts.")
         {
-            models, teachers, tasks, count, template, output, concurrency, maxSteps,
+            models, teachers, tasks, count, template, output, concurrency, maxSteps, samples, temperature, compare,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -40,7 +43,9 @@ public static class EvaluateCommand
                 (parse.GetValue(models) ?? []).Select(ParseModel).ToList(),
                 parse.GetValue(teachers) ?? [],
                 parse.GetValue(tasks)!, parse.GetValue(count), parse.GetValue(template)!, Path.GetFullPath(parse.GetValue(output)!),
-                parse.GetValue(concurrency), parse.GetValue(maxSteps));
+                parse.GetValue(concurrency), parse.GetValue(maxSteps),
+                Samples: parse.GetValue(samples), Temperature: parse.GetValue(temperature),
+                Comparisons: (parse.GetValue(compare) ?? []).Select(ParseComparison).ToList());
             var report = await RunAsync(cli, request, cancellationToken);
             cli.Console.WriteLine($"Report: {report}");
             return DistillApp.Success;
@@ -49,7 +54,8 @@ public static class EvaluateCommand
     }
 
     public sealed record EvaluationRequest(IReadOnlyList<(string Name, string Dir)> Models, IReadOnlyList<string> Teachers, string Tasks, int Count,
-        string Template, string OutputDir, int Concurrency, int MaxSteps, string Title = "Held-out evaluation", IReadOnlyList<string>? Notes = null);
+        string Template, string OutputDir, int Concurrency, int MaxSteps, string Title = "Held-out evaluation", IReadOnlyList<string>? Notes = null,
+        int Samples = 0, double Temperature = 0.8, IReadOnlyList<(string Baseline, string Candidate)>? Comparisons = null);
 
     /// <summary>Evaluates every model and teacher of <paramref name="request"/>, prints the comparison and writes the report; returns its path.</summary>
     public static async Task<string> RunAsync(CliContext cli, EvaluationRequest request, CancellationToken cancellationToken)
@@ -58,6 +64,15 @@ public static class EvaluateCommand
             throw new DistillException("nothing to evaluate", "pass --model <folder> and/or --teacher <configured name>");
         if (request.Count < 1) throw new DistillException("--count must be at least 1", "e.g. --count 100");
         if (request.Concurrency < 1) throw new DistillException("--concurrency must be at least 1", "e.g. --concurrency 8");
+        if (request.Samples < 0) throw new DistillException("--samples cannot be negative", "e.g. --samples 5 for pass@1 and pass@5 from 5 sampled attempts per task, or 0 for greedy only");
+        if (request.Samples > 0 && request.Temperature is <= 0 or > 2)
+            throw new DistillException($"--temperature {request.Temperature.ToString(CultureInfo.InvariantCulture)} cannot sample", "sampled attempts need a temperature above 0 and at most 2, e.g. --temperature 0.8");
+        var names = request.Models.Select(m => m.Name).Concat(request.Teachers).ToHashSet(StringComparer.Ordinal);
+        foreach (var (baseline, candidate) in request.Comparisons ?? [])
+        {
+            foreach (var name in new[] { baseline, candidate }.Where(n => !names.Contains(n)))
+                throw new DistillException($"--compare names '{name}', which is not evaluated", $"compare two of: {string.Join(", ", names)} (name a model with --model NAME=DIR)");
+        }
         foreach (var (_, dir) in request.Models)
         {
             if (!File.Exists(Path.Combine(dir, "config.json")))
@@ -74,6 +89,8 @@ public static class EvaluateCommand
             Variables = domain.TemplateVariables,
             Concurrency = request.Concurrency,
             MaxSteps = request.MaxSteps,
+            Samples = request.Samples,
+            Temperature = request.Temperature,
         };
 
         var results = new List<ModelEvaluation>();
@@ -101,7 +118,9 @@ public static class EvaluateCommand
         {
             string.Create(CultureInfo.InvariantCulture, $"{seedTasks.Count} tasks from `{request.Tasks}`, prompted with template `{definition.Id}@{definition.Version}`, at most {request.MaxSteps} model turns each; tools executed for real."),
         };
-        return EvaluationReport.Write(request.OutputDir, results, request.Title, notes);
+        if (request.Samples > 0)
+            notes.Add(string.Create(CultureInfo.InvariantCulture, $"Besides the greedy attempt, {request.Samples} sampled attempts per task at temperature {request.Temperature} (each with its own seed) for pass@k."));
+        return EvaluationReport.Write(request.OutputDir, results, request.Title, notes, request.Comparisons);
     }
 
     private static async Task<ModelEvaluation> EvaluateOneAsync(CliContext cli, HeldOutEvaluator evaluator, EvaluationSubject subject, CancellationToken cancellationToken)
@@ -122,14 +141,23 @@ public static class EvaluateCommand
         return (name, Path.GetFullPath(dir));
     }
 
+    private static (string Baseline, string Candidate) ParseComparison(string spec)
+    {
+        var parts = spec.Split(" vs ", StringSplitOptions.TrimEntries);
+        if (parts.Length != 2 || parts.Any(p => p.Length == 0))
+            throw new DistillException($"--compare '{spec}' is not \"CANDIDATE vs BASELINE\"", "e.g. --compare \"student-kd vs baseline\"");
+        return (parts[1], parts[0]);
+    }
+
     private static void PrintTable(IAnsiConsole console, IReadOnlyList<ModelEvaluation> results)
     {
-        var table = new Table().AddColumn("model").AddColumn(new TableColumn("task success").RightAligned()).AddColumn(new TableColumn("mean score").RightAligned())
+        var table = new Table().AddColumn("model").AddColumn(new TableColumn("task success").RightAligned()).AddColumn(new TableColumn("95 % interval").RightAligned()).AddColumn(new TableColumn("mean score").RightAligned())
             .AddColumn(new TableColumn("valid tool calls").RightAligned()).AddColumn(new TableColumn("rejected").RightAligned());
         foreach (var r in results)
         {
             table.AddRow(Markup.Escape(r.Model),
                 string.Create(CultureInfo.InvariantCulture, $"{r.SuccessRate * 100:0.0} % of {r.Tasks}"),
+                string.Create(CultureInfo.InvariantCulture, $"{r.SuccessInterval.Low * 100:0.0} - {r.SuccessInterval.High * 100:0.0} %"),
                 r.MeanScore.ToString("0.00", CultureInfo.InvariantCulture),
                 r.ToolCalls == 0 ? "-" : string.Create(CultureInfo.InvariantCulture, $"{r.ToolCallValidity * 100:0.0} % of {r.ToolCalls}"),
                 string.Create(CultureInfo.InvariantCulture, $"{r.RejectedCount}"));

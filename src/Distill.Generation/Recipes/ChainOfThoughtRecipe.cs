@@ -47,9 +47,10 @@ public sealed class ChainOfThoughtRecipe(RecipeContext context) : IRecipe
             if (task.HasGroundTruth)
             {
                 verifier = AnswerMatcher.GroundTruth;
-                verified = task.ExpectedAnswer is { } expected
+                verified = (task.ExpectedAnswer is { } expected
                     ? AnswerMatcher.Matches(kept.Answer, expected)
-                    : task.ExpectedFacts!.All(f => kept.Answer.Contains(f, StringComparison.OrdinalIgnoreCase) || kept.Rationale.Contains(f, StringComparison.OrdinalIgnoreCase));
+                    : task.ExpectedFacts!.All(f => FactMatcher.Satisfies(kept.Answer, f) || FactMatcher.Satisfies(kept.Rationale, f)))
+                    && !(task.ForbiddenFacts ?? []).Any(f => FactMatcher.States(kept.Answer, f));
                 score = verified.Value ? 1 : 0;
             }
             else

@@ -85,7 +85,7 @@ public sealed class ToolTraceRecipe(RecipeContext context) : IRecipe
                 if (result?.Content is not { } content || !content.StartsWith("{\"error\"", StringComparison.Ordinal)) calls.Add(call);
             }
         }
-        var verdict = TraceVerifier.Check(calls, sample.Answer ?? "", task.ExpectedCalls, task.ExpectedFacts);
+        var verdict = TraceVerifier.Check(calls, sample.Answer ?? "", task.ExpectedCalls, task.ExpectedFacts, task.ForbiddenFacts);
         return sample with { Verified = verdict.Passed, Verifier = TraceVerifier.Name, Score = verdict.Score };
     }
 }
