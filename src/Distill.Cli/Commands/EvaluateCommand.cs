@@ -46,8 +46,8 @@ public static class EvaluateCommand
                 parse.GetValue(concurrency), parse.GetValue(maxSteps),
                 Samples: parse.GetValue(samples), Temperature: parse.GetValue(temperature),
                 Comparisons: (parse.GetValue(compare) ?? []).Select(ParseComparison).ToList());
-            var report = await RunAsync(cli, request, cancellationToken);
-            cli.Console.WriteLine($"Report: {report}");
+            var run = await RunAsync(cli, request, cancellationToken);
+            cli.Console.WriteLine($"Report: {run.Report}");
             return DistillApp.Success;
         });
         return command;
@@ -57,8 +57,11 @@ public static class EvaluateCommand
         string Template, string OutputDir, int Concurrency, int MaxSteps, string Title = "Held-out evaluation", IReadOnlyList<string>? Notes = null,
         int Samples = 0, double Temperature = 0.8, IReadOnlyList<(string Baseline, string Candidate)>? Comparisons = null);
 
-    /// <summary>Evaluates every model and teacher of <paramref name="request"/>, prints the comparison and writes the report; returns its path.</summary>
-    public static async Task<string> RunAsync(CliContext cli, EvaluationRequest request, CancellationToken cancellationToken)
+    /// <summary>The report's path and every model's scores.</summary>
+    public sealed record EvaluationRun(string Report, IReadOnlyList<ModelEvaluation> Results);
+
+    /// <summary>Evaluates every model and teacher of <paramref name="request"/>, prints the comparison and writes the report.</summary>
+    public static async Task<EvaluationRun> RunAsync(CliContext cli, EvaluationRequest request, CancellationToken cancellationToken)
     {
         if (request.Models.Count + request.Teachers.Count == 0)
             throw new DistillException("nothing to evaluate", "pass --model <folder> and/or --teacher <configured name>");
@@ -120,7 +123,7 @@ public static class EvaluateCommand
         };
         if (request.Samples > 0)
             notes.Add(string.Create(CultureInfo.InvariantCulture, $"Besides the greedy attempt, {request.Samples} sampled attempts per task at temperature {request.Temperature} (each with its own seed) for pass@k."));
-        return EvaluationReport.Write(request.OutputDir, results, request.Title, notes, request.Comparisons);
+        return new EvaluationRun(EvaluationReport.Write(request.OutputDir, results, request.Title, notes, request.Comparisons), results);
     }
 
     private static async Task<ModelEvaluation> EvaluateOneAsync(CliContext cli, HeldOutEvaluator evaluator, EvaluationSubject subject, CancellationToken cancellationToken)

@@ -203,12 +203,15 @@ public static class QuickstartCommand
             ("teacher", teacher), ("baseline", plan.Baseline), ("seq-kd", plan.SequenceKd), ("kd", plan.LogitKd), ($"kd-lora-{plan.LoraTier}", merged),
         ];
         PrintCommand(console, ["evaluate", "--config", settings, .. models.SelectMany(m => new[] { "--model", $"{m.Name}={m.Dir}" }), "--count", Inv(plan.EvalTasks), "--out", plan.Out]);
-        string report = "";
-        await Timed("6 evaluation", async () => report = await EvaluateCommand.RunAsync(cli, new EvaluateCommand.EvaluationRequest(
+        EvaluateCommand.EvaluationRun run = null!;
+        await Timed("6 evaluation", async () => run = await EvaluateCommand.RunAsync(cli, new EvaluateCommand.EvaluationRequest(
             models, [], "world:heldout", plan.EvalTasks, "world-agent", plan.Out, Concurrency: 8, MaxSteps: 6,
             Title: "Distill quickstart: teacher, no-teacher baseline and distilled students on held-out tasks",
-            Notes: Summary(plan, teacher, timings)), ct));
-        await File.AppendAllTextAsync(report, Inv($"\nThe evaluation (stage 6) took {timings[^1].Took:hh\\:mm\\:ss}.\n"), ct);
+            Notes: Summary(plan, teacher, timings), Comparisons: [("baseline", "seq-kd"), ("baseline", "kd"), ("kd", $"kd-lora-{plan.LoraTier}")]), ct));
+        var report = run.Report;
+        var distillation = DistillationSummary.Lines(run.Results, "teacher", "baseline", ["seq-kd", "kd", $"kd-lora-{plan.LoraTier}"]);
+        await File.AppendAllTextAsync(report, string.Join('\n', distillation) + Inv($"\nThe evaluation (stage 6) took {timings[^1].Took:hh\\:mm\\:ss}.\n"), ct);
+        foreach (var line in distillation.Where(l => l.StartsWith("Gap closure", StringComparison.Ordinal))) console.WriteLine(line);
         console.MarkupLineInterpolated($"[bold green]Quickstart done.[/] Report: {report}");
         return DistillApp.Success;
     }
