@@ -107,7 +107,8 @@ public sealed class WorldTaskGenerator(StoreWorld world)
                 return Task(tier, Format(wording, order.Id, said), phrasing,
                     [Call("check_refund_eligibility", ("order_id", order.Id), ("reason", reason))],
                     decision.Eligible ? ["eligible", "$" + StoreTools.Money(decision.RefundAmount)] : ["not eligible"],
-                    decision.Eligible ? ["not eligible"] : ["eligible"]);
+                    // "is eligible", not "eligible": forbidden facts are substrings, and "eligible" is inside the correct "not eligible".
+                    decision.Eligible ? ["not eligible"] : ["is eligible"]);
             }
             case Policy:
             {
