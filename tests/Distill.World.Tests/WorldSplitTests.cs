@@ -30,7 +30,9 @@ public sealed class WorldSplitTests
     public void Every_expression_lands_in_exactly_one_split_in_80_10_10_shares()
     {
         // Every expression the generator can draw: a op b with 2 <= b <= a <= 99.
-        var expressions = (from a in Enumerable.Range(2, 98) from b in Enumerable.Range(2, a - 1) from op in "+-*"
+        var expressions = (from a in Enumerable.Range(2, 98)
+                           from b in Enumerable.Range(2, a - 1)
+                           from op in "+-*"
                            select string.Create(CultureInfo.InvariantCulture, $"{a}{op}{b}")).ToList();
 
         var splits = expressions.Select(WorldSplits.Of).ToList();
