@@ -25,19 +25,28 @@ public sealed class WorldBalanceTests
         Assert.All(OrderStatus.All, status => Assert.InRange(statuses.Count(s => s == status) / 200.0, 0.17, 0.33));
     }
 
+    private static void AssertAlternates(IReadOnlyList<WorldTask> refunds)
+    {
+        var eligible = refunds.Select(t => RefundPolicy.Decide(TheWorld.Orders[t.ExpectedCalls[0].Arguments["order_id"]], TheWorld.Products,
+            t.ExpectedCalls[0].Arguments["reason"], StoreWorld.Today).Eligible).ToList();
+
+        Assert.Equal(Enumerable.Range(0, refunds.Count).Select(i => i % 2 == 0), eligible);
+        Assert.Equal(eligible, refunds.Select(t => !t.ExpectedAnswerFacts.Contains("not eligible")));
+    }
+
     [Theory]
     [InlineData(WorldSplits.Train)]
     [InlineData(WorldSplits.Dev)]
     [InlineData(WorldSplits.HeldOut)]
     public void Refund_tasks_alternate_eligible_and_not_eligible(string split)
     {
-        var refunds = Generate(split, 400).Where(t => t.Tier == WorldTiers.Refund).Take(100).ToList();
+        var mixed = Generate(split, 400).Where(t => t.Tier == WorldTiers.Refund).Take(100).ToList();
+        // More refunds than a small split has eligible orders: the alternation must hold past them.
+        var refundsOnly = Generate(split, 300, WorldTiers.Refund);
 
-        var eligible = refunds.Select(t => RefundPolicy.Decide(TheWorld.Orders[t.ExpectedCalls[0].Arguments["order_id"]], TheWorld.Products,
-            t.ExpectedCalls[0].Arguments["reason"], StoreWorld.Today).Eligible).ToList();
-
-        Assert.True(refunds.Count >= 40, $"only {refunds.Count} refund tasks");
-        Assert.Equal(Enumerable.Range(0, refunds.Count).Select(i => i % 2 == 0), eligible);
-        Assert.Equal(eligible, refunds.Select(t => !t.ExpectedAnswerFacts.Contains("not eligible")));
+        Assert.True(mixed.Count >= 40, $"only {mixed.Count} refund tasks");
+        AssertAlternates(mixed);
+        Assert.Equal(300, refundsOnly.Count);
+        AssertAlternates(refundsOnly);
     }
 }
