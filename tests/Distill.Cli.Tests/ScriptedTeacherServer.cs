@@ -2,7 +2,6 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Distill.Core.Samples;
-using Distill.Generation.Teachers;
 using Distill.Teachers;
 using Distill.World.Store;
 using Distill.World.Tasks;
@@ -46,7 +45,7 @@ internal sealed class ScriptedTeacherServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
         var app = builder.Build();
-        var server = new ScriptedTeacherServer(app, world, new WorldTaskGenerator(world).Generate(WorldTaskGenerator.Train, trainTasks));
+        var server = new ScriptedTeacherServer(app, world, new WorldTaskGenerator(world).Generate(WorldSplits.Train, trainTasks));
         app.MapPost("/v1/chat/completions", server.HandleAsync);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -16,63 +16,29 @@ public sealed class WorldTests
     {
         var again = new StoreWorld();
 
-        Assert.Equal(World.Orders.Count, again.Orders.Count);
-        Assert.All(World.Orders.Values, o => Assert.Equal(o.Total, again.Orders[o.Id].Total));
-        Assert.Equal(World.Orders["A10007"].Status, again.Orders["A10007"].Status);
-    }
-
-    [Theory]
-    [InlineData(WorldTaskGenerator.Train)]
-    [InlineData(WorldTaskGenerator.HeldOut)]
-    public void Every_demonstration_executes_the_expected_tools_and_states_the_ground_truth(string split)
-    {
-        var demonstrations = new ScriptedDemonstrations(World);
-
-        foreach (var task in new WorldTaskGenerator(World).Generate(split, 200))
-        {
-            var messages = demonstrations.For(task);
-            var calls = messages.SelectMany(m => m.ToolCalls).ToList();
-            Assert.Equal(task.ExpectedCalls.Select(c => c.Name), calls.Select(c => c.Name));
-            Assert.DoesNotContain(messages.Where(m => m.Role == ChatRoles.Tool), m => m.Content!.Contains("\"error\""));
-            var answer = messages[^1].Content!;
-            Assert.All(task.ExpectedAnswerFacts, fact => Assert.Contains(fact, answer));
-        }
+        Assert.Equal(StoreWorld.DefaultOrders, World.Orders.Count);
+        Assert.Equal(World.Orders.Keys, again.Orders.Keys);
+        Assert.All(World.Orders.Values, o => Assert.Equal((o.Status, o.Total, o.TrackingNumber, o.DeliveredOn),
+            (again.Orders[o.Id].Status, again.Orders[o.Id].Total, again.Orders[o.Id].TrackingNumber, again.Orders[o.Id].DeliveredOn)));
+        Assert.Equal(World.Shipments, again.Shipments);
     }
 
     [Fact]
-    public void Held_out_tasks_never_mention_training_orders()
+    public void A_different_seed_builds_a_different_world()
     {
-        var generator = new WorldTaskGenerator(World);
-        static IEnumerable<string> Orders(IEnumerable<WorldTask> tasks) => tasks
-            .SelectMany(t => t.ExpectedCalls).Where(c => c.Arguments.ContainsKey("order_id")).Select(c => c.Arguments["order_id"]);
+        var other = new StoreWorld(seed: 8);
 
-        var train = Orders(generator.Generate(WorldTaskGenerator.Train, 500)).ToHashSet();
-        var heldOut = Orders(generator.Generate(WorldTaskGenerator.HeldOut, 200)).ToHashSet();
-
-        Assert.NotEmpty(heldOut);
-        Assert.Empty(train.Intersect(heldOut));
+        Assert.NotEqual(World.Orders.Keys.Order(StringComparer.Ordinal), other.Orders.Keys.Order(StringComparer.Ordinal));
     }
 
     [Fact]
-    public void Task_generation_is_deterministic_and_ids_are_unique()
+    public void Ids_are_a_letter_and_five_digits_and_every_tracked_order_has_its_shipment()
     {
-        var first = new WorldTaskGenerator(World).Generate(WorldTaskGenerator.Train, 100).ToList();
-        var second = new WorldTaskGenerator(new StoreWorld()).Generate(WorldTaskGenerator.Train, 100).ToList();
-
-        Assert.Equal(first.Select(t => t.Question), second.Select(t => t.Question));
-        Assert.Equal(100, first.Select(t => t.Id).Distinct().Count());
-        Assert.Equal(WorldTaskKinds.All.Count, first.Select(t => t.Kind).Distinct().Count());
-    }
-
-    [Theory]
-    [InlineData("2 + 3 * 4", "14")]
-    [InlineData("(2 + 3) * 4", "20")]
-    [InlineData("-(2 - 5)", "3")]
-    [InlineData("3 * 24.99 * 0.9", "67.473")]
-    [InlineData("10 / 4", "2.5")]
-    public void Calculator_follows_precedence_exactly(string expression, string expected)
-    {
-        Assert.Equal(decimal.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), Calculator.Evaluate(expression));
+        Assert.All(World.Orders.Values, o => Assert.Matches("^A[0-9]{5}$", o.Id));
+        Assert.All(World.Shipments.Keys, t => Assert.Matches("^T[0-9]{5}$", t));
+        Assert.All(World.Orders.Values.Where(o => o.TrackingNumber is not null), o => Assert.Contains(o.TrackingNumber!, World.Shipments.Keys));
+        Assert.All(World.Orders.Values, o => Assert.Equal(o.Status is OrderStatus.Shipped or OrderStatus.Delivered, o.TrackingNumber is not null));
+        Assert.All(World.Orders.Values, o => Assert.Equal(o.Status == OrderStatus.Delivered, o.DeliveredOn is not null));
     }
 
     [Theory]
@@ -87,6 +53,15 @@ public sealed class WorldTests
         Assert.True(result.TryGetProperty("error", out _));
     }
 
+    [Theory]
+    [InlineData("8*12", "96")]
+    [InlineData("10 / 4", "2.5")]
+    [InlineData("3 * 24.99 * 0.9", "67.47")]
+    public void Calculator_tool_result_is_compact_and_rounded_to_cents(string expression, string expected)
+    {
+        Assert.Equal($$"""{"result":{{expected}}}""", new StoreTools(World).Calculate(expression));
+    }
+
     [Fact]
     public void Refund_policy_windows_and_final_sale_rules()
     {
@@ -95,8 +70,8 @@ public sealed class WorldTests
             ["S1"] = new("S1", "Mug", "home", 10m, FinalSale: false),
             ["S2"] = new("S2", "Socks", "apparel", 5m, FinalSale: true),
         };
-        Order Delivered(int daysAgo, params string[] skus) => new("A1", "C1", StoreWorld.Today.AddDays(-daysAgo - 3), OrderStatus.Delivered,
-            skus.Select(s => new OrderLine(s, 2, products[s].Price)).ToList(), "TRK1", StoreWorld.Today.AddDays(-daysAgo));
+        Order Delivered(int daysAgo, params string[] skus) => new("A1", StoreWorld.Today.AddDays(-daysAgo - 3), OrderStatus.Delivered,
+            skus.Select(s => new OrderLine(s, 2, products[s].Price)).ToList(), "T1", StoreWorld.Today.AddDays(-daysAgo));
 
         Assert.True(RefundPolicy.Decide(Delivered(10, "S1"), products, "changed_mind", StoreWorld.Today).Eligible);
         Assert.False(RefundPolicy.Decide(Delivered(45, "S1"), products, "changed_mind", StoreWorld.Today).Eligible);
@@ -123,9 +98,29 @@ public sealed class WorldTests
         Assert.True(parameter.IsRequired);
         Assert.Equal("string", parameter.Schema!.RootElement.GetProperty("type").GetString());
 
-        var result = await lookup.InvokeAsync(kernel, new KernelArguments { ["order_id"] = "A10003" });
+        var shipped = World.Orders.Values.First(o => o.Status == OrderStatus.Shipped);
+        var result = await lookup.InvokeAsync(kernel, new KernelArguments { ["order_id"] = shipped.Id.ToLowerInvariant() });
 
-        Assert.Equal(World.Orders["A10003"].Status, JsonDocument.Parse(result.ToString()).RootElement.GetProperty("status").GetString());
+        // Compact: only what an answer needs.
+        Assert.Equal($$"""{"order_id":"{{shipped.Id}}","status":"shipped","tracking_number":"{{shipped.TrackingNumber}}"}""", result.ToString());
+    }
+
+    [Fact]
+    public void Tool_results_are_compact_json_with_only_what_an_answer_needs()
+    {
+        var tools = new StoreTools(World);
+        var delivered = World.Orders.Values.First(o => o.Status == OrderStatus.Delivered);
+        var processing = World.Orders.Values.First(o => o.Status == OrderStatus.Processing);
+        var shipment = World.Shipments[delivered.TrackingNumber!];
+
+        Assert.Equal($$"""{"order_id":"{{delivered.Id}}","status":"delivered","tracking_number":"{{delivered.TrackingNumber}}","delivered":"{{StoreTools.Date(delivered.DeliveredOn!.Value)}}"}""",
+            tools.LookupOrder(delivered.Id));
+        Assert.Equal($$"""{"order_id":"{{processing.Id}}","status":"processing"}""", tools.LookupOrder(processing.Id));
+        Assert.Equal($$"""{"tracking_number":"{{shipment.TrackingNumber}}","carrier":"{{shipment.Carrier}}","estimated_delivery":"{{StoreTools.Date(shipment.EstimatedDelivery)}}"}""",
+            tools.TrackShipment(shipment.TrackingNumber));
+        Assert.Equal($$"""{"order_id":"{{processing.Id}}","eligible":false,"reason":"the order is processing; only delivered orders can be refunded"}""",
+            tools.CheckRefundEligibility(processing.Id, "damaged"));
+        Assert.Equal("""{"error":"no order with id A00000"}""", tools.LookupOrder("A00000"));
     }
 
     [Fact]

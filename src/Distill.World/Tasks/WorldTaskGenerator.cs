@@ -58,6 +58,8 @@ public sealed class WorldTaskGenerator(StoreWorld world)
                 continue;
             }
             made++;
+            // Counted when made, not when attempted: a rejected duplicate must not flip the next refund's wanted outcome.
+            if (tier == Refund) pools.RefundsMade++;
             yield return task;
         }
     }
@@ -98,7 +100,7 @@ public sealed class WorldTaskGenerator(StoreWorld world)
             {
                 var (reason, phrase) = WorldPhrasings.RefundReasons[random.Next(WorldPhrasings.RefundReasons.Count)];
                 // Alternate eligible and not eligible, so the decision cannot be guessed from the base rate.
-                var wantEligible = pools.RefundsMade++ % 2 == 0;
+                var wantEligible = pools.RefundsMade % 2 == 0;
                 var order = pools.NextWhere(pools.AllOrders, o => RefundPolicy.Decide(o, world.Products, reason, StoreWorld.Today).Eligible == wantEligible);
                 var decision = RefundPolicy.Decide(order, world.Products, reason, StoreWorld.Today);
                 var wording = Word(WorldPhrasings.Refund);
@@ -107,7 +109,8 @@ public sealed class WorldTaskGenerator(StoreWorld world)
                 return Task(tier, Format(wording, order.Id, said), phrasing,
                     [Call("check_refund_eligibility", ("order_id", order.Id), ("reason", reason))],
                     decision.Eligible ? ["eligible", "$" + StoreTools.Money(decision.RefundAmount)] : ["not eligible"],
-                    decision.Eligible ? ["not eligible"] : ["eligible"]);
+                    // "is eligible", not "eligible": forbidden facts are substrings, and "eligible" is inside the correct "not eligible".
+                    decision.Eligible ? ["not eligible"] : ["is eligible"]);
             }
             case Policy:
             {
@@ -150,7 +153,10 @@ public sealed class WorldTaskGenerator(StoreWorld world)
 
         public Order Next(IReadOnlyList<Order> pool) => NextWhere(pool, _ => true);
 
-        /// <summary>The next unused order that satisfies <paramref name="wanted"/>; any next order when none left does.</summary>
+        /// <summary>
+        /// The next unused order that satisfies <paramref name="wanted"/>; when no unused one does, a used one that does (eligible
+        /// orders are few in a small split, and a new reason or wording still makes a new question); any next order when none does.
+        /// </summary>
         public Order NextWhere(IReadOnlyList<Order> pool, Func<Order, bool> wanted)
         {
             if (!_remaining.TryGetValue(pool, out var remaining) || remaining.Count == 0)
@@ -159,7 +165,12 @@ public sealed class WorldTaskGenerator(StoreWorld world)
                 _remaining[pool] = remaining;
             }
             var index = remaining.FindIndex(o => wanted(o));
-            if (index < 0) index = 0;
+            if (index < 0)
+            {
+                var used = pool.Where(wanted).ToList();
+                if (used.Count > 0) return used[_random.Next(used.Count)];
+                index = 0;
+            }
             var order = remaining[index];
             remaining.RemoveAt(index);
             return order;

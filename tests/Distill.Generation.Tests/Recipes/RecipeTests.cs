@@ -31,7 +31,7 @@ public sealed class RecipeTests : IAsyncLifetime
     private ITeacher Teacher => _registry.Get("primary");
 
     private Task<RecipeResult> ToolTrace(WorldTask task, int maxSteps = 8) =>
-        new ToolTraceRecipe(ScriptedWorld.Context(Teacher) with { MaxSteps = maxSteps }).RunAsync(SeedTask.From(task), "id-" + task.Id, 0, default);
+        new ToolTraceRecipe(ScriptedWorld.Context(Teacher) with { MaxSteps = maxSteps }).RunAsync(task.ToSeedTask(), "id-" + task.Id, 0, default);
 
     [Fact]
     public async Task Tool_trace_of_a_scripted_teacher_is_accepted_and_verified()
@@ -225,7 +225,7 @@ public sealed class RecipeTests : IAsyncLifetime
             : scripted(r);
         var context = ScriptedWorld.Context(Teacher) with { SimulatorTemplate = ScriptedWorld.Library.Get("user-simulator"), MaxTurns = 3, TopLogprobs = 1 };
 
-        var result = await new DialogueRecipe(context).RunAsync(SeedTask.From(Tasks[0]), "d", 0, default);
+        var result = await new DialogueRecipe(context).RunAsync(Tasks[0].ToSeedTask(), "d", 0, default);
 
         Assert.True(result.Accepted, result.RejectReason);
         var s = result.Sample;

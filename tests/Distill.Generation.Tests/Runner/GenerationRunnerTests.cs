@@ -16,7 +16,7 @@ namespace Distill.Generation.Tests.Runner;
 public sealed class GenerationRunnerTests : IAsyncLifetime
 {
     private static readonly IReadOnlyList<WorldTask> World = ScriptedWorld.Tasks(20);
-    private static readonly IReadOnlyList<SeedTask> Tasks = World.Select(SeedTask.From).ToList();
+    private static readonly IReadOnlyList<SeedTask> Tasks = World.Select(t => t.ToSeedTask()).ToList();
     private readonly string _dir = Directory.CreateTempSubdirectory("distill-gen-").FullName;
     private readonly LogSink _logs = new();
     private Server _server = null!;

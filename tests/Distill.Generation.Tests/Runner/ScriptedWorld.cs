@@ -6,6 +6,7 @@ using Distill.Generation.Tools;
 using Distill.Teachers.Tests.FaultServer;
 using Distill.World.Store;
 using Distill.World.Tasks;
+using Distill.World.Tools;
 
 namespace Distill.Generation.Tests.Runner;
 
@@ -17,8 +18,9 @@ internal static class ScriptedWorld
 {
     public static readonly StoreWorld World = new();
     private static readonly ScriptedDemonstrations Demos = new(World);
+    private static readonly Distill.World.WorldDomain Domain = new(World);
 
-    public static IReadOnlyList<WorldTask> Tasks(int count, string split = WorldTaskGenerator.Train) =>
+    public static IReadOnlyList<WorldTask> Tasks(int count, string split = WorldSplits.Train) =>
         new WorldTaskGenerator(World).Generate(split, count).ToList();
 
     public static Func<JsonElement, ScriptedReply> Reply(IEnumerable<WorldTask> tasks)
@@ -56,6 +58,8 @@ internal static class ScriptedWorld
     {
         Template = Library.Get(template),
         Teacher = teacher,
-        Tools = ToolRuntime.ForWorld(World),
+        Tools = new ToolRuntime(StoreTools.CreatePlugin(World)),
+        // The domain supplies today's date and the policy text, as `distill generate` passes them.
+        Variables = Domain.TemplateVariables,
     };
 }

@@ -1,10 +1,14 @@
 using Distill.Core.Errors;
+using Distill.Generation.Domains;
 using Distill.Generation.Runner;
+using Distill.World;
 
 namespace Distill.Generation.Tests.Runner;
 
 public sealed class TaskSourceTests : IDisposable
 {
+    private static readonly IReadOnlyList<ITaskDomain> Domains = [new WorldDomain()];
+
     private readonly string _dir = Directory.CreateTempSubdirectory("distill-tasks-").FullName;
 
     private string File(string name, string text)
@@ -17,7 +21,7 @@ public sealed class TaskSourceTests : IDisposable
     [Fact]
     public async Task World_split_gives_tasks_with_ground_truth()
     {
-        var tasks = await TaskSources.LoadAsync("world:train", 5);
+        var tasks = await TaskSources.LoadAsync("world:train", 5, Domains);
 
         Assert.Equal(5, tasks.Count);
         Assert.All(tasks, t => Assert.NotEmpty(t.ExpectedCalls!));
@@ -33,7 +37,7 @@ public sealed class TaskSourceTests : IDisposable
             {"question": "2+2?", "expected_answer": "4"}
             """);
 
-        var tasks = await TaskSources.LoadAsync(path, null);
+        var tasks = await TaskSources.LoadAsync(path, null, Domains);
 
         Assert.Equal(2, tasks.Count);
         Assert.Equal("x1", tasks[0].Id);
@@ -48,7 +52,7 @@ public sealed class TaskSourceTests : IDisposable
         var rows = new[] { new ParquetTask { id = "p1", input = "Where is A10042?", expected_answer = "shipped" }, new ParquetTask { question = "2+2?" } };
         await Parquet.Serialization.ParquetSerializer.SerializeAsync(rows, path);
 
-        var tasks = await TaskSources.LoadAsync(path, null);
+        var tasks = await TaskSources.LoadAsync(path, null, Domains);
 
         Assert.Equal(2, tasks.Count);
         Assert.Equal("p1", tasks[0].Id);
@@ -73,9 +77,9 @@ public sealed class TaskSourceTests : IDisposable
     [InlineData("w", null, "unknown world split")]
     public async Task Bad_task_sources_are_one_clear_error(string name, string? text, string expected)
     {
-        var spec = name == "w" ? "world:dev" : text is null ? Path.Combine(_dir, name) : File(name, text);
+        var spec = name == "w" ? "world:nope" : text is null ? Path.Combine(_dir, name) : File(name, text);
 
-        var e = await Assert.ThrowsAsync<DistillException>(() => TaskSources.LoadAsync(spec, null));
+        var e = await Assert.ThrowsAsync<DistillException>(() => TaskSources.LoadAsync(spec, null, Domains));
 
         Assert.Contains(expected, e.Message);
     }

@@ -2,13 +2,14 @@ using System.Text.Json;
 using Distill.Core.Samples;
 using Distill.Generation.Tools;
 using Distill.World.Store;
+using Distill.World.Tools;
 using Microsoft.SemanticKernel;
 
 namespace Distill.Generation.Tests.Tools;
 
 public sealed class ToolRuntimeTests
 {
-    private static readonly ToolRuntime World = ToolRuntime.ForWorld(new StoreWorld());
+    private static readonly ToolRuntime World = new(StoreTools.CreatePlugin(new StoreWorld()));
 
     private static ToolRuntime Typed() => new([KernelFunctionFactory.CreateFromMethod(
         (int quantity, double price, bool gift, string note) => $"{quantity}|{price}|{gift}|{note}", "order_math")]);

@@ -1,17 +1,16 @@
 using Distill.Core.Samples;
-using Distill.Generation.Teachers;
 using Distill.Teachers;
 using Distill.World.Store;
 using Distill.World.Tasks;
 
-namespace Distill.Generation.Tests.Teachers;
+namespace Distill.World.Tests;
 
 public sealed class ScriptedWorldTeacherTests
 {
     private static readonly StoreWorld World = new();
 
     private static WorldTask TwoStepTask() =>
-        new WorldTaskGenerator(World).Generate(WorldTaskGenerator.Train, 200).First(t => t.Kind == WorldTaskKinds.ShipmentEta);
+        new WorldTaskGenerator(World).Generate(WorldSplits.Train, 200).First(t => t.Tier == WorldTiers.Eta);
 
     private static TeacherRequest Request(params ChatMessage[] messages) => new() { Messages = messages };
 
@@ -28,7 +27,7 @@ public sealed class ScriptedWorldTeacherTests
         Assert.Equal("tool_calls", first.FinishReason);
         Assert.False(string.IsNullOrEmpty(first.Reasoning));
 
-        var lookup = ChatMessage.Tool(first.ToolCalls[0].Id, "lookup_order", """{"tracking_number":"TRK1"}""");
+        var lookup = ChatMessage.Tool(first.ToolCalls[0].Id, "lookup_order", """{"tracking_number":"T12345"}""");
         var second = await teacher.CompleteAsync(Request(system, user, ChatMessage.Assistant(null, first.ToolCalls), lookup));
         Assert.Equal("track_shipment", Assert.Single(second.ToolCalls).Name);
 
