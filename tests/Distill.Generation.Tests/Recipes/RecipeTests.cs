@@ -62,7 +62,7 @@ public sealed class RecipeTests : IAsyncLifetime
         _server.Options.Reply = request => scripted(request) is { ToolCalls.Count: > 0 } call ? call with { Content = "Checking that now." } : scripted(request);
         var recipe = new ToolTraceRecipe(ScriptedWorld.Context(Teacher) with { TopLogprobs = 2 });
 
-        var result = await recipe.RunAsync(SeedTask.From(Tasks[1]), "lp", 0, default);
+        var result = await recipe.RunAsync(Tasks[1].ToSeedTask(), "lp", 0, default);
 
         Assert.True(result.Accepted, result.RejectReason);
         var assistants = result.Sample.Messages.Where(m => m.Role == ChatRoles.Assistant).ToList();

@@ -98,8 +98,8 @@ public sealed class TraceVerifierTests
 public sealed class WorldDemonstrationVerificationTests
 {
     [Theory]
-    [InlineData(WorldTaskGenerator.Train)]
-    [InlineData(WorldTaskGenerator.HeldOut)]
+    [InlineData(Distill.World.Store.WorldSplits.Train)]
+    [InlineData(Distill.World.Store.WorldSplits.HeldOut)]
     public void Every_correct_world_trajectory_passes_the_verifier(string split)
     {
         var world = new Distill.World.Store.StoreWorld();
@@ -107,7 +107,7 @@ public sealed class WorldDemonstrationVerificationTests
         foreach (var task in new WorldTaskGenerator(world).Generate(split, 300))
         {
             var messages = demonstrations.For(task);
-            var verdict = TraceVerifier.Check(messages.SelectMany(m => m.ToolCalls).ToList(), messages[^1].Content!, task.ExpectedCalls, task.ExpectedAnswerFacts);
+            var verdict = TraceVerifier.Check(messages.SelectMany(m => m.ToolCalls).ToList(), messages[^1].Content!, task.ExpectedCalls, task.ExpectedAnswerFacts, task.ForbiddenFacts);
             Assert.True(verdict.Passed, $"{task.Id}: {messages[^1].Content}");
         }
     }
