@@ -124,19 +124,58 @@ public sealed class QuickstartCommandTests : IDisposable
     public async Task Quickstart_runs_its_stages_and_stops_with_advice_when_the_teacher_is_too_weak()
     {
         var output = Path.Combine(_dir, "q");
-        var result = await CliRun.RunAsync("--set", $"Paths:Prompts={RepoPaths.Prompts}", "quickstart", "--out", output,
-            "--demos", "12", "--teacher-steps", "1", "--traces", "2", "--min-traces", "3");
+        var cache = Path.Combine(_dir, "cache");
+        var result = await CliRun.RunAsync("--set", $"Paths:Prompts={RepoPaths.Prompts}", "--set", $"Paths:Cache={cache}", "quickstart", "--out", output,
+            "--demos", "12", "--labelled", "4", "--teacher-preset", "world-student-small", "--teacher-steps", "1", "--traces", "2", "--min-traces", "3");
 
         Assert.Equal(1, result.ExitCode);
-        // Stage 1: demonstrations; stage 2: a teacher model folder; stage 3: traces generated through the served teacher.
+        // Stage 1: demonstrations; stage 2: a teacher model folder in the cache; stage 3: traces generated through the served teacher.
         Assert.True(DatasetReader.Open(Path.Combine(output, "datasets", "demonstrations")).SampleCount > 0);
-        Assert.True(File.Exists(Path.Combine(output, "runs", "teacher", "model.safetensors")));
+        Assert.True(DatasetReader.Open(Path.Combine(output, "datasets", "labelled")).SampleCount > 0);
+        var teacher = Assert.Single(Directory.GetDirectories(Path.Combine(cache, "teachers")));
+        Assert.True(File.Exists(Path.Combine(teacher, "model.safetensors")));
+        Assert.True(File.Exists(Path.Combine(teacher, "quickstart-teacher.json")));
         var traces = DatasetReader.Open(Path.Combine(output, "datasets", "teacher-traces"));
         Assert.Equal(2, traces.SampleCount + traces.RejectCount);
         Assert.Contains("$ distill train --config", result.Output, StringComparison.Ordinal);
         var line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("error:", StringComparison.Ordinal));
-        Assert.Contains("usable traces, fewer than --min-traces 3", line, StringComparison.Ordinal);
-        Assert.Contains("--teacher-steps 2", line, StringComparison.Ordinal);
+        Assert.Contains("verified traces, fewer than --min-traces 3", line, StringComparison.Ordinal);
+        Assert.Contains("--retrain-teacher --teacher-steps 2", line, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
+
+        // The teacher is trained once: a second run with the same recipe reuses the cached folder.
+        var again = await CliRun.RunAsync("--set", $"Paths:Prompts={RepoPaths.Prompts}", "--set", $"Paths:Cache={cache}", "quickstart", "--out", output,
+            "--demos", "12", "--labelled", "4", "--teacher-preset", "world-student-small", "--teacher-steps", "1", "--traces", "2", "--min-traces", "3");
+        Assert.Equal(1, again.ExitCode);
+        Assert.Contains("cached teacher", again.Output, StringComparison.Ordinal);
+        Assert.Single(Directory.GetDirectories(Path.Combine(cache, "teachers")));
+    }
+
+    [Fact]
+    public async Task Quickstart_fast_runs_every_stage_and_reports_numbers_from_a_real_evaluation()
+    {
+        var output = Path.Combine(_dir, "fast");
+        var result = await CliRun.RunAsync("--set", $"Paths:Prompts={RepoPaths.Prompts}", "--set", $"Paths:Cache={Path.Combine(_dir, "cache")}",
+            "quickstart", "--fast", "--out", output);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        var report = await File.ReadAllTextAsync(Path.Combine(output, "report.md"));
+        Assert.Contains("## Did distillation help?", report, StringComparison.Ordinal);
+        Assert.Contains("| 4a baseline |", report, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "evaluation.json")));
+        var models = json.RootElement.EnumerateArray().ToList();
+        Assert.Equal(["teacher", "baseline", "seq-kd", "kd", "kd-lora-T2"], models.Select(m => m.GetProperty("model").GetString()));
+        foreach (var model in models)
+        {
+            // Every reported number comes from trajectories on disk: one verified-or-rejected row per task.
+            Assert.Equal(10, model.GetProperty("tasks").GetInt32());
+            var trajectories = model.GetProperty("dataset").GetString()!;
+            Assert.Equal(10, DatasetReader.Open(trajectories).SampleCount + DatasetReader.Open(trajectories).RejectCount);
+        }
+        foreach (var run in new[] { "student-baseline", "student-seq-kd", "student-kd" })
+        {
+            Assert.True(File.Exists(Path.Combine(output, "runs", run, "model.safetensors")), run);
+            Assert.Equal("compact", JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "runs", run, "chat_template_options.json"))).RootElement.GetProperty("tool_format").GetString());
+        }
     }
 }

@@ -8,8 +8,9 @@ using System.Text.Json.Nodes;
 using Distill.Cli.Composition;
 using Distill.Core.Errors;
 using Distill.Data;
-using Distill.World.Tasks;
+using Distill.Models.Llama;
 using Distill.Training.Trainer;
+using Distill.World.Tasks;
 using Spectre.Console;
 
 namespace Distill.Cli.Commands;
@@ -39,6 +40,8 @@ public static class QuickstartCommand
         var loraTier = new Option<string?>("--lora-tier") { Description = $"World tier the LoRA stage specializes the KD student on (default {QuickstartPlan.Full.LoraTier})." };
         var evalTasks = new Option<int?>("--eval-tasks") { Description = $"Held-out tasks each model is evaluated on, all tiers (default {QuickstartPlan.Full.EvalTasks})." };
         var minTraces = new Option<int?>("--min-traces") { Description = $"Fewest verified teacher traces to distill from; fewer stops with advice (default {QuickstartPlan.Full.MinTraces})." };
+        var teacherPreset = new Option<string?>("--teacher-preset") { Description = $"Model preset of the teacher (default {QuickstartPlan.Full.TeacherPreset})." };
+        var studentPreset = new Option<string?>("--student-preset") { Description = $"Model preset of every student, at most a fifth of the teacher's parameters (default {QuickstartPlan.Full.StudentPreset})." };
         var retrain = new Option<bool>("--retrain-teacher") { Description = "Train the teacher again even when a cached one with the same recipe exists." };
         var fast = new Option<bool>("--fast") { Description = "Tiny models and few steps: every stage runs for real in a few minutes, but no model learns the task." };
         var command = new Command("quickstart",
@@ -46,7 +49,7 @@ public static class QuickstartCommand
             "on unlabelled questions, train a no-teacher baseline and distilled students of one size (sequence KD, sequence + logit KD), LoRA, evaluate all on " +
             "held-out tasks, write a report. Re-running resumes.")
         {
-            output, demos, labelled, teacherSteps, traces, studentSteps, loraSteps, loraTier, evalTasks, minTraces, retrain, fast,
+            output, demos, labelled, teacherPreset, teacherSteps, traces, studentPreset, studentSteps, loraSteps, loraTier, evalTasks, minTraces, retrain, fast,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -57,6 +60,8 @@ public static class QuickstartCommand
                 Out = Path.GetFullPath(parse.GetValue(output)!),
                 Demos = parse.GetValue(demos) ?? defaults.Demos,
                 Labelled = parse.GetValue(labelled) ?? defaults.Labelled,
+                TeacherPreset = parse.GetValue(teacherPreset) ?? defaults.TeacherPreset,
+                StudentPreset = parse.GetValue(studentPreset) ?? defaults.StudentPreset,
                 TeacherSteps = parse.GetValue(teacherSteps) ?? defaults.TeacherSteps,
                 Traces = parse.GetValue(traces) ?? defaults.Traces,
                 StudentSteps = parse.GetValue(studentSteps) ?? defaults.StudentSteps,
@@ -122,6 +127,11 @@ public static class QuickstartCommand
             {
                 if (value < least)
                     throw new DistillException(string.Create(CultureInfo.InvariantCulture, $"{name} must be at least {least}, not {value}"), "leave it out for the default");
+            }
+            foreach (var (name, preset) in new[] { ("--teacher-preset", TeacherPreset), ("--student-preset", StudentPreset) })
+            {
+                if (!ModelPresets.Names.Contains(preset, StringComparer.Ordinal))
+                    throw new DistillException($"{name} '{preset}' is not a model preset", $"use one of: {string.Join(", ", ModelPresets.Names)}");
             }
             if (!WorldTiers.All.Contains(LoraTier, StringComparer.Ordinal))
                 throw new DistillException($"--lora-tier must be one of {string.Join(", ", WorldTiers.All)}, not '{LoraTier}'", "e.g. --lora-tier T2");
