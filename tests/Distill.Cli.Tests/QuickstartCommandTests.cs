@@ -125,8 +125,9 @@ public sealed class QuickstartCommandTests : IDisposable
     {
         var output = Path.Combine(_dir, "q");
         var cache = Path.Combine(_dir, "cache");
-        var result = await CliRun.RunAsync("--set", $"Paths:Prompts={RepoPaths.Prompts}", "--set", $"Paths:Cache={cache}", "quickstart", "--out", output,
-            "--demos", "12", "--labelled", "4", "--teacher-preset", "world-student-small", "--teacher-steps", "1", "--traces", "2", "--min-traces", "3");
+        string[] args = ["--set", $"Paths:Prompts={RepoPaths.Prompts}", "--set", $"Paths:Cache={cache}", "quickstart", "--out", output,
+            "--demos", "12", "--labelled", "4", "--teacher-preset", "world-student-small", "--teacher-steps", "1", "--traces", "2", "--min-traces", "3"];
+        var result = await CliRun.RunAsync(args);
 
         Assert.Equal(1, result.ExitCode);
         // Stage 1: demonstrations; stage 2: a teacher model folder in the cache; stage 3: traces generated through the served teacher.
@@ -144,8 +145,7 @@ public sealed class QuickstartCommandTests : IDisposable
         Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
 
         // The teacher is trained once: a second run with the same recipe reuses the cached folder.
-        var again = await CliRun.RunAsync("--set", $"Paths:Prompts={RepoPaths.Prompts}", "--set", $"Paths:Cache={cache}", "quickstart", "--out", output,
-            "--demos", "12", "--labelled", "4", "--teacher-preset", "world-student-small", "--teacher-steps", "1", "--traces", "2", "--min-traces", "3");
+        var again = await CliRun.RunAsync(args);
         Assert.Equal(1, again.ExitCode);
         Assert.Contains("cached teacher", again.Output, StringComparison.Ordinal);
         Assert.Single(Directory.GetDirectories(Path.Combine(cache, "teachers")));

@@ -15,6 +15,7 @@ public static class BenchCommand
         command.Subcommands.Add(Model(context));
         command.Subcommands.Add(Generate(context));
         command.Subcommands.Add(Train(context));
+        command.Subcommands.Add(QualityBenchmark.Create(context));
         return command;
     }
 

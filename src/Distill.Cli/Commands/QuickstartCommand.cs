@@ -72,7 +72,8 @@ public static class QuickstartCommand
                 RetrainTeacher = parse.GetValue(retrain),
             };
             plan.Validate();
-            return await RunAsync(cli, plan, cancellationToken);
+            await RunAsync(cli, plan, cancellationToken);
+            return DistillApp.Success;
         });
         return command;
     }
@@ -82,16 +83,18 @@ public static class QuickstartCommand
     {
         public static readonly QuickstartPlan Full = new()
         {
-            Demos = 3000, Labelled = 300, TeacherPreset = "world-teacher", TeacherSteps = 2000, Traces = 1500,
-            StudentPreset = "world-student", StudentSteps = 800, LoraSteps = 150, LoraTier = "T2", EvalTasks = 150, MinTraces = 32,
-            BatchSize = 16, MaxLength = 512,
+            Demos = 3000, Labelled = 300, TeacherPreset = "world-student", TeacherSteps = 1500, Traces = 1500,
+            StudentPreset = "world-student-small", StudentSteps = 800, LoraSteps = 150, LoraTier = "T2", EvalTasks = 150, MinTraces = 32,
+            BatchSize = 16, MaxLength = 512, VerifiedTracesOnly = true, TeacherLearningRate = 3e-3,
         };
 
         public static readonly QuickstartPlan Fast = new()
         {
-            Demos = 60, Labelled = 20, TeacherPreset = "world-student-small", TeacherSteps = 8, Traces = 10,
+            // A teacher of a few hundred steps writes well-formed traces but solves nothing, so --fast distills from every accepted
+            // trace, verified or not: it checks the plumbing, not the quality.
+            Demos = 200, Labelled = 20, TeacherPreset = "world-student-small", TeacherSteps = 300, Traces = 16,
             StudentPreset = "world-student-small", StudentSteps = 4, LoraSteps = 2, LoraTier = "T2", EvalTasks = 10, MinTraces = 1,
-            BatchSize = 4, MaxLength = 512,
+            BatchSize = 8, MaxLength = 512, VerifiedTracesOnly = false, TeacherLearningRate = 5e-3,
         };
 
         public string Out { get; init; } = "";
@@ -109,6 +112,14 @@ public static class QuickstartCommand
         public int BatchSize { get; init; }
         public int MaxLength { get; init; }
         public bool RetrainTeacher { get; init; }
+
+        /// <summary>Seed of every training run (the teacher's too, so another seed trains another teacher).</summary>
+        public int Seed { get; init; } = 42;
+
+        /// <summary>Distill from verified traces only (where tasks have ground truth, a wrong trace never reaches a student).</summary>
+        public bool VerifiedTracesOnly { get; init; }
+
+        public double TeacherLearningRate { get; init; }
 
         public string Demonstrations => Path.Combine(Out, "datasets", "demonstrations");
         public string LabelledDemonstrations => Path.Combine(Out, "datasets", "labelled");
@@ -138,7 +149,8 @@ public static class QuickstartCommand
         }
     }
 
-    private static async Task<int> RunAsync(CliContext cli, QuickstartPlan plan, CancellationToken ct)
+    /// <summary>Runs (or resumes) every stage of <paramref name="plan"/>; returns the evaluation of teacher, baseline and students.</summary>
+    public static async Task<EvaluateCommand.EvaluationRun> RunAsync(CliContext cli, QuickstartPlan plan, CancellationToken ct)
     {
         var console = cli.Console;
         Directory.CreateDirectory(plan.Configs);
@@ -181,18 +193,19 @@ public static class QuickstartCommand
                 "--teacher", TeacherModelName, "--tasks", "world:train", "--count", Inv(plan.Traces), "--logprobs", "20", "--concurrency", "8",
                 "--near-dup-threshold", "0.97", "--out", plan.TeacherTraces);
         });
-        var verified = await CountVerifiedAsync(plan.TeacherTraces, ct);
-        if (verified < plan.MinTraces)
+        var usable = await CountUsableAsync(plan.TeacherTraces, plan.VerifiedTracesOnly, ct);
+        if (usable < plan.MinTraces)
         {
+            var what = plan.VerifiedTracesOnly ? "verified" : "accepted";
             throw new DistillException(
-                string.Create(CultureInfo.InvariantCulture, $"the teacher produced {verified} verified traces, fewer than --min-traces {plan.MinTraces} (see `distill dataset stats {plan.TeacherTraces}` for why)"),
+                string.Create(CultureInfo.InvariantCulture, $"the teacher produced {usable} {what} traces, fewer than --min-traces {plan.MinTraces} (see `distill dataset stats {plan.TeacherTraces}` for why)"),
                 string.Create(CultureInfo.InvariantCulture, $"train the teacher longer: run quickstart with --retrain-teacher --teacher-steps {plan.TeacherSteps * 2}"));
         }
 
         Stage(console, 4, $"students of one size ({plan.StudentPreset}): (a) baseline on the {plan.Labelled} labelled demonstrations, no teacher");
         await Timed("4a baseline", () => TrainAsync(cli, plan, "student-baseline", Student(plan), plan.LabelledDemonstrations, new JsonObject { ["kind"] = "sft" }, plan.Baseline, verifiedOnly: false, ct));
         Stage(console, 4, "(b) sequence-level KD: cross-entropy on the teacher's verified traces");
-        await Timed("4b sequence KD", () => TrainAsync(cli, plan, "student-seq-kd", Student(plan), plan.TeacherTraces, new JsonObject { ["kind"] = "sft" }, plan.SequenceKd, verifiedOnly: true, ct));
+        await Timed("4b sequence KD", () => TrainAsync(cli, plan, "student-seq-kd", Student(plan), plan.TeacherTraces, new JsonObject { ["kind"] = "sft" }, plan.SequenceKd, plan.VerifiedTracesOnly, ct));
         Stage(console, 4, "(c) sequence + logit KD: alpha * KL(teacher top-20 || student) + (1 - alpha) * CE on the verified traces");
         await Timed("4c sequence + logit KD", () => TrainAsync(cli, plan, "student-kd", Student(plan), plan.TeacherTraces, new JsonObject
         {
@@ -200,7 +213,7 @@ public static class QuickstartCommand
             ["top_k"] = 20,
             ["alpha"] = new JsonObject { ["kind"] = "constant", ["start"] = 0.5 },
             ["temperature"] = new JsonObject { ["kind"] = "constant", ["start"] = 1.0 },
-        }, plan.LogitKd, verifiedOnly: true, ct));
+        }, plan.LogitKd, plan.VerifiedTracesOnly, ct));
 
         Stage(console, 5, $"(d) LoRA of (c) on tier {plan.LoraTier} (base frozen, PEFT adapter)");
         await Timed("5 LoRA", () => TrainAsync(cli, plan, $"student-kd-lora-{plan.LoraTier}", new JsonObject { ["model"] = plan.LogitKd }, plan.LoraDemonstrations,
@@ -223,7 +236,7 @@ public static class QuickstartCommand
         await File.AppendAllTextAsync(report, string.Join('\n', distillation) + Inv($"\nThe evaluation (stage 6) took {timings[^1].Took:hh\\:mm\\:ss}.\n"), ct);
         foreach (var line in distillation.Where(l => l.StartsWith("Gap closure", StringComparison.Ordinal))) console.WriteLine(line);
         console.MarkupLineInterpolated($"[bold green]Quickstart done.[/] Report: {report}");
-        return DistillApp.Success;
+        return run;
     }
 
     private static Task Demonstrations(CliContext cli, string settings, string tasks, int count, string output, CancellationToken ct) =>
@@ -235,11 +248,11 @@ public static class QuickstartCommand
     /// <summary>The world's models render tools as compact signatures (saved in each model folder, so serving renders the same).</summary>
     private static JsonObject Chat() => new() { ["tool_format"] = "compact" };
 
-    private static async Task<int> CountVerifiedAsync(string dataset, CancellationToken ct)
+    private static async Task<int> CountUsableAsync(string dataset, bool verifiedOnly, CancellationToken ct)
     {
-        var verified = 0;
-        await foreach (var sample in DatasetReader.Open(dataset).ReadSamplesAsync(ct)) if (sample.Verified == true) verified++;
-        return verified;
+        var usable = 0;
+        await foreach (var sample in DatasetReader.Open(dataset).ReadSamplesAsync(ct)) if (!verifiedOnly || sample.Verified == true) usable++;
+        return usable;
     }
 
     /// <summary>
@@ -253,7 +266,7 @@ public static class QuickstartCommand
             ["student"] = new JsonObject { ["preset"] = plan.TeacherPreset, ["tokenizer"] = "world" },
             ["datasets"] = new JsonArray(plan.Demonstrations),
             ["loss"] = new JsonObject { ["kind"] = "sft" },
-            ["optimizer"] = new JsonObject { ["lr"] = 2e-3, ["min_lr_ratio"] = 0.1, ["warmup_steps"] = 50 },
+            ["optimizer"] = new JsonObject { ["lr"] = plan.TeacherLearningRate, ["min_lr_ratio"] = 0.1, ["warmup_steps"] = Math.Min(50, plan.TeacherSteps / 5) },
             ["steps"] = plan.TeacherSteps,
         }, device);
         var key = await TeacherCacheKeyAsync(config, plan.Demonstrations, ct);
@@ -317,6 +330,7 @@ public static class QuickstartCommand
     {
         var demos = DatasetReader.Open(plan.Demonstrations);
         var generated = DatasetReader.Open(plan.TeacherTraces);
+        var traces = plan.VerifiedTracesOnly ? "verified" : "accepted (verified or not: --fast)";
         var lines = new List<string>
         {
             "The embedded teacher is **bootstrapped locally**: a small Llama-style model trained on the world's scripted demonstrations, " +
@@ -330,8 +344,8 @@ public static class QuickstartCommand
             Inv($"| 2 teacher | `{teacher}` | {plan.TeacherPreset}, SFT, {plan.TeacherSteps} steps, cached by recipe hash; its `report.md` beside it |"),
             Inv($"| 3 traces | `{Rel(plan, plan.TeacherTraces)}` | {generated.SampleCount} accepted traces with top-20 logprobs on every assistant turn, {generated.RejectCount} rejected (`distill dataset stats`) |"),
             Inv($"| 4a baseline | `{Rel(plan, plan.Baseline)}` | {plan.StudentPreset}, SFT on the labelled demonstrations only |"),
-            Inv($"| 4b seq-kd | `{Rel(plan, plan.SequenceKd)}` | {plan.StudentPreset}, SFT on the verified teacher traces |"),
-            Inv($"| 4c kd | `{Rel(plan, plan.LogitKd)}` | {plan.StudentPreset}, top-20 logit KD (alpha 0.5) + CE on the verified teacher traces |"),
+            Inv($"| 4b seq-kd | `{Rel(plan, plan.SequenceKd)}` | {plan.StudentPreset}, SFT on the {traces} teacher traces |"),
+            Inv($"| 4c kd | `{Rel(plan, plan.LogitKd)}` | {plan.StudentPreset}, top-20 logit KD (alpha 0.5) + CE on the {traces} teacher traces |"),
             Inv($"| 5 kd-lora-{plan.LoraTier} | `{Rel(plan, plan.StudentLora)}` | LoRA r=8 of 4c on tier {plan.LoraTier} demonstrations; merged model in `merged/` |"),
             "",
             "Wall time per stage (this run; a cached teacher takes no time):",
@@ -381,7 +395,7 @@ public static class QuickstartCommand
             ["eval"] = new JsonObject { ["every"] = 100, ["batches"] = 4, ["patience"] = 0 },
             ["checkpoint_every"] = 50,
             ["log_every"] = 25,
-            ["seed"] = 42,
+            ["seed"] = plan.Seed,
             ["device"] = device,
         };
         foreach (var (key, value) in specific) config[key] = value?.DeepClone();
@@ -413,6 +427,8 @@ public static class QuickstartCommand
                 ["AttemptTimeout"] = teacher.AttemptTimeout.ToString("c", CultureInfo.InvariantCulture),
                 ["TotalTimeout"] = teacher.TotalTimeout.ToString("c", CultureInfo.InvariantCulture),
                 ["MaxRetries"] = teacher.MaxRetries,
+                // The served teacher was trained on conversations whose earlier turns keep their reasoning: send it back.
+                ["SendReasoning"] = teacher.SendReasoning,
             });
         }
         var settings = new JsonObject
