@@ -22,7 +22,11 @@ public sealed class TeacherChecksTests
 
     private static TeacherOptions Teacher(string provider = TeacherProviders.OpenAICompatible) => new()
     {
-        Name = "t", Provider = provider, Endpoint = "https://teacher.example/v1", Model = "m", ApiKeyEnv = "DISTILL_TEST_TEACHER_KEY",
+        Name = "t",
+        Provider = provider,
+        Endpoint = "https://teacher.example/v1",
+        Model = "m",
+        ApiKeyEnv = "DISTILL_TEST_TEACHER_KEY",
     };
 
     [Fact]

@@ -68,8 +68,12 @@ public sealed class TrainingFixture : IDisposable
         messages = [.. messages.Take(last), final with { Logprobs = TurnLogprobs(final) }, .. messages.Skip(last + 1)];
         return new Sample
         {
-            Id = id, Kind = SampleKinds.ToolTrace, Messages = messages, Tools = Tools,
-            Answer = final.Content, Rationale = "Look up the facts with the tools, then answer.",
+            Id = id,
+            Kind = SampleKinds.ToolTrace,
+            Messages = messages,
+            Tools = Tools,
+            Answer = final.Content,
+            Rationale = "Look up the facts with the tools, then answer.",
             Teacher = new TeacherInfo("local", "fixture-teacher", tokenizerId),
         };
     }

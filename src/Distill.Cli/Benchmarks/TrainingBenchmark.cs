@@ -30,9 +30,18 @@ public static class TrainingBenchmark
     {
         LlamaConfig Make(int hidden, int intermediate, int layers, int heads, int kvHeads) => new()
         {
-            Architectures = ["LlamaForCausalLM"], ModelType = "llama", VocabSize = vocab, HiddenSize = hidden,
-            IntermediateSize = intermediate, NumHiddenLayers = layers, NumAttentionHeads = heads, NumKeyValueHeads = kvHeads,
-            MaxPositionEmbeddings = 1024, RmsNormEps = 1e-5, TieWordEmbeddings = true, TorchDtype = "float32",
+            Architectures = ["LlamaForCausalLM"],
+            ModelType = "llama",
+            VocabSize = vocab,
+            HiddenSize = hidden,
+            IntermediateSize = intermediate,
+            NumHiddenLayers = layers,
+            NumAttentionHeads = heads,
+            NumKeyValueHeads = kvHeads,
+            MaxPositionEmbeddings = 1024,
+            RmsNormEps = 1e-5,
+            TieWordEmbeddings = true,
+            TorchDtype = "float32",
         };
         return (Make(256, 704, 4, 4, 2), Make(384, 1024, 6, 6, 2));
     }

@@ -61,7 +61,10 @@ public static class BenchCommand
             var cli = context(parse);
             Distill.Teachers.TeacherOptions Options(Uri endpoint) => new()
             {
-                Name = "bench", Provider = Distill.Teachers.TeacherProviders.OpenAICompatible, Endpoint = endpoint.ToString(), Model = "bench",
+                Name = "bench",
+                Provider = Distill.Teachers.TeacherProviders.OpenAICompatible,
+                Endpoint = endpoint.ToString(),
+                Model = "bench",
             };
             Distill.Teachers.GatewayOverheadResult overhead;
             await using (var fast = await BenchTeacherServer.StartAsync(TimeSpan.Zero, rpm: null))

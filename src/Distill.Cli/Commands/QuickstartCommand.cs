@@ -83,18 +83,42 @@ public static class QuickstartCommand
     {
         public static readonly QuickstartPlan Full = new()
         {
-            Demos = 3000, Labelled = 300, TeacherPreset = "world-student", TeacherSteps = 1500, Traces = 1500,
-            StudentPreset = "world-student-small", StudentSteps = 800, LoraSteps = 150, LoraTier = "T2", EvalTasks = 150, MinTraces = 32,
-            BatchSize = 16, MaxLength = 512, VerifiedTracesOnly = true, TeacherLearningRate = 3e-3,
+            Demos = 3000,
+            Labelled = 300,
+            TeacherPreset = "world-student",
+            TeacherSteps = 1500,
+            Traces = 1500,
+            StudentPreset = "world-student-small",
+            StudentSteps = 800,
+            LoraSteps = 150,
+            LoraTier = "T2",
+            EvalTasks = 150,
+            MinTraces = 32,
+            BatchSize = 16,
+            MaxLength = 512,
+            VerifiedTracesOnly = true,
+            TeacherLearningRate = 3e-3,
         };
 
         public static readonly QuickstartPlan Fast = new()
         {
             // A teacher of a few hundred steps writes well-formed traces but solves nothing, so --fast distills from every accepted
             // trace, verified or not: it checks the plumbing, not the quality.
-            Demos = 200, Labelled = 20, TeacherPreset = "world-student-small", TeacherSteps = 300, Traces = 16,
-            StudentPreset = "world-student-small", StudentSteps = 4, LoraSteps = 2, LoraTier = "T2", EvalTasks = 10, MinTraces = 1,
-            BatchSize = 8, MaxLength = 512, VerifiedTracesOnly = false, TeacherLearningRate = 5e-3,
+            Demos = 200,
+            Labelled = 20,
+            TeacherPreset = "world-student-small",
+            TeacherSteps = 300,
+            Traces = 16,
+            StudentPreset = "world-student-small",
+            StudentSteps = 4,
+            LoraSteps = 2,
+            LoraTier = "T2",
+            EvalTasks = 10,
+            MinTraces = 1,
+            BatchSize = 8,
+            MaxLength = 512,
+            VerifiedTracesOnly = false,
+            TeacherLearningRate = 5e-3,
         };
 
         public string Out { get; init; } = "";

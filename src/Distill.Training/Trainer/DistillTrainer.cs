@@ -128,9 +128,15 @@ public sealed class DistillTrainer(TrainerParts parts)
             }
             var values = new Dictionary<string, double>
             {
-                ["loss"] = loss, ["ce"] = ce, ["lr"] = lr, ["grad_norm"] = gradNorm, ["tokens"] = tokens,
+                ["loss"] = loss,
+                ["ce"] = ce,
+                ["lr"] = lr,
+                ["grad_norm"] = gradNorm,
+                ["tokens"] = tokens,
                 // Per step here (the log line shows the average since the previous line).
-                ["step_seconds"] = stepSeconds, ["tokens_per_s"] = tokens / stepSeconds, ["mfu"] = stepFlops / stepSeconds / parts.PeakFlops,
+                ["step_seconds"] = stepSeconds,
+                ["tokens_per_s"] = tokens / stepSeconds,
+                ["mfu"] = stepFlops / stepSeconds / parts.PeakFlops,
                 ["epoch"] = state.DataEpoch,
             };
             if (cfg.Loss.Kind is LossKinds.TopKKd or LossKinds.OnlineKd)

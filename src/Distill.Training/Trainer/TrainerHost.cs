@@ -234,10 +234,23 @@ public static class TrainerHost
             $"student: {student.ParameterCount:N0} parameters ({trainable:N0} trained) on {device}, fp32; loss {cfg.Loss.Kind}; measured matmul peak {peak / 1e9:F1} GFLOP/s"));
         return new TrainerParts
         {
-            Config = cfg, RunDir = runDir, Device = device, Student = student, Tokenizer = tokenizer, TokenizerPath = tokenizerPath,
+            Config = cfg,
+            RunDir = runDir,
+            Device = device,
+            Student = student,
+            Tokenizer = tokenizer,
+            TokenizerPath = tokenizerPath,
             ChatOptions = chat,
-            Teacher = teacher, Projector = projector, SharedVocab = sharedVocab, Divergence = divergence, Optimizer = optimizer,
-            Train = new BatchStream(trainPlan, state.DataPosition), Validation = valPlan, State = state, PeakFlops = peak, Log = log,
+            Teacher = teacher,
+            Projector = projector,
+            SharedVocab = sharedVocab,
+            Divergence = divergence,
+            Optimizer = optimizer,
+            Train = new BatchStream(trainPlan, state.DataPosition),
+            Validation = valPlan,
+            State = state,
+            PeakFlops = peak,
+            Log = log,
             DataStatistics = data.Statistics,
         };
     }

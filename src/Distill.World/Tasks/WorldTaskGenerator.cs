@@ -77,48 +77,48 @@ public sealed class WorldTaskGenerator(StoreWorld world)
         switch (tier)
         {
             case Arithmetic:
-            {
-                var (expression, result) = pools.NextExpression();
-                return Task(tier, Format(Word(WorldPhrasings.Calculator), expression), phrasing,
-                    [Call("calculator", ("expression", expression))], [StoreTools.Number(result)], []);
-            }
+                {
+                    var (expression, result) = pools.NextExpression();
+                    return Task(tier, Format(Word(WorldPhrasings.Calculator), expression), phrasing,
+                        [Call("calculator", ("expression", expression))], [StoreTools.Number(result)], []);
+                }
             case Status:
-            {
-                var order = pools.Next(pools.AllOrders);
-                return Task(tier, Format(Word(WorldPhrasings.OrderStatus), order.Id), phrasing,
-                    [Call("lookup_order", ("order_id", order.Id))], [order.Status], Store.OrderStatus.All.Where(s => s != order.Status).ToList());
-            }
+                {
+                    var order = pools.Next(pools.AllOrders);
+                    return Task(tier, Format(Word(WorldPhrasings.OrderStatus), order.Id), phrasing,
+                        [Call("lookup_order", ("order_id", order.Id))], [order.Status], Store.OrderStatus.All.Where(s => s != order.Status).ToList());
+                }
             case Eta:
-            {
-                var order = pools.Next(pools.ShippedOrders);
-                var eta = world.Shipments[order.TrackingNumber!].EstimatedDelivery;
-                return Task(tier, Format(Word(WorldPhrasings.ShipmentEta), order.Id), phrasing,
-                    [Call("lookup_order", ("order_id", order.Id)), Call("track_shipment", ("tracking_number", order.TrackingNumber!))],
-                    [StoreTools.Date(eta)], []);
-            }
+                {
+                    var order = pools.Next(pools.ShippedOrders);
+                    var eta = world.Shipments[order.TrackingNumber!].EstimatedDelivery;
+                    return Task(tier, Format(Word(WorldPhrasings.ShipmentEta), order.Id), phrasing,
+                        [Call("lookup_order", ("order_id", order.Id)), Call("track_shipment", ("tracking_number", order.TrackingNumber!))],
+                        [StoreTools.Date(eta)], []);
+                }
             case Refund:
-            {
-                var (reason, phrase) = WorldPhrasings.RefundReasons[random.Next(WorldPhrasings.RefundReasons.Count)];
-                // Alternate eligible and not eligible, so the decision cannot be guessed from the base rate.
-                var wantEligible = pools.RefundsMade % 2 == 0;
-                var order = pools.NextWhere(pools.AllOrders, o => RefundPolicy.Decide(o, world.Products, reason, StoreWorld.Today).Eligible == wantEligible);
-                var decision = RefundPolicy.Decide(order, world.Products, reason, StoreWorld.Today);
-                var wording = Word(WorldPhrasings.Refund);
-                // A reason after "?" starts a sentence.
-                var said = wording.Contains("? {1}", StringComparison.Ordinal) ? char.ToUpperInvariant(phrase[0]) + phrase[1..] : phrase;
-                return Task(tier, Format(wording, order.Id, said), phrasing,
-                    [Call("check_refund_eligibility", ("order_id", order.Id), ("reason", reason))],
-                    decision.Eligible ? ["eligible", "$" + StoreTools.Money(decision.RefundAmount)] : ["not eligible"],
-                    // "is eligible", not "eligible": forbidden facts are substrings, and "eligible" is inside the correct "not eligible".
-                    decision.Eligible ? ["not eligible"] : ["is eligible"]);
-            }
+                {
+                    var (reason, phrase) = WorldPhrasings.RefundReasons[random.Next(WorldPhrasings.RefundReasons.Count)];
+                    // Alternate eligible and not eligible, so the decision cannot be guessed from the base rate.
+                    var wantEligible = pools.RefundsMade % 2 == 0;
+                    var order = pools.NextWhere(pools.AllOrders, o => RefundPolicy.Decide(o, world.Products, reason, StoreWorld.Today).Eligible == wantEligible);
+                    var decision = RefundPolicy.Decide(order, world.Products, reason, StoreWorld.Today);
+                    var wording = Word(WorldPhrasings.Refund);
+                    // A reason after "?" starts a sentence.
+                    var said = wording.Contains("? {1}", StringComparison.Ordinal) ? char.ToUpperInvariant(phrase[0]) + phrase[1..] : phrase;
+                    return Task(tier, Format(wording, order.Id, said), phrasing,
+                        [Call("check_refund_eligibility", ("order_id", order.Id), ("reason", reason))],
+                        decision.Eligible ? ["eligible", "$" + StoreTools.Money(decision.RefundAmount)] : ["not eligible"],
+                        // "is eligible", not "eligible": forbidden facts are substrings, and "eligible" is inside the correct "not eligible".
+                        decision.Eligible ? ["not eligible"] : ["is eligible"]);
+                }
             case Policy:
-            {
-                var question = WorldPhrasings.Policy[random.Next(WorldPhrasings.Policy.Count)];
-                return Task(tier, Word(question.Wordings), phrasing,
-                    // Any query wording is fine for a search: the trajectory is judged on the tool and the answer's facts.
-                    [new ExpectedToolCall("search_kb", new Dictionary<string, string>())], [question.Fact], []);
-            }
+                {
+                    var question = WorldPhrasings.Policy[random.Next(WorldPhrasings.Policy.Count)];
+                    return Task(tier, Word(question.Wordings), phrasing,
+                        // Any query wording is fine for a search: the trajectory is judged on the tool and the answer's facts.
+                        [new ExpectedToolCall("search_kb", new Dictionary<string, string>())], [question.Fact], []);
+                }
             default:
                 throw new ArgumentOutOfRangeException(nameof(tier), tier, "unknown tier");
         }
