@@ -30,7 +30,7 @@ public static class QualityBenchmark
             var count = parse.GetValue(seeds);
             if (count < 1) throw new Core.Errors.DistillException($"--seeds must be at least 1, not {count}", "e.g. --seeds 3");
             var root = Path.GetFullPath(parse.GetValue(output)!);
-            var defaults = parse.GetValue(fast) ? QuickstartCommand.QuickstartPlan.Fast : QuickstartCommand.QuickstartPlan.Full;
+            var defaults = parse.GetValue(fast) ? QuickstartPlan.Fast : QuickstartPlan.Full;
             var rows = new List<SeedResult>();
             for (var i = 0; i < count; i++)
             {

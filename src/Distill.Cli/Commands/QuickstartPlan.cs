@@ -1,0 +1,101 @@
+using System.Globalization;
+using Distill.Core.Errors;
+using Distill.Models.Llama;
+using Distill.World.Tasks;
+
+namespace Distill.Cli.Commands;
+
+/// <summary>Sizes of every stage. <see cref="Full"/> is the default run; <see cref="Fast"/> checks the plumbing in minutes.</summary>
+public sealed record QuickstartPlan
+{
+    public static readonly QuickstartPlan Full = new()
+    {
+        Demos = 3000,
+        Labelled = 300,
+        TeacherPreset = "world-student",
+        TeacherSteps = 1500,
+        Traces = 1500,
+        StudentPreset = "world-student-small",
+        StudentSteps = 800,
+        LoraSteps = 150,
+        LoraTier = "T2",
+        EvalTasks = 150,
+        MinTraces = 32,
+        BatchSize = 16,
+        MaxLength = 512,
+        VerifiedTracesOnly = true,
+        TeacherLearningRate = 3e-3,
+    };
+
+    public static readonly QuickstartPlan Fast = new()
+    {
+        // A teacher of a few hundred steps writes well-formed traces but solves nothing, so --fast distills from every accepted
+        // trace, verified or not: it checks the plumbing, not the quality.
+        Demos = 200,
+        Labelled = 20,
+        TeacherPreset = "world-student-small",
+        TeacherSteps = 300,
+        Traces = 16,
+        StudentPreset = "world-student-small",
+        StudentSteps = 4,
+        LoraSteps = 2,
+        LoraTier = "T2",
+        EvalTasks = 10,
+        MinTraces = 1,
+        BatchSize = 8,
+        MaxLength = 512,
+        VerifiedTracesOnly = false,
+        TeacherLearningRate = 5e-3,
+    };
+
+    public string Out { get; init; } = "";
+    public int Demos { get; init; }
+    public int Labelled { get; init; }
+    public string TeacherPreset { get; init; } = "";
+    public int TeacherSteps { get; init; }
+    public int Traces { get; init; }
+    public string StudentPreset { get; init; } = "";
+    public int StudentSteps { get; init; }
+    public int LoraSteps { get; init; }
+    public string LoraTier { get; init; } = "";
+    public int EvalTasks { get; init; }
+    public int MinTraces { get; init; }
+    public int BatchSize { get; init; }
+    public int MaxLength { get; init; }
+    public bool RetrainTeacher { get; init; }
+
+    /// <summary>Seed of every training run (the teacher's too, so another seed trains another teacher).</summary>
+    public int Seed { get; init; } = 42;
+
+    /// <summary>Distill from verified traces only (where tasks have ground truth, a wrong trace never reaches a student).</summary>
+    public bool VerifiedTracesOnly { get; init; }
+
+    public double TeacherLearningRate { get; init; }
+
+    public string Demonstrations => Path.Combine(Out, "datasets", "demonstrations");
+    public string LabelledDemonstrations => Path.Combine(Out, "datasets", "labelled");
+    public string LoraDemonstrations => Path.Combine(Out, "datasets", $"lora-{LoraTier}");
+    public string TeacherTraces => Path.Combine(Out, "datasets", "teacher-traces");
+    public string Baseline => Path.Combine(Out, "runs", "student-baseline");
+    public string SequenceKd => Path.Combine(Out, "runs", "student-seq-kd");
+    public string LogitKd => Path.Combine(Out, "runs", "student-kd");
+    public string StudentLora => Path.Combine(Out, "runs", $"student-kd-lora-{LoraTier}");
+    public string Configs => Path.Combine(Out, "configs");
+
+    public void Validate()
+    {
+        foreach (var (name, value, least) in new[] { ("--demos", Demos, 8), ("--labelled", Labelled, 4), ("--teacher-steps", TeacherSteps, 1), ("--traces", Traces, 1),
+                     ("--student-steps", StudentSteps, 1), ("--lora-steps", LoraSteps, 1), ("--eval-tasks", EvalTasks, 1), ("--min-traces", MinTraces, 1) })
+        {
+            if (value < least)
+                throw new DistillException(string.Create(CultureInfo.InvariantCulture, $"{name} must be at least {least}, not {value}"), "leave it out for the default");
+        }
+        foreach (var (name, preset) in new[] { ("--teacher-preset", TeacherPreset), ("--student-preset", StudentPreset) })
+        {
+            if (!ModelPresets.Names.Contains(preset, StringComparer.Ordinal))
+                throw new DistillException($"{name} '{preset}' is not a model preset", $"use one of: {string.Join(", ", ModelPresets.Names)}");
+        }
+        if (!WorldTiers.All.Contains(LoraTier, StringComparer.Ordinal))
+            throw new DistillException($"--lora-tier must be one of {string.Join(", ", WorldTiers.All)}, not '{LoraTier}'", "e.g. --lora-tier T2");
+    }
+}
