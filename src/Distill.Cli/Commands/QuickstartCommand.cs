@@ -8,7 +8,6 @@ using System.Text.Json.Nodes;
 using Distill.Cli.Composition;
 using Distill.Core.Errors;
 using Distill.Data;
-using Distill.Models.Llama;
 using Distill.Training.Trainer;
 using Distill.World.Tasks;
 using Spectre.Console;
