@@ -16,7 +16,7 @@ public sealed record QuickstartPlan
         TeacherSteps = 1500,
         Traces = 1500,
         StudentPreset = "world-student-small",
-        StudentSteps = 800,
+        StudentSteps = 1600,
         LoraSteps = 150,
         LoraTier = "T2",
         EvalTasks = 150,
