@@ -139,6 +139,9 @@ public sealed class QuickstartCommandTests : IDisposable
         var traces = DatasetReader.Open(Path.Combine(output, "datasets", "teacher-traces"));
         Assert.Equal(2, traces.SampleCount + traces.RejectCount);
         Assert.Contains("$ distill train --config", result.Output, StringComparison.Ordinal);
+        // Commands are echoed as plain text: markup would turn "world:train:T2" into "world🚆T2".
+        Assert.Contains("world:train:", result.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("🚆", result.Output, StringComparison.Ordinal);
         var line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("error:", StringComparison.Ordinal));
         Assert.Contains("verified traces, fewer than --min-traces 3", line, StringComparison.Ordinal);
         Assert.Contains("--retrain-teacher --teacher-steps 2", line, StringComparison.Ordinal);

@@ -11,7 +11,7 @@ public sealed class KnowledgeBaseTests
     {
         // The demonstration searches with the question itself (trailing punctuation trimmed), so that is the query here.
         var misses = WorldPhrasings.Policy
-            .SelectMany(p => p.Wordings.Seen.Concat(p.Wordings.Unseen).Select(w => (p.ArticleId, Wording: w)))
+            .SelectMany(p => p.Wordings.Seen.Concat(p.Wordings.DevUnseen).Concat(p.Wordings.HeldOutUnseen).Select(w => (p.ArticleId, Wording: w)))
             .Select(x => (x.ArticleId, x.Wording, Found: TheWorld.KnowledgeBase.Search(x.Wording.TrimEnd('?', '.'), limit: 1).FirstOrDefault()?.Id))
             .Where(x => x.Found != x.ArticleId)
             .Select(x => $"'{x.Wording}' finds {x.Found ?? "nothing"}, not {x.ArticleId}")

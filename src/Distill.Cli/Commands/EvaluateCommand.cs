@@ -100,7 +100,8 @@ public static class EvaluateCommand
         var device = DeviceSelection.Resolve(options.Device);
         foreach (var (name, dir) in request.Models)
         {
-            await using var server = await LocalModelServer.StartAsync(dir, name, device, Math.Max(options.Serve.MaxBatchSize, request.Concurrency), cli.LoggerFactory, cancellationToken);
+            await using var server = await LocalModelServer.StartAsync(dir, name, device, Math.Max(options.Serve.MaxBatchSize, request.Concurrency), cli.LoggerFactory, cancellationToken,
+                options.Serve.GuideToolCalls);
             using var registry = TeacherRegistry.Create([server.TeacherOptions(request.Concurrency)], cli.LoggerFactory);
             var subject = new EvaluationSubject(name, dir, LocalModelServer.WeightsIdentity(dir), registry.Get(name));
             results.Add(await EvaluateOneAsync(cli, evaluator, subject, cancellationToken));
@@ -119,7 +120,7 @@ public static class EvaluateCommand
         PrintTable(cli.Console, results);
         var notes = new List<string>(request.Notes ?? [])
         {
-            string.Create(CultureInfo.InvariantCulture, $"{seedTasks.Count} tasks from `{request.Tasks}`, prompted with template `{definition.Id}@{definition.Version}`, at most {request.MaxSteps} model turns each; tools executed for real."),
+            string.Create(CultureInfo.InvariantCulture, $"{seedTasks.Count} tasks from `{request.Tasks}`, prompted with template `{definition.Id}@{definition.Version}`, at most {request.MaxSteps} model turns each; tools executed for real; local models' tool calls {(options.Serve.GuideToolCalls ? "guided by the tools' schemas once the model opens one (Serve:GuideToolCalls)" : "unguided (Serve:GuideToolCalls=false)")}."),
         };
         if (request.Samples > 0)
             notes.Add(string.Create(CultureInfo.InvariantCulture, $"Besides the greedy attempt, {request.Samples} sampled attempts per task at temperature {request.Temperature} (each with its own seed) for pass@k."));

@@ -114,7 +114,7 @@ public static class QuickstartCommand
         await Timed("3 teacher traces", async () =>
         {
             await using var server = await LocalModelServer.StartAsync(teacher, TeacherModelName, DeviceSelection.Resolve(options.Device),
-                maxBatchSize: 8, cli.LoggerFactory, ct);
+                maxBatchSize: 8, cli.LoggerFactory, ct, options.Serve.GuideToolCalls);
             console.MarkupLineInterpolated($"[grey]teacher served at {server.Endpoint} as '{TeacherModelName}' (tokenizer {server.TokenizerId})[/]");
             WriteSettings(settings, prompts, cache, options.Device, server.TeacherOptions(maxConcurrency: 8));
             await RunStepAsync(cli, ct, "generate", "--config", settings, "--recipe", "tool_trace", "--template", "world-agent",
@@ -185,7 +185,7 @@ public static class QuickstartCommand
 
     /// <summary>
     /// The teacher folder: the cached one whose recipe (config + demonstrations) matches, or a new one trained into the cache.
-    /// The cache key hashes the train config and the demonstrations' ids and answers, so a changed world or recipe trains anew.
+    /// The cache key hashes the train config and the demonstrations' ids and texts, so a changed world or recipe trains anew.
     /// </summary>
     private static async Task<string> TeacherAsync(CliContext cli, QuickstartPlan plan, string cacheRoot, string device, CancellationToken ct)
     {
@@ -226,7 +226,7 @@ public static class QuickstartCommand
         recipe.Remove("datasets");
         var text = new StringBuilder(recipe.ToJsonString());
         var rows = new List<string>();
-        await foreach (var sample in DatasetReader.Open(demonstrations).ReadSamplesAsync(ct)) rows.Add(sample.Id + "\t" + sample.Answer);
+        await foreach (var sample in DatasetReader.Open(demonstrations).ReadSamplesAsync(ct)) rows.Add(sample.Id + "\t" + string.Join("\u001f", sample.Messages.Select(m => m.Content + m.Reasoning)));
         rows.Sort(StringComparer.Ordinal);
         foreach (var row in rows) text.Append('\n').Append(row);
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..16];
@@ -300,8 +300,10 @@ public static class QuickstartCommand
         console.MarkupLineInterpolated($"[bold]Stage {number}/6[/]: {what}");
     }
 
+    // Plain Text, not markup: markup turns ":train:" in "world:train:T2" into an emoji.
     private static void PrintCommand(IAnsiConsole console, params string[] args) =>
-        console.MarkupLineInterpolated($"[grey]$ distill {string.Join(' ', args.Select(a => a.Contains(' ', StringComparison.Ordinal) ? $"\"{a}\"" : a))}[/]");
+        console.Write(new Text($"$ distill {string.Join(' ', args.Select(a => a.Contains(' ', StringComparison.Ordinal) ? $"\"{a}\"" : a))}\n",
+            new Style(Color.Grey)));
 
     /// <summary>Runs one ordinary `distill` command; its own error line has been printed when it fails, so this only stops the pipeline.</summary>
     private static async Task RunStepAsync(CliContext cli, CancellationToken ct, params string[] args)

@@ -13,7 +13,7 @@ public sealed record QuickstartPlan
         Demos = 3000,
         Labelled = 300,
         TeacherPreset = "world-student",
-        TeacherSteps = 1500,
+        TeacherSteps = 3000,
         Traces = 1500,
         StudentPreset = "world-student-small",
         StudentSteps = 1600,

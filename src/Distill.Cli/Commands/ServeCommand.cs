@@ -33,7 +33,7 @@ public static class ServeCommand
             var adapterDir = parse.GetValue(adapter) is { } a ? Path.GetFullPath(a) : null;
             using var folder = ChatModelFolder.Load(dir, device, adapterDir);
             var modelId = parse.GetValue(name) ?? Path.GetFileName(dir.TrimEnd(Path.DirectorySeparatorChar));
-            await using var engine = new LlamaChatEngine(folder.Model, folder.Tokenizer, folder.Template, modelId, options.MaxBatchSize);
+            await using var engine = new LlamaChatEngine(folder.Model, folder.Tokenizer, folder.Template, modelId, options.MaxBatchSize, options.GuideToolCalls);
             await using var app = ChatServer.Build(engine, options, apiKey, cli.LoggerFactory);
             await app.StartAsync(cancellationToken);
             foreach (var url in app.Urls)

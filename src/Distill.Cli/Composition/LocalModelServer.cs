@@ -39,15 +39,16 @@ public sealed class LocalModelServer : IAsyncDisposable
     public string TokenizerId => _folder.Tokenizer.TokenizerId;
 
     public static async Task<LocalModelServer> StartAsync(string modelDir, string name, torch.Device device, int maxBatchSize,
-        ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
+        ILoggerFactory loggerFactory, CancellationToken cancellationToken = default, bool guideToolCalls = true)
     {
         var folder = ChatModelFolder.Load(modelDir, device);
         LlamaChatEngine? engine = null;
         WebApplication? app = null;
         try
         {
-            engine = new LlamaChatEngine(folder.Model, folder.Tokenizer, folder.Template, name, maxBatchSize);
-            app = ChatServer.Build(engine, new ServeOptions { Host = "127.0.0.1", Port = 0, MaxBatchSize = maxBatchSize }, apiKey: null, loggerFactory);
+            engine = new LlamaChatEngine(folder.Model, folder.Tokenizer, folder.Template, name, maxBatchSize, guideToolCalls);
+            app = ChatServer.Build(engine, new ServeOptions { Host = "127.0.0.1", Port = 0, MaxBatchSize = maxBatchSize, GuideToolCalls = guideToolCalls },
+                apiKey: null, loggerFactory);
             await app.StartAsync(cancellationToken);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             return new LocalModelServer(folder, engine, app, name, new Uri(address.TrimEnd('/') + "/v1"));

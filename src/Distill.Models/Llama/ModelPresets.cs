@@ -4,8 +4,9 @@ namespace Distill.Models.Llama;
 
 /// <summary>
 /// Named configurations for the embedded world. The vocabulary is the tokenizer's, so callers pass its size; the defaults
-/// assume a small world tokenizer (2048 tokens). Parameter counts (tied embeddings, vocab 2048):
-/// world-teacher about 6.4M, world-student about 0.85M, world-student-small about 0.22M, tiny-test about 84k.
+/// assume a small world tokenizer (2048 tokens). Parameter counts (tied embeddings) at vocab 2048 / at the world tokenizer's
+/// ~1,060: world-teacher about 6.4M, world-student about 0.85M / 0.73M, world-student-small about 0.23M / 0.14M (0.195x
+/// world-student), tiny-test about 84k.
 /// </summary>
 public static class ModelPresets
 {
@@ -17,8 +18,9 @@ public static class ModelPresets
     {
         "world-teacher" => Make(vocabSize, hidden: 256, intermediate: 704, layers: 8, heads: 8, kvHeads: 4, maxPositions: 1024),
         "world-student" => Make(vocabSize, hidden: 128, intermediate: 256, layers: 4, heads: 4, kvHeads: 2, maxPositions: 1024),
-        // The quickstart's student: a quarter of world-student's width and half its depth, with the full context a tool trace needs.
-        "world-student-small" => Make(vocabSize, hidden: 64, intermediate: 176, layers: 2, heads: 4, kvHeads: 2, maxPositions: 1024),
+        // The quickstart's student: half of world-student's width and depth, an MLP twice its width (so at most 0.2x the
+        // parameters of world-student, the quickstart's teacher), with the full context a tool trace needs.
+        "world-student-small" => Make(vocabSize, hidden: 64, intermediate: 128, layers: 2, heads: 4, kvHeads: 2, maxPositions: 1024),
         "tiny-test" => Make(vocabSize, hidden: 32, intermediate: 64, layers: 2, heads: 4, kvHeads: 2, maxPositions: 128),
         _ => throw new DistillException($"unknown model preset '{name}'", $"use one of: {string.Join(", ", Names)}"),
     };

@@ -16,7 +16,8 @@ namespace Distill.Server.Engine;
 /// of waiting for each other, and the model is only ever used by one thread.
 /// <para>tool_choice "required" or a named function is enforced by constrained decoding: each such row gets a
 /// <see cref="ToolCallConstraint"/> (its own mask in the shared batch), so the reply is one well-formed tool call whose
-/// arguments match the function's JSON schema, whatever the weights.</para>
+/// arguments match the function's JSON schema, whatever the weights. Under tool_choice "auto" a call the model opens itself is
+/// guided the same way (<see cref="GuidedToolCallConstraint"/>) unless guideToolCalls is off.</para>
 /// </summary>
 public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
 {
@@ -31,9 +32,13 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
     private readonly Lazy<TokenVocabulary> _vocabulary;
     private readonly Channel<Job> _queue = Channel.CreateUnbounded<Job>();
     private readonly Task _scheduler;
+    private readonly bool _guideToolCalls;
 
-    public LlamaChatEngine(LlamaForCausalLM model, ITextTokenizer tokenizer, ChatTemplate template, string modelId, int maxBatchRows = 8)
+    /// <param name="guideToolCalls">Under tool_choice "auto", constrain a tool call the model opens to the tools' grammar.</param>
+    public LlamaChatEngine(LlamaForCausalLM model, ITextTokenizer tokenizer, ChatTemplate template, string modelId, int maxBatchRows = 8,
+        bool guideToolCalls = true)
     {
+        _guideToolCalls = guideToolCalls;
         _model = model;
         _tokenizer = tokenizer;
         _template = template;
@@ -111,7 +116,27 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
                 "context_length_exceeded", "messages");
         }
         var maxTokens = Math.Min(request.MaxTokens ?? DefaultMaxTokens, ContextLength - prompt.Length);
-        return new Job(request, prompt, maxTokens, Prefill(request), stream, Grammar(request));
+        return new Job(request, prompt, maxTokens, Prefill(request), stream, Grammar(request), GuideGrammar(request));
+    }
+
+    /// <summary>
+    /// The grammar that guides tool calls the model opens under tool_choice "auto", or null. Tools whose schemas the grammar
+    /// cannot express are served unguided rather than refused: "auto" never promised a constraint.
+    /// </summary>
+    private ToolCallGrammar? GuideGrammar(EngineRequest request)
+    {
+        if (!_guideToolCalls || request.ToolChoice.Mode != "auto" || request.ToolsJson is null)
+        {
+            return null;
+        }
+        try
+        {
+            return ToolCallGrammar.Compile(request.ToolsJson);
+        }
+        catch (UnsupportedSchemaException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The grammar a forced tool call must follow, or null when the reply is free.</summary>
@@ -193,10 +218,13 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
             BatchSizes.Add(rows.Count);
         }
 
-        var constraints = rows.Any(r => r.Job.Grammar is not null)
-            ? rows.Select(r => r.Job.Grammar is { } grammar
-                ? (ITokenConstraint)new ToolCallConstraint(grammar, _vocabulary.Value, _endOfTurnIds, r.Job.MaxTokens, r.Job.Prefill)
-                : null).ToList()
+        var constraints = rows.Any(r => r.Job.Grammar is not null || r.Job.GuideGrammar is not null)
+            ? rows.Select(r => r.Job switch
+            {
+                { Grammar: { } grammar } => new ToolCallConstraint(grammar, _vocabulary.Value, _endOfTurnIds, r.Job.MaxTokens, r.Job.Prefill),
+                { GuideGrammar: { } guide } => new GuidedToolCallConstraint(guide, _vocabulary.Value, _endOfTurnIds, r.Job.MaxTokens),
+                _ => (ITokenConstraint?)null,
+            }).ToList()
             : null;
         var results = LlamaGenerator.Generate(_model, rows.Select(r => (IReadOnlyList<long>)r.Job.Prompt.Select(t => (long)t).ToList()).ToList(),
             options, (row, token) => OnToken(states[row], token), constraints: constraints);
@@ -311,7 +339,7 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
         token.TopLogprobs.Select(a => new TopLogprob(_tokenizer.Decode([(int)a.TokenId]), (int)a.TokenId, a.Logprob)).ToList());
 
     private sealed record Job(EngineRequest Request, int[] Prompt, int MaxTokens, string Prefill, ChannelWriter<EngineDelta>? Stream,
-        ToolCallGrammar? Grammar)
+        ToolCallGrammar? Grammar, ToolCallGrammar? GuideGrammar)
     {
         public TaskCompletionSource<EngineResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -20,6 +20,12 @@ public sealed class ServeOptions : IValidatableOptions
     /// <summary>Requests waiting beyond this are refused with 429 rather than queued without bound.</summary>
     public int MaxQueuedRequests { get; set; } = 256;
 
+    /// <summary>
+    /// Under tool_choice "auto", a tool call the model opens is constrained to the tools' JSON schemas (the model still decides
+    /// whether and which tool to call). false serves "auto" replies exactly as sampled.
+    /// </summary>
+    public bool GuideToolCalls { get; set; } = true;
+
     public bool IsLoopback => Host is "localhost" || (IPAddress.TryParse(Host, out var address) && IPAddress.IsLoopback(address));
 
     public IEnumerable<ConfigurationProblem> Validate(string path)

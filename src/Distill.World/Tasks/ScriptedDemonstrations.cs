@@ -42,7 +42,7 @@ public sealed class ScriptedDemonstrations(StoreWorld world)
     private static Dictionary<string, string> ArgumentsFor(WorldTask task, Generation.Recipes.ExpectedToolCall expected, List<JsonElement> results) =>
         expected.Name switch
         {
-            "search_kb" => new() { ["query"] = task.Question.TrimEnd('?', '.') },
+            "search_kb" => new() { ["query"] = task.Question.TrimEnd('?', '.', '!') },
             "track_shipment" => new() { ["tracking_number"] = results[^1].GetProperty("tracking_number").GetString()! },
             _ => new(expected.Arguments),
         };

@@ -49,8 +49,9 @@ public sealed class WorldTaskGenerator(StoreWorld world)
             // Evaluation tasks must be distinct questions; a tier that cannot make a new one is done.
             for (var attempt = 0; attempt < 50 && task is null; attempt++)
             {
-                var candidate = Make(tier, unseen, pools, random) with { Id = $"world-{split}-{made:D5}", Split = split };
-                if (!evaluation || questions.Add(candidate.Question)) task = candidate;
+                var candidate = Make(tier, unseen ? split : null, pools, random) with { Id = $"world-{split}-{made:D5}", Split = split };
+                // Distinct by the core question: a greeting does not make a new policy question.
+                if (!evaluation || questions.Add(candidate.Question)) task = candidate with { Question = Decorate(candidate.Question, random) };
             }
             if (task is null)
             {
@@ -64,12 +65,16 @@ public sealed class WorldTaskGenerator(StoreWorld world)
         }
     }
 
-    private WorldTask Make(string tier, bool unseen, Pools pools, Random random)
+    private static string Decorate(string question, Random random) =>
+        WorldPhrasings.Openers[random.Next(WorldPhrasings.Openers.Count)] + question + WorldPhrasings.Closers[random.Next(WorldPhrasings.Closers.Count)];
+
+    /// <param name="unseenSplit">The evaluation split whose unseen wordings to use, or null for seen (training) wordings.</param>
+    private WorldTask Make(string tier, string? unseenSplit, Pools pools, Random random)
     {
-        var phrasing = unseen ? WorldPhrasings.Unseen : WorldPhrasings.Seen;
+        var phrasing = unseenSplit is null ? WorldPhrasings.Seen : WorldPhrasings.Unseen;
         string Word(WorldPhrasings.Wordings w)
         {
-            var list = unseen ? w.Unseen : w.Seen;
+            var list = unseenSplit is null ? w.Seen : w.UnseenIn(unseenSplit);
             return list[random.Next(list.Count)];
         }
         string Format(string wording, params object[] args) => string.Format(CultureInfo.InvariantCulture, wording, args);
