@@ -1,9 +1,9 @@
 using System.Text.Json;
 using Distill.Models.Chat;
-using Distill.Models.Generation.Constraints;
-using Distill.Models.Tests.Generation.Constraints;
 using Distill.Models.Tokenization;
+using Distill.Server.Constraints;
 using Distill.Server.Engine;
+using Distill.Server.Tests.Constraints;
 
 namespace Distill.Server.Tests;
 

@@ -1,7 +1,7 @@
 using System.Text;
 using Distill.Models.Generation;
-using Distill.Models.Generation.Constraints;
 using Distill.Models.Tokenization;
+using Distill.Server.Constraints;
 
 namespace Distill.Server.Engine;
 

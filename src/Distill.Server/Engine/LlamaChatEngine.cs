@@ -3,9 +3,9 @@ using System.Threading.Channels;
 using Distill.Core.Samples;
 using Distill.Models.Chat;
 using Distill.Models.Generation;
-using Distill.Models.Generation.Constraints;
 using Distill.Models.Llama;
 using Distill.Models.Tokenization;
+using Distill.Server.Constraints;
 
 namespace Distill.Server.Engine;
 

@@ -1,8 +1,8 @@
 using System.Text;
 using System.Text.Json;
-using Distill.Models.Generation.Constraints;
+using Distill.Server.Constraints;
 
-namespace Distill.Models.Tests.Generation.Constraints;
+namespace Distill.Server.Tests.Constraints;
 
 public class JsonGrammarTests
 {

@@ -1,12 +1,11 @@
 using System.Globalization;
 using System.Text.Json;
 
-namespace Distill.Models.Tests.Generation.Constraints;
+namespace Distill.Server.Tests.Constraints;
 
 /// <summary>
 /// An independent check of a JSON value against the JSON Schema keywords constrained decoding supports, written from the
-/// JSON Schema spec rather than from the grammar, so tests do not grade the grammar with itself. Also linked into
-/// Distill.Server.Tests.
+/// JSON Schema spec rather than from the grammar, so tests do not grade the grammar with itself.
 /// </summary>
 public static class SchemaValidator
 {

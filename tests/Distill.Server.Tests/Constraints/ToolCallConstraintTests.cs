@@ -2,13 +2,13 @@ using System.Diagnostics;
 using System.Text.Json;
 using Distill.Models.Chat;
 using Distill.Models.Generation;
-using Distill.Models.Generation.Constraints;
 using Distill.Models.Llama;
 using Distill.Models.Tokenization;
+using Distill.Server.Constraints;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
-namespace Distill.Models.Tests.Generation.Constraints;
+namespace Distill.Server.Tests.Constraints;
 
 public class ToolCallConstraintTests(ITestOutputHelper output) : TorchTest
 {

@@ -1,4 +1,4 @@
-namespace Distill.Models.Generation.Constraints;
+namespace Distill.Server.Constraints;
 
 /// <summary>
 /// Where a byte-level parse of constrained text stands: an immutable stack of frames, so checking a candidate token

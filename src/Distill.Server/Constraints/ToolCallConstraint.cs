@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Text;
+using Distill.Models.Generation;
 
-namespace Distill.Models.Generation.Constraints;
+namespace Distill.Server.Constraints;
 
 /// <summary>
 /// Constrains one generated row to a tool call of a <see cref="ToolCallGrammar"/>, then to the end of the turn.

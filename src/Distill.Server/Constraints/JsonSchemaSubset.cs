@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Distill.Models.Chat;
 
-namespace Distill.Models.Generation.Constraints;
+namespace Distill.Server.Constraints;
 
 /// <summary>A schema keyword or shape that constrained decoding does not implement; <see cref="Path"/> says where (e.g. "properties.city.pattern").</summary>
 public sealed class UnsupportedSchemaException(string message, string path) : Exception(message)

@@ -5,9 +5,9 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Distill.Training.Tests.Lora;
+namespace Distill.Models.Tests.Lora;
 
-public class LoRALinearTests : TorchTest
+public class LoRALinearTests : LoraTest
 {
     [Fact]
     public void At_step_zero_the_output_equals_the_base_layer()
@@ -149,7 +149,7 @@ internal sealed class SealedFieldModel : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x) => q_proj.forward(x);
 }
 
-public class LoRAInjectTests : TorchTest
+public class LoRAInjectTests : LoraTest
 {
     static readonly string[] Targets = ["q_proj", "v_proj"];
 

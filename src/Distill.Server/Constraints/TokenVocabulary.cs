@@ -1,7 +1,7 @@
 using System.Text;
 using Distill.Models.Tokenization;
 
-namespace Distill.Models.Generation.Constraints;
+namespace Distill.Server.Constraints;
 
 /// <summary>
 /// A tokenizer's tokens as the UTF-8 bytes they write, built once per tokenizer, so a grammar state can be tested against

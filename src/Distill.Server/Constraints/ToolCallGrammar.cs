@@ -3,7 +3,7 @@ using System.Text.Json;
 using Distill.Models.Chat;
 using Distill.Models.Tokenization;
 
-namespace Distill.Models.Generation.Constraints;
+namespace Distill.Server.Constraints;
 
 /// <summary>
 /// The text of one tool call exactly as <see cref="ChatTemplate"/> renders it and <see cref="AssistantTurnParser"/> reads it:
