@@ -110,20 +110,27 @@ public static class ConfigurationLoader
         builder.AddJsonFile(path, optional, reloadOnChange: false);
     }
 
-    private static IEnumerable<KeyValuePair<string, string?>> ParseOverrides(IReadOnlyList<string> overrides)
-    {
-        foreach (var item in overrides)
+    private static IEnumerable<KeyValuePair<string, string?>> ParseOverrides(IReadOnlyList<string> overrides) =>
+        overrides.Select(item =>
         {
-            var separator = item.IndexOf('=');
-            if (separator <= 0)
-            {
-                throw new DistillException($"Override '{item}' is not of the form key=value.",
-                    "Write --set Section:Key=value, for example --set Paths:Runs=/data/runs.");
-            }
-            // Accept both "Paths:Runs" and "Paths.Runs" and "Paths__Runs", as users type all three.
-            var key = item[..separator].Trim().Replace("__", ":").Replace('.', ':');
-            yield return new(key, item[(separator + 1)..]);
+            var (key, value) = ParseOverride(item);
+            return new KeyValuePair<string, string?>(key, value);
+        });
+
+    /// <summary>
+    /// One `--set` item as (colon path, raw value). The same syntax serves appsettings and train configs: `Section:Key=value`,
+    /// with `Section.Key` and `Section__Key` accepted as well, as users type all three.
+    /// </summary>
+    public static (string Key, string Value) ParseOverride(string item)
+    {
+        var separator = item.IndexOf('=');
+        if (separator <= 0)
+        {
+            throw new DistillException($"Override '{item}' is not of the form key=value.",
+                "Write --set Section:Key=value, for example --set Paths:Runs=/data/runs (for distill train: --set optimizer:lr=1e-3).");
         }
+        var key = item[..separator].Trim().Replace("__", ":").Replace('.', ':');
+        return (key, item[(separator + 1)..]);
     }
 
     private static Exception Innermost(Exception e) => e.InnerException is null ? e : Innermost(e.InnerException);

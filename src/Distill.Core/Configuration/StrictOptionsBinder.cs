@@ -66,7 +66,7 @@ public static class StrictOptionsBinder
         {
             if (!properties.TryGetValue(child.Key, out var property))
             {
-                var suggestion = Closest(child.Key, properties.Keys);
+                var suggestion = NameSuggestion.Closest(child.Key, properties.Keys);
                 problems.Add(new(child.Path, SourceOf(root, child.Path),
                     "unknown setting" + (suggestion is null ? "" : $" (did you mean '{suggestion}'?)")));
                 continue;
@@ -260,29 +260,5 @@ public static class StrictOptionsBinder
     {
         var child = section.GetChildren().FirstOrDefault();
         return child is null ? section.Path : FirstLeaf(child);
-    }
-
-    private static string? Closest(string key, IEnumerable<string> candidates) => candidates
-        .Select(c => (Candidate: c, Distance: Levenshtein(key.ToLowerInvariant(), c.ToLowerInvariant())))
-        .Where(x => x.Distance <= Math.Max(2, key.Length / 3))
-        .OrderBy(x => x.Distance)
-        .Select(x => x.Candidate)
-        .FirstOrDefault();
-
-    private static int Levenshtein(string a, string b)
-    {
-        var previous = Enumerable.Range(0, b.Length + 1).ToArray();
-        for (var i = 1; i <= a.Length; i++)
-        {
-            var current = new int[b.Length + 1];
-            current[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
-                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
-            }
-            previous = current;
-        }
-        return previous[b.Length];
     }
 }
