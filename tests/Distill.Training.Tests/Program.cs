@@ -10,11 +10,11 @@ namespace Distill.Training.Tests;
 /// </summary>
 public static class Program
 {
-    public static int Main(string[] args)
+    public static async Task<int> Main(string[] args)
     {
         if (args.Length == 2 && args[0] == "train")
         {
-            return Distill.Training.Trainer.TrainerHost.RunFromFile(args[1], Console.Out);
+            return await Distill.Training.Trainer.TrainerHost.RunFromFileAsync(args[1], new Distill.Training.Trainer.LineLogger(Console.Out.WriteLine));
         }
         if (args.Length == 3 && args[0] == "make-dataset")
         {

@@ -2,16 +2,20 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using Distill.Core.Configuration;
 using Distill.Core.Errors;
 using Distill.Models.Chat;
+using Distill.Training.Data;
 using Distill.Training.Losses;
 using Distill.Training.Schedules;
 
 namespace Distill.Training.Config;
 
 /// <summary>
-/// One flat, typed configuration per run (nanoGPT style: presets are files under configs/train/, <c>--set key=value</c> on top).
-/// Keys are snake_case; unknown keys are an error. Relative paths are resolved against the current directory.
+/// One flat, typed configuration per run (nanoGPT style: presets are files under configs/train/, <c>--set section:key=value</c> on
+/// top). Keys and enum values are snake_case; it is bound strictly (<see cref="StrictJsonBinder"/>: unknown keys with a "did you
+/// mean", wrong types and unknown names, each by its colon path), then <see cref="Validate"/> checks values and paths.
+/// Relative paths are resolved against the current directory.
 /// </summary>
 public sealed record TrainConfig
 {
@@ -65,15 +69,20 @@ public sealed record TrainConfig
         WriteIndented = true,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        RespectNullableAnnotations = true,
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false) },
     };
 
-    /// <summary>Reads a config file and applies <c>key=value</c> overrides (dotted keys, values parsed as JSON when they are JSON).</summary>
+    const string Fix = "fix the key in the config file or the --set value (every key: configs/train/README.md)";
+
+    /// <summary>Reads a config file and applies `--set` overrides (<see cref="JsonOverrides"/>: <c>optimizer:lr=1e-3</c> or <c>optimizer.lr=1e-3</c>).</summary>
+    /// <exception cref="ConfigurationException">Every unknown key, wrong type or unknown name, each with its path and source.</exception>
     public static TrainConfig Load(string path, IEnumerable<string>? overrides = null)
     {
         if (!File.Exists(path))
-            throw new DistillException($"train config '{path}' does not exist", "pass --config <file>, e.g. configs/train/world-sft.json");
+            throw new DistillException($"train config '{path}' does not exist", "pass a train config file, e.g. distill train configs/train/world-sft.json");
         JsonNode? node;
         try
         {
@@ -81,134 +90,87 @@ public sealed record TrainConfig
         }
         catch (JsonException e)
         {
-            throw new DistillException($"train config '{path}' is not valid JSON: {e.Message}", "fix the file");
+            throw new DistillException($"train config '{path}' is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})", "fix the JSON syntax at that position");
         }
-        return Parse(node as JsonObject ?? throw new DistillException($"train config '{path}' is not a JSON object", "fix the file"), overrides, path);
+        return Parse(node as JsonObject ?? throw new DistillException($"train config '{path}' is not a JSON object", "write the config as { \"key\": value, ... }"), overrides, path);
     }
 
-    /// <summary>Parses a config object (after overrides).</summary>
-    public static TrainConfig Parse(JsonObject root, IEnumerable<string>? overrides = null, string source = "config")
+    /// <summary>Binds a config object after applying <paramref name="overrides"/>; <paramref name="source"/> names it in messages.</summary>
+    public static TrainConfig Parse(JsonObject root, IEnumerable<string>? overrides = null, string? source = null)
     {
-        foreach (var o in overrides ?? [])
-        {
-            var eq = o.IndexOf('=');
-            if (eq <= 0) throw new DistillException($"--set '{o}' is not key=value", "e.g. --set optimizer.lr=1e-3");
-            Apply(root, o[..eq].Trim(), o[(eq + 1)..]);
-        }
-        try
-        {
-            return root.Deserialize<TrainConfig>(JsonOptions) ?? throw new DistillException($"train config {source} is empty", "fix the file");
-        }
-        catch (JsonException e)
-        {
-            var where = string.IsNullOrEmpty(e.Path) ? "" : $" at {e.Path.TrimStart('$', '.')}";
-            throw new DistillException($"train config {source}{where}: {FirstSentence(e.Message)}",
-                "check the key names and types against configs/train/*.json");
-        }
-    }
-
-    static string FirstSentence(string message)
-    {
-        var i = message.IndexOf(". Path", StringComparison.Ordinal);
-        return i > 0 ? message[..i] : message;
-    }
-
-    static void Apply(JsonObject root, string key, string raw)
-    {
-        var parts = key.Split('.');
-        var node = root;
-        foreach (var part in parts[..^1])
-        {
-            if (node[part] is not JsonObject child)
-            {
-                child = [];
-                node[part] = child;
-            }
-            node = child;
-        }
-        JsonNode? value;
-        try
-        {
-            value = JsonNode.Parse(raw);
-        }
-        catch (JsonException)
-        {
-            value = JsonValue.Create(raw);
-        }
-        node[parts[^1]] = value;
+        var overridden = JsonOverrides.Apply(root, overrides ?? []);
+        return StrictJsonBinder.Bind<TrainConfig>(root, JsonOptions,
+            key => overridden.Any(k => key == k || key.StartsWith(k + ":", StringComparison.Ordinal)) ? "--set" : source, "train config", Fix);
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
     /// <summary>
-    /// Every problem that can be found without loading data or models, as one line each. Path checks are done here too, so a
-    /// wrong path fails before anything starts.
+    /// Every problem with the values that binding cannot see, each naming its key. Path checks are done here too, so a wrong path
+    /// fails before anything starts.
     /// </summary>
-    public IReadOnlyList<string> Problems()
+    public IReadOnlyList<ConfigurationProblem> Problems()
     {
-        var p = new List<string>();
-        if (Student.Model is null == (Student.Preset is null)) p.Add("student: set exactly one of student.preset and student.model");
+        var p = new List<ConfigurationProblem>();
+        void Add(string key, string message) => p.Add(new(key, null, message));
+        if (Student.Model is null == (Student.Preset is null)) Add("student", "set exactly one of student:preset and student:model");
         if (Student.Model is not null && !File.Exists(Path.Combine(Student.Model, "config.json")))
-            p.Add($"student.model '{Student.Model}' is not a model folder (no config.json)");
+            Add("student:model", $"'{Student.Model}' is not a model folder (no config.json)");
         if (Student.Preset is not null && Student.Tokenizer is null)
-            p.Add("student.tokenizer: a preset student needs a tokenizer (\"world\" or a tokenizer.json path)");
+            Add("student:tokenizer", "a preset student needs a tokenizer (\"world\" or a tokenizer.json path)");
         if (Student.Tokenizer is not null and not "world" && !File.Exists(Student.Tokenizer))
-            p.Add($"student.tokenizer '{Student.Tokenizer}' does not exist");
-        if (Datasets.Count == 0) p.Add("datasets: list at least one dataset folder or .parquet file");
-        foreach (var d in Datasets)
-            if (!Directory.Exists(d) && !File.Exists(d)) p.Add($"dataset '{d}' does not exist");
-        if (!LossKinds.All.Contains(Loss.Kind)) p.Add($"loss.kind '{Loss.Kind}' is unknown: use one of {string.Join(", ", LossKinds.All)}");
-        if (!DivergenceNames.TryParse(Loss.Divergence, Loss.Beta, Loss.Skew, out _))
-            p.Add($"loss.divergence '{Loss.Divergence}' is unknown: use one of {string.Join(", ", DivergenceNames.All)}");
+            Add("student:tokenizer", $"'{Student.Tokenizer}' does not exist");
+        if (Datasets.Count == 0) Add("datasets", "list at least one dataset folder or .parquet file");
+        for (var i = 0; i < Datasets.Count; i++)
+            if (!Directory.Exists(Datasets[i]) && !File.Exists(Datasets[i])) Add($"datasets:{i}", $"dataset '{Datasets[i]}' does not exist");
         var needsTeacher = Loss.Kind == LossKinds.OnlineKd || Loss.HiddenWeight > 0 || (Loss.Kind == LossKinds.TopKKd && Loss.SparseFraction < 1);
-        if (needsTeacher && Teacher is null) p.Add($"teacher: loss '{Loss.Kind}' needs a local teacher model folder");
-        if (Teacher is not null && !File.Exists(Path.Combine(Teacher, "config.json"))) p.Add($"teacher '{Teacher}' is not a model folder (no config.json)");
-        if (Loss.Kind == LossKinds.TopKKd && Loss.TopK < 1) p.Add("loss.top_k must be >= 1 for topk_kd");
-        if (Loss.SparseFraction is < 0 or > 1) p.Add("loss.sparse_fraction must be in [0, 1]");
-        if (Loss.Chunks < 1) p.Add("loss.chunks must be >= 1");
-        CheckSchedule(p, "loss.alpha", Loss.Alpha, 0, 1);
-        CheckSchedule(p, "loss.temperature", Loss.Temperature, 1e-6, 1e6);
-        if (Chat is { } chat && !ChatTemplateOptionsFile.TryParseToolFormat(chat.ToolFormat, out _))
-            p.Add($"chat.tool_format '{chat.ToolFormat}' is unknown: use one of {string.Join(", ", ChatTemplateOptionsFile.ToolFormatNames)}");
-        if (Data.MaxLength < 2) p.Add("data.max_length must be >= 2");
-        if (Data.ValidationFraction is < 0 or >= 1) p.Add("data.validation_fraction must be in [0, 1)");
-        if (Data.Truncation is not ("right" or "left")) p.Add($"data.truncation '{Data.Truncation}' is unknown: use right or left");
-        if (Data.Batching is not ("pack" or "bucket")) p.Add($"data.batching '{Data.Batching}' is unknown: use pack or bucket");
-        if (Batch.Size < 1) p.Add("batch.size must be >= 1");
-        if (Batch.GradAccum < 1) p.Add("batch.grad_accum must be >= 1");
-        if (Steps < 1) p.Add("steps must be >= 1");
-        if (Optimizer.Lr is <= 0 or > 1) p.Add("optimizer.lr must be in (0, 1]");
-        if (Optimizer.WarmupSteps < 0) p.Add("optimizer.warmup_steps must be >= 0");
-        if (Optimizer.MinLrRatio is < 0 or > 1) p.Add("optimizer.min_lr_ratio must be in [0, 1]");
-        if (Optimizer.Beta1 is < 0 or >= 1 || Optimizer.Beta2 is < 0 or >= 1) p.Add("optimizer.beta1 / beta2 must be in [0, 1)");
-        if (Eval.Every < 0 || Eval.Batches < 1 || Eval.Patience < 0) p.Add("eval: every >= 0, batches >= 1, patience >= 0");
-        if (CheckpointEvery < 0) p.Add("checkpoint_every must be >= 0");
-        if (LogEvery < 1) p.Add("log_every must be >= 1");
+        if (needsTeacher && Teacher is null) Add("teacher", $"loss '{ConfigNames.Of(Loss.Kind)}' needs a local teacher model folder");
+        if (Teacher is not null && !File.Exists(Path.Combine(Teacher, "config.json"))) Add("teacher", $"'{Teacher}' is not a model folder (no config.json)");
+        if (Loss.Kind == LossKinds.TopKKd && Loss.TopK < 1) Add("loss:top_k", "must be >= 1 for topk_kd");
+        if (Loss.SparseFraction is < 0 or > 1) Add("loss:sparse_fraction", "must be in [0, 1]");
+        if (Loss.Chunks < 1) Add("loss:chunks", "must be >= 1");
+        if (Loss.Beta is < 0 or > 1) Add("loss:beta", "must be in [0, 1]");
+        if (Loss.Skew is < 0 or >= 1) Add("loss:skew", "must be in [0, 1)");
+        CheckSchedule(p, "loss:alpha", Loss.Alpha, 0, 1);
+        CheckSchedule(p, "loss:temperature", Loss.Temperature, 1e-6, 1e6);
+        if (Data.MaxLength < 2) Add("data:max_length", "must be >= 2");
+        if (Data.ValidationFraction is < 0 or >= 1) Add("data:validation_fraction", "must be in [0, 1)");
+        if (Batch.Size < 1) Add("batch:size", "must be >= 1");
+        if (Batch.GradAccum < 1) Add("batch:grad_accum", "must be >= 1");
+        if (Steps < 1) Add("steps", "must be >= 1");
+        if (Optimizer.Lr is <= 0 or > 1) Add("optimizer:lr", "must be in (0, 1]");
+        if (Optimizer.WarmupSteps < 0) Add("optimizer:warmup_steps", "must be >= 0");
+        if (Optimizer.MinLrRatio is < 0 or > 1) Add("optimizer:min_lr_ratio", "must be in [0, 1]");
+        if (Optimizer.Beta1 is < 0 or >= 1) Add("optimizer:beta1", "must be in [0, 1)");
+        if (Optimizer.Beta2 is < 0 or >= 1) Add("optimizer:beta2", "must be in [0, 1)");
+        if (Eval.Every < 0) Add("eval:every", "must be >= 0");
+        if (Eval.Batches < 1) Add("eval:batches", "must be >= 1");
+        if (Eval.Patience < 0) Add("eval:patience", "must be >= 0");
+        if (CheckpointEvery < 0) Add("checkpoint_every", "must be >= 0");
+        if (LogEvery < 1) Add("log_every", "must be >= 1");
         if (Lora is { } l)
         {
-            if (l.Rank < 1) p.Add("lora.rank must be >= 1");
-            if (l.TargetModules.Count == 0) p.Add("lora.target_modules: name at least one linear layer, e.g. [\"q_proj\", \"v_proj\"]");
-            if (Student.Model is null) p.Add("lora: the LoRA stage adapts a trained model: set student.model to the distilled run folder");
+            if (l.Rank < 1) Add("lora:rank", "must be >= 1");
+            if (l.TargetModules.Count == 0) Add("lora:target_modules", "name at least one linear layer, e.g. [\"q_proj\", \"v_proj\"]");
+            if (Student.Model is null) Add("lora", "the LoRA stage adapts a trained model: set student:model to the distilled run folder");
         }
         if (Device is not ("auto" or "cpu" or "cuda") && !Device.StartsWith("cuda:", StringComparison.Ordinal))
-            p.Add($"device '{Device}' is unknown: use auto, cpu, cuda or cuda:N");
-        if (string.IsNullOrWhiteSpace(Out)) p.Add("out: name the run folder");
+            Add("device", $"'{Device}' is unknown: use auto, cpu, cuda or cuda:N");
+        if (string.IsNullOrWhiteSpace(Out)) Add("out", "name the run folder");
         return p;
     }
 
-    /// <summary>Throws one <see cref="DistillException"/> whose message lists every problem.</summary>
+    /// <summary>Throws one <see cref="ConfigurationException"/> whose message lists every problem.</summary>
     public void Validate()
     {
         var problems = Problems();
-        if (problems.Count > 0)
-            throw new DistillException($"invalid train config: {string.Join("; ", problems)}", "fix the config file or the --set values");
+        if (problems.Count > 0) throw new ConfigurationException(problems, "train config", Fix);
     }
 
-    static void CheckSchedule(List<string> p, string name, ScheduleConfig s, double min, double max)
+    static void CheckSchedule(List<ConfigurationProblem> p, string name, ScheduleConfig s, double min, double max)
     {
-        if (s.Kind is not ("constant" or "linear" or "cosine")) p.Add($"{name}.kind '{s.Kind}' is unknown: use constant, linear or cosine");
         if (s.Start < min || s.Start > max || (s.End ?? s.Start) < min || (s.End ?? s.Start) > max)
-            p.Add($"{name} values must be in [{min.ToString(CultureInfo.InvariantCulture)}, {max.ToString(CultureInfo.InvariantCulture)}]");
+            p.Add(new(name, null, $"values must be in [{min.ToString(CultureInfo.InvariantCulture)}, {max.ToString(CultureInfo.InvariantCulture)}]"));
     }
 }
 
@@ -228,18 +190,13 @@ public sealed record StudentConfig
 public sealed record ChatConfig
 {
     /// <summary>json (Qwen2.5's full JSON tool schemas) | compact (one signature line per tool).</summary>
-    [JsonPropertyName("tool_format")] public string ToolFormat { get; init; } = ChatTemplateOptionsFile.JsonToolFormat;
+    [JsonPropertyName("tool_format")] public ChatToolFormat ToolFormat { get; init; } = ChatToolFormat.Json;
 
     /// <summary>System text for conversations without a system turn; null: no system turn at all.</summary>
     [JsonPropertyName("system_prompt"), JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public string? SystemPrompt { get; init; } = ChatTemplateOptions.HelpfulAssistant;
 
-    /// <summary>The template options (call after <see cref="TrainConfig.Validate"/>: an unknown tool format reads as json).</summary>
-    public ChatTemplateOptions ToOptions()
-    {
-        ChatTemplateOptionsFile.TryParseToolFormat(ToolFormat, out var format);
-        return new ChatTemplateOptions { ToolFormat = format, DefaultSystemPrompt = SystemPrompt };
-    }
+    public ChatTemplateOptions ToOptions() => new() { ToolFormat = ToolFormat, DefaultSystemPrompt = SystemPrompt };
 }
 
 public sealed record DataConfig
@@ -248,12 +205,12 @@ public sealed record DataConfig
     [JsonPropertyName("max_length")] public int MaxLength { get; init; } = 256;
 
     /// <summary>pack | bucket.</summary>
-    [JsonPropertyName("batching")] public string Batching { get; init; } = "pack";
+    [JsonPropertyName("batching")] public BatchingMode Batching { get; init; } = BatchingMode.Pack;
 
     [JsonPropertyName("validation_fraction")] public double ValidationFraction { get; init; } = 0.05;
 
     /// <summary>right (keep the beginning of a long conversation) | left (keep its end: the final answer and its stored logprobs).</summary>
-    [JsonPropertyName("truncation")] public string Truncation { get; init; } = "right";
+    [JsonPropertyName("truncation")] public TruncationSide Truncation { get; init; } = TruncationSide.Right;
 
     /// <summary>Read at most this many samples per dataset (0 = all).</summary>
     [JsonPropertyName("max_samples")] public int MaxSamples { get; init; }
@@ -265,19 +222,10 @@ public sealed record DataConfig
     [JsonPropertyName("verified_only")] public bool VerifiedOnly { get; init; }
 }
 
-public static class LossKinds
-{
-    public const string Sft = "sft";
-    public const string TopKKd = "topk_kd";
-    public const string OnlineKd = "online_kd";
-    public const string Cot = "cot";
-    public static readonly IReadOnlyList<string> All = [Sft, TopKKd, OnlineKd, Cot];
-}
-
 public sealed record LossConfig
 {
     /// <summary>sft (cross-entropy on the teacher's outputs = sequence-level KD) | topk_kd | online_kd | cot.</summary>
-    [JsonPropertyName("kind")] public string Kind { get; init; } = LossKinds.Sft;
+    [JsonPropertyName("kind")] public LossKind Kind { get; init; } = LossKind.Sft;
 
     /// <summary>KD weight: loss = alpha * kd + (1 - alpha) * ce.</summary>
     [JsonPropertyName("alpha")] public ScheduleConfig Alpha { get; init; } = new() { Start = 0.5 };
@@ -285,7 +233,7 @@ public sealed record LossConfig
     [JsonPropertyName("temperature")] public ScheduleConfig Temperature { get; init; } = new() { Start = 1.0 };
 
     /// <summary>forward_kl | reverse_kl | jsd | skew_kl | skew_reverse_kl (online KD).</summary>
-    [JsonPropertyName("divergence")] public string Divergence { get; init; } = "forward_kl";
+    [JsonPropertyName("divergence")] public DivergenceName Divergence { get; init; } = DivergenceName.ForwardKl;
 
     [JsonPropertyName("beta")] public double Beta { get; init; } = 0.5;
     [JsonPropertyName("skew")] public double Skew { get; init; } = 0.1;
@@ -307,18 +255,27 @@ public sealed record LossConfig
 
     /// <summary>Weight lambda of the rationale task (cot).</summary>
     [JsonPropertyName("rationale_weight")] public double RationaleWeight { get; init; } = 1.0;
+
+    /// <summary>The configured divergence with its parameter (beta for jsd, skew for the skew kinds).</summary>
+    public Losses.Divergence ToDivergence() => Divergence switch
+    {
+        DivergenceName.ReverseKl => Losses.Divergence.ReverseKl,
+        DivergenceName.Jsd => Losses.Divergence.Jsd(Beta),
+        DivergenceName.SkewKl => Losses.Divergence.Skew(Skew),
+        DivergenceName.SkewReverseKl => Losses.Divergence.SkewReverse(Skew),
+        _ => Losses.Divergence.ForwardKl,
+    };
 }
 
 /// <summary>A scalar schedule (<see cref="Schedule"/>): constant, or linear / cosine from start to end.</summary>
 public sealed record ScheduleConfig
 {
-    [JsonPropertyName("kind")] public string Kind { get; init; } = "constant";
+    [JsonPropertyName("kind")] public ScheduleKind Kind { get; init; } = ScheduleKind.Constant;
     [JsonPropertyName("start")] public double Start { get; init; }
     [JsonPropertyName("end")] public double? End { get; init; }
     [JsonPropertyName("hold_steps")] public long HoldSteps { get; init; }
 
-    public Schedule ToSchedule() => new(Kind switch { "linear" => ScheduleKind.Linear, "cosine" => ScheduleKind.Cosine, _ => ScheduleKind.Constant },
-        Start, End ?? Start, HoldSteps);
+    public Schedule ToSchedule() => new(Kind, Start, End ?? Start, HoldSteps);
 }
 
 public sealed record OptimizerConfig
@@ -362,24 +319,4 @@ public sealed record LoraStageConfig
     [JsonPropertyName("alpha")] public double Alpha { get; init; } = 16;
     [JsonPropertyName("dropout")] public double Dropout { get; init; }
     [JsonPropertyName("target_modules")] public IReadOnlyList<string> TargetModules { get; init; } = ["q_proj", "v_proj"];
-}
-
-/// <summary>Divergence names as configs spell them.</summary>
-public static class DivergenceNames
-{
-    public static readonly IReadOnlyList<string> All = ["forward_kl", "reverse_kl", "jsd", "skew_kl", "skew_reverse_kl"];
-
-    public static bool TryParse(string name, double beta, double skew, out Divergence divergence)
-    {
-        divergence = name switch
-        {
-            "forward_kl" => Losses.Divergence.ForwardKl,
-            "reverse_kl" => Losses.Divergence.ReverseKl,
-            "jsd" => Losses.Divergence.Jsd(beta),
-            "skew_kl" => Losses.Divergence.Skew(skew),
-            "skew_reverse_kl" => Losses.Divergence.SkewReverse(skew),
-            _ => null!,
-        };
-        return divergence is not null;
-    }
 }

@@ -7,6 +7,7 @@ using Distill.Training.Data;
 using Distill.Training.Losses;
 using Distill.Training.Metrics;
 using Distill.Training.Schedules;
+using Microsoft.Extensions.Logging;
 using TorchSharp;
 using static TorchSharp.torch;
 using static Distill.Models.Native.Scalars;
@@ -58,7 +59,7 @@ public sealed class DistillTrainer(TrainerParts parts)
         if (state.Finished)
         {
             // A finished run (all steps, or stopped early) is not trained further by running it again.
-            log.WriteLine($"run already finished at step {state.Step}: {state.StopReason}");
+            log.LogInformation("run already finished at step {Step}: {StopReason}", state.Step, state.StopReason);
             return new TrainResult(state.Step, null, state.BestValLoss, state.StopReason ?? stopReason, 0, 0, Completed: true, AlreadyFinished: true);
         }
         parts.Student.train();
@@ -161,8 +162,9 @@ public sealed class DistillTrainer(TrainerParts parts)
                     peakClock.Restart();
                 }
                 var eta = etaNow;
-                log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"step {step + 1}/{cfg.Steps} | loss {loss:F4} (ce {ce:F4}{(values.ContainsKey("kd") ? $" kd {kd:F4}" : "")}) | lr {lr:E2} | {tokensPerSecond:N0} tok/s | mfu {mfu * 100:F2}% | eta {eta:hh\\:mm\\:ss}"));
+                log.LogInformation("step {Step}/{Steps} | loss {Loss:F4} (ce {Ce:F4}{Kd}) | lr {Lr:E2} | {TokensPerSecond:N0} tok/s | mfu {MfuPercent:F2}% | eta {Eta}",
+                    step + 1, cfg.Steps, loss, ce, values.ContainsKey("kd") ? string.Create(CultureInfo.InvariantCulture, $" kd {kd:F4}") : "", lr,
+                    tokensPerSecond, mfu * 100, eta.ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture));
                 window.Restart();
                 windowTokens = 0;
                 windowFlops = 0;
@@ -181,12 +183,12 @@ public sealed class DistillTrainer(TrainerParts parts)
                     BestValLoss = improved ? val : state.BestValLoss,
                     EvalsWithoutImprovement = improved ? 0 : state.EvalsWithoutImprovement + 1,
                 };
-                log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"eval step {step + 1} | val_loss {val:F4} | best {state.BestValLoss:F4}"));
+                log.LogInformation("eval step {Step} | val_loss {ValLoss:F4} | best {BestValLoss:F4}", step + 1, val, state.BestValLoss);
                 if (cfg.Eval.Patience > 0 && state.EvalsWithoutImprovement >= cfg.Eval.Patience)
                 {
                     stop = true;
                     stopReason = $"early stopping: no better validation loss in {cfg.Eval.Patience} evaluations";
-                    log.WriteLine(stopReason);
+                    log.LogInformation("{StopReason}", stopReason);
                 }
             }
             if (last || stop || (cfg.CheckpointEvery > 0 && (step + 1) % cfg.CheckpointEvery == 0))

@@ -13,6 +13,7 @@ using Distill.Training.Losses;
 using Distill.Models.Performance;
 using Distill.Training.Metrics;
 using Distill.Training.Reports;
+using Microsoft.Extensions.Logging;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -43,7 +44,8 @@ public sealed class TrainerParts : IDisposable
 
     /// <summary>How often the trainer measures the matmul peak again (at a log line).</summary>
     public TimeSpan PeakRefreshInterval { get; set; } = TimeSpan.FromMinutes(1);
-    public required TextWriter Log { get; init; }
+    /// <summary>Where the run's lines go (chat, data, student, every log_every steps, evaluations, done).</summary>
+    public required ILogger Log { get; init; }
     public required DataStatistics DataStatistics { get; init; }
 
     /// <summary>Told after every step (a progress bar); the log gets a line every log_every steps either way.</summary>
@@ -86,7 +88,7 @@ public sealed class TrainerParts : IDisposable
 /// <summary>
 /// The library entry point of a training run (what <c>distill train</c> calls): validate the config, run the tokenizer preflight,
 /// load data and models, resume from the run folder's checkpoint when there is one, run <see cref="DistillTrainer"/>, then write
-/// charts and report.md.
+/// charts and report.md. Its lines go to an <see cref="ILogger"/> at Information (<see cref="LineLogger"/> prints them as plain lines).
 /// </summary>
 public static class TrainerHost
 {
@@ -96,26 +98,26 @@ public static class TrainerHost
     public const string MergedFolder = "merged";
 
     /// <summary>Runs a config file; returns a process exit code (0 done or stopped as asked, 1 a user error).</summary>
-    public static int RunFromFile(string configPath, TextWriter log, IEnumerable<string>? overrides = null)
+    public static async Task<int> RunFromFileAsync(string configPath, ILogger log, IEnumerable<string>? overrides = null, CancellationToken ct = default)
     {
         try
         {
-            Run(TrainConfig.Load(configPath, overrides), log);
+            await RunAsync(TrainConfig.Load(configPath, overrides), log, ct: ct);
             return 0;
         }
         catch (DistillException e)
         {
-            log.WriteLine($"error: {e.OneLine}");
+            log.LogError("error: {Error}", e.OneLine);
             return 1;
         }
     }
 
     /// <summary>Trains as configured. <paramref name="tokenizerResolver"/> maps a student.tokenizer value that is not a file (e.g. "world") to a tokenizer.json path.</summary>
-    public static TrainResult Run(TrainConfig config, TextWriter log, Func<string, string, string>? tokenizerResolver = null, CancellationToken ct = default,
+    public static async Task<TrainResult> RunAsync(TrainConfig config, ILogger log, Func<string, string, string>? tokenizerResolver = null, CancellationToken ct = default,
         IProgress<TrainProgress>? progress = null)
     {
         config.Validate();
-        using var parts = Prepare(config, log, tokenizerResolver, ct);
+        using var parts = await PrepareAsync(config, log, tokenizerResolver, ct);
         parts.Progress = progress;
         var result = new DistillTrainer(parts).Run(ct);
         // Running a finished run again trains nothing: its report (with the throughput it measured) and merged model stay as they
@@ -128,18 +130,18 @@ public static class TrainerHost
         {
             // Serve and evaluate the adapted student without a separate merge step: <run>/merged is a plain model folder.
             PeftAdapter.Merge(config.Student.Model!, parts.RunDir, merged);
-            log.WriteLine($"merged base + adapter into {merged} (serve it with `distill serve --model {merged}`)");
+            log.LogInformation("merged base + adapter into {Merged} (serve it with `distill serve --model {Merged}`)", merged, merged);
         }
         if (result.Completed && (!result.AlreadyFinished || !reportWritten))
         {
             TrainingReport.Write(parts.RunDir, config, parts, result);
-            log.WriteLine($"done: {result.StopReason}; run folder {parts.RunDir}");
+            log.LogInformation("done: {StopReason}; run folder {RunDir}", result.StopReason, parts.RunDir);
         }
         return result;
     }
 
     /// <summary>Everything before the first step. Fails before any compute when the config, paths or tokenizers do not fit.</summary>
-    public static TrainerParts Prepare(TrainConfig cfg, TextWriter log, Func<string, string, string>? tokenizerResolver = null, CancellationToken ct = default)
+    public static async Task<TrainerParts> PrepareAsync(TrainConfig cfg, ILogger log, Func<string, string, string>? tokenizerResolver = null, CancellationToken ct = default)
     {
         TorchNative.EnsureLoaded();
         NativeHeap.KeepFreedMemory(); // steps reuse the previous step's pages instead of page-faulting large tensors back in
@@ -150,11 +152,11 @@ public static class TrainerHost
         // Tokenizer and preflight: before data is encoded or a model exists.
         var tokenizerPath = ResolveTokenizer(cfg, runDir, tokenizerResolver);
         var tokenizer = TokenizerLoader.Load(tokenizerPath);
-        DivergenceNames.TryParse(cfg.Loss.Divergence, cfg.Loss.Beta, cfg.Loss.Skew, out var divergence);
+        var divergence = cfg.Loss.ToDivergence();
         var usesStoredLogprobs = cfg.Loss.Kind == LossKinds.TopKKd && cfg.Loss.SparseFraction > 0;
         if (usesStoredLogprobs)
             TokenizerPreflight.RequireStoredLogprobsMatch(tokenizer.TokenizerId,
-                TrainingData.PeekTeacherTokenizersAsync(cfg.Datasets, ct: ct).GetAwaiter().GetResult());
+                await TrainingData.PeekTeacherTokenizersAsync(cfg.Datasets, ct: ct));
         var studentConfig = cfg.Student.Model is { } m ? LlamaConfig.Load(Path.Combine(m, ModelFolder.ConfigFile)) : PresetConfig(cfg.Student.Preset!, tokenizer);
         var sharedVocab = studentConfig.VocabSize;
         if (cfg.Teacher is { } teacherDir)
@@ -171,12 +173,12 @@ public static class TrainerHost
         if (ChatTemplateOptionsFile.Load(runDir) is { } started && started != chat)
             throw new DistillException($"run folder '{runDir}' was started with chat {StudentChatOptions.Describe(started)}, now it would be {StudentChatOptions.Describe(chat)}",
                 "resume with the same chat settings, or choose a new out folder");
-        log.WriteLine($"chat: {StudentChatOptions.Describe(chat)} ({chatSource})");
+        log.LogInformation("chat: {Chat} ({ChatSource})", StudentChatOptions.Describe(chat), chatSource);
 
         // Data.
         var topK = usesStoredLogprobs ? cfg.Loss.TopK : 0;
-        var encoder = new SampleEncoder(tokenizer, cfg.Data.MaxLength, topK, stepByStep: cfg.Loss.Kind == LossKinds.Cot, keepEnd: cfg.Data.Truncation == "left", chat);
-        var data = TrainingData.LoadAsync(cfg.Datasets, encoder, cfg.Data.ValidationFraction, cfg.Data.MaxSamples, ct, cfg.Data.VerifiedOnly).GetAwaiter().GetResult();
+        var encoder = new SampleEncoder(tokenizer, cfg.Data.MaxLength, topK, stepByStep: cfg.Loss.Kind == LossKinds.Cot, keepEnd: cfg.Data.Truncation == TruncationSide.Left, chat);
+        var data = await TrainingData.LoadAsync(cfg.Datasets, encoder, cfg.Data.ValidationFraction, cfg.Data.MaxSamples, ct, cfg.Data.VerifiedOnly);
         if (usesStoredLogprobs && data.Statistics.LogprobsAligned == 0)
             throw new DistillException(
                 $"loss topk_kd needs stored teacher logprobs with token ids, but none of the {data.Statistics.Samples} samples has logprobs that align with the student's tokens",
@@ -184,9 +186,9 @@ public static class TrainerHost
         var aligned = usesStoredLogprobs
             ? $", logprobs aligned for {data.Statistics.LogprobsAligned}/{data.Statistics.WithLogprobs} samples ({data.Statistics.TurnsAligned}/{data.Statistics.TurnsWithLogprobs} assistant turns)"
             : "";
-        log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        log.LogInformation("{DataLine}", string.Create(CultureInfo.InvariantCulture,
             $"data: {data.Statistics.Samples} samples -> {data.Statistics.TrainExamples} train / {data.Statistics.ValidationExamples} validation examples, {data.Statistics.TrainTokens:N0} train tokens ({data.Statistics.TrainLabelTokens:N0} labelled), {data.Statistics.Truncated} truncated{aligned}{(cfg.Data.VerifiedOnly ? $", {data.SkippedUnverified} unverified samples left out" : "")}"));
-        var mode = cfg.Data.Batching == "bucket" ? BatchingMode.Bucket : BatchingMode.Pack;
+        var mode = cfg.Data.Batching;
         var padId = tokenizer.PadId ?? tokenizer.EosId ?? 0;
         var trainPlan = new BatchPlan(data.Train, cfg.Batch.Size, cfg.Data.MaxLength, mode, cfg.Seed, topK, padId);
         var valPlan = data.Validation.Count > 0 ? new BatchPlan(data.Validation, cfg.Batch.Size, cfg.Data.MaxLength, mode, cfg.Seed, 0, padId, shuffle: false) : null;
@@ -197,7 +199,7 @@ public static class TrainerHost
         if (cfg.Lora is { } lora)
         {
             var adapted = LoRA.Inject(student, lora.TargetModules, lora.Rank, lora.Alpha, lora.Dropout);
-            log.WriteLine($"lora: {adapted.Count} adapted layers (rank {lora.Rank}, alpha {lora.Alpha}); base weights frozen");
+            log.LogInformation("lora: {Layers} adapted layers (rank {Rank}, alpha {Alpha}); base weights frozen", adapted.Count, lora.Rank, lora.Alpha);
         }
         LlamaForCausalLM? teacher = null;
         HiddenStateProjector? projector = null;
@@ -224,14 +226,14 @@ public static class TrainerHost
                 throw new DistillException($"run folder '{runDir}' was started with seed {state.Seed}, the config says {cfg.Seed}",
                     "resume with the same config, or choose a new out folder");
             Checkpoint.Load(checkpointDir, optimizer.NamedParameters.Select(p => (p.Name, (Tensor)p.Param)), optimizer, state);
-            log.WriteLine($"resuming {runDir} at step {state.Step} (epoch {state.DataEpoch}, batch {state.DataBatch})");
+            log.LogInformation("resuming {RunDir} at step {Step} (epoch {Epoch}, batch {Batch})", runDir, state.Step, state.DataEpoch, state.DataBatch);
         }
         File.WriteAllText(Path.Combine(runDir, ResolvedConfigFile), cfg.ToJson() + "\n");
 
         var peak = MatmulPeak.Measure(device);
         var trainable = optimizer.Parameters.Sum(p => p.numel());
-        log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"student: {student.ParameterCount:N0} parameters ({trainable:N0} trained) on {device}, fp32; loss {cfg.Loss.Kind}; measured matmul peak {peak / 1e9:F1} GFLOP/s"));
+        log.LogInformation("student: {Parameters:N0} parameters ({Trained:N0} trained) on {Device}, fp32; loss {Loss}; measured matmul peak {PeakGflops:F1} GFLOP/s",
+            student.ParameterCount, trainable, device, ConfigNames.Of(cfg.Loss.Kind), peak / 1e9);
         return new TrainerParts
         {
             Config = cfg,

@@ -4,6 +4,7 @@ using Distill.Models.Llama;
 using Distill.Models.Lora;
 using Distill.Training.Config;
 using Distill.Training.Trainer;
+using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -15,16 +16,16 @@ public class LoraStageTests(TrainingFixture fx)
     private static double MaxDiff(Tensor a, Tensor b) => a.sub(b).abs().max().item<float>();
 
     [Fact]
-    public void Lora_stage_trains_only_the_adapter_and_merge_equals_the_adapter_forward()
+    public async Task Lora_stage_trains_only_the_adapter_and_merge_equals_the_adapter_forward()
     {
         var baseDir = Path.Combine(fx.Root, "tiny-student");
         var run = fx.NewDir("lora");
-        var result = TrainerHost.Run(TrainConfig.Load(fx.WriteConfig(run, o =>
+        var result = await TrainerHost.RunAsync(TrainConfig.Load(fx.WriteConfig(run, o =>
         {
             o["steps"] = 6;
             o["optimizer"]!["lr"] = 5e-2;
             o["lora"] = new JsonObject { ["rank"] = 4, ["alpha"] = 8, ["target_modules"] = new JsonArray("q_proj", "v_proj", "down_proj") };
-        })), TextWriter.Null);
+        })), NullLogger.Instance);
         Assert.Equal(6, result.Steps);
         Assert.True(PeftAdapter.Exists(run));
         Assert.False(File.Exists(Path.Combine(run, "model.safetensors")));

@@ -4,6 +4,7 @@ using Distill.Models.Chat;
 using Distill.Training.Config;
 using Distill.Training.Data;
 using Distill.Training.Trainer;
+using Distill.Core.Configuration;
 
 namespace Distill.Training.Tests.Trainer;
 
@@ -13,11 +14,12 @@ public class ChatFormatTests(TrainingFixture fx)
 {
     private static readonly ChatTemplateOptions Compact = new() { ToolFormat = ChatToolFormat.Compact };
 
-    private string Train(string runDir, Action<JsonObject>? edit = null)
+    private async Task<string> Train(string runDir, Action<JsonObject>? edit = null)
     {
-        var log = new StringWriter();
-        TrainerHost.Run(TrainConfig.Load(fx.WriteConfig(runDir, o => { o["steps"] = 2; o["eval"] = new JsonObject { ["every"] = 0, ["batches"] = 1 }; edit?.Invoke(o); })), log);
-        return log.ToString();
+        var lines = new List<string>();
+        await TrainerHost.RunAsync(TrainConfig.Load(fx.WriteConfig(runDir, o => { o["steps"] = 2; o["eval"] = new JsonObject { ["every"] = 0, ["batches"] = 1 }; edit?.Invoke(o); })),
+            new LineLogger(lines.Add));
+        return string.Join('\n', lines);
     }
 
     private string FolderWith(ChatTemplateOptions? options)
@@ -30,29 +32,29 @@ public class ChatFormatTests(TrainingFixture fx)
     }
 
     [Fact]
-    public void A_run_writes_the_configs_chat_options_into_its_folder_and_a_student_trained_from_it_inherits_them()
+    public async Task A_run_writes_the_configs_chat_options_into_its_folder_and_a_student_trained_from_it_inherits_them()
     {
         var first = fx.NewDir("chat-first");
-        var log = Train(first, o => o["chat"] = new JsonObject { ["tool_format"] = "compact", ["system_prompt"] = "You help shoppers." });
+        var log = await Train(first, o => o["chat"] = new JsonObject { ["tool_format"] = "compact", ["system_prompt"] = "You help shoppers." });
 
         var saved = ChatTemplateOptionsFile.Load(first);
         Assert.Equal(new ChatTemplateOptions { ToolFormat = ChatToolFormat.Compact, DefaultSystemPrompt = "You help shoppers." }, saved);
         Assert.Contains("chat: tool_format compact, system_prompt \"You help shoppers.\" (from the config)", log);
 
         var second = fx.NewDir("chat-second");
-        var inherited = Train(second, o => o["student"] = new JsonObject { ["model"] = first });
+        var inherited = await Train(second, o => o["student"] = new JsonObject { ["model"] = first });
 
         Assert.Equal(saved, ChatTemplateOptionsFile.Load(second));
         Assert.Contains($"(from {ChatTemplateOptionsFile.FileName} in {first})", inherited);
     }
 
     [Fact]
-    public void Resuming_a_run_with_other_chat_options_is_refused()
+    public async Task Resuming_a_run_with_other_chat_options_is_refused()
     {
         var run = fx.NewDir("chat-resume");
-        Train(run, o => o["chat"] = new JsonObject { ["tool_format"] = "compact" });
+        await Train(run, o => o["chat"] = new JsonObject { ["tool_format"] = "compact" });
 
-        var error = Assert.Throws<DistillException>(() => Train(run, o => { o["steps"] = 4; o["chat"] = new JsonObject { ["tool_format"] = "json" }; }));
+        var error = await Assert.ThrowsAsync<DistillException>(() => Train(run, o => { o["steps"] = 4; o["chat"] = new JsonObject { ["tool_format"] = "json" }; }));
 
         Assert.Contains("was started with chat tool_format compact", error.Message);
     }
@@ -63,9 +65,9 @@ public class ChatFormatTests(TrainingFixture fx)
         var dir = FolderWith(Compact);
 
         Assert.Equal(Compact, StudentChatOptions.Resolve(new TrainConfig { Student = new StudentConfig { Model = dir } }).Options);
-        Assert.Equal(Compact, StudentChatOptions.Resolve(new TrainConfig { Student = new StudentConfig { Model = dir }, Chat = new ChatConfig { ToolFormat = "compact" } }).Options);
+        Assert.Equal(Compact, StudentChatOptions.Resolve(new TrainConfig { Student = new StudentConfig { Model = dir }, Chat = new ChatConfig { ToolFormat = ChatToolFormat.Compact } }).Options);
         var error = Assert.Throws<DistillException>(() =>
-            StudentChatOptions.Resolve(new TrainConfig { Student = new StudentConfig { Model = dir }, Chat = new ChatConfig { ToolFormat = "json" } }));
+            StudentChatOptions.Resolve(new TrainConfig { Student = new StudentConfig { Model = dir }, Chat = new ChatConfig { ToolFormat = ChatToolFormat.Json } }));
         Assert.Contains("was trained with chat tool_format compact", error.Message);
     }
 
@@ -74,18 +76,18 @@ public class ChatFormatTests(TrainingFixture fx)
     {
         var bare = FolderWith(null);
 
-        Assert.Equal(Compact, StudentChatOptions.Resolve(new TrainConfig { Student = new StudentConfig { Model = bare }, Chat = new ChatConfig { ToolFormat = "compact" } }).Options);
-        Assert.Equal(Compact, StudentChatOptions.Resolve(new TrainConfig { Student = new StudentConfig { Preset = "tiny-test" }, Chat = new ChatConfig { ToolFormat = "compact" } }).Options);
+        Assert.Equal(Compact, StudentChatOptions.Resolve(new TrainConfig { Student = new StudentConfig { Model = bare }, Chat = new ChatConfig { ToolFormat = ChatToolFormat.Compact } }).Options);
+        Assert.Equal(Compact, StudentChatOptions.Resolve(new TrainConfig { Student = new StudentConfig { Preset = "tiny-test" }, Chat = new ChatConfig { ToolFormat = ChatToolFormat.Compact } }).Options);
         Assert.Equal(new ChatTemplateOptions(), StudentChatOptions.Resolve(new TrainConfig { Student = new StudentConfig { Model = bare } }).Options);
     }
 
     [Fact]
     public void Chat_keys_are_validated_like_the_others_and_set_with_dotted_overrides()
     {
-        var unknownFormat = TrainConfig.Parse(new JsonObject { ["chat"] = new JsonObject { ["tool_format"] = "yaml" } });
-        Assert.Contains(unknownFormat.Problems(), p => p.Contains("chat.tool_format 'yaml' is unknown: use one of json, compact", StringComparison.Ordinal));
+        var unknownFormat = Assert.Throws<ConfigurationException>(() => TrainConfig.Parse(new JsonObject { ["chat"] = new JsonObject { ["tool_format"] = "yaml" } }));
+        Assert.Contains("setting 'chat:tool_format': 'yaml' is not a valid choice (one of: json, compact)", unknownFormat.Message);
 
-        Assert.Throws<DistillException>(() => TrainConfig.Parse(new JsonObject { ["chat"] = new JsonObject { ["tools"] = "compact" } }));
+        Assert.Throws<ConfigurationException>(() => TrainConfig.Parse(new JsonObject { ["chat"] = new JsonObject { ["tools"] = "compact" } }));
 
         var set = TrainConfig.Parse(new JsonObject(), ["chat.tool_format=compact", "chat.system_prompt=null"]);
         Assert.Equal(new ChatTemplateOptions { ToolFormat = ChatToolFormat.Compact, DefaultSystemPrompt = null }, set.Chat!.ToOptions());

@@ -20,7 +20,7 @@ public class PresetTests
         {
             var config = TrainConfig.Load(path);
             // Only path problems are allowed here: the datasets and runs come from earlier stages.
-            Assert.All(config.Problems(), p => Assert.Matches("does not exist|not a model folder", p));
+            Assert.All(config.Problems(), p => Assert.Matches("does not exist|not a model folder", p.Message));
         }
     }
 }

@@ -5,6 +5,7 @@ using Distill.Models.Checkpoints;
 using Distill.Training.Config;
 using Distill.Training.Metrics;
 using Distill.Training.Trainer;
+using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
 
 namespace Distill.Training.Tests.Trainer;
@@ -15,14 +16,14 @@ public class TrainerTests(TrainingFixture fx)
     private static List<double> Losses(string runDir) =>
         MetricsLog.Read(Path.Combine(runDir, MetricsLog.FileName)).Where(r => r.Kind == "train").Select(r => r["loss"]!.Value).ToList();
 
-    private TrainResult Train(string runDir, Action<JsonObject>? edit = null) =>
-        TrainerHost.Run(TrainConfig.Load(fx.WriteConfig(runDir, edit)), TextWriter.Null);
+    private Task<TrainResult> Train(string runDir, Action<JsonObject>? edit = null) =>
+        TrainerHost.RunAsync(TrainConfig.Load(fx.WriteConfig(runDir, edit)), NullLogger.Instance);
 
     [Fact]
-    public void A_few_sft_steps_reduce_the_loss_and_leave_a_servable_run_folder()
+    public async Task A_few_sft_steps_reduce_the_loss_and_leave_a_servable_run_folder()
     {
         var run = fx.NewDir("sft");
-        var result = Train(run, o => { o["steps"] = 30; o["optimizer"]!["lr"] = 2e-2; o["log_every"] = 10; });
+        var result = await Train(run, o => { o["steps"] = 30; o["optimizer"]!["lr"] = 2e-2; o["log_every"] = 10; });
         var losses = Losses(run);
         Assert.Equal(30, losses.Count);
         Assert.True(losses.Skip(25).Average() < losses.Take(5).Average() - 0.5, $"loss {losses[0]} -> {losses[^1]}");
@@ -41,10 +42,10 @@ public class TrainerTests(TrainingFixture fx)
     [InlineData("online_kd", "jsd")]
     [InlineData("online_kd", "skew_kl")]
     [InlineData("cot", null)]
-    public void Each_loss_family_trains_end_to_end(string kind, string? divergence)
+    public async Task Each_loss_family_trains_end_to_end(string kind, string? divergence)
     {
         var run = fx.NewDir(kind);
-        var result = Train(run, o =>
+        var result = await Train(run, o =>
         {
             o["steps"] = 3;
             o["loss"] = new JsonObject { ["kind"] = kind, ["divergence"] = divergence ?? "forward_kl", ["top_k"] = 3, ["alpha"] = new JsonObject { ["kind"] = "linear", ["start"] = 0.9, ["end"] = 0.5 } };
@@ -58,10 +59,10 @@ public class TrainerTests(TrainingFixture fx)
     }
 
     [Fact]
-    public void Staged_kd_with_hidden_state_term_switches_from_top_k_to_online()
+    public async Task Staged_kd_with_hidden_state_term_switches_from_top_k_to_online()
     {
         var run = fx.NewDir("staged");
-        Train(run, o =>
+        await Train(run, o =>
         {
             o["steps"] = 4;
             o["teacher"] = fx.TeacherDir;
@@ -73,14 +74,14 @@ public class TrainerTests(TrainingFixture fx)
     }
 
     [Fact]
-    public void Stopping_and_resuming_in_process_continues_the_same_loss_curve()
+    public async Task Stopping_and_resuming_in_process_continues_the_same_loss_curve()
     {
         var full = fx.NewDir("full");
-        Train(full, o => o["steps"] = 10);
+        await Train(full, o => o["steps"] = 10);
         var resumed = fx.NewDir("resumed");
-        var first = Train(resumed, o => { o["steps"] = 10; o["stop_after_steps"] = 6; });
+        var first = await Train(resumed, o => { o["steps"] = 10; o["stop_after_steps"] = 6; });
         Assert.False(first.Completed);
-        Train(resumed, o => o["steps"] = 10);
+        await Train(resumed, o => o["steps"] = 10);
         var a = Losses(full);
         var b = Losses(resumed);
         Assert.Equal(10, b.Count);
@@ -88,19 +89,19 @@ public class TrainerTests(TrainingFixture fx)
     }
 
     [Fact]
-    public void Cancelling_checkpoints_the_finished_steps_and_resuming_repeats_none()
+    public async Task Cancelling_checkpoints_the_finished_steps_and_resuming_repeats_none()
     {
         var full = fx.NewDir("full-for-cancel");
-        Train(full, o => { o["steps"] = 8; o["checkpoint_every"] = 100; });
+        await Train(full, o => { o["steps"] = 8; o["checkpoint_every"] = 100; });
         var cancelled = fx.NewDir("cancelled");
         using var cancel = new CancellationTokenSource();
         // Cancel from inside step 5's progress report, as Ctrl+C would arrive mid-run; checkpoint_every is far away.
         var progress = new Callback(p => { if (p.Step == 5) cancel.Cancel(); });
         var config = TrainConfig.Load(fx.WriteConfig(cancelled, o => { o["steps"] = 8; o["checkpoint_every"] = 100; }));
-        Assert.Throws<OperationCanceledException>(() => TrainerHost.Run(config, TextWriter.Null, null, cancel.Token, progress));
+        await Assert.ThrowsAsync<OperationCanceledException>(() => TrainerHost.RunAsync(config, NullLogger.Instance, null, cancel.Token, progress));
         Assert.Equal(5, Checkpoint.ReadState(Checkpoint.Find(cancelled)!).Step);
 
-        Train(cancelled, o => { o["steps"] = 8; o["checkpoint_every"] = 100; });
+        await Train(cancelled, o => { o["steps"] = 8; o["checkpoint_every"] = 100; });
         var a = Losses(full);
         var b = Losses(cancelled);
         Assert.Equal(8, b.Count);
@@ -113,32 +114,32 @@ public class TrainerTests(TrainingFixture fx)
     }
 
     [Fact]
-    public void Running_a_finished_run_again_trains_nothing_more()
+    public async Task Running_a_finished_run_again_trains_nothing_more()
     {
         var run = fx.NewDir("finished");
-        Train(run, o => o["steps"] = 3);
+        await Train(run, o => o["steps"] = 3);
         var report = File.ReadAllText(Path.Combine(run, "report.md"));
-        var again = Train(run, o => o["steps"] = 3);
+        var again = await Train(run, o => o["steps"] = 3);
         Assert.Equal(3, again.Steps);
         Assert.True(again.AlreadyFinished);
         Assert.Equal(3, Losses(run).Count);
         // The report keeps the throughput measured when the run trained (a re-run measures nothing).
         Assert.Equal(report, File.ReadAllText(Path.Combine(run, "report.md")));
         File.Delete(Path.Combine(run, "report.md"));
-        Train(run, o => o["steps"] = 3);
+        await Train(run, o => o["steps"] = 3);
         Assert.True(File.Exists(Path.Combine(run, "report.md")));
     }
 
     [Fact]
-    public void Checkpoint_round_trip_restores_weights_optimizer_and_position()
+    public async Task Checkpoint_round_trip_restores_weights_optimizer_and_position()
     {
         var run = fx.NewDir("ckpt");
-        Train(run, o => { o["steps"] = 4; o["checkpoint_every"] = 2; });
+        await Train(run, o => { o["steps"] = 4; o["checkpoint_every"] = 2; });
         var state = Checkpoint.ReadState(Checkpoint.Find(run)!);
         Assert.Equal(4, state.Step);
         Assert.Equal(4, state.OptimizerStep);
         Assert.True(state.Finished);
-        using var parts = TrainerHost.Prepare(TrainConfig.Load(fx.WriteConfig(run, o => o["steps"] = 4)), TextWriter.Null);
+        using var parts = await TrainerHost.PrepareAsync(TrainConfig.Load(fx.WriteConfig(run, o => o["steps"] = 4)), NullLogger.Instance);
         Assert.Equal(4, parts.State.Step);
         Assert.Equal(state.DataPosition, parts.Train.Position);
         Assert.Equal(4, parts.Optimizer.StepCount);
@@ -150,33 +151,35 @@ public class TrainerTests(TrainingFixture fx)
     }
 
     [Fact]
-    public void Invalid_configs_fail_with_one_clear_line_before_anything_starts()
+    public async Task Invalid_configs_fail_with_one_clear_line_before_anything_starts()
     {
         var run = fx.NewDir("bad");
-        var e = Assert.Throws<DistillException>(() => Train(run, o => { o["loss"] = new JsonObject { ["kind"] = "magic" }; o["datasets"] = new JsonArray("/nope/data"); }));
-        Assert.Contains("loss.kind 'magic' is unknown", e.Message);
-        Assert.Contains("dataset '/nope/data' does not exist", e.Message);
+        var e = await Assert.ThrowsAnyAsync<DistillException>(() => Train(run, o => { o["loss"] = new JsonObject { ["kind"] = "online_kd" }; o["datasets"] = new JsonArray("/nope/data"); }));
+        Assert.Contains("setting 'datasets:0': dataset '/nope/data' does not exist", e.Message);
+        Assert.Contains("setting 'teacher': loss 'online_kd' needs a local teacher", e.Message);
         Assert.DoesNotContain('\n', e.OneLine);
         Assert.False(Directory.Exists(run));
 
-        var unknown = Assert.Throws<DistillException>(() => Train(run, o => o["optimiser"] = new JsonObject()));
-        Assert.Contains("optimiser", unknown.Message);
-        var online = Assert.Throws<DistillException>(() => Train(run, o => o["loss"] = new JsonObject { ["kind"] = "online_kd" }));
-        Assert.Contains("needs a local teacher", online.Message);
+        var unknown = await Assert.ThrowsAnyAsync<DistillException>(() => Train(run, o => o["optimiser"] = new JsonObject()));
+        Assert.Contains("setting 'optimiser'", unknown.Message);
+        Assert.Contains("did you mean 'optimizer'?", unknown.Message);
+        var kind = await Assert.ThrowsAnyAsync<DistillException>(() => Train(run, o => o["loss"] = new JsonObject { ["kind"] = "magic" }));
+        Assert.Contains("setting 'loss:kind'", kind.Message);
+        Assert.False(Directory.Exists(run));
     }
 
     [Fact]
-    public void Top_k_kd_refuses_a_dataset_from_another_tokenizer_before_training()
+    public async Task Top_k_kd_refuses_a_dataset_from_another_tokenizer_before_training()
     {
         var foreign = Path.Combine(fx.Root, "foreign-" + Guid.NewGuid().ToString("N"));
         TrainingFixture.WriteDataset(foreign, fx.Samples.Take(4).Select(s => s with { Teacher = new("azure-openai", "gpt-4o", "o200k-deadbeef") }));
         var run = fx.NewDir("foreign");
-        var e = Assert.Throws<DistillException>(() => Train(run, o => { o["datasets"] = new JsonArray(foreign); o["loss"] = new JsonObject { ["kind"] = "topk_kd" }; }));
+        var e = await Assert.ThrowsAnyAsync<DistillException>(() => Train(run, o => { o["datasets"] = new JsonArray(foreign); o["loss"] = new JsonObject { ["kind"] = "topk_kd" }; }));
         Assert.Contains("o200k-deadbeef", e.Message);
         Assert.Contains(fx.Tokenizer.TokenizerId, e.Message);
         Assert.False(File.Exists(Path.Combine(run, "metrics.jsonl")));
         // Sequence-level KD on the same data is fine.
-        Train(fx.NewDir("foreign-sft"), o => { o["datasets"] = new JsonArray(foreign); o["steps"] = 1; o["data"]!["validation_fraction"] = 0.0; });
+        await Train(fx.NewDir("foreign-sft"), o => { o["datasets"] = new JsonArray(foreign); o["steps"] = 1; o["data"]!["validation_fraction"] = 0.0; });
     }
 
     [Fact]
@@ -186,16 +189,16 @@ public class TrainerTests(TrainingFixture fx)
         var cfg = TrainConfig.Load(path, ["optimizer.lr=0.5", "steps=3", "loss.kind=cot", "name=x y"]);
         Assert.Equal(0.5, cfg.Optimizer.Lr);
         Assert.Equal(3, cfg.Steps);
-        Assert.Equal("cot", cfg.Loss.Kind);
+        Assert.Equal(LossKind.Cot, cfg.Loss.Kind);
         Assert.Equal("x y", cfg.Name);
     }
 
     [Fact]
-    public void The_matmul_peak_is_measured_again_so_a_busy_start_cannot_inflate_mfu()
+    public async Task The_matmul_peak_is_measured_again_so_a_busy_start_cannot_inflate_mfu()
     {
         var run = fx.NewDir("peak");
         var cfg = TrainConfig.Load(fx.WriteConfig(run, o => { o["steps"] = 4; o["log_every"] = 2; o["checkpoint_every"] = 0; }));
-        using var parts = TrainerHost.Prepare(cfg, TextWriter.Null);
+        using var parts = await TrainerHost.PrepareAsync(cfg, NullLogger.Instance);
         parts.PeakFlops = 1e6; // as if start-up had measured a nearly stopped machine: MFU would read in the thousands of percent
         parts.PeakRefreshInterval = TimeSpan.Zero;
         var result = new DistillTrainer(parts).Run();
@@ -204,11 +207,11 @@ public class TrainerTests(TrainingFixture fx)
     }
 
     [Fact]
-    public void Memory_stays_flat_over_two_hundred_steps()
+    public async Task Memory_stays_flat_over_two_hundred_steps()
     {
         var run = fx.NewDir("memory");
         var cfg = TrainConfig.Load(fx.WriteConfig(run, o => { o["steps"] = 200; o["stop_after_steps"] = 40; o["eval"]!["every"] = 50; o["checkpoint_every"] = 0; o["log_every"] = 50; }));
-        using var parts = TrainerHost.Prepare(cfg, TextWriter.Null);
+        using var parts = await TrainerHost.PrepareAsync(cfg, NullLogger.Instance);
         var trainer = new DistillTrainer(parts);
         trainer.Run(); // 40 warm-up steps: allocator pools and caches reach their size
         GC.Collect();
