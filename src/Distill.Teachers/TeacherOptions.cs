@@ -15,7 +15,7 @@ public static class TeacherProviders
 }
 
 /// <summary>
-/// One teacher endpoint, bound from configuration (<c>Distill:Teachers:N</c>). Holds no secret: <see cref="ApiKeyEnv"/> names the
+/// One teacher endpoint, bound from configuration (<c>Teachers:N</c> of appsettings.json). Holds no secret: <see cref="ApiKeyEnv"/> names the
 /// environment variable that holds the key. Each teacher gets its own resilience pipeline (rate limits, retries, circuit breaker).
 /// </summary>
 public sealed class TeacherOptions
@@ -141,6 +141,6 @@ public sealed class TeacherOptions
     {
         var problems = Validate();
         if (problems.Count > 0)
-            throw new DistillException($"Invalid teacher settings: {string.Join(" ", problems)}", "fix the Distill:Teachers section of appsettings.json or the matching DISTILL__Teachers__N__* environment variables");
+            throw new DistillException($"Invalid teacher settings: {string.Join(" ", problems)}", "fix the Teachers section of appsettings.json or the matching DISTILL__Teachers__N__* environment variables");
     }
 }

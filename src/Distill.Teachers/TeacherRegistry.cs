@@ -29,7 +29,7 @@ public sealed class TeacherRegistry : IDisposable
     public static IReadOnlyList<string> Validate(IReadOnlyList<TeacherOptions> teachers)
     {
         var problems = new List<string>();
-        if (teachers.Count == 0) problems.Add("No teacher is configured; add one under Distill:Teachers.");
+        if (teachers.Count == 0) problems.Add("No teacher is configured; add one under Teachers in appsettings.json.");
         foreach (var t in teachers) problems.AddRange(t.Validate());
         var byName = new Dictionary<string, TeacherOptions>(StringComparer.Ordinal);
         foreach (var t in teachers)
@@ -52,7 +52,7 @@ public sealed class TeacherRegistry : IDisposable
     {
         var problems = Validate(teachers);
         if (problems.Count > 0)
-            throw new DistillException($"Invalid teacher settings: {string.Join(" ", problems)}", "fix the Distill:Teachers section of appsettings.json or the DISTILL__Teachers__N__* environment variables");
+            throw new DistillException($"Invalid teacher settings: {string.Join(" ", problems)}", "fix the Teachers section of appsettings.json or the DISTILL__Teachers__N__* environment variables");
         var registry = new TeacherRegistry(loggerFactory ?? NullLoggerFactory.Instance, meter ?? new UsageMeter());
         try
         {

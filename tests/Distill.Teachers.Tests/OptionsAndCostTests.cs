@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using System.Globalization;
 using Distill.Core.Errors;
 
@@ -186,46 +185,5 @@ public sealed class OptionsAndCostTests
         Assert.Equal(TimeSpan.Zero, RetryAfter.Parse(h => h == "Retry-After" ? now.AddSeconds(-3).ToString("r", CultureInfo.InvariantCulture) : null, now));
         Assert.Null(RetryAfter.Parse(_ => null, now));
         Assert.Null(RetryAfter.Parse(h => h == "Retry-After" ? "soon" : null, now));
-    }
-}
-
-public sealed class TeacherConfigTests
-{
-    [Fact]
-    public void Teachers_bind_from_json_with_overrides_and_validate()
-    {
-        var json = """
-            { "Distill": { "Teachers": [
-              { "Name": "gpt4o", "Provider": "azure-openai", "Endpoint": "https://res.openai.azure.com", "Model": "gpt-4o-deploy",
-                "ApiKeyEnv": "AZURE_OPENAI_API_KEY", "Rpm": 600, "AttemptTimeout": "00:00:45", "InputPricePer1M": 2.5, "FallbackTeacher": "local" },
-              { "Name": "local", "Endpoint": "http://127.0.0.1:8000/v1", "Model": "tiny" } ] } }
-            """;
-        var config = new Microsoft.Extensions.Configuration.ConfigurationBuilder()
-            .AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json)))
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["Distill:Teachers:0:Tpm"] = "90000" }) // as DISTILL__Teachers__0__Tpm would
-            .Build();
-
-        var teachers = TeacherConfig.Load(config);
-
-        Assert.Equal(2, teachers.Count);
-        Assert.Equal(600, teachers[0].Rpm);
-        Assert.Equal(90_000, teachers[0].Tpm);
-        Assert.Equal(TimeSpan.FromSeconds(45), teachers[0].AttemptTimeout);
-        Assert.Equal(TimeSpan.FromMinutes(10), teachers[0].TotalTimeout);
-        Assert.Equal(TeacherProviders.OpenAICompatible, teachers[1].Provider);
-        Assert.Empty(TeacherRegistry.Validate(teachers));
-    }
-
-    [Theory]
-    [InlineData("Rpn", "600")]
-    [InlineData("Rpm", "lots")]
-    public void A_misspelled_key_or_wrongly_typed_value_is_a_user_facing_error(string key, string value)
-    {
-        var config = new Microsoft.Extensions.Configuration.ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["Distill:Teachers:0:Name"] = "a", [$"Distill:Teachers:0:{key}"] = value })
-            .Build();
-
-        var e = Assert.Throws<Distill.Core.Errors.DistillException>(() => TeacherConfig.Load(config));
-        Assert.Contains("Distill:Teachers", e.Message);
     }
 }
