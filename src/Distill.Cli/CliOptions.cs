@@ -25,7 +25,8 @@ public static class CliOptions
 
     public static readonly Option<string[]> Set = new("--set")
     {
-        Description = "Override a setting, e.g. --set Paths:Runs=/data/runs (repeatable).",
+        Description = "Override a setting, Section:Key=value (Section.Key also works), e.g. --set Paths:Runs=/data/runs (repeatable); " +
+            "for `distill train`, a key of the train config, e.g. --set optimizer:lr=1e-3.",
         Recursive = true,
         AllowMultipleArgumentsPerToken = false,
     };

@@ -138,7 +138,8 @@ public sealed class QuickstartCommandTests : IDisposable
         Assert.True(File.Exists(Path.Combine(teacher, "quickstart-teacher.json")));
         var traces = DatasetReader.Open(Path.Combine(output, "datasets", "teacher-traces"));
         Assert.Equal(2, traces.SampleCount + traces.RejectCount);
-        Assert.Contains("$ distill train --config", result.Output, StringComparison.Ordinal);
+        Assert.Contains("$ distill train ", result.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("distill train --config", result.Output, StringComparison.Ordinal);
         // Commands are echoed as plain text: markup would turn "world:train:T2" into "world🚆T2".
         Assert.Contains("world:train:", result.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("🚆", result.Output, StringComparison.Ordinal);

@@ -6,8 +6,10 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Distill.Cli.Composition;
+using Distill.Cli.Configuration;
 using Distill.Core.Errors;
 using Distill.Data;
+using Distill.Training.Config;
 using Distill.Training.Trainer;
 using Distill.World.Tasks;
 using Spectre.Console;
@@ -89,7 +91,7 @@ public static class QuickstartCommand
         // Settings the stages run with: the user's prompts and device, the quickstart's own cache, and (for the trace stage) the
         // local teacher as the only configured teacher. Written to a file so each printed command can be re-run as it is.
         var settings = Path.Combine(plan.Out, "appsettings.json");
-        WriteSettings(settings, prompts, cache, options.Device, teacher: null);
+        WriteSettings(settings, options, prompts, cache, teacher: null);
         var timings = new List<(string Stage, TimeSpan Took)>();
         async Task Timed(string stage, Func<Task> run)
         {
@@ -116,7 +118,7 @@ public static class QuickstartCommand
             await using var server = await LocalModelServer.StartAsync(teacher, TeacherModelName, DeviceSelection.Resolve(options.Device),
                 maxBatchSize: 8, cli.LoggerFactory, ct, options.Serve.GuideToolCalls);
             console.MarkupLineInterpolated($"[grey]teacher served at {server.Endpoint} as '{TeacherModelName}' (tokenizer {server.TokenizerId})[/]");
-            WriteSettings(settings, prompts, cache, options.Device, server.TeacherOptions(maxConcurrency: 8));
+            WriteSettings(settings, options, prompts, cache, server.TeacherOptions(maxConcurrency: 8));
             await RunStepAsync(cli, ct, "generate", "--config", settings, "--recipe", "tool_trace", "--template", "world-agent",
                 "--teacher", TeacherModelName, "--tasks", "world:train", "--count", Inv(plan.Traces), "--logprobs", "20", "--concurrency", "8",
                 "--near-dup-threshold", "0.97", "--out", plan.TeacherTraces);
@@ -131,21 +133,19 @@ public static class QuickstartCommand
         }
 
         Stage(console, 4, $"students of one size ({plan.StudentPreset}): (a) baseline on the {plan.Labelled} labelled demonstrations, no teacher");
-        await Timed("4a baseline", () => TrainAsync(cli, plan, "student-baseline", Student(plan), plan.LabelledDemonstrations, new JsonObject { ["kind"] = "sft" }, plan.Baseline, verifiedOnly: false, ct));
+        await Timed("4a baseline", () => TrainAsync(cli, plan, "student-baseline", QuickstartTrainConfigs.Student(plan, "student-baseline", plan.LabelledDemonstrations,
+            QuickstartTrainConfigs.Sft, plan.Baseline, verifiedOnly: false, options.Device), ct));
         Stage(console, 4, "(b) sequence-level KD: cross-entropy on the teacher's verified traces");
-        await Timed("4b sequence KD", () => TrainAsync(cli, plan, "student-seq-kd", Student(plan), plan.TeacherTraces, new JsonObject { ["kind"] = "sft" }, plan.SequenceKd, plan.VerifiedTracesOnly, ct));
+        await Timed("4b sequence KD", () => TrainAsync(cli, plan, "student-seq-kd", QuickstartTrainConfigs.Student(plan, "student-seq-kd", plan.TeacherTraces,
+            QuickstartTrainConfigs.Sft, plan.SequenceKd, plan.VerifiedTracesOnly, options.Device), ct));
         Stage(console, 4, "(c) sequence + logit KD: alpha * KL(teacher top-20 || student) + (1 - alpha) * CE on the verified traces");
-        await Timed("4c sequence + logit KD", () => TrainAsync(cli, plan, "student-kd", Student(plan), plan.TeacherTraces, new JsonObject
-        {
-            ["kind"] = "topk_kd",
-            ["top_k"] = 20,
-            ["alpha"] = new JsonObject { ["kind"] = "constant", ["start"] = 0.5 },
-            ["temperature"] = new JsonObject { ["kind"] = "constant", ["start"] = 1.0 },
-        }, plan.LogitKd, plan.VerifiedTracesOnly, ct));
+        await Timed("4c sequence + logit KD", () => TrainAsync(cli, plan, "student-kd", QuickstartTrainConfigs.Student(plan, "student-kd", plan.TeacherTraces,
+            QuickstartTrainConfigs.TopKKd, plan.LogitKd, plan.VerifiedTracesOnly, options.Device), ct));
 
         Stage(console, 5, $"(d) LoRA of (c) on tier {plan.LoraTier} (base frozen, PEFT adapter)");
-        await Timed("5 LoRA", () => TrainAsync(cli, plan, $"student-kd-lora-{plan.LoraTier}", new JsonObject { ["model"] = plan.LogitKd }, plan.LoraDemonstrations,
-            new JsonObject { ["kind"] = "sft" }, plan.StudentLora, verifiedOnly: false, ct, lora: true));
+        var loraName = $"student-kd-lora-{plan.LoraTier}";
+        await Timed("5 LoRA", () => TrainAsync(cli, plan, loraName,
+            QuickstartTrainConfigs.Lora(plan, loraName, plan.LogitKd, plan.LoraDemonstrations, plan.StudentLora, options.Device), ct));
 
         Stage(console, 6, "evaluate teacher, baseline and students on held-out tasks (tools executed for real)");
         var merged = Path.Combine(plan.StudentLora, TrainerHost.MergedFolder);
@@ -171,11 +171,6 @@ public static class QuickstartCommand
         RunStepAsync(cli, ct, "generate", "--config", settings, "--recipe", "tool_trace", "--template", "world-agent",
             "--teacher", ScriptedWorldTeacher.TeacherName, "--tasks", tasks, "--count", Inv(count), "--near-dup-threshold", "0.97", "--out", output);
 
-    private static JsonObject Student(QuickstartPlan plan) => new() { ["preset"] = plan.StudentPreset, ["tokenizer"] = "world" };
-
-    /// <summary>The world's models render tools as compact signatures (saved in each model folder, so serving renders the same).</summary>
-    private static JsonObject Chat() => new() { ["tool_format"] = "compact" };
-
     private static async Task<int> CountUsableAsync(string dataset, bool verifiedOnly, CancellationToken ct)
     {
         var usable = 0;
@@ -189,14 +184,7 @@ public static class QuickstartCommand
     /// </summary>
     private static async Task<string> TeacherAsync(CliContext cli, QuickstartPlan plan, string cacheRoot, string device, CancellationToken ct)
     {
-        var config = TrainConfigJson(plan, "teacher", new JsonObject
-        {
-            ["student"] = new JsonObject { ["preset"] = plan.TeacherPreset, ["tokenizer"] = "world" },
-            ["datasets"] = new JsonArray(plan.Demonstrations),
-            ["loss"] = new JsonObject { ["kind"] = "sft" },
-            ["optimizer"] = new JsonObject { ["lr"] = plan.TeacherLearningRate, ["min_lr_ratio"] = 0.1, ["warmup_steps"] = Math.Min(50, plan.TeacherSteps / 5) },
-            ["steps"] = plan.TeacherSteps,
-        }, device);
+        var config = QuickstartTrainConfigs.Teacher(plan, device);
         var key = await TeacherCacheKeyAsync(config, plan.Demonstrations, ct);
         var folder = Path.GetFullPath(Path.Combine(cacheRoot, "teachers", key));
         var provenance = Path.Combine(folder, "quickstart-teacher.json");
@@ -206,25 +194,27 @@ public static class QuickstartCommand
             return folder;
         }
         if (plan.RetrainTeacher && Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
-        config["out"] = folder;
-        var path = WriteJson(Path.Combine(plan.Configs, "teacher.json"), config);
-        await RunStepAsync(cli, ct, "train", "--config", path);
+        config = config with { Out = folder };
+        var path = WriteConfig(Path.Combine(plan.Configs, "teacher.json"), config);
+        await RunStepAsync(cli, ct, "train", path);
         WriteJson(provenance, new JsonObject
         {
-            ["command"] = $"distill train --config {path}",
-            ["config"] = config.DeepClone(),
-            ["seed"] = config["seed"]?.DeepClone(),
+            ["command"] = $"distill train {path}",
+            ["config"] = JsonSerializer.SerializeToNode(config, TrainConfig.JsonOptions),
+            ["seed"] = config.Seed,
             ["build"] = typeof(QuickstartCommand).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion,
             ["trained_at"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
         });
         return folder;
     }
 
-    private static async Task<string> TeacherCacheKeyAsync(JsonObject config, string demonstrations, CancellationToken ct)
+    /// <summary>
+    /// The recipe hash: the whole typed train config (defaults included, so a changed default trains anew) without its dataset
+    /// path and output folder, plus the demonstrations' ids and answers.
+    /// </summary>
+    private static async Task<string> TeacherCacheKeyAsync(TrainConfig config, string demonstrations, CancellationToken ct)
     {
-        var recipe = (JsonObject)config.DeepClone();
-        recipe.Remove("datasets");
-        var text = new StringBuilder(recipe.ToJsonString());
+        var text = new StringBuilder((config with { Datasets = [], Out = "" }).ToJson());
         var rows = new List<string>();
         await foreach (var sample in DatasetReader.Open(demonstrations).ReadSamplesAsync(ct)) rows.Add(sample.Id + "\t" + string.Join("\u001f", sample.Messages.Select(m => m.Content + m.Reasoning)));
         rows.Sort(StringComparer.Ordinal);
@@ -232,27 +222,8 @@ public static class QuickstartCommand
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..16];
     }
 
-    private static async Task TrainAsync(CliContext cli, QuickstartPlan plan, string name, JsonObject student, string dataset, JsonObject loss, string output,
-        bool verifiedOnly, CancellationToken ct, bool lora = false)
-    {
-        var config = TrainConfigJson(plan, name, new JsonObject
-        {
-            ["student"] = student,
-            ["datasets"] = new JsonArray(dataset),
-            ["loss"] = loss,
-            ["optimizer"] = lora
-                ? new JsonObject { ["lr"] = 3e-3, ["min_lr_ratio"] = 0.1, ["warmup_steps"] = 10, ["weight_decay"] = 0.0 }
-                : new JsonObject { ["lr"] = 3e-3, ["min_lr_ratio"] = 0.1, ["warmup_steps"] = 30 },
-            ["steps"] = lora ? plan.LoraSteps : plan.StudentSteps,
-            ["out"] = output,
-        }, cli.Options.Device);
-        if (verifiedOnly) ((JsonObject)config["data"]!)["verified_only"] = true;
-        if (lora)
-        {
-            config["lora"] = new JsonObject { ["rank"] = 8, ["alpha"] = 16, ["dropout"] = 0.0, ["target_modules"] = new JsonArray("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj") };
-        }
-        await RunStepAsync(cli, ct, "train", "--config", WriteJson(Path.Combine(plan.Configs, $"{name}.json"), config));
-    }
+    private static Task TrainAsync(CliContext cli, QuickstartPlan plan, string name, TrainConfig config, CancellationToken ct) =>
+        RunStepAsync(cli, ct, "train", WriteConfig(Path.Combine(plan.Configs, $"{name}.json"), config));
 
     private static List<string> Summary(QuickstartPlan plan, string teacher, IReadOnlyList<(string Stage, TimeSpan Took)> timings)
     {
@@ -283,7 +254,7 @@ public static class QuickstartCommand
         };
         lines.AddRange(timings.Select(t => Inv($"| {t.Stage} | {t.Took:hh\\:mm\\:ss} |")));
         lines.Add("");
-        lines.Add("Re-run any stage by hand with the commands in `configs/` and `appsettings.json` of this folder (`distill train --config configs/student-kd.json`, ...).");
+        lines.Add("Re-run any stage by hand with the commands in `configs/` and `appsettings.json` of this folder (`distill train configs/student-kd.json`, ...).");
         lines.Add("");
         return lines;
     }
@@ -315,23 +286,11 @@ public static class QuickstartCommand
         if (code != DistillApp.Success) throw new QuickstartStepFailedException(code, args[0]);
     }
 
-    private static JsonObject TrainConfigJson(QuickstartPlan plan, string name, JsonObject specific, string device)
+    private static string WriteConfig(string path, TrainConfig config)
     {
-        var config = new JsonObject
-        {
-            ["name"] = $"quickstart-{name}",
-            ["data"] = new JsonObject { ["max_length"] = plan.MaxLength, ["batching"] = "bucket", ["validation_fraction"] = 0.05 },
-            ["batch"] = new JsonObject { ["size"] = plan.BatchSize },
-            ["eval"] = new JsonObject { ["every"] = 100, ["batches"] = 4, ["patience"] = 0 },
-            ["checkpoint_every"] = 50,
-            ["log_every"] = 25,
-            ["seed"] = plan.Seed,
-            ["device"] = device,
-        };
-        foreach (var (key, value) in specific) config[key] = value?.DeepClone();
-        // A student from a model folder inherits that folder's chat format; fresh presets get the world's.
-        if (config["student"] is JsonObject student && student.ContainsKey("preset")) config["chat"] = Chat();
-        return config;
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, config.ToJson() + "\n");
+        return path;
     }
 
     private static string WriteJson(string path, JsonObject json)
@@ -341,34 +300,18 @@ public static class QuickstartCommand
         return path;
     }
 
-    private static void WriteSettings(string path, string prompts, string cache, string device, Distill.Teachers.TeacherOptions? teacher)
-    {
-        var teachers = new JsonArray();
-        if (teacher is not null)
+    /// <summary>
+    /// The stages' appsettings: the user's own settings, with the quickstart's prompts and cache folders and (for the trace stage)
+    /// the served teacher as the only teacher. Serialized from the typed options, so every teacher setting is carried over.
+    /// </summary>
+    private static void WriteSettings(string path, DistillOptions user, string prompts, string cache, Distill.Teachers.TeacherOptions? teacher) =>
+        SettingsFile.Write(path, new DistillOptions
         {
-            teachers.Add(new JsonObject
-            {
-                ["Name"] = teacher.Name,
-                ["Provider"] = teacher.Provider,
-                ["Endpoint"] = teacher.Endpoint,
-                ["Model"] = teacher.Model,
-                ["TokenizerId"] = teacher.TokenizerId,
-                ["MaxConcurrency"] = teacher.MaxConcurrency,
-                ["AttemptTimeout"] = teacher.AttemptTimeout.ToString("c", CultureInfo.InvariantCulture),
-                ["TotalTimeout"] = teacher.TotalTimeout.ToString("c", CultureInfo.InvariantCulture),
-                ["MaxRetries"] = teacher.MaxRetries,
-                // The served teacher was trained on conversations whose earlier turns keep their reasoning: send it back.
-                ["SendReasoning"] = teacher.SendReasoning,
-            });
-        }
-        var settings = new JsonObject
-        {
-            ["Paths"] = new JsonObject { ["Prompts"] = prompts, ["Cache"] = cache },
-            ["Device"] = device,
-            ["Teachers"] = teachers,
-        };
-        File.WriteAllText(path, settings.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-    }
+            Paths = new Distill.Core.Configuration.PathsOptions { Datasets = user.Paths.Datasets, Runs = user.Paths.Runs, Prompts = prompts, Cache = cache },
+            Device = user.Device,
+            Serve = user.Serve,
+            Teachers = teacher is null ? [] : [teacher],
+        });
 
     /// <summary>A stage's command failed after printing its own error line; the quickstart exits with the same code.</summary>
     public sealed class QuickstartStepFailedException(int exitCode, string command)

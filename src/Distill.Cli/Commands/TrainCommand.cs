@@ -1,44 +1,52 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text;
 using Distill.Cli.Composition;
 using Distill.Core.Errors;
 using Distill.Models.Tokenization;
 using Distill.Training.Config;
 using Distill.Training.Trainer;
+using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
 namespace Distill.Cli.Commands;
 
 /// <summary>
-/// `distill train --config configs/train/world-sft.json [--set key=value ...]`: one training run from a typed config
-/// (the global --config / --set options name the train config and its overrides for this command; see configs/train/).
-/// Running the same command again on an existing run folder resumes exactly from its checkpoint.
-/// Interactive terminals get a Spectre progress bar (step, loss, lr, tokens/s, MFU, ETA); otherwise plain log lines.
+/// `distill train configs/train/world-sft.json [--set optimizer:lr=1e-3 ...]`: one training run from a typed train config, with
+/// `--set` overriding its keys (the global --config keeps naming the settings file, as for every command). Running the same
+/// command again on an existing run folder resumes exactly from its checkpoint. Interactive terminals get a Spectre progress bar
+/// (step, loss, lr, tokens/s, MFU, ETA) with the log lines above it; otherwise plain log lines.
 /// </summary>
 public static class TrainCommand
 {
+    public static readonly Argument<string?> ConfigFile = new("train-config")
+    {
+        Description = "The train config (JSON), e.g. configs/train/world-sft.json; every key is described in configs/train/README.md.",
+        Arity = ArgumentArity.ZeroOrOne,
+    };
+
     public static Command Create(Func<ParseResult, CliContext> context)
     {
         var command = new Command("train",
-            "Distill a student (sft | topk_kd | online_kd | cot) or train a LoRA adapter from a train config: --config configs/train/<preset>.json, " +
-            "--set key=value overrides (e.g. --set steps=100 --set optimizer.lr=1e-3). An existing run folder is resumed.");
-        command.SetAction((parse, cancellationToken) =>
+            "Distill a student (sft | topk_kd | online_kd | cot) or train a LoRA adapter: distill train <train-config.json> " +
+            "[--set section:key=value ...] (e.g. --set steps=100 --set optimizer:lr=1e-3; optimizer.lr also works). " +
+            "An existing run folder is resumed.")
+        {
+            ConfigFile,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
         {
             var cli = context(parse);
-            var path = parse.GetValue(CliOptions.Config)
-                ?? throw new DistillException("distill train needs --config <train config>", "e.g. distill train --config configs/train/world-sft.json");
-            var config = TrainConfig.Load(path, parse.GetValue(CliOptions.Set) ?? []);
+            var config = TrainConfig.Load(ConfigPath(parse, cli), parse.GetValue(CliOptions.Set) ?? []);
             config.Validate();
             if (!cli.Console.Profile.Capabilities.Interactive)
             {
-                TrainerHost.Run(config, cli.Console.Profile.Out.Writer, WorldTokenizerFile, cancellationToken);
-                return Task.FromResult(DistillApp.Success);
+                var output = cli.Console.Profile.Out.Writer;
+                await TrainerHost.RunAsync(config, Logger(cli, output.WriteLine), WorldTokenizerFile, cancellationToken);
+                return DistillApp.Success;
             }
-            using var log = new ConsoleLineWriter(cli.Console);
-            cli.Console.Progress()
+            await cli.Console.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .Start(ctx =>
+                .StartAsync(async ctx =>
                 {
                     var task = ctx.AddTask(config.Name, maxValue: config.Steps);
                     var progress = new Reporter(p =>
@@ -47,12 +55,33 @@ public static class TrainCommand
                         task.Description = string.Create(CultureInfo.InvariantCulture,
                             $"{Markup.Escape(config.Name)} step {p.Step}/{p.TotalSteps} loss {p.Loss:F4} lr {p.Lr:E1} {p.TokensPerSecond:N0} tok/s mfu {p.Mfu * 100:F1}%");
                     });
-                    TrainerHost.Run(config, log, WorldTokenizerFile, cancellationToken, progress);
+                    // Lines through Spectre print above the live progress bar instead of through it.
+                    await TrainerHost.RunAsync(config, Logger(cli, cli.Console.WriteLine), WorldTokenizerFile, cancellationToken, progress);
                 });
-            return Task.FromResult(DistillApp.Success);
+            return DistillApp.Success;
         });
         return command;
     }
+
+    /// <summary>
+    /// The positional train config; the old `distill train --config file` still works for one release, with a warning, when no
+    /// positional file is given (then --config cannot have meant a settings file: train reads none).
+    /// </summary>
+    private static string ConfigPath(ParseResult parse, CliContext cli)
+    {
+        if (parse.GetValue(ConfigFile) is { } path) return path;
+        if (parse.GetValue(CliOptions.Config) is { } legacy)
+        {
+            cli.Error.WriteLine($"warning: `distill train --config {legacy}` is deprecated and will stop working in the next release: " +
+                $"write `distill train {legacy}` (--config names the settings file for every command)");
+            return legacy;
+        }
+        throw new DistillException("distill train needs a train config", "e.g. distill train configs/train/world-sft.json");
+    }
+
+    /// <summary>The training log as plain lines (<see cref="LineLogger"/>); --verbose adds the debug lines.</summary>
+    private static ILogger Logger(CliContext cli, Action<string> writeLine) =>
+        new LineLogger(writeLine, cli.Verbose ? LogLevel.Debug : LogLevel.Information);
 
     /// <summary>student.tokenizer = "world": train the embedded world's tokenizer once and keep it in the run folder.</summary>
     private static string WorldTokenizerFile(string spec, string runDir)
@@ -68,33 +97,5 @@ public static class TrainCommand
     private sealed class Reporter(Action<TrainProgress> report) : IProgress<TrainProgress>
     {
         public void Report(TrainProgress value) => report(value);
-    }
-
-    /// <summary>Log lines through Spectre, so they print above the live progress bar instead of through it.</summary>
-    private sealed class ConsoleLineWriter(IAnsiConsole console) : TextWriter
-    {
-        private readonly StringBuilder _line = new();
-
-        public override Encoding Encoding => Encoding.UTF8;
-
-        public override void Write(char value)
-        {
-            if (value == '\n')
-            {
-                console.WriteLine(_line.ToString().TrimEnd('\r'));
-                _line.Clear();
-            }
-            else
-            {
-                _line.Append(value);
-            }
-        }
-
-        public override void WriteLine(string? value)
-        {
-            var text = _line.Append(value).ToString();
-            _line.Clear();
-            console.WriteLine(text);
-        }
     }
 }
