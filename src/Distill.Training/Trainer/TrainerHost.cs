@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Distill.Core.Errors;
+using Distill.Data.Lineage;
 using Distill.Models.Chat;
 using Distill.Models.Checkpoints;
 using Distill.Models.Llama;
@@ -177,6 +178,7 @@ public static class TrainerHost
         var topK = usesStoredLogprobs ? cfg.Loss.TopK : 0;
         var encoder = new SampleEncoder(tokenizer, cfg.Data.MaxLength, topK, stepByStep: cfg.Loss.Kind == LossKinds.Cot, keepEnd: cfg.Data.Truncation == "left", chat);
         var data = TrainingData.LoadAsync(cfg.Datasets, encoder, cfg.Data.ValidationFraction, cfg.Data.MaxSamples, ct, cfg.Data.VerifiedOnly).GetAwaiter().GetResult();
+        RunLineage.CollectAsync(cfg.Datasets, cfg.Data.MaxSamples, cfg.Data.VerifiedOnly, cfg.Student.Model, ct).GetAwaiter().GetResult().Write(runDir);
         if (usesStoredLogprobs && data.Statistics.LogprobsAligned == 0)
             throw new DistillException(
                 $"loss topk_kd needs stored teacher logprobs with token ids, but none of the {data.Statistics.Samples} samples has logprobs that align with the student's tokens",
