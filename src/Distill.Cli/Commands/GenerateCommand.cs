@@ -107,6 +107,7 @@ public static class GenerateCommand
                 return DistillApp.Success;
             }
 
+            TemplateArchive.Store(outDir, definition); // the text of this version stays readable after prompts/ changes
             using var registry = scripted ? null : TeacherRegistry.Create(options.Teachers, cli.LoggerFactory);
             var cacheDir = Path.Combine(Path.GetFullPath(options.Paths.Cache), "teacher-responses");
             var caching = new CachingTeacher(registry?.Get(teacherName) ?? domain.CreateScriptedTeacher(seedTasks),
