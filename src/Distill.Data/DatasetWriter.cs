@@ -342,8 +342,9 @@ public sealed class DatasetWriter : IAsyncDisposable
         var all = new Dictionary<string, IReadOnlyList<SampleAttempt>>(history ?? new Dictionary<string, IReadOnlyList<SampleAttempt>>(), StringComparer.Ordinal);
         foreach (var (id, outcome) in retried)
         {
-            var attempts = all.TryGetValue(id, out var earlier) ? earlier.ToList()
-                : firstAttempts.TryGetValue(id, out var first) ? [first] : [];
+            var attempts = new List<SampleAttempt>();
+            if (all.TryGetValue(id, out var earlier)) attempts.AddRange(earlier);
+            else if (firstAttempts.TryGetValue(id, out var first)) attempts.Add(first);
             attempts.Add(new SampleAttempt(attempts.Count + 1, outcome.Outcome, outcome.Reason, now));
             all[id] = attempts;
         }

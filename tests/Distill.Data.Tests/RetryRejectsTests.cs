@@ -36,7 +36,7 @@ public class RetryRejectsTests
 
         var (accepted, rejected) = await ReadAsync(tmp.Path);
         Assert.Equal([s[0].Id, s[1].Id], accepted.Order());
-        Assert.Equal([(s[2].Id, "verifier_failed"), (s[3].Id, "refusal")], rejected.OrderBy(r => r.Reason));
+        Assert.Equal([(s[3].Id, "refusal"), (s[2].Id, "verifier_failed")], rejected.OrderBy(r => r.Reason, StringComparer.Ordinal));
         var manifest = DatasetManifest.Load(tmp.Path);
         Assert.Equal((2, 2), (manifest.Counts.Accepted, manifest.Counts.Rejected));
         Assert.Equal(2, manifest.Attempts!.Count);

@@ -133,12 +133,12 @@ public static class GenerateCommand
 
             using var registry = scripted ? null : TeacherRegistry.Create(options.Teachers, cli.LoggerFactory);
             var cacheDir = Path.Combine(Path.GetFullPath(options.Paths.Cache), "teacher-responses");
-            var teacherClient = registry?.Get(teacherName) ?? domain.CreateScriptedTeacher(seedTasks);
+            ITeacher teacherClient = registry?.Get(teacherName) ?? domain.CreateScriptedTeacher(seedTasks);
             if (ledger is not null)
                 teacherClient = new BudgetedTeacher(teacherClient, ledger, WorstCaseCost.Highest(FallbackChain(teacherOptions, options.Teachers)));
             var caching = new CachingTeacher(teacherClient, cacheDir, definition.Version, parse.GetValue(reparse));
             var optionalLogprobs = parse.GetValue(logprobsOptional) ? new LogprobsOptionalTeacher(caching, cli.LoggerFactory.CreateLogger("Distill.Generate")) : null;
-            var recipeContext = Context(optionalLogprobs is null ? caching : optionalLogprobs);
+            var recipeContext = Context(optionalLogprobs is null ? caching : (ITeacher)optionalLogprobs);
             var config = new JsonObject
             {
                 ["recipe"] = recipeName,
@@ -203,8 +203,13 @@ public static class GenerateCommand
     private static IEnumerable<TeacherOptions> FallbackChain(TeacherOptions first, IReadOnlyList<TeacherOptions> all)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        for (var t = first; t is not null && seen.Add(t.Name); t = all.FirstOrDefault(o => o.Name == t.FallbackTeacher))
+        TeacherOptions? t = first;
+        while (t is not null && seen.Add(t.Name))
+        {
             yield return t;
+            var next = t.FallbackTeacher;
+            t = next is null ? null : all.FirstOrDefault(o => o.Name == next);
+        }
     }
 
     private static (int Index, int Count) ParseShard(string? text)

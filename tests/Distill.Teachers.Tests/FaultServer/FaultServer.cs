@@ -218,6 +218,18 @@ public sealed class FaultServer : IAsyncDisposable
     private string Completion(JsonElement request, string? deployment, ScriptedReply reply)
     {
         int n = Interlocked.Increment(ref _sequence);
+        if (Options.CompletionWords is { } words && reply.Content is { Length: > 0 } text)
+        {
+            int count;
+            lock (_lock) count = _random.Next(words.Min, words.Max + 1);
+            var parts = Tokenize(text);
+            // A real server stops at max_tokens (finish_reason length), so it never bills more.
+            int? max = request.TryGetProperty("max_completion_tokens", out var m1) && m1.ValueKind == JsonValueKind.Number ? m1.GetInt32()
+                : request.TryGetProperty("max_tokens", out var m2) && m2.ValueKind == JsonValueKind.Number ? m2.GetInt32() : null;
+            var truncated = max is { } cap && count > cap;
+            if (truncated) count = max!.Value;
+            reply = reply with { Content = string.Concat(Enumerable.Range(0, count).Select(i => parts[i % parts.Count])), FinishReason = truncated ? "length" : reply.FinishReason };
+        }
         var message = new JsonObject { ["role"] = "assistant", ["content"] = reply.Content };
         if (reply.Reasoning is not null) message["reasoning_content"] = reply.Reasoning;
         if (reply.ToolCalls is { Count: > 0 } calls)
@@ -227,18 +239,6 @@ public sealed class FaultServer : IAsyncDisposable
                 ["type"] = "function",
                 ["function"] = new JsonObject { ["name"] = c.Name, ["arguments"] = c.Arguments },
             }).ToArray());
-        if (Options.CompletionWords is { } words && reply.Content is { Length: > 0 } text)
-        {
-            int n;
-            lock (_lock) n = _random.Next(words.Min, words.Max + 1);
-            var parts = Tokenize(text);
-            // A real server stops at max_tokens (finish_reason length), so it never bills more.
-            int? max = request.TryGetProperty("max_completion_tokens", out var m1) && m1.ValueKind == JsonValueKind.Number ? m1.GetInt32()
-                : request.TryGetProperty("max_tokens", out var m2) && m2.ValueKind == JsonValueKind.Number ? m2.GetInt32() : null;
-            var truncated = max is { } cap && n > cap;
-            if (truncated) n = max!.Value;
-            reply = reply with { Content = string.Concat(Enumerable.Range(0, n).Select(i => parts[i % parts.Count])), FinishReason = truncated ? "length" : reply.FinishReason };
-        }
         var tokens = Tokenize(reply.Content ?? "");
         JsonNode? logprobs = null;
         if (request.TryGetProperty("logprobs", out var lp) && lp.ValueKind == JsonValueKind.True)
