@@ -35,7 +35,7 @@ public class RetryRejectsTests
         }
 
         var (accepted, rejected) = await ReadAsync(tmp.Path);
-        Assert.Equal([s[0].Id, s[1].Id], accepted.Order());
+        Assert.Equal(new[] { s[0].Id, s[1].Id }.Order(StringComparer.Ordinal), accepted.Order(StringComparer.Ordinal));
         Assert.Equal([(s[3].Id, "refusal"), (s[2].Id, "verifier_failed")], rejected.OrderBy(r => r.Reason, StringComparer.Ordinal));
         var manifest = DatasetManifest.Load(tmp.Path);
         Assert.Equal((2, 2), (manifest.Counts.Accepted, manifest.Counts.Rejected));

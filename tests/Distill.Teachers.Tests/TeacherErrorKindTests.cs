@@ -33,11 +33,21 @@ public sealed class TeacherErrorKindTests
         Assert.NotEqual(a.Signature, c.Signature);
     }
 
+    /// <summary>No retries and long timeouts: these tests are about what the server answers, not about when (CI machines are slow).</summary>
+    private static TeacherOptions Patient(FaultServer.FaultServer server)
+    {
+        var options = TestTeachers.Options(server);
+        options.MaxRetries = 0;
+        options.AttemptTimeout = TimeSpan.FromSeconds(60);
+        options.TotalTimeout = TimeSpan.FromSeconds(120);
+        return options;
+    }
+
     [Fact]
     public async Task A_refused_logprobs_request_is_a_request_error_of_kind_logprobs_refused_with_its_param()
     {
         await using var server = await TestTeachers.StartServer(o => o.RefuseLogprobs = true);
-        using var registry = TestTeachers.Registry(null, TestTeachers.Options(server));
+        using var registry = TestTeachers.Registry(null, Patient(server));
 
         var e = await Assert.ThrowsAsync<TeacherRequestException>(() =>
             registry.Get("primary").CompleteAsync(TestTeachers.Ask("x") with { Logprobs = true, TopLogprobs = 5 }));
@@ -53,7 +63,7 @@ public sealed class TeacherErrorKindTests
     public async Task Logprobs_optional_resends_without_logprobs_keeps_the_text_and_stops_asking_after_the_first_refusal()
     {
         await using var server = await TestTeachers.StartServer(o => o.RefuseLogprobs = true);
-        using var registry = TestTeachers.Registry(null, TestTeachers.Options(server));
+        using var registry = TestTeachers.Registry(null, Patient(server));
         var logs = new LogSink();
         var teacher = new LogprobsOptionalTeacher(registry.Get("primary"), logs.Factory.CreateLogger("test"));
 
@@ -73,7 +83,7 @@ public sealed class TeacherErrorKindTests
     public async Task Logprobs_optional_leaves_a_teacher_that_gives_logprobs_alone()
     {
         await using var server = await TestTeachers.StartServer();
-        using var registry = TestTeachers.Registry(null, TestTeachers.Options(server));
+        using var registry = TestTeachers.Registry(null, Patient(server));
         var teacher = new LogprobsOptionalTeacher(registry.Get("primary"));
 
         var response = await teacher.CompleteAsync(TestTeachers.Ask("a b c") with { Logprobs = true, TopLogprobs = 2 });

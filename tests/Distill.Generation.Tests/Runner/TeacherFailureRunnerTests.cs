@@ -46,6 +46,9 @@ public sealed class TeacherFailureRunnerTests : IAsyncLifetime
     private async Task<RunProgress> RunAsync(Run run)
     {
         var options = TestTeachers.Options(_server);
+        // These tests are about what the teacher answers, not about when: a slow machine must not turn answers into timeouts.
+        options.AttemptTimeout = TimeSpan.FromSeconds(60);
+        options.TotalTimeout = TimeSpan.FromSeconds(120);
         run.Teacher?.Invoke(options);
         using var registry = TestTeachers.Registry(_logs, options);
         var template = ScriptedWorld.Library.Get(RecipeCatalog.DefaultTemplate(run.Recipe));
