@@ -185,7 +185,7 @@ public sealed class OpenAIChatTeacher : ITeacher
     private TeacherException MapStatus(ClientResultException e)
     {
         var raw = e.GetRawResponse();
-        var (code, serverMessage) = ReadError(raw);
+        var (code, type, param, serverMessage) = ReadError(raw);
         string detail = serverMessage is null ? "" : $": {serverMessage}";
         switch (e.Status)
         {
@@ -193,42 +193,42 @@ public sealed class OpenAIChatTeacher : ITeacher
                 var retryAfter = raw is null ? null : RetryAfter.FromHeaders(raw.Headers);
                 return Transient($"HTTP {e.Status} {Reason(e.Status)}{detail}", e.Status, retryAfter, null);
             case 401:
-                return Rejected(e.Status, code, $"Teacher '{Name}' rejected the credentials (HTTP 401){detail}",
+                return Rejected(e.Status, (code, type, param), $"Teacher '{Name}' rejected the credentials (HTTP 401){detail}",
                     Options.ApiKeyEnv is null ? "sign in (az login / managed identity) or set ApiKeyEnv" : $"check the key in {Options.ApiKeyEnv}");
             case 403:
-                return Rejected(e.Status, code, $"Teacher '{Name}' refused access (HTTP 403){detail}", "check the key's or identity's permissions on the resource");
+                return Rejected(e.Status, (code, type, param), $"Teacher '{Name}' refused access (HTTP 403){detail}", "check the key's or identity's permissions on the resource");
             case 404:
-                return Rejected(e.Status, code, $"Teacher '{Name}' was not found at {Options.Endpoint} (HTTP 404){detail}",
+                return Rejected(e.Status, (code, type, param), $"Teacher '{Name}' was not found at {Options.Endpoint} (HTTP 404){detail}",
                     Options.Provider == TeacherProviders.AzureOpenAI ? $"check Endpoint, the deployment name '{Options.Model}' and ApiVersion" : $"check Endpoint (include /v1) and the model name '{Options.Model}'");
             default:
-                return Rejected(e.Status, code, $"Teacher '{Name}' rejected the request (HTTP {e.Status} {Reason(e.Status)}){detail}",
+                return Rejected(e.Status, (code, type, param), $"Teacher '{Name}' rejected the request (HTTP {e.Status} {Reason(e.Status)}){detail}",
                     code == "content_filter" ? "the prompt was filtered; the sample is rejected" : "the sample is rejected; check the request parameters");
         }
     }
 
-    private TeacherRequestException Rejected(int status, string? code, string message, string hint) =>
-        new(Name, _redactor.Redact(message), hint, status, code);
+    private TeacherRequestException Rejected(int status, (string? Code, string? Type, string? Param) error, string message, string hint) =>
+        new(Name, _redactor.Redact(message), hint, status, error.Code, error.Type, error.Param);
 
     private TeacherTransientException Transient(string detail, int? status, TimeSpan? retryAfter, Exception? inner) =>
         new(Name, _redactor.Redact($"Teacher '{Name}' failed transiently: {detail}"), status, retryAfter,
             inner is null ? null : new IOException(_redactor.Redact(OneLine(inner.Message, 200))));
 
-    /// <summary>The server's <c>error.code</c> and <c>error.message</c>, cut to one short line and redacted.</summary>
-    private (string? Code, string? Message) ReadError(PipelineResponse? raw)
+    /// <summary>The server's <c>error.code</c>, <c>type</c>, <c>param</c> and <c>message</c>, the message cut to one short line and redacted.</summary>
+    private (string? Code, string? Type, string? Param, string? Message) ReadError(PipelineResponse? raw)
     {
-        if (raw is null) return (null, null);
+        if (raw is null) return (null, null, null, null);
         try
         {
             using var doc = JsonDocument.Parse(raw.Content);
             if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("error", out var err) && err.ValueKind == JsonValueKind.Object)
             {
-                string? code = err.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
-                string? msg = err.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
-                return (code, msg is null ? null : _redactor.Redact(OneLine(msg, 200)));
+                string? Text(string name) => err.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+                var msg = Text("message");
+                return (Text("code"), Text("type"), Text("param"), msg is null ? null : _redactor.Redact(OneLine(msg, 200)));
             }
         }
         catch (JsonException) { }
-        return (null, null);
+        return (null, null, null, null);
     }
 
     private static string Reason(int status) => status switch

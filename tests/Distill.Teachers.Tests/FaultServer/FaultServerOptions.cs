@@ -36,6 +36,12 @@ public sealed class FaultServerOptions
 
     public TimeSpan RateWindow { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>Answer every request that asks for logprobs with OpenAI's 400 "You are not allowed to request logprobs from this model".</summary>
+    public bool RefuseLogprobs { get; set; }
+
+    /// <summary>Cost variation: completions of this many words (repeating the normal answer's words), chosen per request from the seeded random; null keeps the answer.</summary>
+    public (int Min, int Max)? CompletionWords { get; set; }
+
     /// <summary>Content of a normal answer; null echoes "echo: {last user message}".</summary>
     public string? Content { get; set; }
 
