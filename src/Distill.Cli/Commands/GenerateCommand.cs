@@ -26,7 +26,8 @@ public static class GenerateCommand
         var count = new Option<int?>("--count") { Description = "Number of tasks (world: how many to generate; files: the first N)." };
         var output = new Option<string>("--out") { Description = "Dataset folder, e.g. datasets/my-set (created, or resumed).", Required = true };
         var concurrency = new Option<int>("--concurrency") { Description = "Samples in flight at once.", DefaultValueFactory = _ => 4 };
-        var shard = new Option<string?>("--shard") { Description = "i/n: this worker takes every n-th task from i (0-based); workers write disjoint shards." };
+        var shard = new Option<string?>("--shard") { Description = "i/n: this worker takes every n-th task from i (0-based); workers write disjoint shards. Left out inside a Kubernetes Indexed Job: i from JOB_COMPLETION_INDEX, n from --shard-count or DISTILL_SHARD_COUNT." };
+        var shardCount = new Option<int?>("--shard-count") { Description = "With JOB_COMPLETION_INDEX set (Kubernetes Indexed Job): the number of workers (the Job's completions); default: DISTILL_SHARD_COUNT." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Render every prompt and estimate tokens and cost; call nothing." };
         var budget = new Option<double?>("--budget-usd") { Description = "Stop cleanly once this much has been spent on teacher calls." };
         var reparse = new Option<bool>("--reparse") { Description = "Re-derive rows from cached teacher responses only; never call the teacher." };
@@ -43,7 +44,7 @@ public static class GenerateCommand
         var nearDup = new Option<double>("--near-dup-threshold") { Description = "Jaccard similarity at which a row is a near-duplicate.", DefaultValueFactory = _ => 0.85 };
         var command = new Command("generate", "Generate a distillation dataset: recipe + template + teacher over seed tasks; resumable, cached, budgeted.")
         {
-            recipe, template, teacher, tasks, count, output, concurrency, shard, dryRun, budget, reparse, logprobs, seed, commitEvery, evol, vars, maxSteps, simulator, maxTurns, judge, minJudge, nearDup,
+            recipe, template, teacher, tasks, count, output, concurrency, shard, shardCount, dryRun, budget, reparse, logprobs, seed, commitEvery, evol, vars, maxSteps, simulator, maxTurns, judge, minJudge, nearDup,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -56,7 +57,7 @@ public static class GenerateCommand
                 throw new DistillException("--dry-run and --reparse cannot be combined", "pick one");
             if (parse.GetValue(concurrency) < 1) throw new DistillException("--concurrency must be at least 1", "e.g. --concurrency 8");
             if (parse.GetValue(logprobs) is { } k && k is < 0 or > 20) throw new DistillException("--logprobs must be between 0 and 20", "e.g. --logprobs 5");
-            var (shardIndex, shardCount) = ParseShard(parse.GetValue(shard));
+            var (shardIndex, shards) = ShardSelection.Resolve(parse.GetValue(shard), parse.GetValue(shardCount), Environment.GetEnvironmentVariable);
 
             // Everything that can be wrong is checked here, before any teacher call.
             var library = TemplateLibrary.LoadAndLint(options.Paths.Prompts);
@@ -100,7 +101,7 @@ public static class GenerateCommand
 
             if (parse.GetValue(dryRun))
             {
-                var mine = seedTasks.Where((_, i) => i % shardCount == shardIndex).ToList();
+                var mine = seedTasks.Where((_, i) => i % shards == shardIndex).ToList();
                 var estimateContext = Context(new NoTeacher(teacherOptions));
                 var estimate = await DryRun.EstimateAsync(RecipeCatalog.Create(recipeName, estimateContext), estimateContext, teacherOptions, mine, cancellationToken);
                 PrintDryRun(cli.Console, estimate, definition, teacherOptions);
@@ -136,7 +137,7 @@ public static class GenerateCommand
                 },
                 ["tasks"] = parse.GetValue(tasks),
                 ["count"] = seedTasks.Count,
-                ["shard"] = $"{shardIndex}/{shardCount}",
+                ["shard"] = $"{shardIndex}/{shards}",
                 ["max_steps"] = parse.GetValue(maxSteps),
                 ["simulator_template"] = simulatorDefinition is null ? null : $"{simulatorDefinition.Id}@{simulatorDefinition.Version}",
                 ["judge_template"] = judgeDefinition is null ? null : $"{judgeDefinition.Id}@{judgeDefinition.Version}",
@@ -149,7 +150,7 @@ public static class GenerateCommand
                 OutputDir = outDir,
                 Concurrency = parse.GetValue(concurrency),
                 ShardIndex = shardIndex,
-                ShardCount = shardCount,
+                ShardCount = shards,
                 BudgetUsd = parse.GetValue(budget),
                 CommitEvery = parse.GetValue(commitEvery),
                 Quality = new QualityOptions { NearDuplicateThreshold = parse.GetValue(nearDup) },
@@ -166,16 +167,6 @@ public static class GenerateCommand
             return DistillApp.Success;
         });
         return command;
-    }
-
-    private static (int Index, int Count) ParseShard(string? text)
-    {
-        if (text is null) return (0, 1);
-        var parts = text.Split('/');
-        if (parts.Length == 2 && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var i)
-            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1 && i < n)
-            return (i, n);
-        throw new DistillException($"--shard '{text}' is not i/n with 0 <= i < n", "e.g. --shard 0/4 for the first of four workers");
     }
 
     private static void PrintSummary(IAnsiConsole console, RunProgress p, string outDir)
