@@ -55,10 +55,16 @@ public static class BenchCommand
         var requests = new Option<int>("--requests") { Description = "Requests for the overhead measurement.", DefaultValueFactory = _ => 2000 };
         var rpm = new Option<int>("--rpm") { Description = "Requests-per-minute limit the test server enforces.", DefaultValueFactory = _ => 600 };
         var seconds = new Option<int>("--seconds") { Description = "Duration of the rate measurement (over a minute, so the server's one-minute window slides).", DefaultValueFactory = _ => 75 };
-        var command = new Command("generate", "Teacher gateway overhead per request at concurrency 64 (vs the bare client), and achieved rate under a server-enforced RPM limit.") { requests, rpm, seconds };
+        var scaling = new Option<int?>("--scaling") { Description = "Instead: run the real generation runner (cot, concurrency 64) over this many templated tasks against an instant in-process teacher and print the rate per tenth of the run." };
+        var command = new Command("generate", "Teacher gateway overhead per request at concurrency 64 (vs the bare client), and achieved rate under a server-enforced RPM limit.") { requests, rpm, seconds, scaling };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var cli = context(parse);
+            if (parse.GetValue(scaling) is { } scalingTasks)
+            {
+                await GenerationScaling(cli, scalingTasks, cancellationToken);
+                return DistillApp.Success;
+            }
             Distill.Teachers.TeacherOptions Options(Uri endpoint) => new()
             {
                 Name = "bench",
@@ -95,6 +101,23 @@ public static class BenchCommand
             return DistillApp.Success;
         });
         return command;
+    }
+
+    private static async Task GenerationScaling(CliContext cli, int tasks, CancellationToken cancellationToken)
+    {
+        if (tasks < 10) throw new Distill.Core.Errors.DistillException("--scaling needs at least 10 tasks", "e.g. --scaling 10000");
+        var template = Distill.Generation.Templates.TemplateLibrary.LoadAndLint(cli.Options.Paths.Prompts).Get("cot-answer");
+        var folder = Path.Combine(Path.GetTempPath(), "distill-bench-generate-scaling");
+        var result = await Distill.Generation.Runner.GenerationScalingBenchmark.RunAsync(template, folder, tasks, concurrency: 64, cancellationToken);
+        Directory.Delete(folder, recursive: true);
+        var table = new Table().RoundedBorder().AddColumn("tasks").AddColumn(new TableColumn("seconds").RightAligned()).AddColumn(new TableColumn("samples/s").RightAligned());
+        foreach (var s in result.Tenths)
+        {
+            table.AddRow($"{s.FirstTask + 1:N0}-{s.LastTask:N0}", $"{s.Seconds:F2}", $"{s.SamplesPerSecond:N0}");
+        }
+        cli.Console.Write(table);
+        cli.Console.MarkupLine($"{result.Tasks:N0} templated cot tasks ({result.Accepted:N0} accepted) in {result.Seconds:F1} s = [bold]{result.SamplesPerSecond:N0} samples/s[/]; "
+            + $"last tenth / first tenth rate: [bold]{result.LastOverFirst:F2}[/] (target >= 0.8); peak working set {result.PeakWorkingSetMb:N0} MB, managed heap {result.ManagedHeapMb:N0} MB");
     }
 
     private static Command Model(Func<ParseResult, CliContext> context)

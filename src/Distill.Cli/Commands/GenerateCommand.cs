@@ -26,7 +26,8 @@ public static class GenerateCommand
         var count = new Option<int?>("--count") { Description = "Number of tasks (world: how many to generate; files: the first N)." };
         var output = new Option<string>("--out") { Description = "Dataset folder, e.g. datasets/my-set (created, or resumed).", Required = true };
         var concurrency = new Option<int>("--concurrency") { Description = "Samples in flight at once.", DefaultValueFactory = _ => 4 };
-        var shard = new Option<string?>("--shard") { Description = "i/n: this worker takes every n-th task from i (0-based); workers write disjoint shards." };
+        var shard = new Option<string?>("--shard") { Description = "i/n: this worker takes every n-th task from i (0-based); workers write disjoint shards. Left out inside a Kubernetes Indexed Job: i from JOB_COMPLETION_INDEX, n from --shard-count or DISTILL_SHARD_COUNT." };
+        var shardCount = new Option<int?>("--shard-count") { Description = "With JOB_COMPLETION_INDEX set (Kubernetes Indexed Job): the number of workers (the Job's completions); default: DISTILL_SHARD_COUNT." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Render every prompt and estimate tokens and cost; call nothing." };
         var budget = new Option<double?>("--budget-usd") { Description = "Hard cap on teacher spending: each request reserves its worst-case cost first, so the cap is never passed." };
         var reparse = new Option<bool>("--reparse") { Description = "Re-derive rows from cached teacher responses only; never call the teacher." };
@@ -50,7 +51,7 @@ public static class GenerateCommand
         var nearDup = new Option<double>("--near-dup-threshold") { Description = "Jaccard similarity at which a row is a near-duplicate.", DefaultValueFactory = _ => 0.85 };
         var command = new Command("generate", "Generate a distillation dataset: recipe + template + teacher over seed tasks; resumable, cached, budgeted.")
         {
-            recipe, template, teacher, tasks, count, output, concurrency, shard, dryRun, budget, reparse, logprobs, logprobsOptional, stopAfterErrors, retryRejects,
+            recipe, template, teacher, tasks, count, output, concurrency, shard, shardCount, dryRun, budget, reparse, logprobs, logprobsOptional, stopAfterErrors, retryRejects,
             seed, commitEvery, evol, vars, maxSteps, simulator, maxTurns, judge, minJudge, nearDup,
         };
         command.SetAction(async (parse, cancellationToken) =>
@@ -70,7 +71,7 @@ public static class GenerateCommand
             if (parse.GetValue(budget) is { } usd && !(usd >= 0 && double.IsFinite(usd))) throw new DistillException("--budget-usd must be a finite amount of at least 0", "e.g. --budget-usd 5");
             var retryReasons = parse.GetResult(retryRejects) is null ? null
                 : (parse.GetValue(retryRejects) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
-            var (shardIndex, shardCount) = ParseShard(parse.GetValue(shard));
+            var (shardIndex, shardCount) = ShardSelection.Resolve(parse.GetValue(shard), parse.GetValue(shardCount), Environment.GetEnvironmentVariable);
 
             // Everything that can be wrong is checked here, before any teacher call.
             var library = TemplateLibrary.LoadAndLint(options.Paths.Prompts);
@@ -114,7 +115,7 @@ public static class GenerateCommand
 
             if (parse.GetValue(dryRun))
             {
-                var mine = seedTasks.Where((_, i) => i % shardCount == shardIndex).ToList();
+                var mine = seedTasks.Where((_, i) => i % shards == shardIndex).ToList();
                 var estimateContext = Context(new NoTeacher(teacherOptions));
                 var estimate = await DryRun.EstimateAsync(RecipeCatalog.Create(recipeName, estimateContext), estimateContext, teacherOptions, mine, cancellationToken);
                 PrintDryRun(cli.Console, estimate, definition, teacherOptions);
@@ -166,7 +167,7 @@ public static class GenerateCommand
                 },
                 ["tasks"] = parse.GetValue(tasks),
                 ["count"] = seedTasks.Count,
-                ["shard"] = $"{shardIndex}/{shardCount}",
+                ["shard"] = $"{shardIndex}/{shards}",
                 ["max_steps"] = parse.GetValue(maxSteps),
                 ["simulator_template"] = simulatorDefinition is null ? null : $"{simulatorDefinition.Id}@{simulatorDefinition.Version}",
                 ["judge_template"] = judgeDefinition is null ? null : $"{judgeDefinition.Id}@{judgeDefinition.Version}",
@@ -212,16 +213,6 @@ public static class GenerateCommand
             var next = t.FallbackTeacher;
             t = next is null ? null : all.FirstOrDefault(o => o.Name == next);
         }
-    }
-
-    private static (int Index, int Count) ParseShard(string? text)
-    {
-        if (text is null) return (0, 1);
-        var parts = text.Split('/');
-        if (parts.Length == 2 && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var i)
-            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1 && i < n)
-            return (i, n);
-        throw new DistillException($"--shard '{text}' is not i/n with 0 <= i < n", "e.g. --shard 0/4 for the first of four workers");
     }
 
     private static void PrintSummary(IAnsiConsole console, RunProgress p, string outDir)
