@@ -51,7 +51,7 @@ public sealed class SampleEncoder(ITextTokenizer tokenizer, int maxLength, int t
         var truncated = chat.Ids.Length > MaxLength + 1;
         var examples = new List<TrainExample>
         {
-            Build(sample.Id, chat, placed, ExampleTask.Main),
+            Build(sample.Id, chat, placed is { Turns: > 0 } ? placed : null, ExampleTask.Main),
         };
         if (stepByStep && HasRationale(sample))
         {
@@ -76,9 +76,9 @@ public sealed class SampleEncoder(ITextTokenizer tokenizer, int maxLength, int t
     /// <summary>
     /// Places each assistant turn's logprobs (<paramref name="turns"/>, the assistant messages in order) within that turn's span
     /// of <paramref name="chat"/>, splicing in the teacher's own tokens first (which may change <paramref name="chat"/>).
-    /// Null when no turn aligns.
+    /// <see cref="Placed.Turns"/> is 0 when no turn aligns.
     /// </summary>
-    private Placed? Place(ref TokenizedChat chat, IReadOnlyList<ChatMessage> turns, string sampleId)
+    private Placed Place(ref TokenizedChat chat, IReadOnlyList<ChatMessage> turns, string sampleId)
     {
         var rescales = turns.Select(t => t.Logprobs.Count == 0 ? StoredLogprobRescale.AsStored : StoredLogprobRescale.For(t.LogprobProvenance, logprobTemperature)).ToList();
         if (rescales.FirstOrDefault(r => r.Refusal is not null) is { Refusal: not null } refused) throw refused.ToException(sampleId, logprobTemperature);
@@ -86,8 +86,10 @@ public sealed class SampleEncoder(ITextTokenizer tokenizer, int maxLength, int t
         // OpenAI-format server carry token text only; the shared tokenizer maps it back to ids where the text names one id.
         var idsFromText = turns.Count(t => t.Logprobs.Count > 0 && !TokenTextIndex.HasAllIds(t.Logprobs));
         var logprobs = turns.Select(t => TokenTextIndex.HasAllIds(t.Logprobs) ? t.Logprobs : _tokenText.Value.WithIds(t.Logprobs)).ToList();
+        var rescaled = rescales.Count(r => !r.KeepsStoredValues);
         var spans = AssistantTurnSpans.Of(chat.AssistantMask);
-        if (spans.Count != logprobs.Count) return null; // the template renders one span per assistant message; anything else is not ours to guess
+        // The template renders one span per assistant message; anything else is not ours to guess.
+        if (spans.Count != logprobs.Count) return new Placed([], [], [], 0, idsFromText, rescaled);
         // From the last turn back: a splice changes the length of its own span, which moves only the spans after it.
         for (var k = logprobs.Count - 1; k >= 0; k--)
             if (logprobs[k].Count > 0) chat = TeacherTokenSplice.Apply(chat, spans[k], logprobs[k], tokenizer);
@@ -104,8 +106,7 @@ public sealed class SampleEncoder(ITextTokenizer tokenizer, int maxLength, int t
             positions.AddRange(turnPositions);
             factors.AddRange(Enumerable.Repeat(rescales[k].Factor, turnPositions.Length));
         }
-        var rescaled = rescales.Count(r => !r.KeepsStoredValues);
-        return aligned == 0 ? null : new Placed(entries.ToArray(), positions.ToArray(), factors.ToArray(), aligned, idsFromText, rescaled);
+        return new Placed(entries.ToArray(), positions.ToArray(), factors.ToArray(), aligned, idsFromText, rescaled);
     }
 
     private static bool HasRationale(Sample s) => !string.IsNullOrWhiteSpace(s.Answer) && !string.IsNullOrWhiteSpace(s.Rationale);
