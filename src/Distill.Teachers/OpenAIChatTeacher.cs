@@ -122,7 +122,7 @@ public sealed class OpenAIChatTeacher : ITeacher
 
         try
         {
-            return ToResponse(result, clock.Elapsed);
+            return ToResponse(result, clock.Elapsed, request);
         }
         catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or KeyNotFoundException or ArgumentException or NullReferenceException)
         {
@@ -130,9 +130,14 @@ public sealed class OpenAIChatTeacher : ITeacher
         }
     }
 
-    private TeacherResponse ToResponse(ClientResult<ChatCompletion> result, TimeSpan latency)
+    private TeacherResponse ToResponse(ClientResult<ChatCompletion> result, TimeSpan latency, TeacherRequest request)
     {
         var completion = result.Value;
+        var extras = ServerLogprobExtras.Read(result.GetRawResponse().Content.ToMemory());
+        var logprobs = completion.ContentTokenLogProbabilities
+            .Select((t, i) => new TokenLogprob(t.Token, extras.TokenId(i), t.LogProbability,
+                t.TopLogProbabilities.Select((a, j) => new TopLogprob(a.Token, extras.TopTokenId(i, j), a.LogProbability)).ToList()))
+            .ToList();
         var usage = completion.Usage is { } u
             ? new TeacherUsage(u.InputTokenCount, u.OutputTokenCount, u.InputTokenDetails?.CachedTokenCount ?? 0)
             : TeacherUsage.Zero;
@@ -143,10 +148,10 @@ public sealed class OpenAIChatTeacher : ITeacher
             Reasoning = ReadReasoning(result.GetRawResponse()),
             Refusal = completion.Refusal,
             ToolCalls = completion.ToolCalls.Select(c => new ToolCall(c.Id, c.FunctionName, c.FunctionArguments?.ToString() ?? "")).ToList(),
-            Logprobs = completion.ContentTokenLogProbabilities
-                .Select(t => new TokenLogprob(t.Token, null, t.LogProbability,
-                    t.TopLogProbabilities.Select(a => new TopLogprob(a.Token, null, a.LogProbability)).ToList()))
-                .ToList(),
+            Logprobs = logprobs,
+            // What the server says about its logprobs wins over the configured default.
+            LogprobProvenance = logprobs.Count == 0 ? null
+                : new LogprobProvenance(AsSent(request.Temperature), AsSent(request.TopP), request.TopLogprobs ?? 0, extras.Raw ?? Options.RawLogprobs),
             Usage = usage,
             FinishReason = FinishReasonText(completion.FinishReason),
             Model = completion.Model,
@@ -156,6 +161,9 @@ public sealed class OpenAIChatTeacher : ITeacher
             Teacher = Info,
         };
     }
+
+    /// <summary>A float setting as the request wrote it (0.7f is 0.7, not 0.699999988), so comparisons with configured values hold.</summary>
+    private static double? AsSent(float? value) => value is { } v && float.IsFinite(v) ? (double)(decimal)v : value;
 
     /// <summary><c>choices[0].message.reasoning_content</c> (or <c>reasoning</c>), which the SDK's model does not expose.</summary>
     private static string? ReadReasoning(PipelineResponse raw)

@@ -176,7 +176,9 @@ public static class TrainerHost
 
         // Data.
         var topK = usesStoredLogprobs ? cfg.Loss.TopK : 0;
-        var encoder = new SampleEncoder(tokenizer, cfg.Data.MaxLength, topK, stepByStep: cfg.Loss.Kind == LossKinds.Cot, keepEnd: cfg.Data.Truncation == "left", chat);
+        var logprobTemperature = usesStoredLogprobs ? StoredLogprobRescale.KdTemperature(cfg.Loss.Temperature.ToSchedule()) : 1.0;
+        var encoder = new SampleEncoder(tokenizer, cfg.Data.MaxLength, topK, stepByStep: cfg.Loss.Kind == LossKinds.Cot, keepEnd: cfg.Data.Truncation == "left", chat,
+            logprobTemperature);
         var data = TrainingData.LoadAsync(cfg.Datasets, encoder, cfg.Data.ValidationFraction, cfg.Data.MaxSamples, ct, cfg.Data.VerifiedOnly).GetAwaiter().GetResult();
         RunLineage.CollectAsync(cfg.Datasets, cfg.Data.MaxSamples, cfg.Data.VerifiedOnly, cfg.Student.Model, ct).GetAwaiter().GetResult().Write(runDir);
         if (usesStoredLogprobs && data.Statistics.LogprobsAligned == 0)
@@ -184,8 +186,12 @@ public static class TrainerHost
                 $"loss topk_kd needs stored teacher logprobs with token ids, but none of the {data.Statistics.Samples} samples has logprobs that align with the student's tokens",
                 "generate the dataset with a teacher that returns logprobs and shares the student's tokenizer, or use loss \"sft\"");
         var aligned = usesStoredLogprobs
-            ? $", logprobs aligned for {data.Statistics.LogprobsAligned}/{data.Statistics.WithLogprobs} samples ({data.Statistics.TurnsAligned}/{data.Statistics.TurnsWithLogprobs} assistant turns)"
+            ? $", logprobs aligned for {data.Statistics.LogprobsAligned}/{data.Statistics.WithLogprobs} samples ({data.Statistics.TurnsAligned}/{data.Statistics.TurnsWithLogprobs} assistant turns" +
+              $"{(data.Statistics.TurnsIdsFromText > 0 ? $", {data.Statistics.TurnsIdsFromText} with ids mapped back from token text" : "")}" +
+              $"{(data.Statistics.TurnsRescaled > 0 ? $", {data.Statistics.TurnsRescaled} rescaled to temperature {logprobTemperature.ToString(CultureInfo.InvariantCulture)}" : "")})"
             : "";
+        if (usesStoredLogprobs && data.Statistics.LogprobProvenance is { } provenance)
+            foreach (var line in TokenizerPreflight.DescribeStoredLogprobs(provenance)) log.WriteLine(line);
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"data: {data.Statistics.Samples} samples -> {data.Statistics.TrainExamples} train / {data.Statistics.ValidationExamples} validation examples, {data.Statistics.TrainTokens:N0} train tokens ({data.Statistics.TrainLabelTokens:N0} labelled), {data.Statistics.Truncated} truncated{aligned}{(cfg.Data.VerifiedOnly ? $", {data.SkippedUnverified} unverified samples left out" : "")}"));
         var mode = cfg.Data.Batching == "bucket" ? BatchingMode.Bucket : BatchingMode.Pack;

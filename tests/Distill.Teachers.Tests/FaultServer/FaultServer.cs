@@ -215,6 +215,13 @@ public sealed class FaultServer : IAsyncDisposable
         return new ScriptedReply(content, null, "stop", Options.ReasoningContent);
     }
 
+    /// <summary>The entry with <c>token_id</c> when <paramref name="id"/> is set (left out otherwise, as OpenAI does).</summary>
+    private static JsonObject WithTokenId(JsonObject entry, int? id)
+    {
+        if (id is { } value) entry["token_id"] = value;
+        return entry;
+    }
+
     private string Completion(JsonElement request, string? deployment, ScriptedReply reply)
     {
         int n = Interlocked.Increment(ref _sequence);
@@ -244,21 +251,23 @@ public sealed class FaultServer : IAsyncDisposable
         if (request.TryGetProperty("logprobs", out var lp) && lp.ValueKind == JsonValueKind.True)
         {
             int top = request.TryGetProperty("top_logprobs", out var t) && t.ValueKind == JsonValueKind.Number ? t.GetInt32() : 0;
+            var ids = Options.LogprobTokenIds;
             logprobs = new JsonObject
             {
-                ["content"] = new JsonArray(tokens.Select((tok, i) => (JsonNode)new JsonObject
+                ["content"] = new JsonArray(tokens.Select((tok, i) => (JsonNode)WithTokenId(new JsonObject
                 {
                     ["token"] = tok,
                     ["logprob"] = -0.1 * (i + 1),
                     ["bytes"] = Bytes(tok),
-                    ["top_logprobs"] = new JsonArray(Enumerable.Range(0, top).Select(k => (JsonNode)new JsonObject
+                    ["top_logprobs"] = new JsonArray(Enumerable.Range(0, top).Select(k => (JsonNode)WithTokenId(new JsonObject
                     {
                         ["token"] = k == 0 ? tok : $"{tok}#{k}",
                         ["logprob"] = -0.1 * (i + 1) - k,
                         ["bytes"] = Bytes(k == 0 ? tok : $"{tok}#{k}"),
-                    }).ToArray()),
-                }).ToArray()),
+                    }, ids ? 1000 * (i + 1) + k : null)).ToArray()),
+                }, ids ? 100 + i : null)).ToArray()),
             };
+            if (Options.LogprobsMode is { } mode) logprobs["logprobs_mode"] = mode;
         }
         int prompt = Math.Max(1, request.GetRawText().Length / 4);
         var completion = new JsonObject

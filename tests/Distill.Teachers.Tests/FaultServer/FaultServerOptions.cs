@@ -48,6 +48,12 @@ public sealed class FaultServerOptions
     /// <summary>When set, normal answers carry this as <c>reasoning_content</c>.</summary>
     public string? ReasoningContent { get; set; }
 
+    /// <summary>Logprobs carry <c>token_id</c> as Distill's <c>serve</c> sends them: 100 + i for token i, 1000 (i + 1) + k for its alternative k.</summary>
+    public bool LogprobTokenIds { get; set; }
+
+    /// <summary>When set, the logprobs object carries this as <c>logprobs_mode</c> (e.g. "raw_logprobs").</summary>
+    public string? LogprobsMode { get; set; }
+
     /// <summary>Cached prompt tokens reported in usage.prompt_tokens_details.cached_tokens.</summary>
     public int CachedTokens { get; set; }
 
