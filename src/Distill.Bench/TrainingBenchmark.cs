@@ -9,7 +9,7 @@ using Distill.Training.Trainer;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Distill.Cli.Benchmarks;
+namespace Distill.Bench;
 
 /// <summary>
 /// Training-step costs of each loss kind as <c>distill train</c> runs it, measured side by side in one run on the same random
