@@ -5,6 +5,7 @@ using System.Text.Json.Serialization;
 using Distill.Core.Errors;
 using Distill.Models.Chat;
 using Distill.Training.Losses;
+using Distill.Training.Objectives;
 using Distill.Training.Schedules;
 
 namespace Distill.Training.Config;
@@ -160,8 +161,8 @@ public sealed record TrainConfig
         if (!LossKinds.All.Contains(Loss.Kind)) p.Add($"loss.kind '{Loss.Kind}' is unknown: use one of {string.Join(", ", LossKinds.All)}");
         if (!DivergenceNames.TryParse(Loss.Divergence, Loss.Beta, Loss.Skew, out _))
             p.Add($"loss.divergence '{Loss.Divergence}' is unknown: use one of {string.Join(", ", DivergenceNames.All)}");
-        var needsTeacher = Loss.Kind == LossKinds.OnlineKd || Loss.HiddenWeight > 0 || (Loss.Kind == LossKinds.TopKKd && Loss.SparseFraction < 1);
-        if (needsTeacher && Teacher is null) p.Add($"teacher: loss '{Loss.Kind}' needs a local teacher model folder");
+        var knownLoss = LossKinds.All.Contains(Loss.Kind) && DivergenceNames.TryParse(Loss.Divergence, Loss.Beta, Loss.Skew, out _);
+        if (knownLoss && TrainingObjective.For(Loss).NeedsTeacher && Teacher is null) p.Add($"teacher: loss '{Loss.Kind}' needs a local teacher model folder");
         if (Teacher is not null && !File.Exists(Path.Combine(Teacher, "config.json"))) p.Add($"teacher '{Teacher}' is not a model folder (no config.json)");
         if (Loss.Kind == LossKinds.TopKKd && Loss.TopK < 1) p.Add("loss.top_k must be >= 1 for topk_kd");
         if (Loss.SparseFraction is < 0 or > 1) p.Add("loss.sparse_fraction must be in [0, 1]");
@@ -296,7 +297,7 @@ public sealed record LossConfig
     /// <summary>topk_kd with a teacher: the share of steps on stored top-k before switching to full online KD (KdStagePlan).</summary>
     [JsonPropertyName("sparse_fraction")] public double SparseFraction { get; init; } = 1.0;
 
-    /// <summary>Chunks along T for online KD.</summary>
+    /// <summary>Online KD scores the labelled positions in at least this many chunks (more when a chunk's logits would pass 16 MB).</summary>
     [JsonPropertyName("chunks")] public int Chunks { get; init; } = 4;
 
     /// <summary>Weight of the optional hidden-state MSE term (online teacher); 0 = off.</summary>

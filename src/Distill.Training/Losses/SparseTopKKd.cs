@@ -23,7 +23,7 @@ public enum TailMode
     Renormalize,
 }
 
-public static partial class KdLoss
+internal static partial class KdLoss
 {
     /// <summary>
     /// Sparse forward-KL distillation from stored teacher top-k log-probabilities (offline teacher, e.g. an OpenAI-style API's
@@ -225,7 +225,7 @@ public static partial class KdLoss
     }
 }
 
-public static partial class KdLoss
+internal static partial class KdLoss
 {
     /// <summary>
     /// Sparse top-k KD compares token ids, so the stored logprobs must come from a teacher with the student's tokenizer.

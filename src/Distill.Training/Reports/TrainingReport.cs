@@ -35,7 +35,7 @@ public static class TrainingReport
         s.AppendLine($"| student | {(cfg.Student.Preset is { } p ? $"preset {p}" : cfg.Student.Model)}{(cfg.Lora is { } l ? $" + LoRA r={l.Rank} alpha={l.Alpha.ToString(inv)} on {string.Join(", ", l.TargetModules)}" : "")} |");
         s.AppendLine(inv, $"| parameters | {parts.Student.ParameterCount:N0} ({parts.Optimizer.Parameters.Sum(x => x.numel()):N0} trained) |");
         if (cfg.Teacher is not null) s.AppendLine($"| teacher | {cfg.Teacher} |");
-        s.AppendLine($"| loss | {cfg.Loss.Kind}{(cfg.Loss.Kind is LossKinds.OnlineKd or LossKinds.TopKKd ? $" ({cfg.Loss.Divergence}, alpha {cfg.Loss.Alpha.Start.ToString(inv)}→{(cfg.Loss.Alpha.End ?? cfg.Loss.Alpha.Start).ToString(inv)}, T {cfg.Loss.Temperature.Start.ToString(inv)})" : "")} |");
+        s.AppendLine($"| loss | {cfg.Loss.Kind}{(parts.Objective.HasKdTerm ? $" ({cfg.Loss.Divergence}, alpha {cfg.Loss.Alpha.Start.ToString(inv)}→{(cfg.Loss.Alpha.End ?? cfg.Loss.Alpha.Start).ToString(inv)}, T {cfg.Loss.Temperature.Start.ToString(inv)})" : "")} |");
         s.AppendLine($"| data | {string.Join(", ", cfg.Datasets)}: {parts.DataStatistics.Samples} samples, {parts.DataStatistics.TrainExamples} train / {parts.DataStatistics.ValidationExamples} validation examples |");
         if (RunLineage.TryLoad(runDir) is { } lineage) s.AppendLine($"| lineage | {lineage.Summary()} |");
         s.AppendLine(inv, $"| steps | {result.Steps} of {cfg.Steps} ({result.StopReason}); batch {cfg.Batch.Size} x {cfg.Data.MaxLength} tokens x {cfg.Batch.GradAccum} accumulation |");

@@ -13,6 +13,7 @@ using Distill.Training.Data;
 using Distill.Training.Losses;
 using Distill.Models.Performance;
 using Distill.Training.Metrics;
+using Distill.Training.Objectives;
 using Distill.Training.Reports;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -34,7 +35,12 @@ public sealed class TrainerParts : IDisposable
     public LlamaForCausalLM? Teacher { get; init; }
     public HiddenStateProjector? Projector { get; init; }
     public required int SharedVocab { get; init; }
-    public required Divergence Divergence { get; init; }
+
+    /// <summary>The loss of the configured kind, chosen once from the config.</summary>
+    public required TrainingObjective Objective { get; init; }
+
+    /// <summary>The models the objective scores batches with.</summary>
+    public ObjectiveModels Models => new(Student, Teacher, Projector, SharedVocab);
     public required BatchStream Train { get; init; }
     public BatchPlan? Validation { get; init; }
     public required AdamW Optimizer { get; init; }
@@ -151,8 +157,8 @@ public static class TrainerHost
         // Tokenizer and preflight: before data is encoded or a model exists.
         var tokenizerPath = ResolveTokenizer(cfg, runDir, tokenizerResolver);
         var tokenizer = TokenizerLoader.Load(tokenizerPath);
-        DivergenceNames.TryParse(cfg.Loss.Divergence, cfg.Loss.Beta, cfg.Loss.Skew, out var divergence);
-        var usesStoredLogprobs = cfg.Loss.Kind == LossKinds.TopKKd && cfg.Loss.SparseFraction > 0;
+        var objective = TrainingObjective.For(cfg.Loss);
+        var usesStoredLogprobs = objective.StoredTopK > 0;
         if (usesStoredLogprobs)
             TokenizerPreflight.RequireStoredLogprobsMatch(tokenizer.TokenizerId,
                 TrainingData.PeekTeacherTokenizersAsync(cfg.Datasets, ct: ct).GetAwaiter().GetResult());
@@ -175,9 +181,9 @@ public static class TrainerHost
         log.WriteLine($"chat: {StudentChatOptions.Describe(chat)} ({chatSource})");
 
         // Data.
-        var topK = usesStoredLogprobs ? cfg.Loss.TopK : 0;
+        var topK = objective.StoredTopK;
         var logprobTemperature = usesStoredLogprobs ? StoredLogprobRescale.KdTemperature(cfg.Loss.Temperature.ToSchedule()) : 1.0;
-        var encoder = new SampleEncoder(tokenizer, cfg.Data.MaxLength, topK, stepByStep: cfg.Loss.Kind == LossKinds.Cot, keepEnd: cfg.Data.Truncation == "left", chat,
+        var encoder = new SampleEncoder(tokenizer, cfg.Data.MaxLength, topK, stepByStep: objective.RationaleTask, keepEnd: cfg.Data.Truncation == "left", chat,
             logprobTemperature);
         var data = TrainingData.LoadAsync(cfg.Datasets, encoder, cfg.Data.ValidationFraction, cfg.Data.MaxSamples, ct, cfg.Data.VerifiedOnly).GetAwaiter().GetResult();
         RunLineage.CollectAsync(cfg.Datasets, cfg.Data.MaxSamples, cfg.Data.VerifiedOnly, cfg.Student.Model, ct).GetAwaiter().GetResult().Write(runDir);
@@ -209,7 +215,7 @@ public static class TrainerHost
         }
         LlamaForCausalLM? teacher = null;
         HiddenStateProjector? projector = null;
-        if (cfg.Teacher is { } tdir && (cfg.Loss.Kind == LossKinds.OnlineKd || cfg.Loss.HiddenWeight > 0 || (cfg.Loss.Kind == LossKinds.TopKKd && cfg.Loss.SparseFraction < 1)))
+        if (cfg.Teacher is { } tdir && objective.NeedsTeacher)
         {
             teacher = ModelFolder.Load(tdir, device).Freeze();
             if (cfg.Loss.HiddenWeight > 0)
@@ -252,7 +258,7 @@ public static class TrainerHost
             Teacher = teacher,
             Projector = projector,
             SharedVocab = sharedVocab,
-            Divergence = divergence,
+            Objective = objective,
             Optimizer = optimizer,
             Train = new BatchStream(trainPlan, state.DataPosition),
             Validation = valPlan,
