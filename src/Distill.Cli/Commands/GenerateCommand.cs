@@ -71,7 +71,7 @@ public static class GenerateCommand
             if (parse.GetValue(budget) is { } usd && !(usd >= 0 && double.IsFinite(usd))) throw new DistillException("--budget-usd must be a finite amount of at least 0", "e.g. --budget-usd 5");
             var retryReasons = parse.GetResult(retryRejects) is null ? null
                 : (parse.GetValue(retryRejects) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
-            var (shardIndex, shardCount) = ShardSelection.Resolve(parse.GetValue(shard), parse.GetValue(shardCount), Environment.GetEnvironmentVariable);
+            var (shardIndex, shards) = ShardSelection.Resolve(parse.GetValue(shard), parse.GetValue(shardCount), Environment.GetEnvironmentVariable);
 
             // Everything that can be wrong is checked here, before any teacher call.
             var library = TemplateLibrary.LoadAndLint(options.Paths.Prompts);
@@ -180,7 +180,7 @@ public static class GenerateCommand
                 OutputDir = outDir,
                 Concurrency = parse.GetValue(concurrency),
                 ShardIndex = shardIndex,
-                ShardCount = shardCount,
+                ShardCount = shards,
                 Budget = ledger,
                 StopAfterRepeatedErrors = parse.GetValue(stopAfterErrors),
                 RetryRejects = retryReasons,
