@@ -34,8 +34,8 @@ public sealed record ExportResult(string Path, ExportFormat Format, long Rows, l
 /// </summary>
 /// <remarks>
 /// JSONL line: <c>{"id","kind","messages":[{"role","content","reasoning_content"?,"tool_calls"?:[{"id","type":"function",
-/// "function":{"name","arguments"}}],"tool_call_id"?,"name"?,"logprobs"?:[{"token","token_id","logprob","top":[{"token",
-/// "token_id","logprob"}]}]}],"tools":[...]|null,"answer","rationale", lineage ("template_id","template_version","recipe",
+/// "function":{"name","arguments"}}],"tool_call_id"?,"name"?,"is_error"?,"logprobs"?:[{"token","token_id","logprob","top":[{"token",
+/// "token_id","logprob"}]}],"logprobs_temperature"?,"logprobs_top_p"?,"logprobs_top_k"?,"logprobs_raw"?}],"tools":[...]|null,"answer","rationale", lineage ("template_id","template_version","recipe",
 /// "teacher":{"provider","model","tokenizer_id"}|null,"params":{...}|null,"seed_input","created_at"), quality ("verified",
 /// "verifier","score","prompt_tokens","completion_tokens","cost_usd","latency_ms","privileged_context_used") }</c>.
 /// Optional message keys are omitted when empty (<c>logprobs</c> also unless asked for); <c>arguments</c> stays a JSON string,
@@ -151,7 +151,18 @@ public static class DatasetExporter
             }
             if (m.ToolCallId is not null) w.WriteString("tool_call_id", m.ToolCallId);
             if (m.Name is not null) w.WriteString("name", m.Name);
-            if (logprobs && m.Logprobs.Count > 0) WriteLogprobs(w, m.Logprobs);
+            if (m.IsError) w.WriteBoolean("is_error", true);
+            if (logprobs && m.Logprobs.Count > 0)
+            {
+                WriteLogprobs(w, m.Logprobs);
+                if (m.LogprobProvenance is { } p)
+                {
+                    if (p.Temperature is { } t) Number(w, "logprobs_temperature", t);
+                    if (p.TopP is { } topP) Number(w, "logprobs_top_p", topP);
+                    w.WriteNumber("logprobs_top_k", p.TopK);
+                    if (p.Raw is { } raw) w.WriteBoolean("logprobs_raw", raw);
+                }
+            }
             w.WriteEndObject();
         }
         w.WriteEndArray();

@@ -25,6 +25,16 @@ public sealed record DatasetCounts(
     IReadOnlyDictionary<string, long> ByKind,
     IReadOnlyDictionary<string, long> RejectedByReason);
 
+/// <summary>One attempt at a task whose reject was retried (<c>--retry-rejects</c>).</summary>
+/// <param name="Number">1 for the first attempt.</param>
+/// <param name="Outcome"><see cref="Accepted"/> or <see cref="Rejected"/>.</param>
+/// <param name="Reason">The reject reason, for a rejected attempt.</param>
+public sealed record SampleAttempt(int Number, string Outcome, string? Reason, DateTimeOffset At)
+{
+    public const string Accepted = "accepted";
+    public const string Rejected = "rejected";
+}
+
 /// <summary>The contents of <c>manifest.json</c>.</summary>
 public sealed record DatasetManifest
 {
@@ -37,6 +47,12 @@ public sealed record DatasetManifest
 
     public IReadOnlyList<ShardEntry> Shards { get; init; } = [];
     public IReadOnlyList<ShardEntry> Rejects { get; init; } = [];
+
+    /// <summary>
+    /// Attempt history of the tasks whose reject was retried, by sample id (null when none was). The dataset itself holds only
+    /// each task's latest outcome: one accepted row or one reject.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<SampleAttempt>>? Attempts { get; init; }
 
     /// <summary>Always computed from <see cref="Shards"/> and <see cref="Rejects"/>.</summary>
     public DatasetCounts Counts => new(

@@ -17,8 +17,18 @@ public sealed record TokenLengthStats(IReadOnlyList<HistogramBucket> Buckets, lo
 /// <param name="SamplesWithLogprobs">Accepted samples with logprobs on at least one turn.</param>
 /// <param name="Tokens">Logprob entries (generated tokens) over all turns.</param>
 /// <param name="MaxTopK">The most alternatives stored at any token.</param>
+/// <param name="ByProvenance">Turns with logprobs by how they were produced (<see cref="LogprobProvenance.Describe"/>, or
+/// <see cref="NotRecorded"/>), keyed <c>provider/model: provenance</c>; more than one key means the dataset mixes settings.</param>
 public sealed record LogprobStats(long AssistantTurns, long TurnsWithLogprobs, long ToolCallTurns, long ToolCallTurnsWithLogprobs,
-    long SamplesWithLogprobs, long Tokens, int MaxTopK);
+    long SamplesWithLogprobs, long Tokens, int MaxTopK, IReadOnlyDictionary<string, long>? ByProvenance = null)
+{
+    /// <summary>The provenance key of turns whose dataset did not record how their logprobs were produced.</summary>
+    public const string NotRecorded = "not recorded";
+
+    /// <summary>The key <see cref="ByProvenance"/> counts a turn under.</summary>
+    public static string ProvenanceKey(TeacherInfo? teacher, LogprobProvenance? provenance) =>
+        $"{(teacher is null ? "(none)" : $"{teacher.Provider}/{teacher.Model}")}: {provenance?.Describe() ?? NotRecorded}";
+}
 
 /// <summary>What <c>distill dataset stats</c> shows. Dictionaries are sorted by key.</summary>
 /// <param name="ByTemplate">Key: <c>template_id@template_version</c>, or "(none)".</param>
@@ -66,6 +76,7 @@ public static class DatasetStatistics
         long accepted = 0, rejected = 0, estimated = 0, min = long.MaxValue, max = 0, totalTokens = 0;
         long assistantTurns = 0, turnsWithLogprobs = 0, toolCallTurns = 0, toolCallTurnsWithLogprobs = 0, samplesWithLogprobs = 0, logprobTokens = 0;
         int maxTopK = 0;
+        var byProvenance = new SortedDictionary<string, long>(StringComparer.Ordinal);
         double acceptedCost = 0, rejectedCost = 0;
 
         await foreach (var s in samples.WithCancellation(ct).ConfigureAwait(false))
@@ -83,6 +94,7 @@ public static class DatasetStatistics
                 bool has = m.Logprobs.Count > 0;
                 assistantTurns++;
                 if (has) turnsWithLogprobs++;
+                if (has) Add(byProvenance, LogprobStats.ProvenanceKey(s.Teacher, m.LogprobProvenance));
                 if (m.ToolCalls.Count > 0) toolCallTurns++;
                 if (m.ToolCalls.Count > 0 && has) toolCallTurnsWithLogprobs++;
                 anyLogprobs |= has;
@@ -112,7 +124,7 @@ public static class DatasetStatistics
         double total = acceptedCost + rejectedCost;
         return new DatasetStats(accepted, rejected, byKind, byTemplate, byTeacher, byVerified, rejectsByReason, rejectsByTemplate,
             new TokenLengthStats(histogram, accepted, estimated, accepted == 0 ? 0 : min, max, accepted == 0 ? 0 : (double)totalTokens / accepted),
-            new LogprobStats(assistantTurns, turnsWithLogprobs, toolCallTurns, toolCallTurnsWithLogprobs, samplesWithLogprobs, logprobTokens, maxTopK),
+            new LogprobStats(assistantTurns, turnsWithLogprobs, toolCallTurns, toolCallTurnsWithLogprobs, samplesWithLogprobs, logprobTokens, maxTopK, byProvenance),
             total, acceptedCost, accepted == 0 ? 0 : total / accepted);
     }
 

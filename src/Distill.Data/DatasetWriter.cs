@@ -55,6 +55,8 @@ public sealed class DatasetWriter : IAsyncDisposable
     private readonly FileStream _workerLock;
     private readonly HashSet<string> _committed;
     private readonly HashSet<string> _pending = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _retrying = new(StringComparer.Ordinal);
+    private JsonObject? _config;
     private readonly List<Sample> _samples = [];
     private readonly List<RejectedSample> _rejects = [];
     private int _nextShard;
@@ -70,6 +72,7 @@ public sealed class DatasetWriter : IAsyncDisposable
         _committed = committed;
         _nextShard = nextShard;
         _nextReject = nextReject;
+        _config = options.Config?.DeepClone().AsObject();
     }
 
     /// <summary>The dataset folder.</summary>
@@ -80,6 +83,27 @@ public sealed class DatasetWriter : IAsyncDisposable
 
     /// <summary>True when the id was already accepted or rejected (on disk, or earlier in this session): a resumed run skips it.</summary>
     public bool IsCommitted(string id) => _committed.Contains(id) || _pending.Contains(id);
+
+    /// <summary>
+    /// Makes a committed reject's task open again (<c>--retry-rejects</c>): the next accepted row or reject with this id
+    /// replaces the old reject, in the same manifest update that commits it, and the manifest's <see cref="DatasetManifest.Attempts"/>
+    /// records both outcomes. Until then the old reject stays, so a crash or a failed attempt loses nothing.
+    /// </summary>
+    public void Retry(string id)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_pending.Contains(id)) return;
+        if (_committed.Remove(id)) _retrying.Add(id);
+    }
+
+    /// <summary>Sets one key of the manifest's config snapshot (a fact learnt during the run); written with the next commit or flush.</summary>
+    public void SetConfigValue(string key, JsonNode? value)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _config ??= DatasetManifest.TryLoad(_dir)?.Config?.DeepClone().AsObject() ?? new JsonObject();
+        _config[key] = value;
+        _configWritten = false;
+    }
 
     /// <summary>Rows buffered and not yet committed.</summary>
     public int PendingRows => _samples.Count + _rejects.Count;
@@ -174,7 +198,7 @@ public sealed class DatasetWriter : IAsyncDisposable
     {
         var sampleBatch = samples ? _samples.ToArray() : [];
         var rejectBatch = rejects ? _rejects.ToArray() : [];
-        if (sampleBatch.Length == 0 && rejectBatch.Length == 0 && (_configWritten || _options.Config is null) && File.Exists(ManifestPath))
+        if (sampleBatch.Length == 0 && rejectBatch.Length == 0 && (_configWritten || _config is null) && File.Exists(ManifestPath))
             return;
 
         var newShards = new List<ShardEntry>();
@@ -198,8 +222,11 @@ public sealed class DatasetWriter : IAsyncDisposable
                 CountBy(chunk.Select(r => r.Sample.Kind)), CountBy(chunk.Select(r => r.RejectReason))));
         }
 
-        if (_options.BeforeManifestUpdate is { } hook) await hook().ConfigureAwait(false);
-        await UpdateManifestAsync(newShards, newRejects, ct).ConfigureAwait(false);
+        var retried = new Dictionary<string, (string Outcome, string? Reason)>(StringComparer.Ordinal);
+        foreach (var x in sampleBatch.Where(x => _retrying.Contains(x.Id))) retried[x.Id] = (SampleAttempt.Accepted, null);
+        foreach (var x in rejectBatch.Where(x => _retrying.Contains(x.Sample.Id))) retried[x.Sample.Id] = (SampleAttempt.Rejected, x.RejectReason);
+        await UpdateManifestAsync(newShards, newRejects, retried, ct).ConfigureAwait(false);
+        _retrying.ExceptWith(retried.Keys);
 
         foreach (var id in sampleBatch.Select(x => x.Id).Concat(rejectBatch.Select(x => x.Sample.Id)))
         {
@@ -237,7 +264,8 @@ public sealed class DatasetWriter : IAsyncDisposable
 
     private string ManifestPath => Path.Combine(_dir, DatasetSchema.ManifestFile);
 
-    private async Task UpdateManifestAsync(List<ShardEntry> newShards, List<ShardEntry> newRejects, CancellationToken ct)
+    private async Task UpdateManifestAsync(List<ShardEntry> newShards, List<ShardEntry> newRejects,
+        IReadOnlyDictionary<string, (string Outcome, string? Reason)> retried, CancellationToken ct)
     {
         await using var manifestLock = await AcquireManifestLockAsync(ct).ConfigureAwait(false);
         // Manifest temp files are only written under this lock, so any left now belong to a writer that died.
@@ -245,15 +273,22 @@ public sealed class DatasetWriter : IAsyncDisposable
             ParquetShards.TryDelete(stale);
         var current = DatasetManifest.TryLoad(_dir);
         var now = DateTimeOffset.UtcNow;
-        var names = newShards.Concat(newRejects).Select(s => s.File).ToHashSet(StringComparer.Ordinal);
+        // Retried tasks: their old rejects leave the dataset in this same manifest update (under the lock, so a concurrent
+        // worker's rewrite of a shared reject file is never lost).
+        var superseded = retried.Count == 0 || current is null ? new SupersededRejects([], [], new Dictionary<string, SampleAttempt>())
+            : await RemoveRejectsAsync(current.Rejects, retried.Keys.ToHashSet(StringComparer.Ordinal), ct).ConfigureAwait(false);
+        newRejects = [.. superseded.Rewritten, .. newRejects];
+        var names = newShards.Concat(newRejects).Select(s => s.File).Concat(superseded.Replaced.Select(s => s.File)).ToHashSet(StringComparer.Ordinal);
         var updated = new DatasetManifest
         {
             CreatedAt = current?.CreatedAt ?? now,
             UpdatedAt = now,
-            Config = _options.Config is { } config ? ConfigScrubber.Scrub(config) : current?.Config,
+            Config = _config is { } config ? ConfigScrubber.Scrub(config) : current?.Config,
             Shards = [.. (current?.Shards ?? []).Where(s => !names.Contains(s.File)), .. newShards],
             Rejects = [.. (current?.Rejects ?? []).Where(s => !names.Contains(s.File)), .. newRejects],
+            Attempts = AddAttempts(current?.Attempts, superseded.FirstAttempts, retried, now),
         };
+        if (_options.BeforeManifestUpdate is { } hook) await hook().ConfigureAwait(false);
         string temp = ManifestPath + $".{Guid.NewGuid():N}.tmp";
         try
         {
@@ -270,6 +305,50 @@ public sealed class DatasetWriter : IAsyncDisposable
             ParquetShards.TryDelete(temp);
             throw;
         }
+        // Unlisted now; a crash before this leaves them as orphans, which the reopen of their worker deletes.
+        foreach (var replaced in superseded.Replaced) ParquetShards.TryDelete(Resolve(_dir, replaced.File));
+    }
+
+    /// <summary>Reject files that held retried ids (to unlist), their rewrites without those ids, and each removed reject as attempt 1.</summary>
+    private sealed record SupersededRejects(List<ShardEntry> Replaced, List<ShardEntry> Rewritten, Dictionary<string, SampleAttempt> FirstAttempts);
+
+    private async Task<SupersededRejects> RemoveRejectsAsync(IReadOnlyList<ShardEntry> rejects, HashSet<string> ids, CancellationToken ct)
+    {
+        var result = new SupersededRejects([], [], new Dictionary<string, SampleAttempt>(StringComparer.Ordinal));
+        foreach (var entry in rejects)
+        {
+            string path = Resolve(_dir, entry.File);
+            if (!(await ParquetShards.ReadIdsAsync(path, true, ct).ConfigureAwait(false)).Any(ids.Contains)) continue;
+            var kept = new List<RejectRow>();
+            await foreach (var group in ParquetShards.ReadRowGroupsAsync<RejectRow>(path, ct).ConfigureAwait(false))
+                foreach (var row in group)
+                {
+                    if (!ids.Contains(row.Id)) kept.Add(row);
+                    else result.FirstAttempts[row.Id] = new SampleAttempt(1, SampleAttempt.Rejected, row.RejectReason, new DateTimeOffset(row.CreatedAt, TimeSpan.Zero));
+                }
+            result.Replaced.Add(entry);
+            if (kept.Count == 0) continue;
+            string file = DatasetSchema.ShardName(true, _options.WorkerTag, _nextReject++);
+            var (bytes, sha) = await ParquetShards.WriteAtomicAsync(Resolve(_dir, file), kept.ToAsyncEnumerable(), _options.RowGroupRows, ct).ConfigureAwait(false);
+            result.Rewritten.Add(new ShardEntry(file, kept.Count, bytes, sha, _options.WorkerTag, CountBy(kept.Select(r => r.Kind)), CountBy(kept.Select(r => r.RejectReason))));
+        }
+        return result;
+    }
+
+    private static Dictionary<string, IReadOnlyList<SampleAttempt>>? AddAttempts(IReadOnlyDictionary<string, IReadOnlyList<SampleAttempt>>? history,
+        Dictionary<string, SampleAttempt> firstAttempts, IReadOnlyDictionary<string, (string Outcome, string? Reason)> retried, DateTimeOffset now)
+    {
+        if (retried.Count == 0) return history is null ? null : new Dictionary<string, IReadOnlyList<SampleAttempt>>(history, StringComparer.Ordinal);
+        var all = new Dictionary<string, IReadOnlyList<SampleAttempt>>(history ?? new Dictionary<string, IReadOnlyList<SampleAttempt>>(), StringComparer.Ordinal);
+        foreach (var (id, outcome) in retried)
+        {
+            var attempts = new List<SampleAttempt>();
+            if (all.TryGetValue(id, out var earlier)) attempts.AddRange(earlier);
+            else if (firstAttempts.TryGetValue(id, out var first)) attempts.Add(first);
+            attempts.Add(new SampleAttempt(attempts.Count + 1, outcome.Outcome, outcome.Reason, now));
+            all[id] = attempts;
+        }
+        return all;
     }
 
     private async Task<FileStream> AcquireManifestLockAsync(CancellationToken ct)

@@ -47,6 +47,7 @@ public static class EvaluationReport
         PassAtKTable(md, results);
         PairedLines(md, paired);
 
+        LineageLines(md, results);
         md.AppendLine("## Why tasks failed").AppendLine();
         foreach (var r in results)
         {
@@ -69,6 +70,16 @@ public static class EvaluationReport
         var path = Path.Combine(dir, "report.md");
         File.WriteAllText(path, md.ToString());
         return path;
+    }
+
+    /// <summary>Which datasets and template versions each evaluated model was trained on (from its run's lineage.json).</summary>
+    private static void LineageLines(StringBuilder md, IReadOnlyList<ModelEvaluation> results)
+    {
+        var traced = results.Where(r => r.Lineage is not null).ToList();
+        if (traced.Count == 0) return;
+        md.AppendLine("## Trained on").AppendLine();
+        foreach (var r in traced) md.AppendLine(CultureInfo.InvariantCulture, $"- **{r.Model}**: {r.Lineage!.Summary()}");
+        md.AppendLine();
     }
 
     private static string Pct(double x) => (x * 100).ToString("0.0", CultureInfo.InvariantCulture) + " %";

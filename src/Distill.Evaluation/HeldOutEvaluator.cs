@@ -96,6 +96,8 @@ public sealed class HeldOutEvaluator(TemplateDefinition template, IReadOnlyList<
             OutputDir = dir,
             Concurrency = Concurrency,
             CommitEvery = 25,
+            // A model under evaluation that fails request after request (say, past its context) is scored on it, not stopped.
+            StopAfterRepeatedErrors = int.MaxValue,
             Quality = new QualityOptions { ExactDedup = false, NearDedup = false, MinAnswerChars = 0 },
             Config = new JsonObject
             {

@@ -1,5 +1,6 @@
 using Distill.Core.Samples;
 using Distill.Data;
+using Distill.Data.Lineage;
 using Distill.Evaluation.Statistics;
 
 namespace Distill.Evaluation;
@@ -54,6 +55,9 @@ public sealed record ModelEvaluation
 
     /// <summary>Mean wall time of one model call as the client saw it.</summary>
     public required double MeanCallLatencyMs { get; init; }
+
+    /// <summary>What the evaluated model was trained on (its run's <c>lineage.json</c>); null for API teachers and folders no run wrote.</summary>
+    public RunLineage? Lineage { get; init; }
 
     public double SuccessRate => Tasks == 0 ? 0 : (double)Succeeded / Tasks;
     public Interval SuccessInterval => Wilson.Interval(Succeeded, Tasks);

@@ -122,7 +122,7 @@ public sealed class OpenAIChatTeacher : ITeacher
 
         try
         {
-            return ToResponse(result, clock.Elapsed);
+            return ToResponse(result, clock.Elapsed, request);
         }
         catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or KeyNotFoundException or ArgumentException or NullReferenceException)
         {
@@ -130,9 +130,14 @@ public sealed class OpenAIChatTeacher : ITeacher
         }
     }
 
-    private TeacherResponse ToResponse(ClientResult<ChatCompletion> result, TimeSpan latency)
+    private TeacherResponse ToResponse(ClientResult<ChatCompletion> result, TimeSpan latency, TeacherRequest request)
     {
         var completion = result.Value;
+        var extras = ServerLogprobExtras.Read(result.GetRawResponse().Content.ToMemory());
+        var logprobs = completion.ContentTokenLogProbabilities
+            .Select((t, i) => new TokenLogprob(t.Token, extras.TokenId(i), t.LogProbability,
+                t.TopLogProbabilities.Select((a, j) => new TopLogprob(a.Token, extras.TopTokenId(i, j), a.LogProbability)).ToList()))
+            .ToList();
         var usage = completion.Usage is { } u
             ? new TeacherUsage(u.InputTokenCount, u.OutputTokenCount, u.InputTokenDetails?.CachedTokenCount ?? 0)
             : TeacherUsage.Zero;
@@ -143,10 +148,10 @@ public sealed class OpenAIChatTeacher : ITeacher
             Reasoning = ReadReasoning(result.GetRawResponse()),
             Refusal = completion.Refusal,
             ToolCalls = completion.ToolCalls.Select(c => new ToolCall(c.Id, c.FunctionName, c.FunctionArguments?.ToString() ?? "")).ToList(),
-            Logprobs = completion.ContentTokenLogProbabilities
-                .Select(t => new TokenLogprob(t.Token, null, t.LogProbability,
-                    t.TopLogProbabilities.Select(a => new TopLogprob(a.Token, null, a.LogProbability)).ToList()))
-                .ToList(),
+            Logprobs = logprobs,
+            // What the server says about its logprobs wins over the configured default.
+            LogprobProvenance = logprobs.Count == 0 ? null
+                : new LogprobProvenance(AsSent(request.Temperature), AsSent(request.TopP), request.TopLogprobs ?? 0, extras.Raw ?? Options.RawLogprobs),
             Usage = usage,
             FinishReason = FinishReasonText(completion.FinishReason),
             Model = completion.Model,
@@ -156,6 +161,9 @@ public sealed class OpenAIChatTeacher : ITeacher
             Teacher = Info,
         };
     }
+
+    /// <summary>A float setting as the request wrote it (0.7f is 0.7, not 0.699999988), so comparisons with configured values hold.</summary>
+    private static double? AsSent(float? value) => value is { } v && float.IsFinite(v) ? (double)(decimal)v : value;
 
     /// <summary><c>choices[0].message.reasoning_content</c> (or <c>reasoning</c>), which the SDK's model does not expose.</summary>
     private static string? ReadReasoning(PipelineResponse raw)
@@ -185,7 +193,7 @@ public sealed class OpenAIChatTeacher : ITeacher
     private TeacherException MapStatus(ClientResultException e)
     {
         var raw = e.GetRawResponse();
-        var (code, serverMessage) = ReadError(raw);
+        var (code, type, param, serverMessage) = ReadError(raw);
         string detail = serverMessage is null ? "" : $": {serverMessage}";
         switch (e.Status)
         {
@@ -193,42 +201,42 @@ public sealed class OpenAIChatTeacher : ITeacher
                 var retryAfter = raw is null ? null : RetryAfter.FromHeaders(raw.Headers);
                 return Transient($"HTTP {e.Status} {Reason(e.Status)}{detail}", e.Status, retryAfter, null);
             case 401:
-                return Rejected(e.Status, code, $"Teacher '{Name}' rejected the credentials (HTTP 401){detail}",
+                return Rejected(e.Status, (code, type, param), $"Teacher '{Name}' rejected the credentials (HTTP 401){detail}",
                     Options.ApiKeyEnv is null ? "sign in (az login / managed identity) or set ApiKeyEnv" : $"check the key in {Options.ApiKeyEnv}");
             case 403:
-                return Rejected(e.Status, code, $"Teacher '{Name}' refused access (HTTP 403){detail}", "check the key's or identity's permissions on the resource");
+                return Rejected(e.Status, (code, type, param), $"Teacher '{Name}' refused access (HTTP 403){detail}", "check the key's or identity's permissions on the resource");
             case 404:
-                return Rejected(e.Status, code, $"Teacher '{Name}' was not found at {Options.Endpoint} (HTTP 404){detail}",
+                return Rejected(e.Status, (code, type, param), $"Teacher '{Name}' was not found at {Options.Endpoint} (HTTP 404){detail}",
                     Options.Provider == TeacherProviders.AzureOpenAI ? $"check Endpoint, the deployment name '{Options.Model}' and ApiVersion" : $"check Endpoint (include /v1) and the model name '{Options.Model}'");
             default:
-                return Rejected(e.Status, code, $"Teacher '{Name}' rejected the request (HTTP {e.Status} {Reason(e.Status)}){detail}",
+                return Rejected(e.Status, (code, type, param), $"Teacher '{Name}' rejected the request (HTTP {e.Status} {Reason(e.Status)}){detail}",
                     code == "content_filter" ? "the prompt was filtered; the sample is rejected" : "the sample is rejected; check the request parameters");
         }
     }
 
-    private TeacherRequestException Rejected(int status, string? code, string message, string hint) =>
-        new(Name, _redactor.Redact(message), hint, status, code);
+    private TeacherRequestException Rejected(int status, (string? Code, string? Type, string? Param) error, string message, string hint) =>
+        new(Name, _redactor.Redact(message), hint, status, error.Code, error.Type, error.Param);
 
     private TeacherTransientException Transient(string detail, int? status, TimeSpan? retryAfter, Exception? inner) =>
         new(Name, _redactor.Redact($"Teacher '{Name}' failed transiently: {detail}"), status, retryAfter,
             inner is null ? null : new IOException(_redactor.Redact(OneLine(inner.Message, 200))));
 
-    /// <summary>The server's <c>error.code</c> and <c>error.message</c>, cut to one short line and redacted.</summary>
-    private (string? Code, string? Message) ReadError(PipelineResponse? raw)
+    /// <summary>The server's <c>error.code</c>, <c>type</c>, <c>param</c> and <c>message</c>, the message cut to one short line and redacted.</summary>
+    private (string? Code, string? Type, string? Param, string? Message) ReadError(PipelineResponse? raw)
     {
-        if (raw is null) return (null, null);
+        if (raw is null) return (null, null, null, null);
         try
         {
             using var doc = JsonDocument.Parse(raw.Content);
             if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("error", out var err) && err.ValueKind == JsonValueKind.Object)
             {
-                string? code = err.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
-                string? msg = err.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
-                return (code, msg is null ? null : _redactor.Redact(OneLine(msg, 200)));
+                string? Text(string name) => err.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+                var msg = Text("message");
+                return (Text("code"), Text("type"), Text("param"), msg is null ? null : _redactor.Redact(OneLine(msg, 200)));
             }
         }
         catch (JsonException) { }
-        return (null, null);
+        return (null, null, null, null);
     }
 
     private static string Reason(int status) => status switch

@@ -52,8 +52,14 @@ public sealed record TeacherResponse
     /// <summary>Tool calls with arguments exactly as returned (possibly invalid JSON, possibly an unknown tool).</summary>
     public IReadOnlyList<ToolCall> ToolCalls { get; init; } = [];
 
-    /// <summary>Per content token, with top-k alternatives; empty unless logprobs were requested and returned.</summary>
+    /// <summary>
+    /// Per content token, with top-k alternatives; empty unless logprobs were requested and returned. Token ids are set when
+    /// the server sent them (Distill's <c>serve</c> adds <c>token_id</c> to OpenAI's format), null otherwise.
+    /// </summary>
     public IReadOnlyList<TokenLogprob> Logprobs { get; init; } = [];
+
+    /// <summary>How <see cref="Logprobs"/> were produced (the request's sampling settings, raw or processed); null when there are none.</summary>
+    public LogprobProvenance? LogprobProvenance { get; init; }
 
     public TeacherUsage Usage { get; init; } = TeacherUsage.Zero;
 

@@ -22,16 +22,56 @@ public abstract class TeacherException : DistillException
 /// <summary>The server refused the request (400/401/403/404/...): retrying would not help.</summary>
 public sealed class TeacherRequestException : TeacherException
 {
-    public TeacherRequestException(string teacher, string message, string? hint, int status, string? errorCode = null)
-        : base(teacher, message, hint) { StatusCode = status; ErrorCode = errorCode; }
+    public TeacherRequestException(string teacher, string message, string? hint, int status, string? errorCode = null,
+        string? errorType = null, string? errorParam = null)
+        : base(teacher, message, hint)
+    {
+        StatusCode = status;
+        ErrorCode = errorCode;
+        ErrorType = errorType;
+        ErrorParam = errorParam;
+        Kind = TeacherErrorKinds.Classify(status, errorType, errorCode, errorParam, message);
+    }
 
     /// <summary>The server's <c>error.code</c>, e.g. "content_filter", "context_length_exceeded".</summary>
     public string? ErrorCode { get; }
+
+    /// <summary>The server's <c>error.type</c>, e.g. "invalid_request_error".</summary>
+    public string? ErrorType { get; }
+
+    /// <summary>The server's <c>error.param</c>: the request field it objects to, e.g. "logprobs".</summary>
+    public string? ErrorParam { get; }
+
+    /// <summary>What the error is about, as far as the status, type, code, param and message tell.</summary>
+    public TeacherErrorKind Kind { get; }
+
+    /// <summary>
+    /// The identity of the error for "the same error again": status, type, code and param; when the server sent none of
+    /// those, the message with its numbers blanked (they vary per request: token counts, request ids).
+    /// </summary>
+    public string Signature => ErrorType is null && ErrorCode is null && ErrorParam is null
+        ? $"{StatusCode}|{System.Text.RegularExpressions.Regex.Replace(Message, "[0-9]+", "#")}"
+        : $"{StatusCode}|{ErrorType}|{ErrorCode}|{ErrorParam}";
 
     public override string RejectReason => ErrorCode == "content_filter" ? TeacherRejectReasons.ContentFilter : TeacherRejectReasons.RequestRejected;
 
     /// <summary>401/403/404: credentials, permissions or the deployment are wrong for every request.</summary>
     public override bool IsFatal => StatusCode is 401 or 403 or 404;
+}
+
+/// <summary>
+/// The run's <c>--budget-usd</c> cannot cover this request's worst-case cost (see <see cref="BudgetLedger"/>): it was not sent.
+/// The sample is left uncommitted, so a run with a larger budget generates it.
+/// </summary>
+public sealed class BudgetExhaustedException : TeacherException
+{
+    public const string Reason = "budget_reached";
+
+    public BudgetExhaustedException(string teacher, double limitUsd, double worstCaseUsd)
+        : base(teacher, $"The budget of {limitUsd.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture)} USD cannot cover another request to teacher '{teacher}' (worst case {worstCaseUsd.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture)} USD).",
+            "raise --budget-usd and run again to continue") { }
+
+    public override string RejectReason => Reason;
 }
 
 /// <summary>A transient failure (429, 5xx, timeout, dropped connection); the pipeline retries these.</summary>

@@ -52,6 +52,14 @@ public sealed class TeacherOptions
     /// </summary>
     public bool SendReasoning { get; set; }
 
+    /// <summary>
+    /// Whether this server's logprobs are the model's own distribution before temperature and top-p (true: vLLM's default
+    /// <c>--logprobs-mode raw_logprobs</c>) or the distribution it sampled from (false: vLLM's <c>processed_logprobs</c>,
+    /// llama.cpp's post-sampling probabilities). Recorded with each turn's logprobs so logit KD knows their temperature. Null
+    /// (the default): not known, unless the server says so in its response, as Distill's own <c>serve</c> does.
+    /// </summary>
+    public bool? RawLogprobs { get; set; }
+
     // Rate limits (client side, so the server never has to say 429).
     /// <summary>Requests per minute; null for no limit. Spread evenly (a burst of at most a tenth of a second's worth).</summary>
     public int? Rpm { get; set; }

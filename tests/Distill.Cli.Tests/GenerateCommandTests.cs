@@ -197,4 +197,102 @@ public sealed class GenerateCommandTests : IAsyncLifetime
         Assert.Equal(count, after);
         Assert.Subset(idsAfter, idsBefore);
     }
+    [Fact]
+    public async Task A_teacher_that_refuses_logprobs_stops_the_run_with_one_line_exit_1_and_a_rerun_without_them_generates_every_task()
+    {
+        _server.RefuseLogprobs = true;
+
+        var refused = await CliRun.RunAsync(Args(8, "--logprobs", "5", "--stop-after-errors", "3"));
+
+        Assert.Equal(DistillApp.UserError, refused.ExitCode);
+        var line = Assert.Single(refused.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("'scripted'", line);
+        Assert.Contains("logprobs", line);
+        Assert.Contains("--logprobs-optional", line);
+        Assert.True(!File.Exists(Path.Combine(Out, DatasetSchema.ManifestFile)) || (await CommittedAsync(Out)).Total == 0, "nothing may be committed");
+
+        var rerun = await CliRun.RunAsync(Args(8));
+
+        Assert.True(rerun.ExitCode == 0, rerun.Output + rerun.Error);
+        Assert.Equal(8, (await CommittedAsync(Out)).Total);
+    }
+
+    [Fact]
+    public async Task Logprobs_optional_keeps_the_text_and_the_summary_says_how_many_came_without_logprobs()
+    {
+        _server.RefuseLogprobs = true;
+
+        var result = await CliRun.RunAsync(Args(3, "--logprobs", "5", "--logprobs-optional"));
+
+        Assert.True(result.ExitCode == 0, result.Output + result.Error);
+        Assert.Contains("answered without logprobs (refused)", result.Output);
+        Assert.Equal(3, (await CommittedAsync(Out)).Total);
+        Assert.Contains("logprobs_refused", await File.ReadAllTextAsync(Path.Combine(Out, DatasetSchema.ManifestFile)));
+    }
+
+    [Fact]
+    public async Task Budget_summary_shows_spent_released_and_the_estimates_error()
+    {
+        var result = await CliRun.RunAsync(Args(3, "--budget-usd", "10"));
+
+        Assert.True(result.ExitCode == 0, result.Output + result.Error);
+        Assert.Contains("budget: spent of limit", result.Output);
+        Assert.Contains("budget: reserved, then released", result.Output);
+        Assert.Contains("estimate error", result.Output);
+    }
+
+    [Fact]
+    public async Task Kill_9_during_a_retry_rejects_run_loses_and_duplicates_nothing_and_the_rerun_finishes_the_retry()
+    {
+        const int count = 30;
+        _server.Truncate = true;
+        var first = await CliRun.RunAsync(Args(count, "--concurrency", "4"));
+        Assert.True(first.ExitCode == 0, first.Output + first.Error);
+        Assert.Equal(count, DatasetManifest.Load(Out).Counts.Rejected);
+        _server.Truncate = false;
+        _server.Latency = TimeSpan.FromMilliseconds(120);
+
+        var dll = Path.Combine(AppContext.BaseDirectory, "distill.dll");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir };
+        start.ArgumentList.Add(dll);
+        foreach (var a in Args(count, "--concurrency", "2", "--commit-every", "2", "--retry-rejects", "truncated")) start.ArgumentList.Add(a);
+        start.Environment[ScriptedTeacherServer.KeyEnv] = ScriptedTeacherServer.Key;
+        using var child = Process.Start(start)!;
+        _ = child.StandardOutput.ReadToEndAsync();
+        var stderr = child.StandardError.ReadToEndAsync();
+        var clock = Stopwatch.StartNew();
+        long retried = 0;
+        while (clock.Elapsed < TimeSpan.FromSeconds(90) && !child.HasExited)
+        {
+            retried = DatasetManifest.Load(Out).Counts.Accepted;
+            if (retried >= 4) break;
+            await Task.Delay(50);
+        }
+        if (child.HasExited) Assert.Fail($"the child ended before it could be killed: {await stderr}");
+        using (var kill = Process.Start("kill", ["-9", child.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
+        await child.WaitForExitAsync();
+
+        Assert.NotEqual(0, child.ExitCode);
+        var (atKill, _) = await CommittedAsync(Out); // asserts one row per task: an accepted retry or its old reject, never both
+        Assert.Equal(count, atKill);
+        var manifest = DatasetManifest.Load(Out);
+        Assert.InRange(manifest.Counts.Accepted, 4, count - 1);
+        Assert.InRange(manifest.Attempts!.Count, (int)manifest.Counts.Accepted, count - 1); // the retries committed so far, no more
+
+        _server.Latency = TimeSpan.Zero;
+        var resumed = await CliRun.RunAsync(Args(count, "--concurrency", "4", "--retry-rejects"));
+
+        Assert.True(resumed.ExitCode == 0, resumed.Output + resumed.Error);
+        var (after, _) = await CommittedAsync(Out);
+        Assert.Equal(count, after);
+        var final = DatasetManifest.Load(Out);
+        Assert.True(final.Counts.Accepted >= count - 3, $"only {final.Counts.Accepted} accepted");
+        Assert.False(final.Counts.RejectedByReason.ContainsKey("truncated"), "every truncated reject was retried");
+        Assert.Equal(count, final.Attempts!.Count);
+        Assert.All(final.Attempts.Values, h =>
+        {
+            Assert.Equal("truncated", h[0].Reason);
+            Assert.True(h.Count >= 2);
+        });
+    }
 }

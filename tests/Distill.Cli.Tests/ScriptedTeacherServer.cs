@@ -38,6 +38,12 @@ internal sealed class ScriptedTeacherServer : IAsyncDisposable
     public int RequestCount => Volatile.Read(ref _requests);
     public TimeSpan Latency { get; set; }
 
+    /// <summary>Answer requests that ask for logprobs with OpenAI's 400 "You are not allowed to request logprobs from this model".</summary>
+    public bool RefuseLogprobs { get; set; }
+
+    /// <summary>Answer every request with finish_reason length (the sample is rejected as truncated).</summary>
+    public bool Truncate { get; set; }
+
     public static async Task<ScriptedTeacherServer> StartAsync(int trainTasks)
     {
         var world = new StoreWorld();
@@ -64,6 +70,12 @@ internal sealed class ScriptedTeacherServer : IAsyncDisposable
         }
         if (Latency > TimeSpan.Zero) await Task.Delay(Latency, ctx.RequestAborted);
         using var doc = await JsonDocument.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted);
+        if (RefuseLogprobs && doc.RootElement.TryGetProperty("logprobs", out var logprobs) && logprobs.ValueKind == JsonValueKind.True)
+        {
+            ctx.Response.StatusCode = 400;
+            await ctx.Response.WriteAsync("""{"error":{"message":"You are not allowed to request logprobs from this model","type":"invalid_request_error","param":"logprobs","code":null}}""");
+            return;
+        }
         // The scripted teacher picks the turn from the user question and the successful tool results; other turns do not matter.
         var messages = doc.RootElement.GetProperty("messages").EnumerateArray()
             .Select(m => (Role: m.GetProperty("role").GetString(), Content: m.TryGetProperty("content", out var c) ? c.GetString() : null))
@@ -89,7 +101,7 @@ internal sealed class ScriptedTeacherServer : IAsyncDisposable
             ["object"] = "chat.completion",
             ["created"] = 1,
             ["model"] = "world-teacher",
-            ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["message"] = message, ["finish_reason"] = turn.ToolCalls.Count > 0 ? "tool_calls" : "stop" }),
+            ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["message"] = message, ["finish_reason"] = Truncate ? "length" : turn.ToolCalls.Count > 0 ? "tool_calls" : "stop" }),
             ["usage"] = new JsonObject { ["prompt_tokens"] = 100, ["completion_tokens"] = 20, ["total_tokens"] = 120 },
         };
         ctx.Response.ContentType = "application/json";

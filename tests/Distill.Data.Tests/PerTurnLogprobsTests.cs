@@ -126,7 +126,56 @@ public class PerTurnLogprobsTests
         var stats = (await DatasetStatistics.ComputeAsync(samples.ToAsyncEnumerable(), null)).Logprobs;
 
         Assert.Equal(new LogprobStats(AssistantTurns: 5, TurnsWithLogprobs: 3, ToolCallTurns: 2, ToolCallTurnsWithLogprobs: 1,
-            SamplesWithLogprobs: 2, Tokens: 6, MaxTopK: 3), stats);
+            SamplesWithLogprobs: 2, Tokens: 6, MaxTopK: 3), stats with { ByProvenance = null });
+        Assert.Equal([new KeyValuePair<string, long>("(none): not recorded", 3)], stats.ByProvenance!.ToList());
+    }
+
+    [Fact]
+    public async Task Logprob_provenance_and_tool_error_flags_round_trip_and_older_files_read_without_them()
+    {
+        using var tmp = new TempDir();
+        var raw = new LogprobProvenance(0.7, 0.9, 2, Raw: true);
+        var unknown = new LogprobProvenance(null, null, 1, Raw: null);
+        var s = TwoTurnTrace("t", [Lp("<tool_call>", -0.1, 2)], [Lp("It", -0.3)]);
+        s = s with
+        {
+            Messages =
+            [
+                s.Messages[0],
+                s.Messages[1] with { LogprobProvenance = raw },
+                ChatMessage.Tool("c1", "lookup_order", """{"error": "no such order"}""", isError: true),
+                s.Messages[3] with { LogprobProvenance = unknown },
+            ],
+        };
+        await using (var writer = await DatasetWriter.OpenAsync(tmp.Path)) await writer.AppendAsync(s);
+
+        var read = Assert.Single(await DatasetReader.Open(tmp.Path).ReadSamplesAsync().ToListAsync());
+        Samples.Equal([s], [read]);
+        Assert.Equal(raw, read.Messages[1].LogprobProvenance);
+        Assert.True(read.Messages[2].IsError);
+        Assert.Equal(unknown, read.Messages[3].LogprobProvenance);
+        Assert.False(read.Messages[0].IsError);
+
+        // Files written before these columns (here schema version 1) read as turns without provenance or error flags.
+        var old = await DatasetReader.Open(V1Fixture).ReadSamplesAsync().ToListAsync();
+        Assert.All(old.SelectMany(o => o.Messages), m => Assert.Null(m.LogprobProvenance));
+        Assert.All(old.SelectMany(o => o.Messages), m => Assert.False(m.IsError));
+    }
+
+    [Fact]
+    public async Task Stats_count_turns_by_teacher_and_logprob_provenance()
+    {
+        var raw = new LogprobProvenance(0.7, null, 3, Raw: true);
+        var a = TwoTurnTrace("a", [Lp("c", -0.1, 3)], [Lp("e", -0.3)]) with { Teacher = new TeacherInfo("openai-compatible", "m", null) };
+        a = a with { Messages = [.. a.Messages.Take(3), a.Messages[3] with { LogprobProvenance = raw }] };
+
+        var stats = (await DatasetStatistics.ComputeAsync(new[] { a }.ToAsyncEnumerable(), null)).Logprobs;
+
+        Assert.Equal(
+        [
+            new KeyValuePair<string, long>("openai-compatible/m: not recorded", 1),
+            new KeyValuePair<string, long>("openai-compatible/m: temperature 0.7, top-3, raw (a temperature 1 distribution)", 1),
+        ], stats.ByProvenance!.ToList());
     }
 
     [Fact]

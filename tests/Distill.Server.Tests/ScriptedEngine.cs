@@ -75,8 +75,9 @@ public sealed class ScriptedEngine : IChatEngine
     private static List<string> Tokens(EngineChoice choice) =>
         (choice.Content ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList();
 
-    private static TokenLogprob Logprob(string token, int top) => new(token, null, -0.25,
-        Enumerable.Range(0, top).Select(k => new TopLogprob(k == 0 ? token : $"{token}#{k}", null, -0.25 - k)).ToList());
+    /// <summary>A token scored -0.25 with id = its length, and alternative k (k &gt; 0) with id 1000 + k.</summary>
+    private static TokenLogprob Logprob(string token, int top) => new(token, token.Length, -0.25,
+        Enumerable.Range(0, top).Select(k => new TopLogprob(k == 0 ? token : $"{token}#{k}", k == 0 ? token.Length : 1000 + k, -0.25 - k)).ToList());
 
     private static void InterlockedMax(ref int target, int value)
     {

@@ -125,6 +125,48 @@ public sealed class TeacherProtocolTests
     }
 
     [Fact]
+    public async Task Token_ids_and_the_logprobs_mode_a_server_adds_are_kept_with_the_request_settings()
+    {
+        await using var server = await TestTeachers.StartServer(o =>
+        {
+            o.Content = "The order shipped";
+            o.LogprobTokenIds = true;
+            o.LogprobsMode = "raw_logprobs";
+        });
+        using var registry = TestTeachers.Registry(null, TestTeachers.Options(server));
+
+        var response = await registry.Get("primary").CompleteAsync(TestTeachers.Ask("x") with
+        {
+            Logprobs = true, TopLogprobs = 2, Temperature = 0.7f, TopP = 0.9f,
+        });
+
+        Assert.Equal([100, 101, 102], response.Logprobs.Select(t => t.TokenId));
+        Assert.Equal([2000, 2001], response.Logprobs[1].Top.Select(t => t.TokenId));
+        Assert.Equal(new LogprobProvenance(0.7, 0.9, 2, Raw: true), response.LogprobProvenance);
+        Assert.Equal(1.0, response.LogprobProvenance!.DistributionTemperature);
+    }
+
+    [Fact]
+    public async Task Without_a_server_statement_the_configured_logprobs_mode_is_recorded()
+    {
+        await using var server = await TestTeachers.StartServer(o => o.Content = "The order shipped");
+        var processed = TestTeachers.Options(server);
+        processed.RawLogprobs = false;
+        using var registry = TestTeachers.Registry(null, processed);
+        var ask = TestTeachers.Ask("x") with { Logprobs = true, TopLogprobs = 3, Temperature = 0.5f };
+
+        var response = await registry.Get("primary").CompleteAsync(ask);
+
+        Assert.All(response.Logprobs, t => Assert.Null(t.TokenId));
+        Assert.Equal(new LogprobProvenance(0.5, null, 3, Raw: false), response.LogprobProvenance);
+        Assert.Equal(0.5, response.LogprobProvenance!.DistributionTemperature);
+
+        using var unknown = TestTeachers.Registry(null, TestTeachers.Options(server));
+        Assert.Null((await unknown.Get("primary").CompleteAsync(ask)).LogprobProvenance!.Raw);
+        Assert.Null((await unknown.Get("primary").CompleteAsync(TestTeachers.Ask("x"))).LogprobProvenance);
+    }
+
+    [Fact]
     public async Task Without_logprobs_requested_none_are_returned()
     {
         await using var server = await TestTeachers.StartServer();

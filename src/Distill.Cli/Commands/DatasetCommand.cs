@@ -110,6 +110,12 @@ public static class DatasetCommand
                 ? "teacher logprobs: none (logit-level KD needs them; sequence-level KD does not)"
                 : $"teacher logprobs: {lp.TurnsWithLogprobs} of {lp.AssistantTurns} assistant turns ({lp.ToolCallTurnsWithLogprobs} of " +
                   $"{lp.ToolCallTurns} tool-call turns) in {lp.SamplesWithLogprobs} samples, {lp.Tokens} tokens, top-{lp.MaxTopK}");
+            if (lp.ByProvenance is { Count: > 0 } provenance)
+            {
+                Counts(console, "teacher: logprob provenance", provenance, "turns");
+                if (provenance.Count > 1)
+                    console.MarkupLine("[yellow]the stored logprobs mix teachers or settings: logit KD rescales what it can and refuses what it cannot (README, \"Logit KD from stored logprobs\")[/]");
+            }
             var histogram = new BarChart().Label($"tokens per sample (mean {stats.Tokens.Mean:F0}, min {stats.Tokens.Min}, max {stats.Tokens.Max}" +
                 (stats.Tokens.Estimated > 0 ? $"; {stats.Tokens.Estimated} estimated from characters)" : ")")).Width(80);
             foreach (var bucket in stats.Tokens.Buckets.Where(b => b.Count > 0))
@@ -122,10 +128,10 @@ public static class DatasetCommand
         return command;
     }
 
-    private static void Counts(IAnsiConsole console, string title, IReadOnlyDictionary<string, long> counts)
+    private static void Counts(IAnsiConsole console, string title, IReadOnlyDictionary<string, long> counts, string unit = "samples")
     {
         if (counts.Count == 0) return;
-        var table = new Table().RoundedBorder().AddColumn(title).AddColumn(new TableColumn("samples").RightAligned());
+        var table = new Table().RoundedBorder().AddColumn(title).AddColumn(new TableColumn(unit).RightAligned());
         foreach (var (key, count) in counts)
         {
             table.AddRow(Markup.Escape(key), count.ToString(CultureInfo.InvariantCulture));

@@ -3,6 +3,7 @@ using System.Globalization;
 using Distill.Cli.Composition;
 using Distill.Core.Errors;
 using Distill.Core.Samples;
+using Distill.Data.Lineage;
 using Distill.Evaluation;
 using Distill.Generation.Recipes;
 using Distill.Generation.Runner;
@@ -104,7 +105,7 @@ public static class EvaluateCommand
                 options.Serve.GuideToolCalls);
             using var registry = TeacherRegistry.Create([server.TeacherOptions(request.Concurrency)], cli.LoggerFactory);
             var subject = new EvaluationSubject(name, dir, LocalModelServer.WeightsIdentity(dir), registry.Get(name));
-            results.Add(await EvaluateOneAsync(cli, evaluator, subject, cancellationToken));
+            results.Add(await EvaluateOneAsync(cli, evaluator, subject, cancellationToken) with { Lineage = RunLineage.FindForModel(dir) });
         }
         if (request.Teachers.Count > 0)
         {

@@ -26,11 +26,19 @@ public static class GenerateCommand
         var count = new Option<int?>("--count") { Description = "Number of tasks (world: how many to generate; files: the first N)." };
         var output = new Option<string>("--out") { Description = "Dataset folder, e.g. datasets/my-set (created, or resumed).", Required = true };
         var concurrency = new Option<int>("--concurrency") { Description = "Samples in flight at once.", DefaultValueFactory = _ => 4 };
-        var shard = new Option<string?>("--shard") { Description = "i/n: this worker takes every n-th task from i (0-based); workers write disjoint shards." };
+        var shard = new Option<string?>("--shard") { Description = "i/n: this worker takes every n-th task from i (0-based); workers write disjoint shards. Left out inside a Kubernetes Indexed Job: i from JOB_COMPLETION_INDEX, n from --shard-count or DISTILL_SHARD_COUNT." };
+        var shardCount = new Option<int?>("--shard-count") { Description = "With JOB_COMPLETION_INDEX set (Kubernetes Indexed Job): the number of workers (the Job's completions); default: DISTILL_SHARD_COUNT." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Render every prompt and estimate tokens and cost; call nothing." };
-        var budget = new Option<double?>("--budget-usd") { Description = "Stop cleanly once this much has been spent on teacher calls." };
+        var budget = new Option<double?>("--budget-usd") { Description = "Hard cap on teacher spending: each request reserves its worst-case cost first, so the cap is never passed." };
         var reparse = new Option<bool>("--reparse") { Description = "Re-derive rows from cached teacher responses only; never call the teacher." };
         var logprobs = new Option<int?>("--logprobs") { Description = "Ask for K top logprobs per token (0-20) and store them." };
+        var logprobsOptional = new Option<bool>("--logprobs-optional") { Description = "With --logprobs: if the teacher refuses logprobs, keep the text without them (warned once, recorded in the manifest)." };
+        var stopAfterErrors = new Option<int>("--stop-after-errors") { Description = "Stop when this many samples in a row fail with the same request error (4xx); they are not committed.", DefaultValueFactory = _ => 5 };
+        var retryRejects = new Option<string?>("--retry-rejects")
+        {
+            Description = "Generate committed rejects again as new attempts: all, or those of the comma-separated reasons (e.g. truncated,teacher_request_rejected).",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
         var seed = new Option<long>("--seed") { Description = "Base seed of the teacher's sampling.", DefaultValueFactory = _ => 0 };
         var commitEvery = new Option<int>("--commit-every") { Description = "Rows per committed shard (the most a crash can lose).", DefaultValueFactory = _ => 100 };
         var evol = new Option<string?>("--evol") { Description = "instruction recipe: deepen each seed with this template first (e.g. evol-deepen)." };
@@ -43,7 +51,8 @@ public static class GenerateCommand
         var nearDup = new Option<double>("--near-dup-threshold") { Description = "Jaccard similarity at which a row is a near-duplicate.", DefaultValueFactory = _ => 0.85 };
         var command = new Command("generate", "Generate a distillation dataset: recipe + template + teacher over seed tasks; resumable, cached, budgeted.")
         {
-            recipe, template, teacher, tasks, count, output, concurrency, shard, dryRun, budget, reparse, logprobs, seed, commitEvery, evol, vars, maxSteps, simulator, maxTurns, judge, minJudge, nearDup,
+            recipe, template, teacher, tasks, count, output, concurrency, shard, shardCount, dryRun, budget, reparse, logprobs, logprobsOptional, stopAfterErrors, retryRejects,
+            seed, commitEvery, evol, vars, maxSteps, simulator, maxTurns, judge, minJudge, nearDup,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -56,7 +65,13 @@ public static class GenerateCommand
                 throw new DistillException("--dry-run and --reparse cannot be combined", "pick one");
             if (parse.GetValue(concurrency) < 1) throw new DistillException("--concurrency must be at least 1", "e.g. --concurrency 8");
             if (parse.GetValue(logprobs) is { } k && k is < 0 or > 20) throw new DistillException("--logprobs must be between 0 and 20", "e.g. --logprobs 5");
-            var (shardIndex, shardCount) = ParseShard(parse.GetValue(shard));
+            if (parse.GetValue(logprobsOptional) && parse.GetValue(logprobs) is null)
+                throw new DistillException("--logprobs-optional only applies with --logprobs", "add --logprobs K, or drop --logprobs-optional");
+            if (parse.GetValue(stopAfterErrors) < 1) throw new DistillException("--stop-after-errors must be at least 1", "e.g. --stop-after-errors 5");
+            if (parse.GetValue(budget) is { } usd && !(usd >= 0 && double.IsFinite(usd))) throw new DistillException("--budget-usd must be a finite amount of at least 0", "e.g. --budget-usd 5");
+            var retryReasons = parse.GetResult(retryRejects) is null ? null
+                : (parse.GetValue(retryRejects) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+            var (shardIndex, shards) = ShardSelection.Resolve(parse.GetValue(shard), parse.GetValue(shardCount), Environment.GetEnvironmentVariable);
 
             // Everything that can be wrong is checked here, before any teacher call.
             var library = TemplateLibrary.LoadAndLint(options.Paths.Prompts);
@@ -100,18 +115,33 @@ public static class GenerateCommand
 
             if (parse.GetValue(dryRun))
             {
-                var mine = seedTasks.Where((_, i) => i % shardCount == shardIndex).ToList();
+                var mine = seedTasks.Where((_, i) => i % shards == shardIndex).ToList();
                 var estimateContext = Context(new NoTeacher(teacherOptions));
                 var estimate = await DryRun.EstimateAsync(RecipeCatalog.Create(recipeName, estimateContext), estimateContext, teacherOptions, mine, cancellationToken);
                 PrintDryRun(cli.Console, estimate, definition, teacherOptions);
                 return DistillApp.Success;
             }
 
+            var ledger = parse.GetValue(budget) is { } limit ? new BudgetLedger(limit) : null;
+            if (ledger is not null)
+            {
+                // A hard cap needs a bound on every completion; checked here, before any paid call.
+                var unbounded = new[] { definition, judgeDefinition, simulatorDefinition, evolDefinition }.OfType<TemplateDefinition>().FirstOrDefault(d => d.Parameters.MaxTokens is null);
+                if (unbounded is not null)
+                    throw new DistillException($"template '{unbounded.Id}' sets no max_tokens, so a request's worst-case cost is unbounded and --budget-usd cannot be kept",
+                        "set max_tokens in its front matter (parameters), or run without --budget-usd");
+            }
+
+            TemplateArchive.Store(outDir, definition); // the text of this version stays readable after prompts/ changes
+
             using var registry = scripted ? null : TeacherRegistry.Create(options.Teachers, cli.LoggerFactory);
             var cacheDir = Path.Combine(Path.GetFullPath(options.Paths.Cache), "teacher-responses");
-            var caching = new CachingTeacher(registry?.Get(teacherName) ?? domain.CreateScriptedTeacher(seedTasks),
-                cacheDir, definition.Version, parse.GetValue(reparse));
-            var recipeContext = Context(caching);
+            ITeacher teacherClient = registry?.Get(teacherName) ?? domain.CreateScriptedTeacher(seedTasks);
+            if (ledger is not null)
+                teacherClient = new BudgetedTeacher(teacherClient, ledger, WorstCaseCost.Highest(FallbackChain(teacherOptions, options.Teachers)));
+            var caching = new CachingTeacher(teacherClient, cacheDir, definition.Version, parse.GetValue(reparse));
+            var optionalLogprobs = parse.GetValue(logprobsOptional) ? new LogprobsOptionalTeacher(caching, cli.LoggerFactory.CreateLogger("Distill.Generate")) : null;
+            var recipeContext = Context(optionalLogprobs is null ? caching : (ITeacher)optionalLogprobs);
             var config = new JsonObject
             {
                 ["recipe"] = recipeName,
@@ -133,10 +163,11 @@ public static class GenerateCommand
                     ["max_tokens"] = definition.Parameters.MaxTokens,
                     ["seed"] = parse.GetValue(seed),
                     ["logprobs"] = parse.GetValue(logprobs),
+                    ["logprobs_optional"] = parse.GetValue(logprobsOptional) ? true : null,
                 },
                 ["tasks"] = parse.GetValue(tasks),
                 ["count"] = seedTasks.Count,
-                ["shard"] = $"{shardIndex}/{shardCount}",
+                ["shard"] = $"{shardIndex}/{shards}",
                 ["max_steps"] = parse.GetValue(maxSteps),
                 ["simulator_template"] = simulatorDefinition is null ? null : $"{simulatorDefinition.Id}@{simulatorDefinition.Version}",
                 ["judge_template"] = judgeDefinition is null ? null : $"{judgeDefinition.Id}@{judgeDefinition.Version}",
@@ -149,8 +180,11 @@ public static class GenerateCommand
                 OutputDir = outDir,
                 Concurrency = parse.GetValue(concurrency),
                 ShardIndex = shardIndex,
-                ShardCount = shardCount,
-                BudgetUsd = parse.GetValue(budget),
+                ShardCount = shards,
+                Budget = ledger,
+                StopAfterRepeatedErrors = parse.GetValue(stopAfterErrors),
+                RetryRejects = retryReasons,
+                LogprobsOptional = optionalLogprobs,
                 CommitEvery = parse.GetValue(commitEvery),
                 Quality = new QualityOptions { NearDuplicateThreshold = parse.GetValue(nearDup) },
                 Judge = judgeDefinition is null ? null : new LlmJudge(judgeDefinition, caching),
@@ -168,14 +202,17 @@ public static class GenerateCommand
         return command;
     }
 
-    private static (int Index, int Count) ParseShard(string? text)
+    /// <summary>The teacher and the fallbacks that may answer for it (each one's prices bound the worst case).</summary>
+    private static IEnumerable<TeacherOptions> FallbackChain(TeacherOptions first, IReadOnlyList<TeacherOptions> all)
     {
-        if (text is null) return (0, 1);
-        var parts = text.Split('/');
-        if (parts.Length == 2 && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var i)
-            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1 && i < n)
-            return (i, n);
-        throw new DistillException($"--shard '{text}' is not i/n with 0 <= i < n", "e.g. --shard 0/4 for the first of four workers");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        TeacherOptions? t = first;
+        while (t is not null && seen.Add(t.Name))
+        {
+            yield return t;
+            var next = t.FallbackTeacher;
+            t = next is null ? null : all.FirstOrDefault(o => o.Name == next);
+        }
     }
 
     private static void PrintSummary(IAnsiConsole console, RunProgress p, string outDir)
@@ -186,11 +223,20 @@ public static class GenerateCommand
         foreach (var (reason, n) in p.Rejected.OrderBy(r => r.Key, StringComparer.Ordinal)) table.AddRow(Markup.Escape($"rejected: {reason}"), Inv($"{n}"));
         foreach (var (reason, n) in p.Uncommitted.OrderBy(r => r.Key, StringComparer.Ordinal)) table.AddRow(Markup.Escape($"not committed, retried on resume: {reason}"), Inv($"{n}"));
         table.AddRow("already committed (skipped)", Inv($"{p.Skipped}"));
+        if (p.RetriedRejects > 0) table.AddRow("rejects retried as new attempts", Inv($"{p.RetriedRejects}"));
+        if (p.AnsweredWithoutLogprobs > 0) table.AddRow("answered without logprobs (refused)", Inv($"{p.AnsweredWithoutLogprobs}"));
         table.AddRow("teacher calls", Inv($"{p.TeacherCalls}"));
         table.AddRow("cache hits", Inv($"{p.CacheHits}"));
         table.AddRow("tokens (prompt + completion)", Inv($"{p.PromptTokens:N0} + {p.CompletionTokens:N0}"));
         table.AddRow("cost", Inv($"${p.CostUsd:0.0000}"));
         table.AddRow("cost per accepted sample", p.CostPerAccepted is { } c ? Inv($"${c:0.000000}") : "-");
+        if (p.Budget is { } b)
+        {
+            table.AddRow("budget: spent of limit", Inv($"${b.SpentUsd:0.0000} of ${b.LimitUsd:0.0000}"));
+            table.AddRow("budget: reserved, then released", Inv($"${b.ReleasedUsd:0.0000}"));
+            table.AddRow("budget: real cost / worst-case estimate", b.SpentShareOfWorstCase is { } share ? Inv($"{share:P0} (estimate error {1 - share:P0})") : "-");
+            if (b.Overruns > 0) table.AddRow("budget: calls that cost more than their worst case", Inv($"{b.Overruns}"));
+        }
         table.AddRow("elapsed", Inv($"{p.Elapsed:hh\\:mm\\:ss}"));
         console.Write(table);
         if (p.BudgetReached) console.WriteLine("Budget reached: stopped early; everything so far is committed. Raise --budget-usd and run again to continue.");

@@ -52,7 +52,10 @@ public static class TemplatesCommand
             }
             return DistillApp.Success;
         });
-        return new Command("templates", "Prompt templates: list, lint and render them.") { list, lint, render };
+        return new Command("templates", "Prompt templates: list, lint and render them; per-version stats, diff and A/B compare.")
+        {
+            list, lint, render, TemplateStatsCommand.Create(context), TemplateDiffCommand.Create(context), TemplateCompareCommand.Create(context),
+        };
     }
 
     private static void Show(IAnsiConsole console, string title, IReadOnlyList<Distill.Core.Samples.ChatMessage> messages)

@@ -84,7 +84,7 @@ public static class TrainCommand
         new LineLogger(writeLine, cli.Verbose ? LogLevel.Debug : LogLevel.Information);
 
     /// <summary>student.tokenizer = "world": train the embedded world's tokenizer once and keep it in the run folder.</summary>
-    private static string WorldTokenizerFile(string spec, string runDir)
+    internal static string WorldTokenizerFile(string spec, string runDir)
     {
         if (spec != "world")
             throw new DistillException($"student.tokenizer '{spec}' is neither a file nor \"world\"", "pass a tokenizer.json path or \"world\"");

@@ -16,9 +16,9 @@ public static class ParquetShards
     private static readonly ParquetOptions Options = new() { CompressionMethod = CompressionMethod.Snappy };
 
     /// <summary>
-    /// The column paths every shard must have (sample shards) or, with reject_reason, every reject shard. The per-message
-    /// <c>messages[].logprobs</c> columns are not among them: a file without them (schema version 1, or another tool's export)
-    /// reads as turns without logprobs.
+    /// The column paths every shard must have (sample shards) or, with reject_reason, every reject shard. The optional per-message
+    /// columns (<see cref="OptionalMessageFields"/>) are not among them: a file without them (schema version 1, a file written
+    /// before provenance and tool-error flags, or another tool's export) reads as turns without them.
     /// </summary>
     public static IReadOnlyList<string> ExpectedColumns(bool rejects) =>
         (rejects ? RejectColumns : SampleColumns).Value;
@@ -26,9 +26,15 @@ public static class ParquetShards
     private static readonly Lazy<IReadOnlyList<string>> SampleColumns = new(() => RequiredColumnsOf(typeof(SampleRow)));
     private static readonly Lazy<IReadOnlyList<string>> RejectColumns = new(() => RequiredColumnsOf(typeof(RejectRow)));
 
+    /// <summary>Fields of <c>messages[]</c> that a shard may lack.</summary>
+    public static readonly IReadOnlySet<string> OptionalMessageFields = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "logprobs", "logprobs_temperature", "logprobs_top_p", "logprobs_top_k", "logprobs_raw", "is_error",
+    };
+
     private static IReadOnlyList<string> RequiredColumnsOf(Type t) =>
         t.GetParquetSchema(false).GetDataFields()
-            .Where(f => !(f.Path.ToList().Contains("messages") && f.Path.ToList().Contains("logprobs")))
+            .Where(f => !(f.Path.ToList().Contains("messages") && f.Path.ToList().Any(OptionalMessageFields.Contains)))
             .Select(f => f.Path.ToString()).ToArray();
 
     /// <summary>

@@ -53,7 +53,11 @@ public sealed class RejectRow : SampleRow
     [JsonPropertyName("reject_reason")] public string RejectReason { get; set; } = "";
 }
 
-/// <summary>One element of the <c>messages</c> list column; <c>logprobs</c> is set on assistant turns whose teacher reported them.</summary>
+/// <summary>
+/// One element of the <c>messages</c> list column; <c>logprobs</c> is set on assistant turns whose teacher reported them, with
+/// their provenance in the <c>logprobs_*</c> fields (null when not recorded); <c>is_error</c> marks a tool turn that reports an
+/// error. The <c>logprobs*</c> and <c>is_error</c> fields are optional: files written before them read as turns without them.
+/// </summary>
 public sealed class MessageRow
 {
     [JsonPropertyName("role")] public string Role { get; set; } = "";
@@ -63,6 +67,11 @@ public sealed class MessageRow
     [JsonPropertyName("tool_call_id")] public string? ToolCallId { get; set; }
     [JsonPropertyName("name")] public string? Name { get; set; }
     [JsonPropertyName("logprobs")] public List<TokenLogprobRow> Logprobs { get; set; } = [];
+    [JsonPropertyName("logprobs_temperature")] public double? LogprobsTemperature { get; set; }
+    [JsonPropertyName("logprobs_top_p")] public double? LogprobsTopP { get; set; }
+    [JsonPropertyName("logprobs_top_k")] public int? LogprobsTopK { get; set; }
+    [JsonPropertyName("logprobs_raw")] public bool? LogprobsRaw { get; set; }
+    [JsonPropertyName("is_error")] public bool? IsError { get; set; }
 }
 
 /// <summary>One element of <c>messages[].tool_calls</c>; <c>arguments</c> is JSON text as the model produced it.</summary>

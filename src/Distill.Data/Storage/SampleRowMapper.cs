@@ -102,6 +102,11 @@ public static class SampleRowMapper
             Logprob = t.Logprob,
             Top = t.Top.Select(x => new TopLogprobRow { Token = x.Token, TokenId = x.TokenId, Logprob = x.Logprob }).ToList(),
         }).ToList(),
+        LogprobsTemperature = m.LogprobProvenance?.Temperature,
+        LogprobsTopP = m.LogprobProvenance?.TopP,
+        LogprobsTopK = m.LogprobProvenance?.TopK,
+        LogprobsRaw = m.LogprobProvenance?.Raw,
+        IsError = m.IsError ? true : null,
     };
 
     private static ChatMessage ToMessage(MessageRow m) => new()
@@ -114,5 +119,8 @@ public static class SampleRowMapper
         Name = m.Name,
         Logprobs = m.Logprobs.Select(t => new TokenLogprob(
             t.Token, t.TokenId, t.Logprob, t.Top.Select(x => new TopLogprob(x.Token, x.TokenId, x.Logprob)).ToArray())).ToArray(),
+        // The top-k count is written whenever provenance is, so a row without it recorded none.
+        LogprobProvenance = m.LogprobsTopK is { } topK ? new LogprobProvenance(m.LogprobsTemperature, m.LogprobsTopP, topK, m.LogprobsRaw) : null,
+        IsError = m.IsError == true,
     };
 }

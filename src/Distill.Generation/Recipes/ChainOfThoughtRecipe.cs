@@ -61,7 +61,7 @@ public sealed class ChainOfThoughtRecipe(RecipeContext context) : IRecipe
                 score = (double)majority.Count() / draws;
                 verified = score > 0.5;
             }
-            var messages = rendered.StudentMessages.Append(ChatMessage.Assistant(kept.Response.Content, reasoning: kept.Response.Reasoning, logprobs: kept.Response.Logprobs)).ToList();
+            var messages = rendered.StudentMessages.Append(ChatMessage.Assistant(kept.Response.Content, reasoning: kept.Response.Reasoning, logprobs: kept.Response.Logprobs, logprobProvenance: kept.Response.LogprobProvenance)).ToList();
             var sample = builder.Build(Name, messages, rendered.PrivilegedContextUsed) with
             {
                 Answer = kept.Answer,

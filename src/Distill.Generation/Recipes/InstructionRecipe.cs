@@ -31,7 +31,7 @@ public sealed class InstructionRecipe(RecipeContext context) : IRecipe
             trace.AddRange(rendered.StudentMessages);
             var response = await builder.CallAsync(context.Template, rendered.TeacherMessages, null, 0, cancellationToken).ConfigureAwait(false);
             if (string.IsNullOrWhiteSpace(response.Content)) throw new SampleRejectedException(EmptyResponse);
-            var messages = rendered.StudentMessages.Append(ChatMessage.Assistant(response.Content, reasoning: response.Reasoning, logprobs: response.Logprobs)).ToList();
+            var messages = rendered.StudentMessages.Append(ChatMessage.Assistant(response.Content, reasoning: response.Reasoning, logprobs: response.Logprobs, logprobProvenance: response.LogprobProvenance)).ToList();
             var sample = builder.Build(Name, messages, rendered.PrivilegedContextUsed) with
             {
                 Answer = response.Content,

@@ -45,6 +45,9 @@ public sealed record RecipeContext
 public sealed record RecipeResult(Sample Sample, string? RejectReason)
 {
     public bool Accepted => RejectReason is null;
+
+    /// <summary>The teacher's error when the sample was rejected because a request failed: the runner watches these for systematic errors.</summary>
+    public TeacherException? TeacherError { get; init; }
 }
 
 /// <summary>A recipe: prompt formatting (templates) + teacher call(s) + output parsing + verification.</summary>
@@ -92,9 +95,10 @@ public static class RecipeCatalog
 }
 
 /// <summary>Thrown inside a recipe to end the sample as a reject with a reason.</summary>
-internal sealed class SampleRejectedException(string reason) : Exception(reason)
+internal sealed class SampleRejectedException(string reason, TeacherException? cause = null) : Exception(reason, cause)
 {
     public string Reason { get; } = reason;
+    public TeacherException? Cause { get; } = cause;
 }
 
 /// <summary>Renders, calls the teacher and accumulates usage for one sample; the shared part of every recipe.</summary>
@@ -150,7 +154,7 @@ internal sealed class SampleBuilder(RecipeContext context, string sampleId, int 
         }
         catch (TeacherException e) when (!e.IsFatal)
         {
-            throw new SampleRejectedException(e.RejectReason);
+            throw new SampleRejectedException(e.RejectReason, e);
         }
         _prompt += response.Usage.PromptTokens;
         _completion += response.Usage.CompletionTokens;
@@ -190,7 +194,7 @@ internal sealed class SampleBuilder(RecipeContext context, string sampleId, int 
         }
         catch (SampleRejectedException e)
         {
-            return new RecipeResult(Build(kind, trace, privileged: false), e.Reason);
+            return new RecipeResult(Build(kind, trace, privileged: false), e.Reason) { TeacherError = e.Cause };
         }
     }
 }

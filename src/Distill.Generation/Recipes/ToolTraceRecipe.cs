@@ -51,7 +51,7 @@ public sealed class ToolTraceRecipe(RecipeContext context) : IRecipe
         {
             var response = await builder.CallAsync(context.Template, teacher, tools.SchemasJson, variantBase + step, cancellationToken).ConfigureAwait(false);
             // Every turn keeps its own logprobs, tool-call turns included: the turn that copies an id into a call is distilled too.
-            var assistant = ChatMessage.Assistant(response.Content, response.ToolCalls, response.Reasoning, response.Logprobs);
+            var assistant = ChatMessage.Assistant(response.Content, response.ToolCalls, response.Reasoning, response.Logprobs, response.LogprobProvenance);
             teacher.Add(assistant);
             student.Add(assistant);
             if (response.ToolCalls.Count == 0)
@@ -64,7 +64,7 @@ public sealed class ToolTraceRecipe(RecipeContext context) : IRecipe
             foreach (var call in response.ToolCalls)
             {
                 var result = await tools.InvokeAsync(call, cancellationToken).ConfigureAwait(false);
-                var toolTurn = ChatMessage.Tool(call.Id, call.Name, result.Content);
+                var toolTurn = result.ToMessage(call);
                 teacher.Add(toolTurn);
                 student.Add(toolTurn);
                 if (result.ErrorReason is { } reason && ++errors.Fed > 1) throw new SampleRejectedException(reason);
@@ -82,7 +82,7 @@ public sealed class ToolTraceRecipe(RecipeContext context) : IRecipe
             foreach (var call in sample.Messages[i].ToolCalls)
             {
                 var result = sample.Messages.FirstOrDefault(m => m.Role == ChatRoles.Tool && m.ToolCallId == call.Id);
-                if (result?.Content is not { } content || !content.StartsWith("{\"error\"", StringComparison.Ordinal)) calls.Add(call);
+                if (result is not { IsError: true }) calls.Add(call);
             }
         }
         var verdict = TraceVerifier.Check(calls, sample.Answer ?? "", task.ExpectedCalls, task.ExpectedFacts, task.ForbiddenFacts);

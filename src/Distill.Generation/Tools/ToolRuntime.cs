@@ -17,6 +17,9 @@ public static class ToolErrorReasons
 public sealed record ToolResult(string Content, string? ErrorReason)
 {
     public bool IsError => ErrorReason is not null;
+
+    /// <summary>The tool turn that answers <paramref name="call"/>, flagged <see cref="ChatMessage.IsError"/> when the call failed.</summary>
+    public ChatMessage ToMessage(ToolCall call) => ChatMessage.Tool(call.Id, call.Name, Content, IsError);
 }
 
 /// <summary>

@@ -84,6 +84,9 @@ public sealed class TokenVocabulary
     /// <summary>The bytes of an ordinary token, or null for added tokens and ids the tokenizer does not have.</summary>
     public byte[]? BytesOf(int id) => id >= 0 && id < _bytes.Length ? _bytes[id] : null;
 
+    /// <summary>The bytes a generated token writes: a grammar marker's text, or an ordinary token's bytes; null for any other id.</summary>
+    public byte[]? BytesWritten(long id) => Markers.FirstOrDefault(m => m.Id == id).Bytes ?? BytesOf((int)id);
+
     /// <summary>
     /// Calls <paramref name="allow"/> for every ordinary token whose bytes <paramref name="state"/> accepts, with the state after
     /// it. <paramref name="skipPlain"/> leaves out the plain tokens (the caller handles them in bulk).

@@ -72,8 +72,7 @@ public sealed class ToolCallConstraint : ITokenConstraint
             _ended = true;
             return;
         }
-        var marker = _vocabulary.Markers.FirstOrDefault(m => m.Id == tokenId);
-        var bytes = marker.Bytes ?? _vocabulary.BytesOf((int)tokenId);
+        var bytes = _vocabulary.BytesWritten(tokenId);
         var next = bytes is null ? null : State.Feed(bytes);
         if (next is null)
         {

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using Distill.Models.Generation;
 using Distill.Models.Tokenization;
@@ -58,35 +59,24 @@ public sealed class GuidedToolCallConstraint : ITokenConstraint
             if (call.State.IsComplete) Call = null;
             return;
         }
-        var marker = _vocabulary.Markers.FirstOrDefault(m => m.Id == tokenId);
-        var bytes = marker.Bytes ?? _vocabulary.BytesOf((int)tokenId);
+        var bytes = _vocabulary.BytesWritten(tokenId);
         if (bytes is null) return;
         _tail.AddRange(bytes);
-        var at = IndexOf(_tail, Trigger);
+        var at = CollectionsMarshal.AsSpan(_tail).IndexOf(Trigger);
         if (at < 0)
         {
             // Keep only what could be the start of a trigger split over tokens.
             if (_tail.Count >= Trigger.Length) _tail.RemoveRange(0, _tail.Count - (Trigger.Length - 1));
             return;
         }
-        var written = Encoding.UTF8.GetString(_tail.Skip(at).ToArray());
+        var writtenBytes = CollectionsMarshal.AsSpan(_tail)[at..].ToArray();
+        var written = Encoding.UTF8.GetString(writtenBytes);
         _tail.Clear();
         var remaining = _maxTokens - _produced;
         // What the model already wrote after the opener must itself start a valid call; if it cannot, the reply stays free
         // (the client sees the malformed call, as it would without guidance).
-        if (remaining < 1 || _grammar.Start().Feed(Encoding.UTF8.GetBytes(written)) is null) return;
+        if (remaining < 1 || _grammar.Start().Feed(writtenBytes) is null) return;
         Call = new ToolCallConstraint(_grammar, _vocabulary, _endIds, remaining, written);
         GuidedCalls++;
-    }
-
-    private static int IndexOf(List<byte> haystack, byte[] needle)
-    {
-        for (var i = 0; i + needle.Length <= haystack.Count; i++)
-        {
-            var match = true;
-            for (var j = 0; j < needle.Length && match; j++) match = haystack[i + j] == needle[j];
-            if (match) return i;
-        }
-        return -1;
     }
 }

@@ -5,6 +5,8 @@ namespace Distill.Server.Engine;
 /// <summary>
 /// What the server needs from a model: answer chat requests, whole or streamed. Implementations own batching:
 /// concurrent calls are expected and should be grouped into batched forward passes, not run one after another.
+/// Logprobs are the model's own distribution, before temperature and top-p (the server says so as <c>logprobs_mode</c>
+/// <c>raw_logprobs</c>), with the token ids they score.
 /// </summary>
 public interface IChatEngine
 {

@@ -114,22 +114,35 @@ public static class ChatResponses
         return message;
     }
 
+    /// <summary>The value of <see cref="Logprobs"/>' <c>logprobs_mode</c>: engines report the model's own distribution.</summary>
+    public const string LogprobsMode = "raw_logprobs";
+
+    /// <summary>
+    /// OpenAI's logprobs object plus two fields OpenAI clients ignore: <c>token_id</c> on every entry and alternative, so a client
+    /// that reads it (Distill's teacher client) keeps the ids instead of mapping text back to ids (which fails for a token that
+    /// is part of a UTF-8 character), and <c>logprobs_mode</c> (vLLM's name for it): <c>raw_logprobs</c>, the distribution before
+    /// temperature and top-p (<see cref="IChatEngine"/>), which tells logit KD the logprobs' temperature is 1.
+    /// </summary>
     private static JsonObject Logprobs(IReadOnlyList<TokenLogprob> tokens) => new()
     {
-        ["content"] = new JsonArray(tokens.Select(token => (JsonNode)new JsonObject
-        {
-            ["token"] = token.Token,
-            ["logprob"] = token.Logprob,
-            ["bytes"] = Bytes(token.Token),
-            ["top_logprobs"] = new JsonArray(token.Top.Select(top => (JsonNode)new JsonObject
-            {
-                ["token"] = top.Token,
-                ["logprob"] = top.Logprob,
-                ["bytes"] = Bytes(top.Token),
-            }).ToArray()),
-        }).ToArray()),
+        ["content"] = new JsonArray(tokens.Select(token => (JsonNode)Entry(token.Token, token.TokenId, token.Logprob,
+            new JsonArray(token.Top.Select(top => (JsonNode)Entry(top.Token, top.TokenId, top.Logprob, null)).ToArray()))).ToArray()),
         ["refusal"] = null,
+        ["logprobs_mode"] = LogprobsMode,
     };
+
+    private static JsonObject Entry(string token, int? tokenId, double logprob, JsonArray? top)
+    {
+        var entry = new JsonObject
+        {
+            ["token"] = token,
+            ["logprob"] = logprob,
+            ["bytes"] = Bytes(token),
+        };
+        if (top is not null) entry["top_logprobs"] = top;
+        if (tokenId is { } id) entry["token_id"] = id;
+        return entry;
+    }
 
     private static JsonArray Bytes(string token) =>
         new(Encoding.UTF8.GetBytes(token).Select(b => (JsonNode)JsonValue.Create((int)b)).ToArray());

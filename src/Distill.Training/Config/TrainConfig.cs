@@ -7,6 +7,7 @@ using Distill.Core.Errors;
 using Distill.Models.Chat;
 using Distill.Training.Data;
 using Distill.Training.Losses;
+using Distill.Training.Objectives;
 using Distill.Training.Schedules;
 
 namespace Distill.Training.Config;
@@ -123,8 +124,7 @@ public sealed record TrainConfig
         if (Datasets.Count == 0) Add("datasets", "list at least one dataset folder or .parquet file");
         for (var i = 0; i < Datasets.Count; i++)
             if (!Directory.Exists(Datasets[i]) && !File.Exists(Datasets[i])) Add($"datasets:{i}", $"dataset '{Datasets[i]}' does not exist");
-        var needsTeacher = Loss.Kind == LossKinds.OnlineKd || Loss.HiddenWeight > 0 || (Loss.Kind == LossKinds.TopKKd && Loss.SparseFraction < 1);
-        if (needsTeacher && Teacher is null) Add("teacher", $"loss '{ConfigNames.Of(Loss.Kind)}' needs a local teacher model folder");
+        if (TrainingObjective.For(Loss).NeedsTeacher && Teacher is null) Add("teacher", $"loss '{ConfigNames.Of(Loss.Kind)}' needs a local teacher model folder");
         if (Teacher is not null && !File.Exists(Path.Combine(Teacher, "config.json"))) Add("teacher", $"'{Teacher}' is not a model folder (no config.json)");
         if (Loss.Kind == LossKinds.TopKKd && Loss.TopK < 1) Add("loss:top_k", "must be >= 1 for topk_kd");
         if (Loss.SparseFraction is < 0 or > 1) Add("loss:sparse_fraction", "must be in [0, 1]");
@@ -244,7 +244,7 @@ public sealed record LossConfig
     /// <summary>topk_kd with a teacher: the share of steps on stored top-k before switching to full online KD (KdStagePlan).</summary>
     [JsonPropertyName("sparse_fraction")] public double SparseFraction { get; init; } = 1.0;
 
-    /// <summary>Chunks along T for online KD.</summary>
+    /// <summary>Online KD scores the labelled positions in at least this many chunks (more when a chunk's logits would pass 16 MB).</summary>
     [JsonPropertyName("chunks")] public int Chunks { get; init; } = 4;
 
     /// <summary>Weight of the optional hidden-state MSE term (online teacher); 0 = off.</summary>

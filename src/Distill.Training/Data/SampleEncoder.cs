@@ -7,7 +7,10 @@ namespace Distill.Training.Data;
 /// <summary>How one sample encoded: its examples and how many of its assistant turns' stored logprobs found their tokens.</summary>
 /// <param name="TurnsWithLogprobs">Assistant turns with stored logprobs (0 when the encoder does not align logprobs).</param>
 /// <param name="TurnsAligned">Of those, the turns whose logprobs were placed on the student's positions (logit KD targets).</param>
-public sealed record EncodedSample(IReadOnlyList<TrainExample> Examples, int TurnsWithLogprobs, int TurnsAligned, bool Truncated)
+/// <param name="TurnsIdsFromText">Turns with logprobs whose token ids were missing and were mapped back from token text.</param>
+/// <param name="TurnsRescaled">Turns whose logprobs were rescaled to the KD temperature.</param>
+public sealed record EncodedSample(IReadOnlyList<TrainExample> Examples, int TurnsWithLogprobs, int TurnsAligned, bool Truncated,
+    int TurnsIdsFromText = 0, int TurnsRescaled = 0)
 {
     public bool HadLogprobs => TurnsWithLogprobs > 0;
 
@@ -28,8 +31,10 @@ public sealed record EncodedSample(IReadOnlyList<TrainExample> Examples, int Tur
 /// <param name="keepEnd">Truncate from the left (keep the end of the conversation, where the final answer is) instead of from
 /// the right (keep the beginning: system prompt and tools).</param>
 /// <param name="chat">The student's chat template options (tool format, default system prompt): what serving will render.</param>
+/// <param name="logprobTemperature">The KD temperature the stored top-k logprobs are brought to (<see cref="StoredLogprobRescale"/>);
+/// a turn whose logprobs cannot be is refused with a <see cref="Core.Errors.DistillException"/>.</param>
 public sealed class SampleEncoder(ITextTokenizer tokenizer, int maxLength, int topK = 0, bool stepByStep = false, bool keepEnd = false,
-    ChatTemplateOptions? chat = null)
+    ChatTemplateOptions? chat = null, double logprobTemperature = 1.0)
 {
     private readonly ChatTemplate _template = new(chat);
     private readonly Lazy<TokenTextIndex> _tokenText = new(() => new TokenTextIndex(tokenizer));
@@ -40,13 +45,13 @@ public sealed class SampleEncoder(ITextTokenizer tokenizer, int maxLength, int t
     public EncodedSample Encode(Sample sample)
     {
         var chat = _template.Tokenize(tokenizer, sample.Messages, sample.Tools);
-        var turns = TopK > 0 ? sample.Messages.Where(m => m.Role == ChatRoles.Assistant).Select(m => m.Logprobs).ToList() : [];
-        var turnsWithLogprobs = turns.Count(t => t.Count > 0);
-        var placed = turnsWithLogprobs > 0 ? Place(ref chat, turns) : null;
+        var turns = TopK > 0 ? sample.Messages.Where(m => m.Role == ChatRoles.Assistant).ToList() : [];
+        var turnsWithLogprobs = turns.Count(t => t.Logprobs.Count > 0);
+        var placed = turnsWithLogprobs > 0 ? Place(ref chat, turns, sample.Id) : null;
         var truncated = chat.Ids.Length > MaxLength + 1;
         var examples = new List<TrainExample>
         {
-            Build(sample.Id, chat, placed?.Entries, placed?.Positions, ExampleTask.Main),
+            Build(sample.Id, chat, placed is { Turns: > 0 } ? placed : null, ExampleTask.Main),
         };
         if (stepByStep && HasRationale(sample))
         {
@@ -55,32 +60,43 @@ public sealed class SampleEncoder(ITextTokenizer tokenizer, int maxLength, int t
             var prompt = PromptOf(sample);
             var answer = _template.Tokenize(tokenizer, [.. prompt, ChatMessage.Assistant(sample.Answer)], sample.Tools);
             var rationale = _template.Tokenize(tokenizer, [.. prompt, ChatMessage.Assistant(sample.Rationale)], sample.Tools);
-            examples[0] = Build(sample.Id, answer, null, null, ExampleTask.Main);
-            examples.Add(Build(sample.Id + "#rationale", rationale, null, null, ExampleTask.Rationale));
+            examples[0] = Build(sample.Id, answer, null, ExampleTask.Main);
+            examples.Add(Build(sample.Id + "#rationale", rationale, null, ExampleTask.Rationale));
         }
-        return new EncodedSample(examples, turnsWithLogprobs, placed?.Turns ?? 0, truncated);
+        return new EncodedSample(examples, turnsWithLogprobs, placed?.Turns ?? 0, truncated, placed?.IdsFromText ?? 0, placed?.Rescaled ?? 0);
     }
 
-    /// <summary>The aligned logprob entries of all turns in order, the position each scores, and how many turns aligned.</summary>
-    private sealed record Placed(TokenLogprob[] Entries, int[] Positions, int Turns);
+    /// <summary>
+    /// The aligned logprob entries of all turns in order, the position each scores, the rescale factor of each entry's turn
+    /// (<see cref="StoredLogprobRescale.Factor"/>), how many turns aligned, and of the turns with logprobs how many had their
+    /// ids mapped back from text and how many are rescaled.
+    /// </summary>
+    private sealed record Placed(TokenLogprob[] Entries, int[] Positions, double[] Factors, int Turns, int IdsFromText, int Rescaled);
 
     /// <summary>
-    /// Places each assistant turn's logprobs (<paramref name="turns"/>, one list per assistant message, in order) within that
-    /// turn's span of <paramref name="chat"/>, splicing in the teacher's own tokens first (which may change <paramref name="chat"/>).
-    /// Null when no turn aligns.
+    /// Places each assistant turn's logprobs (<paramref name="turns"/>, the assistant messages in order) within that turn's span
+    /// of <paramref name="chat"/>, splicing in the teacher's own tokens first (which may change <paramref name="chat"/>).
+    /// <see cref="Placed.Turns"/> is 0 when no turn aligns.
     /// </summary>
-    private Placed? Place(ref TokenizedChat chat, IReadOnlyList<IReadOnlyList<TokenLogprob>> turns)
+    private Placed Place(ref TokenizedChat chat, IReadOnlyList<ChatMessage> turns, string sampleId)
     {
-        // Logprobs that came through an OpenAI-format API carry token text only; the shared tokenizer gives the ids back.
-        var logprobs = turns.Select(t => t.Count == 0 ? t : _tokenText.Value.WithIds(t)).ToList();
+        var rescales = turns.Select(t => t.Logprobs.Count == 0 ? StoredLogprobRescale.AsStored : StoredLogprobRescale.For(t.LogprobProvenance, logprobTemperature)).ToList();
+        if (rescales.FirstOrDefault(r => r.Refusal is not null) is { Refusal: not null } refused) throw refused.ToException(sampleId, logprobTemperature);
+        // The teacher's own ids are used as stored (Distill's `serve` sends them). Logprobs that came through another
+        // OpenAI-format server carry token text only; the shared tokenizer maps it back to ids where the text names one id.
+        var idsFromText = turns.Count(t => t.Logprobs.Count > 0 && !TokenTextIndex.HasAllIds(t.Logprobs));
+        var logprobs = turns.Select(t => TokenTextIndex.HasAllIds(t.Logprobs) ? t.Logprobs : _tokenText.Value.WithIds(t.Logprobs)).ToList();
+        var rescaled = rescales.Count(r => !r.KeepsStoredValues);
         var spans = AssistantTurnSpans.Of(chat.AssistantMask);
-        if (spans.Count != logprobs.Count) return null; // the template renders one span per assistant message; anything else is not ours to guess
+        // The template renders one span per assistant message; anything else is not ours to guess.
+        if (spans.Count != logprobs.Count) return new Placed([], [], [], 0, idsFromText, rescaled);
         // From the last turn back: a splice changes the length of its own span, which moves only the spans after it.
         for (var k = logprobs.Count - 1; k >= 0; k--)
             if (logprobs[k].Count > 0) chat = TeacherTokenSplice.Apply(chat, spans[k], logprobs[k], tokenizer);
         spans = AssistantTurnSpans.Of(chat.AssistantMask);
         var entries = new List<TokenLogprob>();
         var positions = new List<int>();
+        var factors = new List<double>();
         var aligned = 0;
         for (var k = 0; k < logprobs.Count; k++)
         {
@@ -88,8 +104,9 @@ public sealed class SampleEncoder(ITextTokenizer tokenizer, int maxLength, int t
             aligned++;
             entries.AddRange(logprobs[k]);
             positions.AddRange(turnPositions);
+            factors.AddRange(Enumerable.Repeat(rescales[k].Factor, turnPositions.Length));
         }
-        return aligned == 0 ? null : new Placed(entries.ToArray(), positions.ToArray(), aligned);
+        return new Placed(entries.ToArray(), positions.ToArray(), factors.ToArray(), aligned, idsFromText, rescaled);
     }
 
     private static bool HasRationale(Sample s) => !string.IsNullOrWhiteSpace(s.Answer) && !string.IsNullOrWhiteSpace(s.Rationale);
@@ -102,7 +119,7 @@ public sealed class SampleEncoder(ITextTokenizer tokenizer, int maxLength, int t
         return s.Messages.Take(last + 1).ToList();
     }
 
-    private TrainExample Build(string id, TokenizedChat chat, IReadOnlyList<TokenLogprob>? logprobs, int[]? positions, ExampleTask task)
+    private TrainExample Build(string id, TokenizedChat chat, Placed? placed, ExampleTask task)
     {
         var n = Math.Min(chat.Ids.Length, MaxLength + 1);
         var start = keepEnd ? chat.Ids.Length - n : 0;
@@ -112,8 +129,9 @@ public sealed class SampleEncoder(ITextTokenizer tokenizer, int maxLength, int t
         for (var t = 0; t < length; t++)
             labels[t] = chat.AssistantMask[start + t + 1] ? chat.Ids[start + t + 1] : TokenizedChatLabels.Ignore;
 
-        if (logprobs is null || positions is null || TopK == 0)
+        if (placed is null || TopK == 0)
             return new TrainExample(id, inputs, labels, null, null, 0, task);
+        var (logprobs, positions) = (placed.Entries, placed.Positions);
 
         var ids = new int[length * TopK];
         var lps = new float[length * TopK];
@@ -133,6 +151,8 @@ public sealed class SampleEncoder(ITextTokenizer tokenizer, int maxLength, int t
                 lps[row * TopK + k] = (float)alt.Logprob;
                 k++;
             }
+            // Rescaled over the ids this run keeps (its top-k, those with ids): the distribution the loss compares against.
+            if (placed.Factors[j] != 1.0) StoredLogprobRescale.Apply(lps.AsSpan(row * TopK, k), placed.Factors[j]);
         }
         return new TrainExample(id, inputs, labels, ids, lps, TopK, task);
     }

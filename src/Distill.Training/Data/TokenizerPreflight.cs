@@ -30,6 +30,27 @@ public static class TokenizerPreflight
     }
 
     /// <summary>
+    /// Lines for the run log on how each dataset's stored logprobs were produced (teacher, sampling settings, raw or processed),
+    /// saying so when a dataset, or the datasets together, mix settings: logit KD then compares the student with teacher
+    /// distributions of different temperatures or truncations, brought to the KD temperature where <see cref="StoredLogprobRescale"/> can.
+    /// </summary>
+    /// <param name="byDataset">Per dataset, turns with logprobs by <see cref="Distill.Data.LogprobStats.ProvenanceKey"/>.</param>
+    public static IReadOnlyList<string> DescribeStoredLogprobs(IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>> byDataset)
+    {
+        static string List(IReadOnlyDictionary<string, long> counts) =>
+            string.Join("; ", counts.Select(c => $"{c.Key} ({c.Value} turns)"));
+        var lines = new List<string>();
+        foreach (var (dataset, counts) in byDataset)
+            lines.Add(counts.Count > 1
+                ? $"logprobs: dataset '{dataset}' mixes settings: {List(counts)}"
+                : $"logprobs: dataset '{dataset}': {List(counts)}");
+        var across = byDataset.Values.SelectMany(c => c.Keys).Distinct(StringComparer.Ordinal).Count();
+        if (byDataset.Count > 1 && across > 1 && byDataset.Values.All(c => c.Count == 1))
+            lines.Add($"logprobs: the {byDataset.Count} datasets mix settings ({across} different ones)");
+        return lines;
+    }
+
+    /// <summary>
     /// Compares a local online teacher's tokenizer with the student's. Identical tokenizers pass; the models' logit rows may still
     /// differ (embedding matrices padded to a multiple of 64, say): the returned vocabulary is the common prefix both logits are
     /// cut to, which only drops padding rows because every real token id is below both tokenizers' size.

@@ -9,9 +9,13 @@ namespace Distill.Training.Data;
 /// <param name="LogprobsAligned">Of those, samples with at least one turn's logprobs aligned (they carry logit KD targets).</param>
 /// <param name="TurnsWithLogprobs">Assistant turns with stored logprobs, over all samples.</param>
 /// <param name="TurnsAligned">Of those, the turns whose logprobs aligned.</param>
+/// <param name="TurnsIdsFromText">Turns whose logprobs carried token text only, mapped back to ids (foreign APIs, older datasets).</param>
+/// <param name="TurnsRescaled">Turns whose logprobs were rescaled to the KD temperature.</param>
+/// <param name="LogprobProvenance">Per dataset, turns with logprobs by teacher and provenance (<see cref="LogprobStats.ProvenanceKey"/>).</param>
 public sealed record DataStatistics(int Samples, int TrainExamples, int ValidationExamples, int Truncated, int WithLogprobs, int LogprobsAligned,
     long TrainTokens, long TrainLabelTokens, IReadOnlyDictionary<string, IReadOnlyCollection<string?>> TeacherTokenizers,
-    int TurnsWithLogprobs = 0, int TurnsAligned = 0);
+    int TurnsWithLogprobs = 0, int TurnsAligned = 0, int TurnsIdsFromText = 0, int TurnsRescaled = 0,
+    IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>>? LogprobProvenance = null);
 
 /// <summary>Encoded train and validation examples from one or more dataset folders.</summary>
 public sealed record TrainingData(IReadOnlyList<TrainExample> Train, IReadOnlyList<TrainExample> Validation, DataStatistics Statistics)
@@ -64,7 +68,8 @@ public sealed record TrainingData(IReadOnlyList<TrainExample> Train, IReadOnlyLi
         var train = new List<TrainExample>();
         var validation = new List<TrainExample>();
         var teachers = new Dictionary<string, HashSet<string?>>();
-        int count = 0, truncated = 0, withLogprobs = 0, aligned = 0, turnsWithLogprobs = 0, turnsAligned = 0;
+        var provenance = new SortedDictionary<string, SortedDictionary<string, long>>(StringComparer.Ordinal);
+        int count = 0, truncated = 0, withLogprobs = 0, aligned = 0, turnsWithLogprobs = 0, turnsAligned = 0, idsFromText = 0, rescaled = 0;
         foreach (var (dataset, sample) in samples)
         {
             count++;
@@ -76,6 +81,17 @@ public sealed record TrainingData(IReadOnlyList<TrainExample> Train, IReadOnlyLi
             if (encoded.LogprobsAligned) aligned++;
             turnsWithLogprobs += encoded.TurnsWithLogprobs;
             turnsAligned += encoded.TurnsAligned;
+            idsFromText += encoded.TurnsIdsFromText;
+            rescaled += encoded.TurnsRescaled;
+            if (encoded.HadLogprobs)
+            {
+                if (!provenance.TryGetValue(dataset, out var keys)) provenance[dataset] = keys = new(StringComparer.Ordinal);
+                foreach (var m in sample.Messages.Where(m => m.Role == ChatRoles.Assistant && m.Logprobs.Count > 0))
+                {
+                    var key = LogprobStats.ProvenanceKey(sample.Teacher, m.LogprobProvenance);
+                    keys[key] = keys.GetValueOrDefault(key) + 1;
+                }
+            }
             var target = DatasetSplit.IsValidation(sample.Id, validationFraction) ? validation : train;
             target.AddRange(encoded.Examples.Where(e => e.Length > 0 && e.LabelCount > 0));
         }
@@ -85,7 +101,8 @@ public sealed record TrainingData(IReadOnlyList<TrainExample> Train, IReadOnlyLi
                 "raise data.max_length, or check that the samples contain assistant turns");
         var stats = new DataStatistics(count, train.Count, validation.Count, truncated, withLogprobs, aligned,
             train.Sum(e => (long)e.Length), train.Sum(e => (long)e.LabelCount),
-            teachers.ToDictionary(t => t.Key, t => (IReadOnlyCollection<string?>)t.Value.ToArray()), turnsWithLogprobs, turnsAligned);
+            teachers.ToDictionary(t => t.Key, t => (IReadOnlyCollection<string?>)t.Value.ToArray()), turnsWithLogprobs, turnsAligned, idsFromText, rescaled,
+            provenance.ToDictionary(p => p.Key, p => (IReadOnlyDictionary<string, long>)p.Value));
         return new TrainingData(train, validation, stats);
     }
 

@@ -4,7 +4,7 @@ using static Distill.Models.Native.Scalars;
 
 namespace Distill.Training.Losses;
 
-public static partial class KdLoss
+internal static partial class KdLoss
 {
     /// <summary>
     /// Online full-distribution KD computed in chunks along the sequence (torchtune's ForwardKLWithChunkedOutputLoss,
@@ -62,11 +62,11 @@ public static partial class KdLoss
     }
 
     /// <summary>
-    /// Chunked online KD from final hidden states with peak memory near plain SFT: each chunk of positions is projected
-    /// through both language-model heads, scored, and its gradients with respect to <paramref name="studentHidden"/> and
-    /// <paramref name="studentLmHead"/> are computed right away (Liger-Kernel's fused-linear approach); the chunk's logits are
-    /// then freed and backward only scales the stored gradients. Neither model's [B, T, V] logits exist at once, before or
-    /// during backward. The value and gradients equal <see cref="FullDistribution"/> on the full logits.
+    /// Chunked online KD from final hidden states with peak memory near plain SFT: the labelled positions are projected
+    /// through both language-model heads a chunk at a time, scored, and their gradients with respect to
+    /// <paramref name="studentHidden"/> and <paramref name="studentLmHead"/> are computed right away (Liger-Kernel's fused-linear
+    /// approach); the chunk's logits are then freed and backward only scales the stored gradients. Neither model's [B, T, V]
+    /// logits exist at once, before or during backward. The value and gradients equal <see cref="FullDistribution"/> on the full logits.
     /// <para>Costs: the gradients are computed in the forward call even if backward never runs (use no_grad / inputs without
     /// requires_grad for evaluation, which skips them), and the result cannot be differentiated twice.</para>
     /// </summary>
@@ -75,7 +75,7 @@ public static partial class KdLoss
     /// <param name="teacherHidden">Teacher final hidden states [B, T, Ht]; detached inside.</param>
     /// <param name="teacherLmHead">Teacher lm_head weight [V, Ht]; detached inside.</param>
     /// <param name="labels">[B, T] int64 mask source.</param>
-    /// <param name="numChunks">Chunks along T; the last takes the remainder.</param>
+    /// <param name="numChunks">The labelled positions are scored in at least this many chunks (more when a chunk's logits would pass 16 MB).</param>
     /// <param name="divergence">Objective; forward KL when null.</param>
     /// <param name="temperature">T &gt; 0 applied to both; result times T^2.</param>
     /// <param name="ignoreIndex">-100 by default.</param>
@@ -83,17 +83,52 @@ public static partial class KdLoss
     public static Tensor Chunked(Tensor studentHidden, Tensor studentLmHead, Tensor teacherHidden, Tensor teacherLmHead, Tensor labels,
         int numChunks = 8, Divergence? divergence = null, double temperature = 1.0, long ignoreIndex = IgnoreIndex)
     {
+        if (studentLmHead.dim() == 2 && teacherLmHead.dim() == 2 && studentLmHead.shape[0] != teacherLmHead.shape[0])
+            throw new ArgumentException($"student and teacher vocabularies differ ({studentLmHead.shape[0]} vs {teacherLmHead.shape[0]})", nameof(teacherLmHead));
+        return ChunkedWithCe(studentHidden, studentLmHead, teacherHidden, teacherLmHead, labels, alpha: 1.0, numChunks, divergence, temperature,
+            ignoreIndex: ignoreIndex).Total;
+    }
+
+    /// <summary>
+    /// Online KD mixed with cross-entropy from final hidden states, fused and chunked like
+    /// <see cref="Chunked(Tensor,Tensor,Tensor,Tensor,Tensor,int,Divergence?,double,long)"/>: <c>alpha * KD + (1 - alpha) * CE</c>
+    /// with one projection of each labelled position through each head. Same value and gradients as
+    /// <see cref="Combine"/>(<see cref="FullDistribution"/>, <see cref="CrossEntropy"/>) on the full logits. What the online KD
+    /// objective (and the online stage of top-k KD) trains with.
+    /// </summary>
+    /// <param name="studentHidden">Student final (post-norm) hidden states [B, T, Hs].</param>
+    /// <param name="studentLmHead">Student lm_head weight [Vs, Hs]; may be frozen.</param>
+    /// <param name="teacherHidden">Teacher final hidden states [B, T, Ht]; detached inside.</param>
+    /// <param name="teacherLmHead">Teacher lm_head weight [Vt, Ht]; detached inside.</param>
+    /// <param name="labels">[B, T] int64 CE targets and the mask of both terms.</param>
+    /// <param name="alpha">Weight of the KD term, in [0, 1].</param>
+    /// <param name="numChunks">The labelled positions are scored in at least this many chunks.</param>
+    /// <param name="divergence">Objective; forward KL when null.</param>
+    /// <param name="temperature">T &gt; 0 for the KD term only; the KD term carries T^2.</param>
+    /// <param name="sharedVocab">The KD term compares the first this-many logits of both heads (padded vocabularies of one
+    /// tokenizer); null: both heads have the same rows. CE always scores all of the student's.</param>
+    /// <param name="ignoreIndex">-100 by default.</param>
+    /// <returns>Total (attached to the graph), and the KD and CE terms detached, for logging.</returns>
+    public static KdAndCe ChunkedWithCe(Tensor studentHidden, Tensor studentLmHead, Tensor teacherHidden, Tensor teacherLmHead, Tensor labels,
+        double alpha, int numChunks = 8, Divergence? divergence = null, double temperature = 1.0, long? sharedVocab = null,
+        long ignoreIndex = IgnoreIndex)
+    {
         divergence ??= Divergence.ForwardKl;
         divergence.Validate();
         LossMath.CheckTemperature(temperature);
+        CheckAlpha(alpha);
         if (numChunks < 1) throw new ArgumentOutOfRangeException(nameof(numChunks), numChunks, "numChunks must be at least 1");
         CheckHidden(studentHidden, studentLmHead, labels, nameof(studentHidden));
         CheckHidden(teacherHidden, teacherLmHead, labels, nameof(teacherHidden));
-        if (studentLmHead.shape[0] != teacherLmHead.shape[0])
-            throw new ArgumentException($"student and teacher vocabularies differ ({studentLmHead.shape[0]} vs {teacherLmHead.shape[0]})", nameof(teacherLmHead));
+        var shared = sharedVocab ?? studentLmHead.shape[0];
+        if (shared < 1 || shared > studentLmHead.shape[0] || shared > teacherLmHead.shape[0])
+            throw new ArgumentException(
+                $"the shared vocabulary {shared} must be at least 1 and fit both heads ({studentLmHead.shape[0]} and {teacherLmHead.shape[0]} rows)", nameof(sharedVocab));
         if (labels.shape[1] == 0) throw new ArgumentException("labels have no positions (T = 0)", nameof(labels));
-        return FusedChunkedKdFunction.apply(studentHidden, studentLmHead, teacherHidden.detach(), teacherLmHead.detach(), labels,
-            numChunks, divergence, temperature, ignoreIndex, is_grad_enabled());
+        var terms = new FusedChunkedKdFunction.Terms();
+        var total = FusedChunkedKdFunction.apply(studentHidden, studentLmHead, teacherHidden.detach(), teacherLmHead.detach(), labels,
+            numChunks, divergence, temperature, ignoreIndex, is_grad_enabled(), alpha, shared, terms);
+        return new KdAndCe(total, terms.Kd!, terms.Ce!);
     }
 
     /// <summary>

@@ -4,7 +4,7 @@ using static Distill.Models.Native.Scalars;
 
 namespace Distill.Training.Losses;
 
-public static partial class KdLoss
+internal static partial class KdLoss
 {
     /// <summary>Labels with this value are ignored by every loss (PyTorch / Hugging Face convention).</summary>
     public const long IgnoreIndex = -100;

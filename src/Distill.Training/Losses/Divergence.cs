@@ -72,7 +72,7 @@ public sealed record Divergence(DivergenceKind Kind, double Beta = 0.5, double A
     }
 }
 
-public static partial class KdLoss
+internal static partial class KdLoss
 {
     /// <summary>
     /// Full-distribution logit KD with any <see cref="Divergence"/>: both logits are upcast to float32 and divided by

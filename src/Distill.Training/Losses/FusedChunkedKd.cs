@@ -6,18 +6,31 @@ using static Distill.Models.Native.Scalars;
 namespace Distill.Training.Losses;
 
 /// <summary>
-/// Chunked online KD whose gradients are computed during the forward call (the approach of Liger-Kernel's fused linear
-/// losses): for each chunk of positions the student's and teacher's logits are projected from the hidden states, the
-/// chunk's divergence and its gradients with respect to the student's hidden chunk and lm_head are computed at once, and the
-/// chunk's logits are freed. Backward only scales the stored gradients by the incoming gradient.
-/// Peak extra memory is one chunk of [B, T / chunks, V] float32 logits plus gradients the size of the student's hidden states
-/// and lm_head, instead of several full [B, T, V] float32 tensors kept for backward.
-/// Tensor arguments: studentHidden [B, T, Hs], studentLmHead [V, Hs], teacherHidden [B, T, Ht], teacherLmHead [V, Ht], labels [B, T];
-/// then numChunks (int), divergence (<see cref="Divergence"/>), temperature (double), ignoreIndex (long), and whether grad mode
-/// was on at the call (bool; forward itself always runs with grad mode off).
+/// Online KD (and its cross-entropy term) whose gradients are computed during the forward call (the approach of Liger-Kernel's
+/// fused linear losses): the labelled positions are taken a chunk at a time; each chunk's student and teacher logits are
+/// projected from the hidden states, the chunk's <c>alpha * divergence + (1 - alpha) * CE</c> and its gradients with respect
+/// to the student's hidden rows and lm_head are computed at once, and the chunk's logits are freed. Positions without a label
+/// are never projected (they have no loss and no gradient). Backward only scales the stored gradients by the incoming gradient.
+/// Peak extra memory is one chunk of float32 logits (at most <see cref="ChunkBytes"/> per tensor) plus gradients the size of the
+/// student's hidden states and lm_head, instead of several full [B, T, V] float32 tensors kept for backward.
+/// Arguments: studentHidden [B, T, Hs], studentLmHead [Vs, Hs], teacherHidden [B, T, Ht], teacherLmHead [Vt, Ht], labels [B, T];
+/// then numChunks (int, the least number of chunks), divergence (<see cref="Divergence"/>), temperature (double), ignoreIndex
+/// (long), whether grad mode was on at the call (bool; forward itself runs with grad mode off), alpha (double), the shared
+/// vocabulary v (long: the divergence compares the first v logits of both heads; CE uses all Vs) and a <see cref="Terms"/> that
+/// receives the detached KD and CE means.
 /// </summary>
 internal sealed class FusedChunkedKdFunction : SingleTensorFunction<FusedChunkedKdFunction>
 {
+    /// <summary>Chunks hold at most this many bytes of float32 logits per tensor: below glibc's largest mmap threshold (32 MB), so reused.</summary>
+    internal const long ChunkBytes = 16L << 20;
+
+    /// <summary>Receives the detached terms of the last call (a function returns one tensor; the trainer logs both terms).</summary>
+    internal sealed class Terms
+    {
+        public Tensor? Ce;
+        public Tensor? Kd;
+    }
+
     public override string Name => "FusedChunkedKd";
 
     public override Tensor forward(AutogradContext ctx, params object[] vars)
@@ -32,58 +45,80 @@ internal sealed class FusedChunkedKdFunction : SingleTensorFunction<FusedChunked
         var temperature = (double)vars[7];
         var ignoreIndex = (long)vars[8];
         var gradEnabled = (bool)vars[9];
+        var alpha = (double)vars[10];
+        var shared = (long)vars[11];
+        var terms = (Terms)vars[12];
 
         var wantH = gradEnabled && studentHidden.requires_grad;
         var wantW = gradEnabled && studentLmHead.requires_grad;
-        var seq = labels.shape[1];
-        var chunk = Math.Max(1, (seq + numChunks - 1) / numChunks);
+        var vStudent = studentLmHead.shape[0];
+        var h = studentHidden.detach().reshape(-1, studentHidden.shape[^1]);
+        var th = teacherHidden.detach().reshape(-1, teacherHidden.shape[^1]);
+        var flatLabels = labels.reshape(-1);
+        var rows = LossMath.KeepMask(flatLabels, ignoreIndex).nonzero().reshape(-1);   // labelled positions only
+        var m = rows.shape[0];
+        var hSel = h.index_select(0, rows);
+        var thSel = th.index_select(0, rows);
+        var labelsSel = flatLabels.index_select(0, rows);
+        var byCount = Math.Max(1, (m + numChunks - 1) / numChunks);
+        var step = Math.Min(byCount, Math.Max(1, ChunkBytes / (4 * vStudent)));
 
-        var total = zeros([], ScalarType.Float32, studentHidden.device);
-        var gradH = wantH ? zeros_like(studentHidden) : null;
-        var gradW = wantW ? zeros_like(studentLmHead, ScalarType.Float32) : null;
+        var kept = Math.Max(1L, m);
+        // Explicit Scalars, alive until the call returns: an implicit number -> Scalar can be freed by its finalizer while
+        // libtorch still reads it (see Distill.Models.Native.Scalars).
+        using var kdWeight = (alpha * temperature * temperature / kept).ToScalar();
+        using var ceWeight = ((1 - alpha) / kept).ToScalar();
+        using var divisor = kept.ToScalar();
+        using var temperatureSquared = (temperature * temperature).ToScalar();
+
+        var kdSum = zeros([], ScalarType.Float32, studentHidden.device);
+        var ceSum = zeros([], ScalarType.Float32, studentHidden.device);
+        var gradH = wantH ? zeros_like(h) : null;
+        var gradW = wantW ? zeros_like(studentLmHead, ScalarType.Float32) : null;      // accumulated in float32 for bf16 heads
         var w = studentLmHead.detach();
-        var teacherW = teacherLmHead.detach();
-
-        for (long start = 0; start < seq; start += chunk)
+        var teacherW = teacherLmHead.detach().narrow(0, 0, shared);
+        for (long start = 0; start < m; start += step)
         {
-            var len = Math.Min(chunk, seq - start);
             using var scope = NewDisposeScope();
-            var chunkLabels = labels.narrow(1, start, len);
-            var teacherLogP = LossMath.LogProbsInPlace(nn.functional.linear(teacherHidden.narrow(1, start, len).detach(), teacherW), temperature);
+            var len = Math.Min(step, m - start);
+            var hc = hSel.narrow(0, start, len);
+            var labelsC = labelsSel.narrow(0, start, len);
+            var teacherLogP = LossMath.LogProbsInPlace(nn.functional.linear(thSel.narrow(0, start, len), teacherW), temperature);
             using (enable_grad())
             {
-                var h = studentHidden.narrow(1, start, len).detach();
                 // Autograd only from the loss back to this chunk's logits; the head's two matmuls are done here, dL/dW
                 // accumulated in place, so no [V, H] gradient is allocated per chunk.
-                var z = nn.functional.linear(h, w).requires_grad_(wantH || wantW);
-                var (student, flatLabels) = LossMath.Flatten(z, chunkLabels, "studentLogits");
-                var v = student.shape[1];
-                var perToken = divergence.PerToken(teacherLogP.reshape(-1, v), LossMath.LogProbs(student, temperature));
-                var sum = LossMath.MaskedSum(perToken, LossMath.KeepMask(flatLabels, ignoreIndex));
+                var z = nn.functional.linear(hc, w).requires_grad_(wantH || wantW);
+                var logq = LossMath.LogProbs(z, 1.0);
+                var zShared = shared == vStudent ? z : z.narrow(-1, 0, shared);
+                var kdLogQ = temperature == 1.0 && shared == vStudent ? logq : LossMath.LogProbs(zShared, temperature);
+                var kd = divergence.PerToken(teacherLogP, kdLogQ).sum();
+                var ce = logq.gather(-1, labelsC.unsqueeze(-1)).sum().neg();
+                // alpha = 1 leaves CE out of the graph: it is only logged.
+                var loss = alpha == 1.0 ? kd.mul(kdWeight) : kd.mul(kdWeight).add(ce.mul(ceWeight), One);
                 if (wantH || wantW)
                 {
-                    var g = grad([sum], [z])[0].reshape(-1, v);                      // dL/dlogits [B * len, V]
-                    var hFlat = h.reshape(-1, h.shape[2]);
-                    if (wantH) gradH!.narrow(1, start, len).copy_(g.mm(w).reshape(h.shape));
-                    if (wantW) gradW!.addmm_(g.to_type(ScalarType.Float32).t(), hFlat.to_type(ScalarType.Float32));
+                    var g = grad([loss], [z])[0];                                     // dL/dlogits [len, Vs]
+                    if (wantH) gradH!.index_copy_(0, rows.narrow(0, start, len), g.mm(w));
+                    if (wantW) gradW!.addmm_(g.to_type(ScalarType.Float32).t(), hc.to_type(ScalarType.Float32));
                 }
-                total.add_(sum.detach(), One);
+                kdSum.add_(kd.detach(), One);
+                ceSum.add_(ce.detach(), One);
             }
         }
 
-        var kept = Math.Max(1L, LossMath.KeepMask(labels, ignoreIndex).sum().item<long>());
-        // Explicit, alive until the call returns: an implicit double -> Scalar can be freed by its finalizer while libtorch
-        // still reads it (see Distill.Models.Native.Scalars).
-        using var scale = (temperature * temperature / kept).ToScalar();
+        terms.Kd = kdSum.div(divisor).mul(temperatureSquared);
+        terms.Ce = ceSum.div(divisor);
         var saved = new List<Tensor>();
-        if (gradH is not null) saved.Add(gradH.mul_(scale));
-        if (gradW is not null) saved.Add(gradW.mul_(scale).to_type(studentLmHead.dtype));
+        if (gradH is not null) saved.Add(gradH.reshape(studentHidden.shape));
+        if (gradW is not null) saved.Add(gradW.to_type(studentLmHead.dtype));
         ctx.save_for_backward(saved);
         ctx.save_data("wantH", wantH);
         ctx.save_data("wantW", wantW);
-        return total.mul_(scale);
+        var total = kdSum.mul(kdWeight);
+        return alpha == 1.0 ? total : total.add(ceSum.mul(ceWeight), One);
     }
 
     public override List<Tensor> backward(AutogradContext ctx, Tensor gradOutput) =>
-        LossMath.ScaledSavedGradients(ctx, gradOutput, inputs: 10);
+        LossMath.ScaledSavedGradients(ctx, gradOutput, inputs: 13);
 }

@@ -5,7 +5,7 @@ using static Distill.Models.Native.Scalars;
 
 namespace Distill.Training.Losses;
 
-public static partial class KdLoss
+internal static partial class KdLoss
 {
     /// <summary>
     /// Cross-entropy of <c>hidden @ lmHead^T</c> without ever holding the [N, V] logits: the labelled positions are projected

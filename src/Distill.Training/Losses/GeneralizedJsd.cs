@@ -2,7 +2,7 @@ using static TorchSharp.torch;
 
 namespace Distill.Training.Losses;
 
-public static partial class KdLoss
+internal static partial class KdLoss
 {
     /// <summary>
     /// Generalized Jensen-Shannon divergence (GKD, Agarwal et al. 2024), defined exactly as TRL's <c>generalized_jsd_loss</c>:

@@ -6,7 +6,7 @@ using static Distill.Models.Native.Scalars;
 
 namespace Distill.Training.Losses;
 
-public static partial class KdLoss
+internal static partial class KdLoss
 {
     /// <summary>
     /// Hidden-state KD: mean squared error between (projected) student hidden states and teacher hidden states, averaged over

@@ -2,7 +2,7 @@ using static TorchSharp.torch;
 
 namespace Distill.Training.Losses;
 
-public static partial class KdLoss
+internal static partial class KdLoss
 {
     /// <summary>
     /// Forward KL, the standard KD objective: T^2 * mean over unmasked positions of

@@ -2,7 +2,7 @@ using static TorchSharp.torch;
 
 namespace Distill.Training.Losses;
 
-public static partial class KdLoss
+internal static partial class KdLoss
 {
     /// <summary>
     /// Skew KL from DistiLLM (Ko et al. 2024): KL(p || alpha * p + (1 - alpha) * q), teacher p and student q = softmax(logits / T)

@@ -23,7 +23,7 @@ public enum TailMode
     Renormalize,
 }
 
-public static partial class KdLoss
+internal static partial class KdLoss
 {
     /// <summary>
     /// Sparse forward-KL distillation from stored teacher top-k log-probabilities (offline teacher, e.g. an OpenAI-style API's
@@ -31,16 +31,15 @@ public static partial class KdLoss
     /// <para>Tail mass: the stored probabilities sum to m &lt;= 1; see <see cref="TailMode"/> (the rest bucket by default).
     /// The student's rest mass is computed from its K gathered probabilities, without a pass over the vocabulary, except on
     /// rows where it is below 1e-2 (see <see cref="TailMode.RestBucket"/>).</para>
-    /// <para>Temperature: the stored log-probabilities were produced at T = 1 and the teacher's tail is unknown, so the teacher cannot
-    /// be re-tempered exactly; T divides the student's logits only, and the result is multiplied by T^2 like every KD loss here so
-    /// switching between sparse and full-distribution KD at the same T keeps the same scale. T = 1 (the default) is the recommended
-    /// setting: then the objective is exactly KL between the teacher and the student as the teacher was sampled.</para>
+    /// <para>Temperature: the teacher's log-probabilities must already describe temperature T (the data path brings stored ones
+    /// there, <see cref="Data.StoredLogprobRescale"/>); T divides the student's logits, and the result is multiplied by T^2 like
+    /// every KD loss here so switching between sparse and full-distribution KD at the same T keeps the same scale.</para>
     /// <para>Ids are assumed distinct within a position. Positions whose label is <paramref name="ignoreIndex"/> or that have no
     /// valid id are skipped; all skipped gives 0 (attached to the graph).</para>
     /// </summary>
     /// <param name="studentLogits">[B, T, V] or [N, V], any float dtype; upcast to float32.</param>
     /// <param name="teacherTopKIds">[B, T, K] or [N, K] int64 token ids; -1 (any negative id) marks a missing entry.</param>
-    /// <param name="teacherTopKLogprobs">[B, T, K] or [N, K] teacher log-probabilities at T = 1 for those ids; ignored where the id is missing.</param>
+    /// <param name="teacherTopKLogprobs">[B, T, K] or [N, K] teacher log-probabilities at temperature T for those ids; ignored where the id is missing.</param>
     /// <param name="labels">[B, T] or [N] int64; only used as the mask.</param>
     /// <param name="temperature">T &gt; 0 applied to the student only; result times T^2.</param>
     /// <param name="tail">How the mass outside the top-k is treated.</param>
@@ -69,7 +68,7 @@ public static partial class KdLoss
     /// </summary>
     /// <param name="studentLogits">[B, T, V] or [N, V], any float dtype; upcast to float32.</param>
     /// <param name="teacherTopKIds">[B, T, K] or [N, K] int64; negative = missing.</param>
-    /// <param name="teacherTopKLogprobs">[B, T, K] or [N, K] teacher log-probabilities at T = 1.</param>
+    /// <param name="teacherTopKLogprobs">[B, T, K] or [N, K] teacher log-probabilities at temperature T.</param>
     /// <param name="labels">[B, T] or [N] int64 targets of the CE term and the mask of both.</param>
     /// <param name="alpha">Weight of the KD term, in [0, 1].</param>
     /// <param name="temperature">T &gt; 0 for the KD term only (see <see cref="SparseTopK"/>); the KD term carries T^2.</param>
@@ -226,7 +225,7 @@ public static partial class KdLoss
     }
 }
 
-public static partial class KdLoss
+internal static partial class KdLoss
 {
     /// <summary>
     /// Sparse top-k KD compares token ids, so the stored logprobs must come from a teacher with the student's tokenizer.

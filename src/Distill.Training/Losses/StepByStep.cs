@@ -4,14 +4,16 @@ using static Distill.Models.Native.Scalars;
 
 namespace Distill.Training.Losses;
 
-public static partial class KdLoss
+internal static partial class KdLoss
 {
     /// <summary>
     /// Distilling step-by-step (Hsieh et al. 2023) multi-task loss, in the paper's form
-    /// <c>L = L_label + lambda * L_rationale</c>: the same student is trained to produce the answer for a "[label]"-prefixed
-    /// input and the teacher's rationale for a "[rationale]"-prefixed input; both terms are <see cref="CrossEntropy"/>
-    /// (mean over their own unmasked tokens), so lambda is the relative weight of the rationale task (the paper uses 1).
-    /// Either term is 0 when its labels are all masked.
+    /// <c>L = L_label + lambda * L_rationale</c>: the same student is trained to produce the answer and the teacher's rationale;
+    /// both terms are <see cref="CrossEntropy"/> (mean over their own unmasked tokens), so lambda is the relative weight of the
+    /// rationale task (the paper uses 1). Either term is 0 when its labels are all masked.
+    /// <para>Unlike the paper, the two tasks carry no "[label]" / "[rationale]" input prefix: <see cref="Data.SampleEncoder"/>
+    /// renders the same chat prompt once answered with the answer only and once with the rationale, so a served student sees
+    /// the prompt exactly as in training and no task marker.</para>
     /// </summary>
     /// <param name="labelLogits">Student logits on the label-task inputs [B, T, V].</param>
     /// <param name="labelTargets">Answer targets [B, T] with -100 outside the answer.</param>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Distill.Data.Lineage;
 using Distill.Training.Config;
 using Distill.Training.Metrics;
 using Distill.Training.Trainer;
@@ -34,8 +35,9 @@ public static class TrainingReport
         s.AppendLine($"| student | {(cfg.Student.Preset is { } p ? $"preset {p}" : cfg.Student.Model)}{(cfg.Lora is { } l ? $" + LoRA r={l.Rank} alpha={l.Alpha.ToString(inv)} on {string.Join(", ", l.TargetModules)}" : "")} |");
         s.AppendLine(inv, $"| parameters | {parts.Student.ParameterCount:N0} ({parts.Optimizer.Parameters.Sum(x => x.numel()):N0} trained) |");
         if (cfg.Teacher is not null) s.AppendLine($"| teacher | {cfg.Teacher} |");
-        s.AppendLine($"| loss | {ConfigNames.Of(cfg.Loss.Kind)}{(cfg.Loss.Kind is LossKinds.OnlineKd or LossKinds.TopKKd ? $" ({ConfigNames.Of(cfg.Loss.Divergence)}, alpha {cfg.Loss.Alpha.Start.ToString(inv)}→{(cfg.Loss.Alpha.End ?? cfg.Loss.Alpha.Start).ToString(inv)}, T {cfg.Loss.Temperature.Start.ToString(inv)})" : "")} |");
+        s.AppendLine($"| loss | {ConfigNames.Of(cfg.Loss.Kind)}{(parts.Objective.HasKdTerm ? $" ({ConfigNames.Of(cfg.Loss.Divergence)}, alpha {cfg.Loss.Alpha.Start.ToString(inv)}→{(cfg.Loss.Alpha.End ?? cfg.Loss.Alpha.Start).ToString(inv)}, T {cfg.Loss.Temperature.Start.ToString(inv)})" : "")} |");
         s.AppendLine($"| data | {string.Join(", ", cfg.Datasets)}: {parts.DataStatistics.Samples} samples, {parts.DataStatistics.TrainExamples} train / {parts.DataStatistics.ValidationExamples} validation examples |");
+        if (RunLineage.TryLoad(runDir) is { } lineage) s.AppendLine($"| lineage | {lineage.Summary()} |");
         s.AppendLine(inv, $"| steps | {result.Steps} of {cfg.Steps} ({result.StopReason}); batch {cfg.Batch.Size} x {cfg.Data.MaxLength} tokens x {cfg.Batch.GradAccum} accumulation |");
         s.AppendLine(inv, $"| final train loss | {(train.Count > 0 ? train[^1]["loss"]?.ToString("F4", inv) : "-")} (first {(train.Count > 0 ? train[0]["loss"]?.ToString("F4", inv) : "-")}) |");
         s.AppendLine(inv, $"| best validation loss (CE) | {(result.BestValLoss is { } b ? b.ToString("F4", inv) : "-")} |");
@@ -43,7 +45,7 @@ public static class TrainingReport
         s.AppendLine();
         foreach (var chart in charts) s.AppendLine($"![{Path.GetFileNameWithoutExtension(chart)}](charts/{Path.GetFileName(chart)})").AppendLine();
         if (chartError is not null) s.AppendLine($"Charts could not be drawn: {chartError}").AppendLine();
-        s.AppendLine("Files: `config.json` + `model.safetensors` + `tokenizer.json` (or `adapter_config.json` + `adapter_model.safetensors` for LoRA), `metrics.jsonl`, `checkpoint/` (exact resume state), `train_config.json`.");
+        s.AppendLine("Files: `config.json` + `model.safetensors` + `tokenizer.json` (or `adapter_config.json` + `adapter_model.safetensors` for LoRA), `metrics.jsonl`, `checkpoint/` (exact resume state), `train_config.json`, `lineage.json` (datasets, shards and template versions the examples came from).");
         File.WriteAllText(Path.Combine(runDir, FileName), s.ToString());
     }
 }

@@ -3,7 +3,7 @@ using Distill.Training.Losses;
 namespace Distill.Training.Schedules;
 
 /// <summary>Which KD loss a step uses.</summary>
-public enum KdStage
+internal enum KdStage
 {
     /// <summary>Sparse KD from the teacher's stored top-k log-probabilities (<see cref="KdLoss.SparseTopK"/>); no teacher forward.</summary>
     SparseTopK,
@@ -19,7 +19,7 @@ public enum KdStage
 /// <param name="SparseFraction">Fraction of the run, in [0, 1], that uses sparse top-k KD.</param>
 /// <param name="Divergence">Objective of the full-distribution stage; forward KL when null.</param>
 /// <param name="Tail">Tail-mass treatment of the sparse stage.</param>
-public sealed record KdStagePlan(double SparseFraction, Divergence? Divergence = null, TailMode Tail = TailMode.RestBucket)
+internal sealed record KdStagePlan(double SparseFraction, Divergence? Divergence = null, TailMode Tail = TailMode.RestBucket)
 {
     /// <summary>Sparse top-k KD for every step.</summary>
     public static KdStagePlan SparseOnly { get; } = new(1.0);

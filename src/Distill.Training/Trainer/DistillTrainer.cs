@@ -6,6 +6,7 @@ using Distill.Training.Config;
 using Distill.Training.Data;
 using Distill.Training.Losses;
 using Distill.Training.Metrics;
+using Distill.Training.Objectives;
 using Distill.Training.Schedules;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
@@ -24,8 +25,8 @@ public sealed record TrainResult(int Steps, double? LastLoss, double? BestValLos
 
 /// <summary>
 /// The training loop, in one file (nanoGPT's train.py): everything is built by <see cref="TrainerHost"/>; this class only steps.
-/// Each step: reseed torch with (seed, step); for each micro-batch, forward the student (and the teacher, no_grad, for online KD),
-/// compute the configured loss, backward loss / grad_accum; clip the global gradient norm; AdamW with the warmup + cosine LR;
+/// Each step: reseed torch with (seed, step); for each micro-batch, the configured <see cref="TrainingObjective"/> forwards the
+/// student (and the teacher, no_grad, when it needs one) and computes its loss; backward loss / grad_accum; clip the global gradient norm; AdamW with the warmup + cosine LR;
 /// log a metrics line; every eval.every steps compute the validation CE and track early stopping; every checkpoint_every
 /// steps write the resume checkpoint and the servable weights. Every step runs in its own dispose scope, so memory stays flat.
 /// </summary>
@@ -40,7 +41,8 @@ public sealed class DistillTrainer(TrainerParts parts)
         var lrSchedule = new LearningRateSchedule(cfg.Optimizer.Lr, cfg.Optimizer.WarmupSteps, cfg.Steps, cfg.Optimizer.MinLrRatio);
         var alphaSchedule = cfg.Loss.Alpha.ToSchedule();
         var temperatureSchedule = cfg.Loss.Temperature.ToSchedule();
-        var stagePlan = new KdStagePlan(cfg.Loss.Kind == LossKinds.TopKKd ? cfg.Loss.SparseFraction : 0.0, parts.Divergence);
+        var objective = parts.Objective;
+        var models = parts.Models;
         var flopsPerToken = parts.Student.TrainingFlopsPerToken(cfg.Data.MaxLength);
         // The fused head loss skips the lm_head for unlabelled positions; MFU counts only the FLOPs done.
         var headFlopsPerToken = 6.0 * parts.Student.Config.VocabSize * parts.Student.Config.HiddenSize;
@@ -83,7 +85,7 @@ public sealed class DistillTrainer(TrainerParts parts)
             var lr = lrSchedule.At(step);
             var alpha = alphaSchedule.Value(step, cfg.Steps);
             var temperature = temperatureSchedule.Value(step, cfg.Steps);
-            var stage = stagePlan.StageAt(step, cfg.Steps);
+            var objectiveStep = new ObjectiveStep(step, cfg.Steps, alpha, temperature);
 
             parts.Optimizer.ZeroGrad();
             double loss = 0, ce = 0, kd = 0, hidden = 0;
@@ -95,8 +97,8 @@ public sealed class DistillTrainer(TrainerParts parts)
                 var host = parts.Train.Next();
                 tokens += host.Tokens;
                 var batch = host.ToDevice(parts.Device);
-                headTokens += FusedHead(stage) ? LossMath.KeepMask(batch.Labels, KdLoss.IgnoreIndex).sum().item<long>() : host.Tokens;
-                var terms = Loss(batch, alpha, temperature, stage);
+                var terms = objective.Compute(models, batch, objectiveStep);
+                headTokens += terms.HeadOnLabelledOnly ? LossMath.KeepMask(batch.Labels, KdLoss.IgnoreIndex).sum().item<long>() : host.Tokens;
                 terms.Total.div(gradAccum).backward();
                 loss += terms.Total.item<float>() / cfg.Batch.GradAccum;
                 ce += terms.Ce.item<float>() / cfg.Batch.GradAccum;
@@ -140,7 +142,7 @@ public sealed class DistillTrainer(TrainerParts parts)
                 ["mfu"] = stepFlops / stepSeconds / parts.PeakFlops,
                 ["epoch"] = state.DataEpoch,
             };
-            if (cfg.Loss.Kind is LossKinds.TopKKd or LossKinds.OnlineKd)
+            if (objective.HasKdTerm)
             {
                 values["kd"] = kd;
                 values["alpha"] = alpha;
@@ -200,83 +202,6 @@ public sealed class DistillTrainer(TrainerParts parts)
         }
         parts.State = state;
         return new TrainResult(state.Step, lastLoss, state.BestValLoss, stopReason, tokensPerSecond, mfu, Completed: true);
-    }
-
-    /// <summary>Whether the step's objective goes through the fused head loss: SFT and the sparse top-k stage.</summary>
-    private bool FusedHead(KdStage stage) => _cfg.Loss.Kind == LossKinds.Sft || (_cfg.Loss.Kind == LossKinds.TopKKd && stage == KdStage.SparseTopK);
-
-    private sealed record LossTerms(Tensor Total, Tensor Ce, Tensor? Kd, Tensor? Hidden);
-
-    /// <summary>The configured objective on one batch. Labels are already shifted: logits[:, t] predicts labels[:, t].</summary>
-    private LossTerms Loss(DeviceBatch b, double alpha, double temperature, KdStage stage)
-    {
-        var cfg = _cfg;
-        var hiddenIndices = parts.Projector is null ? null : Enumerable.Range(0, parts.Student.Config.NumHiddenLayers + 1).ToList();
-        // SFT and the sparse top-k stage score the head through the fused chunked loss (no [B, T, V] logits, no head FLOPs for
-        // unlabelled positions); the other objectives need the full logits.
-        var fusedHead = FusedHead(stage);
-        var input = new CausalLMInput(b.InputIds, OutputHiddenStates: hiddenIndices);
-        Tensor? logits = null;
-        IReadOnlyDictionary<int, Tensor>? studentStates;
-        Tensor? ce = null, kd = null, total = null;
-        if (fusedHead)
-        {
-            (var finalHidden, studentStates) = parts.Student.model.forward(input);
-            if (cfg.Loss.Kind == LossKinds.Sft)
-            {
-                total = ce = KdLoss.LinearCrossEntropy(finalHidden, parts.Student.OutputEmbedding, b.Labels);
-            }
-            else
-            {
-                var terms = KdLoss.LinearSparseTopKWithCe(finalHidden, parts.Student.OutputEmbedding, b.TopKIds!, b.TopKLogprobs!, b.Labels,
-                    alpha, temperature);
-                (total, kd, ce) = (terms.Total, terms.Kd, terms.Ce);
-            }
-        }
-        else
-        {
-            var student = parts.Student.forward(input);
-            (logits, studentStates) = (student.Logits, student.HiddenStates);
-            ce = KdLoss.CrossEntropy(logits, b.Labels);
-        }
-
-        CausalLMOutput? teacher = null;
-        var needTeacher = cfg.Loss.Kind == LossKinds.OnlineKd || parts.Projector is not null
-            || (cfg.Loss.Kind == LossKinds.TopKKd && stage == KdStage.FullDistribution);
-        if (needTeacher)
-        {
-            using var noGrad = no_grad();
-            var teacherIndices = parts.Projector is null ? null : Enumerable.Range(0, parts.Teacher!.Config.NumHiddenLayers + 1).ToList();
-            teacher = parts.Teacher!.forward(new CausalLMInput(b.InputIds, OutputHiddenStates: teacherIndices));
-        }
-
-        switch (cfg.Loss.Kind)
-        {
-            case LossKinds.Cot:
-                total = KdLoss.StepByStep(logits!, b.Labels, logits!, b.RationaleLabels, cfg.Loss.RationaleWeight);
-                break;
-            case LossKinds.TopKKd or LossKinds.OnlineKd when !fusedHead:
-                var v = parts.SharedVocab;
-                var s = logits!.shape[^1] == v ? logits : logits.narrow(-1, 0, v);
-                var t = teacher!.Logits.shape[^1] == v ? teacher.Logits : teacher.Logits.narrow(-1, 0, v);
-                kd = KdLoss.Chunked(s, t, b.Labels, cfg.Loss.Chunks, parts.Divergence, temperature);
-                total = KdLoss.Combine(kd, ce!, alpha);
-                break;
-            default:
-                total ??= ce!;
-                break;
-        }
-
-        Tensor? hidden = null;
-        if (parts.Projector is not null)
-        {
-            var ss = studentStates!.OrderBy(h => h.Key).Select(h => h.Value).ToList();
-            var ts = teacher!.HiddenStates!.OrderBy(h => h.Key).Select(h => h.Value).ToList();
-            hidden = parts.Projector.Loss(ss, ts, b.AttentionMask);
-            using var hiddenWeight = cfg.Loss.HiddenWeight.ToScalar();
-            total = total.add(hidden.mul(hiddenWeight), One); // explicit alpha: see Scalars
-        }
-        return new LossTerms(total, ce!, kd, hidden);
     }
 
     /// <summary>Mean validation cross-entropy over the first eval.batches validation batches (the same batches every time).</summary>

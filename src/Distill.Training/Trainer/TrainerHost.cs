@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Distill.Core.Errors;
+using Distill.Data.Lineage;
 using Distill.Models.Chat;
 using Distill.Models.Checkpoints;
 using Distill.Models.Llama;
@@ -12,6 +13,7 @@ using Distill.Training.Data;
 using Distill.Training.Losses;
 using Distill.Models.Performance;
 using Distill.Training.Metrics;
+using Distill.Training.Objectives;
 using Distill.Training.Reports;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
@@ -34,7 +36,12 @@ public sealed class TrainerParts : IDisposable
     public LlamaForCausalLM? Teacher { get; init; }
     public HiddenStateProjector? Projector { get; init; }
     public required int SharedVocab { get; init; }
-    public required Divergence Divergence { get; init; }
+
+    /// <summary>The loss of the configured kind, chosen once from the config.</summary>
+    public required TrainingObjective Objective { get; init; }
+
+    /// <summary>The models the objective scores batches with.</summary>
+    public ObjectiveModels Models => new(Student, Teacher, Projector, SharedVocab);
     public required BatchStream Train { get; init; }
     public BatchPlan? Validation { get; init; }
     public required AdamW Optimizer { get; init; }
@@ -152,8 +159,8 @@ public static class TrainerHost
         // Tokenizer and preflight: before data is encoded or a model exists.
         var tokenizerPath = ResolveTokenizer(cfg, runDir, tokenizerResolver);
         var tokenizer = TokenizerLoader.Load(tokenizerPath);
-        var divergence = cfg.Loss.ToDivergence();
-        var usesStoredLogprobs = cfg.Loss.Kind == LossKinds.TopKKd && cfg.Loss.SparseFraction > 0;
+        var objective = TrainingObjective.For(cfg.Loss);
+        var usesStoredLogprobs = objective.StoredTopK > 0;
         if (usesStoredLogprobs)
             TokenizerPreflight.RequireStoredLogprobsMatch(tokenizer.TokenizerId,
                 await TrainingData.PeekTeacherTokenizersAsync(cfg.Datasets, ct: ct));
@@ -176,16 +183,23 @@ public static class TrainerHost
         log.LogInformation("chat: {Chat} ({ChatSource})", StudentChatOptions.Describe(chat), chatSource);
 
         // Data.
-        var topK = usesStoredLogprobs ? cfg.Loss.TopK : 0;
-        var encoder = new SampleEncoder(tokenizer, cfg.Data.MaxLength, topK, stepByStep: cfg.Loss.Kind == LossKinds.Cot, keepEnd: cfg.Data.Truncation == TruncationSide.Left, chat);
+        var topK = objective.StoredTopK;
+        var logprobTemperature = usesStoredLogprobs ? StoredLogprobRescale.KdTemperature(cfg.Loss.Temperature.ToSchedule()) : 1.0;
+        var encoder = new SampleEncoder(tokenizer, cfg.Data.MaxLength, topK, stepByStep: objective.RationaleTask, keepEnd: cfg.Data.Truncation == TruncationSide.Left, chat,
+            logprobTemperature);
         var data = await TrainingData.LoadAsync(cfg.Datasets, encoder, cfg.Data.ValidationFraction, cfg.Data.MaxSamples, ct, cfg.Data.VerifiedOnly);
+        (await RunLineage.CollectAsync(cfg.Datasets, cfg.Data.MaxSamples, cfg.Data.VerifiedOnly, cfg.Student.Model, ct)).Write(runDir);
         if (usesStoredLogprobs && data.Statistics.LogprobsAligned == 0)
             throw new DistillException(
                 $"loss topk_kd needs stored teacher logprobs with token ids, but none of the {data.Statistics.Samples} samples has logprobs that align with the student's tokens",
                 "generate the dataset with a teacher that returns logprobs and shares the student's tokenizer, or use loss \"sft\"");
         var aligned = usesStoredLogprobs
-            ? $", logprobs aligned for {data.Statistics.LogprobsAligned}/{data.Statistics.WithLogprobs} samples ({data.Statistics.TurnsAligned}/{data.Statistics.TurnsWithLogprobs} assistant turns)"
+            ? $", logprobs aligned for {data.Statistics.LogprobsAligned}/{data.Statistics.WithLogprobs} samples ({data.Statistics.TurnsAligned}/{data.Statistics.TurnsWithLogprobs} assistant turns" +
+              $"{(data.Statistics.TurnsIdsFromText > 0 ? $", {data.Statistics.TurnsIdsFromText} with ids mapped back from token text" : "")}" +
+              $"{(data.Statistics.TurnsRescaled > 0 ? $", {data.Statistics.TurnsRescaled} rescaled to temperature {logprobTemperature.ToString(CultureInfo.InvariantCulture)}" : "")})"
             : "";
+        if (usesStoredLogprobs && data.Statistics.LogprobProvenance is { } provenance)
+            foreach (var line in TokenizerPreflight.DescribeStoredLogprobs(provenance)) log.LogInformation("{Provenance}", line);
         log.LogInformation("{DataLine}", string.Create(CultureInfo.InvariantCulture,
             $"data: {data.Statistics.Samples} samples -> {data.Statistics.TrainExamples} train / {data.Statistics.ValidationExamples} validation examples, {data.Statistics.TrainTokens:N0} train tokens ({data.Statistics.TrainLabelTokens:N0} labelled), {data.Statistics.Truncated} truncated{aligned}{(cfg.Data.VerifiedOnly ? $", {data.SkippedUnverified} unverified samples left out" : "")}"));
         var mode = cfg.Data.Batching;
@@ -203,7 +217,7 @@ public static class TrainerHost
         }
         LlamaForCausalLM? teacher = null;
         HiddenStateProjector? projector = null;
-        if (cfg.Teacher is { } tdir && (cfg.Loss.Kind == LossKinds.OnlineKd || cfg.Loss.HiddenWeight > 0 || (cfg.Loss.Kind == LossKinds.TopKKd && cfg.Loss.SparseFraction < 1)))
+        if (cfg.Teacher is { } tdir && objective.NeedsTeacher)
         {
             teacher = ModelFolder.Load(tdir, device).Freeze();
             if (cfg.Loss.HiddenWeight > 0)
@@ -246,7 +260,7 @@ public static class TrainerHost
             Teacher = teacher,
             Projector = projector,
             SharedVocab = sharedVocab,
-            Divergence = divergence,
+            Objective = objective,
             Optimizer = optimizer,
             Train = new BatchStream(trainPlan, state.DataPosition),
             Validation = valPlan,

@@ -72,6 +72,9 @@ public sealed class RecipeTests : IAsyncLifetime
         Assert.All(callTurns, m => Assert.Equal("Checking that now.", string.Concat(m.Logprobs.Select(l => l.Token))));
         Assert.All(assistants.SelectMany(m => m.Logprobs), l => Assert.Equal(2, l.Top.Count));
         Assert.All(result.Sample.Messages.Where(m => m.Role != ChatRoles.Assistant), m => Assert.Empty(m.Logprobs));
+        // Each turn records how its logprobs were produced: the template's sampling settings and the top-k asked for.
+        var template = ScriptedWorld.Context(Teacher).Template.Parameters;
+        Assert.All(assistants, m => Assert.Equal(new LogprobProvenance(template.Temperature, template.TopP, 2, Raw: null), m.LogprobProvenance));
     }
 
     [Fact]
@@ -94,6 +97,10 @@ public sealed class RecipeTests : IAsyncLifetime
 
         Assert.True(result.Accepted, result.RejectReason);
         Assert.Contains(result.Sample.Messages, m => m.Role == ChatRoles.Tool && m.Content!.Contains("not valid JSON"));
+        // The tool runtime flags its error on the message, so the verifier leaves that call out without re-reading the text.
+        var toolTurns = result.Sample.Messages.Where(m => m.Role == ChatRoles.Tool).ToList();
+        Assert.Equal([true], toolTurns.Where(m => m.IsError).Select(m => m.Content!.Contains("not valid JSON")));
+        Assert.Equal(toolTurns.Count - 1, toolTurns.Count(m => !m.IsError));
         Assert.True(result.Sample.Verified);
         var second = _server.Requests[1].Body;
         Assert.Contains("not valid JSON", second);

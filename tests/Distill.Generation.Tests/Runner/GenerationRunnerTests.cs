@@ -39,13 +39,15 @@ public sealed class GenerationRunnerTests : IAsyncLifetime
         teacher?.Invoke(options);
         using var registry = TestTeachers.Registry(_logs, options);
         var template = ScriptedWorld.Library.Get(RecipeCatalog.DefaultTemplate(recipe));
-        var caching = new CachingTeacher(registry.Get(options.Name), Cache, template.Version, reparse);
+        var ledger = budget is { } limit ? new BudgetLedger(limit) : null;
+        var client = ledger is null ? registry.Get(options.Name) : new BudgetedTeacher(registry.Get(options.Name), ledger, WorstCaseCost.Highest([options]));
+        var caching = new CachingTeacher(client, Cache, template.Version, reparse);
         var context = ScriptedWorld.Context(caching, template.Id);
         var runner = new GenerationRunner(RecipeCatalog.Create(recipe, context), caching, template.Version, new GenerateOptions
         {
             OutputDir = outDir,
             Concurrency = concurrency,
-            BudgetUsd = budget,
+            Budget = ledger,
             CommitEvery = 3,
             Judge = judge ? new LlmJudge(ScriptedWorld.Library.Get("judge-score"), caching) : null,
             MinJudgeScore = 5,
@@ -183,13 +185,13 @@ public sealed class GenerationRunnerTests : IAsyncLifetime
     [Fact]
     public async Task Budget_stops_the_run_cleanly_with_everything_so_far_committed()
     {
-        var result = await RunAsync(Out(), budget: 0.5, concurrency: 1, teacher: t => t.InputPricePer1M = 400);
+        var result = await RunAsync(Out(), budget: 1.0, concurrency: 1, teacher: t => t.InputPricePer1M = 40);
 
         Assert.True(result.BudgetReached);
-        Assert.True(result.CostUsd >= 0.5);
+        Assert.InRange(result.CostUsd, 0.01, 1.0);
         var (accepted, rejected) = await ReadAsync(Out());
         Assert.InRange(accepted.Count + rejected.Count, 1, Tasks.Count - 1);
-        Assert.Equal(result.Done, accepted.Count + rejected.Count);
+        Assert.Equal(result.Accepted + result.RejectedCount, accepted.Count + rejected.Count);
     }
 
     [Fact]

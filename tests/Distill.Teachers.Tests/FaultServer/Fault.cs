@@ -33,4 +33,8 @@ public enum Fault
     Length,
     /// <summary>200 with a malformed &lt;tool_call&gt; block as text content (what vLLM and `distill serve` return for one).</summary>
     ToolCallAsText,
+    /// <summary>404 model_not_found, as OpenAI answers a model name it does not know.</summary>
+    ModelNotFound,
+    /// <summary>404 DeploymentNotFound, as Azure OpenAI answers a deployment name it does not know.</summary>
+    DeploymentNotFound,
 }

@@ -134,6 +134,12 @@ public sealed class FaultServer : IAsyncDisposable
             await WriteErrorAsync(ctx, 400, "invalid_json", "The request body is not JSON.");
             return;
         }
+        if (Options.RefuseLogprobs && request.TryGetProperty("logprobs", out var askedLogprobs) && askedLogprobs.ValueKind == JsonValueKind.True)
+        {
+            Record(ctx, body, 400, fault);
+            await WriteErrorAsync(ctx, 400, null, "You are not allowed to request logprobs from this model", "invalid_request_error", "logprobs");
+            return;
+        }
         int status = fault switch
         {
             Fault.RateLimited => 429,
@@ -141,6 +147,7 @@ public sealed class FaultServer : IAsyncDisposable
             Fault.BadGateway => 502,
             Fault.Unavailable => 503,
             Fault.BadRequest or Fault.PromptFiltered => 400,
+            Fault.ModelNotFound or Fault.DeploymentNotFound => 404,
             Fault.Hang => 499,
             Fault.DropConnection => 0,
             _ => 200,
@@ -158,6 +165,12 @@ public sealed class FaultServer : IAsyncDisposable
                 return;
             case Fault.BadRequest:
                 await WriteErrorAsync(ctx, 400, "context_length_exceeded", "This model's maximum context length is 128 tokens.\nPlease reduce the length of the messages.");
+                return;
+            case Fault.ModelNotFound:
+                await WriteErrorAsync(ctx, 404, "model_not_found", $"The model `{(request.TryGetProperty("model", out var model) ? model.GetString() : deployment)}` does not exist or you do not have access to it.", "invalid_request_error");
+                return;
+            case Fault.DeploymentNotFound:
+                await WriteErrorAsync(ctx, 404, "DeploymentNotFound", "The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.");
                 return;
             case Fault.PromptFiltered:
                 await WriteErrorAsync(ctx, 400, "content_filter", "The response was filtered due to the prompt triggering the content management policy.");
@@ -202,9 +215,28 @@ public sealed class FaultServer : IAsyncDisposable
         return new ScriptedReply(content, null, "stop", Options.ReasoningContent);
     }
 
+    /// <summary>The entry with <c>token_id</c> when <paramref name="id"/> is set (left out otherwise, as OpenAI does).</summary>
+    private static JsonObject WithTokenId(JsonObject entry, int? id)
+    {
+        if (id is { } value) entry["token_id"] = value;
+        return entry;
+    }
+
     private string Completion(JsonElement request, string? deployment, ScriptedReply reply)
     {
         int n = Interlocked.Increment(ref _sequence);
+        if (Options.CompletionWords is { } words && reply.Content is { Length: > 0 } text)
+        {
+            int count;
+            lock (_lock) count = _random.Next(words.Min, words.Max + 1);
+            var parts = Tokenize(text);
+            // A real server stops at max_tokens (finish_reason length), so it never bills more.
+            int? max = request.TryGetProperty("max_completion_tokens", out var m1) && m1.ValueKind == JsonValueKind.Number ? m1.GetInt32()
+                : request.TryGetProperty("max_tokens", out var m2) && m2.ValueKind == JsonValueKind.Number ? m2.GetInt32() : null;
+            var truncated = max is { } cap && count > cap;
+            if (truncated) count = max!.Value;
+            reply = reply with { Content = string.Concat(Enumerable.Range(0, count).Select(i => parts[i % parts.Count])), FinishReason = truncated ? "length" : reply.FinishReason };
+        }
         var message = new JsonObject { ["role"] = "assistant", ["content"] = reply.Content };
         if (reply.Reasoning is not null) message["reasoning_content"] = reply.Reasoning;
         if (reply.ToolCalls is { Count: > 0 } calls)
@@ -219,21 +251,23 @@ public sealed class FaultServer : IAsyncDisposable
         if (request.TryGetProperty("logprobs", out var lp) && lp.ValueKind == JsonValueKind.True)
         {
             int top = request.TryGetProperty("top_logprobs", out var t) && t.ValueKind == JsonValueKind.Number ? t.GetInt32() : 0;
+            var ids = Options.LogprobTokenIds;
             logprobs = new JsonObject
             {
-                ["content"] = new JsonArray(tokens.Select((tok, i) => (JsonNode)new JsonObject
+                ["content"] = new JsonArray(tokens.Select((tok, i) => (JsonNode)WithTokenId(new JsonObject
                 {
                     ["token"] = tok,
                     ["logprob"] = -0.1 * (i + 1),
                     ["bytes"] = Bytes(tok),
-                    ["top_logprobs"] = new JsonArray(Enumerable.Range(0, top).Select(k => (JsonNode)new JsonObject
+                    ["top_logprobs"] = new JsonArray(Enumerable.Range(0, top).Select(k => (JsonNode)WithTokenId(new JsonObject
                     {
                         ["token"] = k == 0 ? tok : $"{tok}#{k}",
                         ["logprob"] = -0.1 * (i + 1) - k,
                         ["bytes"] = Bytes(k == 0 ? tok : $"{tok}#{k}"),
-                    }).ToArray()),
-                }).ToArray()),
+                    }, ids ? 1000 * (i + 1) + k : null)).ToArray()),
+                }, ids ? 100 + i : null)).ToArray()),
             };
+            if (Options.LogprobsMode is { } mode) logprobs["logprobs_mode"] = mode;
         }
         int prompt = Math.Max(1, request.GetRawText().Length / 4);
         var completion = new JsonObject
@@ -315,11 +349,11 @@ public sealed class FaultServer : IAsyncDisposable
         return await reader.ReadToEndAsync(ctx.RequestAborted);
     }
 
-    private static async Task WriteErrorAsync(HttpContext ctx, int status, string code, string message)
+    private static async Task WriteErrorAsync(HttpContext ctx, int status, string? code, string message, string type = "fault_server", string? param = null)
     {
         ctx.Response.StatusCode = status;
         ctx.Response.ContentType = "application/json";
-        var error = new JsonObject { ["error"] = new JsonObject { ["message"] = message, ["type"] = "fault_server", ["code"] = code } };
+        var error = new JsonObject { ["error"] = new JsonObject { ["message"] = message, ["type"] = type, ["param"] = param, ["code"] = code } };
         await ctx.Response.WriteAsync(error.ToJsonString());
     }
 

@@ -36,11 +36,23 @@ public sealed class FaultServerOptions
 
     public TimeSpan RateWindow { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>Answer every request that asks for logprobs with OpenAI's 400 "You are not allowed to request logprobs from this model".</summary>
+    public bool RefuseLogprobs { get; set; }
+
+    /// <summary>Cost variation: completions of this many words (repeating the normal answer's words), chosen per request from the seeded random; null keeps the answer.</summary>
+    public (int Min, int Max)? CompletionWords { get; set; }
+
     /// <summary>Content of a normal answer; null echoes "echo: {last user message}".</summary>
     public string? Content { get; set; }
 
     /// <summary>When set, normal answers carry this as <c>reasoning_content</c>.</summary>
     public string? ReasoningContent { get; set; }
+
+    /// <summary>Logprobs carry <c>token_id</c> as Distill's <c>serve</c> sends them: 100 + i for token i, 1000 (i + 1) + k for its alternative k.</summary>
+    public bool LogprobTokenIds { get; set; }
+
+    /// <summary>When set, the logprobs object carries this as <c>logprobs_mode</c> (e.g. "raw_logprobs").</summary>
+    public string? LogprobsMode { get; set; }
 
     /// <summary>Cached prompt tokens reported in usage.prompt_tokens_details.cached_tokens.</summary>
     public int CachedTokens { get; set; }

@@ -137,4 +137,60 @@ public class FusedChunkedKdTests : TorchTest
         Assert.Equal(0.0, Item(ga.sub(a.grad!).abs().max()), 5);
         Assert.Equal(0.0, Item(gw.sub(ws.grad!).abs().max()), 5);
     }
+
+    [Theory]
+    [InlineData(1, 1.0)]
+    [InlineData(3, 2.0)]
+    public void Chunked_kd_with_ce_equals_the_combined_unfused_losses_and_their_gradients(int chunks, double temperature)
+    {
+        // B = 2, T = 5, student H = 4, teacher H = 6, V = 9; alpha 0.7, generalized JSD.
+        var hs = randn(2, 5, 4).detach().requires_grad_(true);
+        var ws = randn(9, 4).detach().requires_grad_(true);
+        var ht = randn(2, 5, 6);
+        var wt = randn(9, 6);
+        var labels = L([1, 2, 3, -100, 4, -100, 8, 7, 6, 5], 2, 5);
+        var divergence = Divergence.Jsd(0.3);
+
+        var logits = nn.functional.linear(hs, ws);
+        var kd = KdLoss.FullDistribution(logits, nn.functional.linear(ht, wt), labels, divergence, temperature);
+        var ce = KdLoss.CrossEntropy(logits, labels);
+        KdLoss.Combine(kd, ce, 0.7).backward();
+        var (gh, gw) = (hs.grad!.clone(), ws.grad!.clone());
+        hs.grad!.zero_();
+        ws.grad!.zero_();
+
+        var fused = KdLoss.ChunkedWithCe(hs, ws, ht, wt, labels, alpha: 0.7, chunks, divergence, temperature);
+        fused.Total.backward();
+
+        Assert.Equal(Item(KdLoss.Combine(kd, ce, 0.7)), Item(fused.Total), tolerance: 1e-5);
+        Assert.Equal(Item(kd), Item(fused.Kd), tolerance: 1e-5);
+        Assert.Equal(Item(ce), Item(fused.Ce), tolerance: 1e-5);
+        Assert.Equal(0.0, Item(gh.sub(hs.grad!).abs().max()), 5);
+        Assert.Equal(0.0, Item(gw.sub(ws.grad!).abs().max()), 5);
+    }
+
+    [Fact]
+    public void With_a_shared_vocabulary_kd_compares_the_first_rows_of_both_heads_and_ce_scores_the_whole_student_head()
+    {
+        // A student head of 10 rows and a teacher head of 12 rows that share their first 8 (one tokenizer, padded differently).
+        var hs = randn(1, 4, 3).detach().requires_grad_(true);
+        var ws = randn(10, 3).detach().requires_grad_(true);
+        var ht = randn(1, 4, 5);
+        var wt = randn(12, 5);
+        var labels = L([2, 7, -100, 9], 1, 4);
+
+        var logits = nn.functional.linear(hs, ws);
+        var kd = KdLoss.FullDistribution(logits.narrow(-1, 0, 8), nn.functional.linear(ht, wt).narrow(-1, 0, 8), labels, Divergence.ForwardKl);
+        var expected = KdLoss.Combine(kd, KdLoss.CrossEntropy(logits, labels), 0.5);
+        expected.backward();
+        var gw = ws.grad!.clone();
+        ws.grad!.zero_();
+
+        var fused = KdLoss.ChunkedWithCe(hs, ws, ht, wt, labels, alpha: 0.5, numChunks: 2, sharedVocab: 8);
+        fused.Total.backward();
+
+        Assert.Equal(Item(expected), Item(fused.Total), tolerance: 1e-5);
+        Assert.Equal(0.0, Item(gw.sub(ws.grad!).abs().max()), 5);
+        Assert.Throws<ArgumentException>(() => KdLoss.ChunkedWithCe(hs, ws, ht, wt, labels, alpha: 0.5, sharedVocab: 11));
+    }
 }

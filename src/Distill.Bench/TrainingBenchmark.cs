@@ -2,28 +2,45 @@ using System.Diagnostics;
 using Distill.Models.Llama;
 using Distill.Models.Native;
 using Distill.Models.Performance;
-using Distill.Training.Losses;
+using Distill.Training.Config;
+using Distill.Training.Data;
+using Distill.Training.Objectives;
+using Distill.Training.Trainer;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Distill.Cli.Benchmarks;
+namespace Distill.Bench;
 
 /// <summary>
-/// Training-step costs of each distillation loss, measured side by side in one run on the same random batch:
-/// plain SFT (cross-entropy), sparse top-20 KD from stored logprobs, SFT plus a teacher forward, and chunked online KD
-/// (which also runs the teacher forward), each a full forward + backward + AdamW step computing the loss the way the trainer
-/// does (SFT and sparse KD through the fused chunked head loss); SFT through the unfused cross-entropy on full [B, T, V]
-/// logits as a reference; the SFT MFU at the 32k vocabulary and, for the same student body, at a 4k one; and the peak resident memory of
-/// chunked online KD against SFT at a 32k vocabulary. Step times are the fastest of several interleaved rounds. Peak memory
-/// is the kernel's high-water mark (VmHWM) during one step, reset through /proc/self/clear_refs after free heap pages are
-/// returned, minus the resident size at the reset.
+/// Training-step costs of each loss kind as <c>distill train</c> runs it, measured side by side in one run on the same random
+/// batch: every row but one is a <see cref="TrainingObjective"/> built from a <see cref="LossConfig"/> (the defaults a user gets
+/// for that kind) and called exactly as the trainer calls it, followed by backward and the trainer's <see cref="AdamW"/> step.
+/// Rows: <c>sft</c>; <c>topk_kd</c> from stored top-20 logprobs; the reference for online KD, <c>sft</c> plus a teacher forward
+/// (no training path: the denominator of the online KD target); <c>online_kd</c> (its teacher forward included); <c>sft</c> on
+/// the same student body at a small vocabulary. Also the SFT MFU at the 32k vocabulary and at the small one. Step times are
+/// the fastest of several interleaved rounds. Peak memory is the kernel's high-water mark (VmHWM) during one step, reset
+/// through /proc/self/clear_refs after free heap pages are returned, minus the resident size at the reset.
 /// </summary>
 public static class TrainingBenchmark
 {
     public sealed record Variant(string Name, double StepSeconds, double PeakMegabytes, double TokensPerSecond);
 
+    /// <summary>The measured rows, in the order of <see cref="Row"/>.</summary>
     public sealed record Result(IReadOnlyList<Variant> Variants, long StudentParameters, long TeacherParameters,
-        double MatmulGflops, double SftMfu, int SmallVocab, long SmallStudentParameters, double SmallVocabSftMfu);
+        double MatmulGflops, double SftMfu, int SmallVocab, long SmallStudentParameters, double SmallVocabSftMfu)
+    {
+        public Variant this[Row row] => Variants[(int)row];
+    }
+
+    /// <summary>The rows of <see cref="Result.Variants"/>.</summary>
+    public enum Row
+    {
+        Sft,
+        TopKKd,
+        SftPlusTeacherForward,
+        OnlineKd,
+        SmallVocabSft,
+    }
 
     /// <summary>A ~10M-parameter student at a 32k vocabulary, and a larger teacher sharing it.</summary>
     public static (LlamaConfig Student, LlamaConfig Teacher) Configs(int vocab = 32_000)
@@ -46,14 +63,21 @@ public static class TrainingBenchmark
         return (Make(256, 704, 4, 4, 2), Make(384, 1024, 6, 6, 2));
     }
 
-    public static Result Run(Device device, int batch, int sequenceLength, int steps, int topK = 20, int chunks = 8, int smallVocab = 4_000)
+    /// <param name="device">Where to run.</param>
+    /// <param name="batch">B.</param>
+    /// <param name="sequenceLength">T.</param>
+    /// <param name="steps">Timed rounds (one step of every row per round).</param>
+    /// <param name="topK">Stored alternatives per position for topk_kd.</param>
+    /// <param name="vocab">The vocabulary of the student and teacher (32k: what the targets are stated at).</param>
+    /// <param name="smallVocab">The vocabulary of the small-vocabulary SFT row.</param>
+    public static Result Run(Device device, int batch, int sequenceLength, int steps, int topK = 20, int vocab = 32_000, int smallVocab = 4_000)
     {
-        var (studentConfig, teacherConfig) = Configs();
+        var (studentConfig, teacherConfig) = Configs(vocab);
         NativeHeap.KeepFreedMemory(); // as the trainer does
         manual_seed(0);
         using var student = new LlamaForCausalLM(studentConfig, device);
         using var teacher = new LlamaForCausalLM(teacherConfig, device).Freeze(); // as the trainer does
-        var optimizer = optim.AdamW(student.parameters(), lr: 1e-4);
+        var optimizer = Optimizer(student);
 
         var ids = randint(0, studentConfig.VocabSize, [batch, sequenceLength + 1], device: device);
         var inputs = ids.narrow(1, 0, sequenceLength);
@@ -66,50 +90,40 @@ public static class TrainingBenchmark
             storedIds = indices.DetachFromDisposeScope();
             storedLogprobs = values.DetachFromDisposeScope();
         }
-
-        Tensor TeacherHidden()
-        {
-            using var noGrad = no_grad();
-            return teacher.model.forward(new CausalLMInput(inputs)).Hidden;
-        }
+        var data = Batch(inputs, labels, storedIds, storedLogprobs);
 
         // The same student body at a small vocabulary: how much of the MFU gap is the 32k-wide head.
         var (smallConfig, _) = Configs(smallVocab);
         manual_seed(0);
         using var small = new LlamaForCausalLM(smallConfig, device);
-        var smallOptimizer = optim.AdamW(small.parameters(), lr: 1e-4);
+        var smallOptimizer = Optimizer(small);
         var smallIds = ids.remainder(smallVocab);
-        var smallInputs = smallIds.narrow(1, 0, sequenceLength);
-        var smallLabels = smallIds.narrow(1, 1, sequenceLength);
+        var smallData = Batch(smallIds.narrow(1, 0, sequenceLength), smallIds.narrow(1, 1, sequenceLength), null, null);
 
-        var specs = new List<(string Name, Func<Tensor> Loss, optim.Optimizer Optimizer)>
+        // The objectives as `distill train` builds them from a config: the loss section's defaults for each kind.
+        var sft = TrainingObjective.For(new LossConfig { Kind = LossKinds.Sft });
+        var topKKd = TrainingObjective.For(new LossConfig { Kind = LossKinds.TopKKd, TopK = topK });
+        var onlineKd = TrainingObjective.For(new LossConfig { Kind = LossKinds.OnlineKd });
+        var defaults = new LossConfig();
+        var step = new ObjectiveStep(0, 1, defaults.Alpha.Start, defaults.Temperature.Start);
+        var studentOnly = new ObjectiveModels(student);
+        var withTeacher = new ObjectiveModels(student, teacher);
+
+        var specs = new List<(string Name, Func<Tensor> Loss, AdamW Optimizer)>
         {
-            ("SFT (cross-entropy)", () =>
-                KdLoss.LinearCrossEntropy(student.model.forward(new CausalLMInput(inputs)).Hidden, student.OutputEmbedding, labels), optimizer),
-            ($"sparse top-{topK} KD + CE (stored logprobs)", () =>
-            {
-                var hidden = student.model.forward(new CausalLMInput(inputs)).Hidden;
-                return KdLoss.LinearSparseTopKWithCe(hidden, student.OutputEmbedding, storedIds, storedLogprobs, labels, 0.5).Total;
-            }, optimizer),
-            ("SFT + teacher forward", () =>
+            ("sft", () => sft.Compute(studentOnly, data, step).Total, optimizer),
+            ($"topk_kd (stored top-{topK} logprobs)", () => topKKd.Compute(studentOnly, data, step).Total, optimizer),
+            ("reference: sft + a teacher forward", () =>
             {
                 using (no_grad())
                 {
-                    _ = teacher.forward(new CausalLMInput(inputs)).Logits;
+                    _ = teacher.model.forward(new CausalLMInput(inputs)).Hidden;
                 }
-                return KdLoss.LinearCrossEntropy(student.model.forward(new CausalLMInput(inputs)).Hidden, student.OutputEmbedding, labels);
+                return sft.Compute(studentOnly, data, step).Total;
             }, optimizer),
-            ($"online KD, chunked x{chunks} (teacher forward included)", () =>
-            {
-                var hidden = student.model.forward(new CausalLMInput(inputs)).Hidden;
-                return KdLoss.Chunked(hidden, student.OutputEmbedding, TeacherHidden(), teacher.OutputEmbedding.detach(), labels, chunks);
-            }, optimizer),
-            ("SFT, unfused CE on [B, T, V] logits (reference)", () =>
-                KdLoss.CrossEntropy(student.forward(new CausalLMInput(inputs)).Logits, labels), optimizer),
-            ($"SFT at vocabulary {smallVocab:N0} (same body)", () =>
-                KdLoss.LinearCrossEntropy(small.model.forward(new CausalLMInput(smallInputs)).Hidden, small.OutputEmbedding, smallLabels), smallOptimizer),
+            ($"online_kd ({defaults.Divergence}, teacher forward included)", () => onlineKd.Compute(withTeacher, data, step).Total, optimizer),
+            ($"sft at vocabulary {smallVocab:N0} (same body)", () => sft.Compute(new ObjectiveModels(small), smallData, step).Total, smallOptimizer),
         };
-
         // Rounds: one step of every variant per round, each variant's fastest step wins, and the matmul rate is measured in
         // every round too. Other processes on a shared machine come and go; interleaving exposes every variant to the same
         // load, and the best step is the one closest to what the cores can give (as MatmulPeak does).
@@ -144,18 +158,30 @@ public static class TrainingBenchmark
         storedLogprobs.Dispose();
 
         matmul = Math.Max(matmul, 1e-9);
-        var sftMfu = student.TrainingFlopsPerToken(sequenceLength) * variants[0].TokensPerSecond / 1e9 / matmul;
-        var smallMfu = small.TrainingFlopsPerToken(sequenceLength) * variants[5].TokensPerSecond / 1e9 / matmul;
-        return new Result(variants.Take(5).ToList(), student.ParameterCount, teacher.ParameterCount, matmul, sftMfu, smallVocab, small.ParameterCount, smallMfu);
+        var sftMfu = student.TrainingFlopsPerToken(sequenceLength) * variants[(int)Row.Sft].TokensPerSecond / 1e9 / matmul;
+        var smallMfu = small.TrainingFlopsPerToken(sequenceLength) * variants[(int)Row.SmallVocabSft].TokensPerSecond / 1e9 / matmul;
+        return new Result(variants, student.ParameterCount, teacher.ParameterCount, matmul, sftMfu, smallVocab, small.ParameterCount, smallMfu);
 
-        static void Step(Func<Tensor> loss, optim.Optimizer optimizer)
+        static void Step(Func<Tensor> loss, AdamW optimizer)
         {
             using var scope = NewDisposeScope();
-            optimizer.zero_grad();
+            optimizer.ZeroGrad();
             loss().backward();
-            optimizer.step();
+            optimizer.ClipGradNorm(1.0); // the config's default grad_clip
+            optimizer.Step(1e-4);
         }
     }
+
+    /// <summary>The trainer's optimizer with the config's default settings.</summary>
+    private static AdamW Optimizer(LlamaForCausalLM model)
+    {
+        var o = new OptimizerConfig();
+        return new AdamW(model.named_parameters().Select(p => (p.name, p.parameter)).ToList(), o.Beta1, o.Beta2, o.Eps, o.WeightDecay);
+    }
+
+    /// <summary>A batch as the trainer's data path hands it to an objective: every position labelled, no rationale task.</summary>
+    private static DeviceBatch Batch(Tensor inputs, Tensor labels, Tensor? topKIds, Tensor? topKLogprobs) =>
+        new(inputs, labels, full_like(labels, -100L), ones_like(inputs), topKIds, topKLogprobs);
 
     /// <summary>Writing 5 to clear_refs resets the process's peak resident size (Linux 4.0+).</summary>
     private static void ResetPeakMemory()

@@ -1,8 +1,9 @@
 using System.ClientModel.Primitives;
 using System.Diagnostics;
 using Distill.Core.Samples;
+using Distill.Teachers;
 
-namespace Distill.Teachers;
+namespace Distill.Bench;
 
 /// <summary>One measured scenario.</summary>
 /// <param name="LatencyP50Ms">Per-request wall time as the caller sees it (includes queueing in the pipeline).</param>

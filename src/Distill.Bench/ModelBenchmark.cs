@@ -5,7 +5,7 @@ using Distill.Models.Performance;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Distill.Cli.Benchmarks;
+namespace Distill.Bench;
 
 /// <summary>
 /// Model-core speed, every ratio measured in one run: decode with vs without the KV cache, batched decode throughput,

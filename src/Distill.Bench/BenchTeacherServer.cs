@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Distill.Cli.Benchmarks;
+namespace Distill.Bench;
 
 /// <summary>
 /// A minimal OpenAI-compatible endpoint on loopback for `bench generate`: a fixed answer after a set latency, and an

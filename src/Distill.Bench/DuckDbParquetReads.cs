@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using DuckDB.NET.Data;
+
+namespace Distill.Bench;
+
+/// <summary>
+/// DuckDB reading a dataset's Parquet shards, the reference of <see cref="DatasetBenchmark"/>. Kept in its own class so that
+/// only calling <see cref="Measure"/> loads DuckDB.NET: a CLI built without it fails that call (FileNotFoundException), not the
+/// whole benchmark.
+/// </summary>
+internal static class DuckDbParquetReads
+{
+    /// <summary>Every column of every row into .NET values, then a scan inside DuckDB's engine; both on one thread.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static IReadOnlyList<DatasetBenchmark.Measurement> Measure(string folder, long bytes)
+    {
+        var results = new List<DatasetBenchmark.Measurement>();
+        var glob = Path.Combine(folder, "shards", "*.parquet").Replace("'", "''");
+        using var connection = new DuckDBConnection("Data Source=:memory:");
+        connection.Open();
+        using (var threads = connection.CreateCommand())
+        {
+            // One thread, as our reader uses one: the ratio compares work, not core counts.
+            threads.CommandText = "SET threads TO 1";
+            threads.ExecuteNonQuery();
+        }
+
+        var watch = Stopwatch.StartNew();
+        long duckRows = 0;
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = $"SELECT * FROM read_parquet('{glob}')";
+            using var reader = command.ExecuteReader();
+            var values = new object[reader.FieldCount];
+            while (reader.Read())
+            {
+                reader.GetValues(values);
+                duckRows++;
+            }
+        }
+        results.Add(new("read (DuckDB → .NET values, 1 thread)", duckRows, watch.Elapsed.TotalSeconds, bytes));
+
+        watch.Restart();
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT count(*), sum(len(messages)), sum(list_sum(list_transform(messages, lambda m: len(m.logprobs)))), " +
+                $"sum(hash(list_transform(messages, lambda m: m.logprobs))) FROM read_parquet('{glob}')";
+            using var reader = command.ExecuteReader();
+            reader.Read();
+        }
+        results.Add(new("scan (DuckDB in-engine, 1 thread)", duckRows, watch.Elapsed.TotalSeconds, bytes));
+        return results;
+    }
+}

@@ -1,0 +1,140 @@
+using System.Text.Json;
+using Distill.Core.Samples;
+using Distill.Generation.Quality;
+using Distill.Generation.Recipes;
+
+namespace Distill.Evaluation.Curation;
+
+/// <summary>
+/// Accumulates dataset rows (accepted and rejected) per template id and version, then computes <see cref="TemplateVersionStats"/>.
+/// Duplicates are judged in the order rows are added, by the generation pipeline's own filter (<see cref="QualityFilter"/>:
+/// exact normalized-text hash, then MinHash near-duplicates), so the rates mean what the dedup step means.
+/// </summary>
+public sealed class TemplateStatsBuilder(double nearDuplicateThreshold = 0.85)
+{
+    /// <summary>Self-similarity is pairwise, so it is measured on the first this many accepted rows of each version.</summary>
+    public const int SelfSimilarityTexts = 200;
+
+    /// <summary>Rows without template lineage are grouped under this id and version.</summary>
+    public const string Unknown = "-";
+
+    private readonly Dictionary<(string Id, string Version), Accumulator> _versions = [];
+
+    /// <summary>Adds one row: accepted when <paramref name="rejectReason"/> is null.</summary>
+    public void Add(Sample sample, string? rejectReason, string dataset)
+    {
+        var key = (sample.TemplateId ?? Unknown, sample.TemplateVersion ?? Unknown);
+        if (!_versions.TryGetValue(key, out var acc)) _versions[key] = acc = new Accumulator(nearDuplicateThreshold);
+        acc.Add(sample, rejectReason, dataset);
+    }
+
+    /// <summary>The statistics per version, sorted by id then version; <paramref name="students"/> maps <c>id@version</c> to scores.</summary>
+    public IReadOnlyList<TemplateVersionStats> Build(IReadOnlyDictionary<string, IReadOnlyList<StudentScore>>? students = null) =>
+        _versions.OrderBy(v => v.Key.Id, StringComparer.Ordinal).ThenBy(v => v.Key.Version, StringComparer.Ordinal)
+            .Select(v => v.Value.Build(v.Key.Id, v.Key.Version) is var s && students?.GetValueOrDefault(s.Key) is { } scores ? s with { Students = scores } : s)
+            .ToList();
+
+    /// <summary>Tool calls of a row, and how many are valid: arguments a JSON object, and no tool result that is an error.</summary>
+    public static (int Calls, int Valid) ToolCallValidity(Sample sample)
+    {
+        var failed = sample.Messages.Where(m => m.Role == ChatRoles.Tool && m.ToolCallId is not null && IsError(m.Content))
+            .Select(m => m.ToolCallId!).ToHashSet(StringComparer.Ordinal);
+        int calls = 0, valid = 0;
+        foreach (var call in sample.Messages.Where(m => m.Role == ChatRoles.Assistant).SelectMany(m => m.ToolCalls))
+        {
+            calls++;
+            if (IsJsonObject(call.Arguments) && !failed.Contains(call.Id)) valid++;
+        }
+        return (calls, valid);
+    }
+
+    private static bool IsError(string? toolResult) => toolResult?.TrimStart().StartsWith("{\"error\"", StringComparison.Ordinal) == true;
+
+    private static bool IsJsonObject(string arguments)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(arguments);
+            return doc.RootElement.ValueKind == JsonValueKind.Object;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The assistant's words in a row: content and reasoning of every assistant turn.</summary>
+    public static IReadOnlyList<string> AssistantWords(Sample sample) =>
+        sample.Messages.Where(m => m.Role == ChatRoles.Assistant)
+            .SelectMany(m => TextDiversity.Words(m.Reasoning).Concat(TextDiversity.Words(m.Content))).ToList();
+
+    private sealed class Accumulator(double nearDuplicateThreshold)
+    {
+        private readonly QualityFilter _dedup = new(new QualityOptions { MinAnswerChars = 0, NearDuplicateThreshold = nearDuplicateThreshold });
+        private readonly HashSet<string> _datasets = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, int> _rejects = new(StringComparer.Ordinal);
+        private readonly List<IReadOnlyList<string>> _acceptedWords = [];
+        private int _attempted, _accepted, _verified, _verifiedAll, _checked, _exact, _near, _calls, _validCalls, _scRows;
+        private double _scSum, _cost;
+        private long _tokens;
+
+        public void Add(Sample sample, string? reject, string dataset)
+        {
+            _datasets.Add(dataset);
+            _attempted++;
+            _tokens += sample.PromptTokens + sample.CompletionTokens;
+            _cost += sample.CostUsd;
+            if (sample.Verified is { } verified)
+            {
+                _checked++;
+                if (verified) _verifiedAll++;
+            }
+            if (sample.Verifier == AnswerMatcher.SelfConsistency && sample.Score is { } agreement)
+            {
+                _scRows++;
+                _scSum += agreement;
+            }
+            var (calls, valid) = ToolCallValidity(sample);
+            _calls += calls;
+            _validCalls += valid;
+            switch (_dedup.Admit(sample))
+            {
+                case QualityRejectReasons.Duplicate: _exact++; break;
+                case QualityRejectReasons.NearDuplicate: _near++; break;
+            }
+            if (reject is not null)
+            {
+                _rejects[reject] = _rejects.GetValueOrDefault(reject) + 1;
+                return;
+            }
+            _accepted++;
+            if (sample.Verified == true) _verified++;
+            _acceptedWords.Add(AssistantWords(sample));
+        }
+
+        public TemplateVersionStats Build(string id, string version) => new()
+        {
+            TemplateId = id,
+            TemplateVersion = version,
+            Datasets = _datasets.Order(StringComparer.Ordinal).ToList(),
+            Attempted = _attempted,
+            Accepted = _accepted,
+            RejectsByReason = _rejects.OrderByDescending(r => r.Value).ThenBy(r => r.Key, StringComparer.Ordinal).ToDictionary(r => r.Key, r => r.Value),
+            Verified = _verified,
+            VerifiedAll = _verifiedAll,
+            VerificationChecked = _checked,
+            SelfConsistencyAgreement = _scRows == 0 ? null : _scSum / _scRows,
+            SelfConsistencyRows = _scRows,
+            ExactDuplicateRate = _attempted == 0 ? 0 : (double)_exact / _attempted,
+            NearDuplicateRate = _attempted == 0 ? 0 : (double)_near / _attempted,
+            Distinct1 = TextDiversity.DistinctN(_acceptedWords, 1),
+            Distinct2 = TextDiversity.DistinctN(_acceptedWords, 2),
+            SelfSimilarity = TextDiversity.SelfSimilarity(_acceptedWords.Take(SelfSimilarityTexts).ToList()),
+            AssistantWords = LengthSummary.Of(_acceptedWords.Select(w => w.Count)),
+            ToolCalls = _calls,
+            ValidToolCalls = _validCalls,
+            Tokens = _tokens,
+            CostUsd = _cost,
+        };
+    }
+}
