@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Json.Schema;
 
 namespace Distill.Generation.Schemas;
@@ -24,6 +25,34 @@ internal static class SchemaFailures
                 yield return failed;
             }
         }
+    }
+
+    /// <summary>
+    /// Where the failing rule is in <paramref name="schema"/> ("/properties/tags/items"). JsonSchema.Net 8.0.5 repeats the
+    /// keyword in an array item's evaluation path ("/properties/tags/items/items", and its schema location is worse), so a path
+    /// that names nothing in the schema is read again with the repeats taken out.
+    /// </summary>
+    public static string RulePath(EvaluationResults node, JsonNode schema)
+    {
+        var path = node.EvaluationPath.ToString();
+        return Resolve(schema, path) is null ? path.Replace("/items/items", "/items", StringComparison.Ordinal) : path;
+    }
+
+    /// <summary>The node a JSON pointer names, or null.</summary>
+    public static JsonNode? Resolve(JsonNode? root, string pointer)
+    {
+        var node = root;
+        foreach (var segment in Segments(pointer))
+        {
+            node = node switch
+            {
+                JsonObject o => o[segment],
+                JsonArray a when int.TryParse(segment, out var i) && i >= 0 && i < a.Count => a[i],
+                _ => null,
+            };
+        }
+
+        return node;
     }
 
     /// <summary>The unescaped segments of a JSON pointer ("/a~1b/0" is "a/b", "0").</summary>

@@ -33,13 +33,19 @@ internal static class FrontMatterSchema
         var failures = new List<SchemaFailure>();
         foreach (var detail in SchemaFailures.Failed(results))
         {
+            var pointer = detail.InstanceLocation.ToString();
+            var schema = Resolve(Document, SchemaFailures.RulePath(detail, Document)) as JsonObject;
             if (detail.Errors is not { Count: > 0 } errors)
             {
-                continue;
+                // JsonSchema.Net 8 gives a failed `not` no error text; such a node fails on its own (no failed child explains it).
+                if (schema?["not"] is null || detail.Details?.Any(d => !d.IsValid) == true)
+                {
+                    continue;
+                }
+
+                errors = new Dictionary<string, string> { ["not"] = "must not be present" };
             }
 
-            var pointer = detail.InstanceLocation.ToString();
-            var schema = Resolve(Document, detail.EvaluationPath.ToString()) as JsonObject;
             foreach (var (keyword, libraryMessage) in errors)
             {
                 var template = MessageTemplate(schema, keyword);
@@ -70,21 +76,7 @@ internal static class FrontMatterSchema
     }
 
     /// <summary>The node a JSON pointer names, or null.</summary>
-    internal static JsonNode? Resolve(JsonNode? root, string pointer)
-    {
-        var node = root;
-        foreach (var segment in SchemaFailures.Segments(pointer))
-        {
-            node = node switch
-            {
-                JsonObject o => o[segment],
-                JsonArray a when int.TryParse(segment, out var i) && i >= 0 && i < a.Count => a[i],
-                _ => null,
-            };
-        }
-
-        return node;
-    }
+    internal static JsonNode? Resolve(JsonNode? root, string pointer) => SchemaFailures.Resolve(root, pointer);
 
     private static string? MessageTemplate(JsonObject? schema, string keyword) => schema?["errorMessage"] switch
     {

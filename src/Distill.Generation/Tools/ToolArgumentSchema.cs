@@ -42,8 +42,8 @@ public sealed class ToolArgumentSchema
         foreach (var detail in SchemaFailures.Failed(results))
         {
             var instance = SchemaFailures.Segments(detail.InstanceLocation.ToString());
-            var schemaPath = detail.EvaluationPath.ToString();
-            var rule = Resolve(_document, SchemaFailures.Segments(schemaPath)) as JsonObject;
+            var schemaPath = SchemaFailures.RulePath(detail, _document);
+            var rule = SchemaFailures.Resolve(_document, schemaPath) as JsonObject;
             if (SchemaFailures.Segments(schemaPath).LastOrDefault() == "additionalProperties")
             {
                 problems.Add($"unknown argument '{Name(instance)}' (not in {Parent(schemaPath)}/properties)");
@@ -100,21 +100,6 @@ public sealed class ToolArgumentSchema
     };
 
     private static string Parent(string pointer) => pointer[..Math.Max(pointer.LastIndexOf('/'), 0)];
-
-    private static JsonNode? Resolve(JsonNode? node, IEnumerable<string> segments)
-    {
-        foreach (var segment in segments)
-        {
-            node = node switch
-            {
-                JsonObject o => o[segment],
-                JsonArray a when int.TryParse(segment, out var i) && i < a.Count => a[i],
-                _ => null,
-            };
-        }
-
-        return node;
-    }
 
     private static JsonElement? Resolve(JsonElement element, IEnumerable<string> segments)
     {
