@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Distill.Core.Samples;
 using Microsoft.SemanticKernel;
@@ -24,17 +23,20 @@ public sealed record ToolResult(string Content, string? ErrorReason)
 
 /// <summary>
 /// Offers Semantic Kernel functions to a teacher as OpenAI tool schemas and runs the teacher's tool calls: unknown tools and
-/// arguments that do not match the function's parameters (invalid JSON, a required one missing, a wrong type, an unknown key)
-/// become tool errors; valid calls execute the real <see cref="KernelFunction"/>. Thread-safe.
+/// arguments that do not match the tool's full schema (invalid JSON; checked by <see cref="ToolArgumentSchema"/>: a required
+/// key missing, a wrong type, a value outside an enum, an unknown key, at any depth) become tool errors; valid calls execute
+/// the real <see cref="KernelFunction"/>. Thread-safe.
 /// </summary>
 public sealed class ToolRuntime
 {
     private readonly Kernel _kernel = new();
     private readonly Dictionary<string, KernelFunction> _functions;
+    private readonly Dictionary<string, ToolArgumentSchema> _schemas;
 
     public ToolRuntime(IEnumerable<KernelFunction> functions)
     {
         _functions = functions.ToDictionary(f => f.Name, StringComparer.Ordinal);
+        _schemas = _functions.ToDictionary(f => f.Key, f => new ToolArgumentSchema(f.Value), StringComparer.Ordinal);
         SchemasJson = ToolSchemas.ToOpenAiTools(_functions.Values).ToJsonString();
     }
 
@@ -47,7 +49,7 @@ public sealed class ToolRuntime
     public ToolResult? Validate(ToolCall call, out KernelArguments arguments)
     {
         arguments = new KernelArguments();
-        if (!_functions.TryGetValue(call.Name, out var function))
+        if (!_functions.ContainsKey(call.Name))
         {
             return Error(ToolErrorReasons.UnknownTool,
                 $"unknown tool '{call.Name}'; the available tools are {string.Join(", ", _functions.Keys.Order(StringComparer.Ordinal))}");
@@ -68,33 +70,16 @@ public sealed class ToolRuntime
             return Error(ToolErrorReasons.InvalidArguments, $"the arguments of {call.Name} must be a JSON object");
         }
 
-        var problems = new List<string>();
-        var parameters = function.Metadata.Parameters.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        var problems = _schemas[call.Name].Problems(args);
         foreach (var property in args.EnumerateObject())
         {
-            if (!parameters.TryGetValue(property.Name, out var parameter))
-            {
-                problems.Add($"unknown argument '{property.Name}'");
-                continue;
-            }
-            var type = SchemaType(parameter);
-            if (!Matches(type, property.Value))
-            {
-                problems.Add($"'{property.Name}' must be {type}, not {property.Value.ValueKind.ToString().ToLowerInvariant()}");
-                continue;
-            }
             arguments[property.Name] = property.Value.ValueKind switch
             {
                 JsonValueKind.String => property.Value.GetString(),
-                JsonValueKind.Number => property.Value.GetRawText(),
                 JsonValueKind.True => "true",
                 JsonValueKind.False => "false",
                 _ => property.Value.GetRawText(),
             };
-        }
-        foreach (var parameter in function.Metadata.Parameters.Where(p => p.IsRequired && !args.TryGetProperty(p.Name, out _)))
-        {
-            problems.Add($"required argument '{parameter.Name}' is missing");
         }
         return problems.Count == 0 ? null : Error(ToolErrorReasons.InvalidArguments, $"invalid arguments for {call.Name}: {string.Join("; ", problems)}");
     }
@@ -122,20 +107,4 @@ public sealed class ToolRuntime
 
     private static ToolResult Error(string reason, string message) =>
         new(JsonSerializer.Serialize(new { error = message }, Readable), reason);
-
-    private static string SchemaType(KernelParameterMetadata parameter) =>
-        parameter.Schema?.RootElement is { ValueKind: JsonValueKind.Object } schema && schema.TryGetProperty("type", out var t)
-            ? t.ValueKind == JsonValueKind.String ? t.GetString() ?? "string" : "any"
-            : "string";
-
-    private static bool Matches(string type, JsonElement value) => type switch
-    {
-        "string" => value.ValueKind == JsonValueKind.String,
-        "integer" => value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out _),
-        "number" => value.ValueKind == JsonValueKind.Number && double.TryParse(value.GetRawText(), NumberStyles.Float, CultureInfo.InvariantCulture, out _),
-        "boolean" => value.ValueKind is JsonValueKind.True or JsonValueKind.False,
-        "array" => value.ValueKind == JsonValueKind.Array,
-        "object" => value.ValueKind == JsonValueKind.Object,
-        _ => true,
-    };
 }

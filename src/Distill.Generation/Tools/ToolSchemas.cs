@@ -15,14 +15,17 @@ public static class ToolSchemas
             {
                 ["name"] = f.Name,
                 ["description"] = f.Description,
-                ["parameters"] = new JsonObject
-                {
-                    ["type"] = "object",
-                    ["properties"] = new JsonObject(f.Metadata.Parameters.Select(p => KeyValuePair.Create(p.Name,
-                        p.Schema is null ? (JsonNode?)new JsonObject { ["type"] = "string" } : JsonNode.Parse(p.Schema.RootElement.GetRawText())))),
-                    ["required"] = new JsonArray(f.Metadata.Parameters.Where(p => p.IsRequired).Select(p => (JsonNode)p.Name).ToArray()),
-                },
+                ["parameters"] = Parameters(f),
             },
         })
         .ToArray());
+
+    /// <summary>The JSON schema of a function's arguments object, as the teacher is shown it.</summary>
+    public static JsonObject Parameters(KernelFunction f) => new()
+    {
+        ["type"] = "object",
+        ["properties"] = new JsonObject(f.Metadata.Parameters.Select(p => KeyValuePair.Create(p.Name,
+            p.Schema is null ? (JsonNode?)new JsonObject { ["type"] = "string" } : JsonNode.Parse(p.Schema.RootElement.GetRawText())))),
+        ["required"] = new JsonArray(f.Metadata.Parameters.Where(p => p.IsRequired).Select(p => (JsonNode)p.Name).ToArray()),
+    };
 }

@@ -33,7 +33,8 @@ public sealed class GenerationRunnerTests : IAsyncLifetime
     private string Cache => Path.Combine(_dir, "cache");
 
     private async Task<RunProgress> RunAsync(string outDir, IReadOnlyList<SeedTask>? tasks = null, string recipe = SampleKinds.ToolTrace, bool reparse = false,
-        double? budget = null, int concurrency = 4, Action<TeacherOptions>? teacher = null, CancellationToken ct = default, bool judge = false)
+        double? budget = null, int concurrency = 4, Action<TeacherOptions>? teacher = null, CancellationToken ct = default, bool judge = false,
+        IProgress<RunProgress>? progress = null)
     {
         var options = TestTeachers.Options(_server);
         teacher?.Invoke(options);
@@ -53,7 +54,7 @@ public sealed class GenerationRunnerTests : IAsyncLifetime
             MinJudgeScore = 5,
             Config = new JsonObject { ["recipe"] = recipe, ["teacher"] = new JsonObject { ["endpoint"] = options.Endpoint, ["api_key_env"] = options.ApiKeyEnv } },
         }, _logs.Factory.CreateLogger("test"));
-        return await runner.RunAsync(tasks ?? Tasks, null, ct);
+        return await runner.RunAsync(tasks ?? Tasks, progress, ct);
     }
 
     private static async Task<(List<Sample> Accepted, List<RejectedSample> Rejected)> ReadAsync(string dir)
@@ -197,10 +198,12 @@ public sealed class GenerationRunnerTests : IAsyncLifetime
     [Fact]
     public async Task Cancellation_stops_cleanly_and_keeps_finished_rows()
     {
+        // Cancelled once a commit (every 3 rows) has happened, not after a fixed time: a loaded machine may not get there in time.
         _server.Options.Latency = TimeSpan.FromMilliseconds(30);
-        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(600));
+        using var cts = new CancellationTokenSource();
+        var cancelAfterCommit = new ReportedProgress(p => { if (p.Accepted >= 3) cts.Cancel(); });
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => RunAsync(Out(), concurrency: 2, ct: cts.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => RunAsync(Out(), concurrency: 2, ct: cts.Token, progress: cancelAfterCommit));
         _server.Options.Latency = TimeSpan.Zero;
         var resumed = await RunAsync(Out());
 
@@ -318,5 +321,11 @@ public sealed class GenerationRunnerTests : IAsyncLifetime
         public TeacherInfo Info => new("openai-compatible", "none", null);
         public Task<TeacherResponse> CompleteAsync(TeacherRequest request, CancellationToken cancellationToken = default) =>
             throw new InvalidOperationException("no calls expected");
+    }
+
+    /// <summary>Reports on the reporting thread (<see cref="Progress{T}"/> would post later, after the run moved on).</summary>
+    private sealed class ReportedProgress(Action<RunProgress> report) : IProgress<RunProgress>
+    {
+        public void Report(RunProgress value) => report(value);
     }
 }

@@ -223,4 +223,53 @@ public sealed class TemplateLinterTests
 
         AssertProblem(problems, 4, "unknown recipe");
     }
+
+    [Fact]
+    public void Every_known_recipe_is_accepted_and_an_unknown_one_lists_them_all()
+    {
+        Assert.All(TemplateRecipes.All, recipe => Assert.Empty(Lint(Valid.Replace("recipe: cot", $"recipe: {recipe}", StringComparison.Ordinal))));
+
+        AssertProblem(Lint(Valid.Replace("recipe: cot", "recipe: nope", StringComparison.Ordinal)), 4,
+            $"expected one of: {string.Join(", ", TemplateRecipes.All)}");
+    }
+
+    [Fact]
+    public void Block_style_problems_are_reported_at_the_key_that_holds_them()
+    {
+        var text = Valid.Replace("output: {format: tagged, answer_tag: answer}",
+            "output:\n  format: text\n  colour: red\n  answer_tag:\n    answer", StringComparison.Ordinal);
+
+        var problems = Lint(text);
+
+        AssertProblem(problems, 12, "unknown output field 'colour'; expected one of: format, fields, schema, answer_tag");
+        AssertProblem(problems, 13, "output 'answer_tag' only applies to format 'tagged'");
+    }
+
+    [Fact]
+    public void Nested_variable_problems_name_the_variable_and_the_field()
+    {
+        var text = Valid.Replace("question: {type: string, required: true}", "question: {type: string, required: maybe, colour: red}", StringComparison.Ordinal)
+            .Replace("  policy:", "  9lives: {type: int}\n  policy:", StringComparison.Ordinal);
+
+        var problems = Lint(text);
+
+        AssertProblem(problems, 6, "variable 'question' required must be true or false");
+        AssertProblem(problems, 6, "variable 'question' has unknown field 'colour'; expected one of: type, required, default, description");
+        AssertProblem(problems, 7, "variable name '9lives' must be letters, digits and '_'");
+    }
+
+    [Fact]
+    public void Wrong_kinds_of_values_are_reported_without_stopping_the_other_checks()
+    {
+        var text = Valid
+            .Replace("privileged: [policy]", "privileged: policy", StringComparison.Ordinal)
+            .Replace("max_tokens: 100", "max_tokens: -1", StringComparison.Ordinal)
+            .Replace("{{$question}}", "{{$question}} {{$undeclared}}", StringComparison.Ordinal);
+
+        var problems = Lint(text);
+
+        AssertProblem(problems, 8, "'privileged' must be a list of variable names");
+        AssertProblem(problems, 9, "parameter 'max_tokens' must be a positive integer");
+        AssertProblem(problems, 19, "variable 'undeclared' is used but not declared");
+    }
 }
