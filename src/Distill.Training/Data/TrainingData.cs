@@ -103,8 +103,13 @@ public sealed record TrainingData(IReadOnlyList<TrainExample> Train, IReadOnlyLi
             train.Sum(e => (long)e.Length), train.Sum(e => (long)e.LabelCount),
             teachers.ToDictionary(t => t.Key, t => (IReadOnlyCollection<string?>)t.Value.ToArray()), turnsWithLogprobs, turnsAligned, idsFromText, rescaled,
             provenance.ToDictionary(p => p.Key, p => (IReadOnlyDictionary<string, long>)p.Value));
-        return new TrainingData(train, validation, stats);
+        // Generation commits rows in completion order, so two runs of the same generation store the same rows in another order;
+        // in id order the seed alone decides the batches, and the same rows train the same model.
+        return new TrainingData(InIdOrder(train), InIdOrder(validation), stats);
     }
+
+    /// <summary>Examples by sample id (ordinal); a sample's own examples (answer and rationale tasks) keep their order.</summary>
+    private static List<TrainExample> InIdOrder(List<TrainExample> examples) => examples.OrderBy(e => e.Id, StringComparer.Ordinal).ToList();
 
     /// <summary>Teacher tokenizer ids recorded by each dataset, peeked from its first samples (for the preflight, before encoding).</summary>
     public static async Task<IReadOnlyList<(string Dataset, IReadOnlyCollection<string?> TeacherTokenizerIds)>> PeekTeacherTokenizersAsync(
