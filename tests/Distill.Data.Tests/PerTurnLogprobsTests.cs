@@ -38,7 +38,7 @@ public class PerTurnLogprobsTests
         var read = Assert.Single(await DatasetReader.Open(tmp.Path).ReadSamplesAsync().ToListAsync());
         Samples.Equal([s], [read]);
         Assert.Equal(["<tool_call>", "A1003"], read.Messages[1].Logprobs.Select(l => l.Token));
-        Assert.Equal(-1.2, read.Messages[1].Logprobs[1].Top[1].Logprob, 12);
+        Assert.Equal(Samples.Stored(-1.2), read.Messages[1].Logprobs[1].Top[1].Logprob, 12);
         Assert.Empty(read.Messages[2].Logprobs);
         Assert.Equal(DatasetSchema.Version, DatasetReader.Open(tmp.Path).Manifest.SchemaVersion);
     }
