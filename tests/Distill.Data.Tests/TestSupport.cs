@@ -18,7 +18,11 @@ public sealed class TempDir : IDisposable
 
 public static class Samples
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = false,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     /// <summary>Deep, order-sensitive representation for equality (records compare lists by reference).</summary>
     public static string Canonical(Sample s) => JsonSerializer.Serialize(s, Json);

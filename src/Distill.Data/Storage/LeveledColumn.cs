@@ -100,7 +100,8 @@ internal interface IColumnBuffer
     /// <summary>A buffer for a field of <paramref name="clrType"/> (Parquet.Net's physical type of the field).</summary>
     static IColumnBuffer For(Type clrType) => clrType switch
     {
-        _ when clrType == typeof(string) => new LeveledColumn<ReadOnlyMemory<char>>(v => ((string)v).AsMemory()),
+        // Parquet.Net 6 reports string fields as ReadOnlyMemory<char>, the type its column writer takes.
+        _ when clrType == typeof(string) || clrType == typeof(ReadOnlyMemory<char>) => new LeveledColumn<ReadOnlyMemory<char>>(v => ((string)v).AsMemory()),
         _ when clrType == typeof(int) => new LeveledColumn<int>(),
         _ when clrType == typeof(long) => new LeveledColumn<long>(),
         _ when clrType == typeof(double) => new LeveledColumn<double>(),
