@@ -16,15 +16,24 @@ namespace Distill.Bench;
 /// </summary>
 public static class DatasetBenchmark
 {
-    /// <summary>One layout's numbers. The DuckDB times are null when DuckDB.NET is not part of this build.</summary>
-    public sealed record FormatResult(string Format, long Rows, long Bytes, double WriteSeconds, double ReadSeconds,
-        double? DuckDbReadSeconds, double? DuckDbScanSeconds)
+    /// <summary>
+    /// One layout's numbers: wall-clock seconds, and CPU seconds of this process over the same span (all its threads, GC included),
+    /// which a busy machine disturbs far less than wall time. The DuckDB times are null when DuckDB.NET is not part of this build.
+    /// </summary>
+    public sealed record FormatResult(string Format, long Rows, long Bytes, double WriteSeconds, double WriteCpuSeconds, double ReadSeconds,
+        double ReadCpuSeconds, double? DuckDbReadSeconds, double? DuckDbReadCpuSeconds, double? DuckDbScanSeconds)
     {
         public double BytesPerRow => (double)Bytes / Rows;
         public double WriteRowsPerSecond => Rows / WriteSeconds;
+        public double WriteRowsPerCpuSecond => Rows / WriteCpuSeconds;
         public double ReadRowsPerSecond => Rows / ReadSeconds;
+        public double ReadRowsPerCpuSecond => Rows / ReadCpuSeconds;
         public double? DuckDbReadRowsPerSecond => Rows / DuckDbReadSeconds;
+        public double? DuckDbReadRowsPerCpuSecond => Rows / DuckDbReadCpuSeconds;
     }
+
+    /// <summary>CPU time this process has used so far.</summary>
+    internal static double CpuSeconds() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
 
     /// <summary>Runs the nested layout, then the compact one, each in its own subfolder of <paramref name="folder"/> (deleted first).</summary>
     public static async Task<IReadOnlyList<FormatResult>> RunAsync(string folder, int rows, CancellationToken cancellationToken)
@@ -43,6 +52,7 @@ public static class DatasetBenchmark
     private static async Task<FormatResult> RunFormatAsync(string folder, string name, ShardFormat format, int rows, CancellationToken cancellationToken)
     {
         var watch = Stopwatch.StartNew();
+        var cpu = CpuSeconds();
         await using (var writer = await DatasetWriter.OpenAsync(folder, new DatasetWriterOptions { ShardRows = 2000, Format = format }, cancellationToken))
         {
             foreach (var sample in SyntheticSamples.ToolTraces(rows, seed: 1))
@@ -50,25 +60,26 @@ public static class DatasetBenchmark
                 await writer.AppendAsync(sample, cancellationToken);
             }
         }
-        var writeSeconds = watch.Elapsed.TotalSeconds;
+        var (writeSeconds, writeCpu) = (watch.Elapsed.TotalSeconds, CpuSeconds() - cpu);
         var bytes = Directory.EnumerateFiles(Path.Combine(folder, "shards"), "*.parquet").Sum(f => new FileInfo(f).Length);
 
         watch.Restart();
+        cpu = CpuSeconds();
         long read = 0, logprobs = 0;
         await foreach (var sample in DatasetReader.Open(folder).ReadSamplesAsync(cancellationToken))
         {
             read++;
             foreach (var m in sample.Messages) logprobs += m.Logprobs.Count;
         }
-        var readSeconds = watch.Elapsed.TotalSeconds;
+        var (readSeconds, readCpu) = (watch.Elapsed.TotalSeconds, CpuSeconds() - cpu);
         if (read != rows) throw new InvalidOperationException($"read {read} of {rows} rows back");
 
-        var (duckRead, duckScan) = DuckDbComparison(folder, format, rows);
-        return new FormatResult(name, rows, bytes, writeSeconds, readSeconds, duckRead, duckScan);
+        var (duckRead, duckReadCpu, duckScan) = DuckDbComparison(folder, format, rows);
+        return new FormatResult(name, rows, bytes, writeSeconds, writeCpu, readSeconds, readCpu, duckRead, duckReadCpu, duckScan);
     }
 
     /// <summary>DuckDB's two reads, or nulls when DuckDB.NET is not part of this build.</summary>
-    private static (double?, double?) DuckDbComparison(string folder, ShardFormat format, long rows)
+    private static (double?, double?, double?) DuckDbComparison(string folder, ShardFormat format, long rows)
     {
         try
         {
@@ -76,7 +87,7 @@ public static class DatasetBenchmark
         }
         catch (FileNotFoundException e) when (e.FileName?.StartsWith("DuckDB", StringComparison.Ordinal) == true)
         {
-            return (null, null);
+            return (null, null, null);
         }
     }
 }

@@ -173,9 +173,10 @@ public static class DatasetCommand
                 var other => throw new DistillException($"Unknown --logprob-precision '{other}'.", "Use float16 or float32."),
             };
             var result = await DatasetUpgrade.UpgradeAsync(parse.GetValue(dir)!, chosen, ct: cancellationToken);
-            cli.Console.MarkupLineInterpolated(result.Upgraded == 0
-                ? $"[green]Nothing to upgrade[/]: {result.AlreadyCurrent} files already compact."
-                : $"[green]Upgraded[/] {result.Upgraded} files ({result.BytesBefore / 1e6:F1} MB -> {result.BytesAfter / 1e6:F1} MB, {(double)result.BytesBefore / Math.Max(1, result.BytesAfter):F1}x smaller); {result.AlreadyCurrent} were already compact.");
+            if (result.Upgraded == 0)
+                cli.Console.MarkupLineInterpolated($"[green]Nothing to upgrade[/]: {result.AlreadyCurrent} files already compact.");
+            else
+                cli.Console.MarkupLineInterpolated($"[green]Upgraded[/] {result.Upgraded} files ({result.BytesBefore / 1e6:F1} MB -> {result.BytesAfter / 1e6:F1} MB, {(double)result.BytesBefore / Math.Max(1, result.BytesAfter):F1}x smaller); {result.AlreadyCurrent} were already compact.");
             return DistillApp.Success;
         });
         return command;
