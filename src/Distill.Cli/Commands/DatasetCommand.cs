@@ -176,7 +176,7 @@ public static class DatasetCommand
             if (result.Upgraded == 0)
                 cli.Console.MarkupLineInterpolated($"[green]Nothing to upgrade[/]: {result.AlreadyCurrent} files already compact.");
             else
-                cli.Console.MarkupLineInterpolated($"[green]Upgraded[/] {result.Upgraded} files ({result.BytesBefore / 1e6:F1} MB -> {result.BytesAfter / 1e6:F1} MB, {(double)result.BytesBefore / Math.Max(1, result.BytesAfter):F1}x smaller); {result.AlreadyCurrent} were already compact.");
+                cli.Console.MarkupLineInterpolated($"[green]Upgraded[/] {result.Upgraded} files ({result.BytesBefore / 1024.0:N0} KiB -> {result.BytesAfter / 1024.0:N0} KiB, {(double)result.BytesBefore / Math.Max(1, result.BytesAfter):F1}x smaller); {result.AlreadyCurrent} were already compact.");
             return DistillApp.Success;
         });
         return command;
