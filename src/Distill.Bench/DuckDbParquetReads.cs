@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using Distill.Data.Storage;
 using DuckDB.NET.Data;
 
 namespace Distill.Bench;
@@ -11,11 +12,13 @@ namespace Distill.Bench;
 /// </summary>
 internal static class DuckDbParquetReads
 {
-    /// <summary>Every column of every row into .NET values, then a scan inside DuckDB's engine; both on one thread.</summary>
+    /// <summary>
+    /// Seconds (wall and CPU) for every column of every row into .NET values, then wall seconds for a scan inside DuckDB's engine;
+    /// both on one thread.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal static IReadOnlyList<DatasetBenchmark.Measurement> Measure(string folder, long bytes)
+    internal static (double? Read, double? ReadCpu, double? Scan) Measure(string folder, ShardFormat format, long expectedRows)
     {
-        var results = new List<DatasetBenchmark.Measurement>();
         var glob = Path.Combine(folder, "shards", "*.parquet").Replace("'", "''");
         using var connection = new DuckDBConnection("Data Source=:memory:");
         connection.Open();
@@ -27,6 +30,7 @@ internal static class DuckDbParquetReads
         }
 
         var watch = Stopwatch.StartNew();
+        var cpu = DatasetBenchmark.CpuSeconds();
         long duckRows = 0;
         using (var command = connection.CreateCommand())
         {
@@ -39,17 +43,19 @@ internal static class DuckDbParquetReads
                 duckRows++;
             }
         }
-        results.Add(new("read (DuckDB → .NET values, 1 thread)", duckRows, watch.Elapsed.TotalSeconds, bytes));
+        var (read, readCpu) = (watch.Elapsed.TotalSeconds, DatasetBenchmark.CpuSeconds() - cpu);
+        if (duckRows != expectedRows) throw new InvalidOperationException($"DuckDB read {duckRows} of {expectedRows} rows");
 
         watch.Restart();
         using (var command = connection.CreateCommand())
         {
-            command.CommandText = "SELECT count(*), sum(len(messages)), sum(list_sum(list_transform(messages, lambda m: len(m.logprobs)))), " +
-                $"sum(hash(list_transform(messages, lambda m: m.logprobs))) FROM read_parquet('{glob}')";
+            command.CommandText = format == ShardFormat.Compact
+                ? $"SELECT count(*), sum(len(messages)), sum(len(lp_logprobs)), sum(hash(lp_top_token_ids)), sum(hash(lp_top_logprobs)) FROM read_parquet('{glob}')"
+                : "SELECT count(*), sum(len(messages)), sum(list_sum(list_transform(messages, lambda m: len(m.logprobs)))), " +
+                  $"sum(hash(list_transform(messages, lambda m: m.logprobs))) FROM read_parquet('{glob}')";
             using var reader = command.ExecuteReader();
             reader.Read();
         }
-        results.Add(new("scan (DuckDB in-engine, 1 thread)", duckRows, watch.Elapsed.TotalSeconds, bytes));
-        return results;
+        return (read, readCpu, watch.Elapsed.TotalSeconds);
     }
 }

@@ -82,36 +82,26 @@ public sealed class DatasetReader
         return null;
     }
 
-    /// <summary>Streams the samples of one .parquet file (a shard, an exported file, or one written by another tool with the same columns).</summary>
+    /// <summary>
+    /// Streams the samples of one .parquet file (a shard in any schema version, an exported file, or one written by another tool
+    /// with the same columns).
+    /// </summary>
     public static async IAsyncEnumerable<Sample> ReadFileAsync(string parquetPath, [EnumeratorCancellation] CancellationToken ct = default)
     {
-        await foreach (var group in ParquetShards.ReadRowGroupsAsync<SampleRow>(parquetPath, ct).ConfigureAwait(false))
-            foreach (var row in group)
-                yield return Map(parquetPath, row, SampleRowMapper.ToSample);
+        await foreach (var group in ParquetShards.ReadSamplesAsync(parquetPath, false, ct).ConfigureAwait(false))
+            foreach (var (sample, _) in group)
+                yield return sample;
     }
 
     /// <summary>Streams the rejected samples of one rejects .parquet file.</summary>
     public static async IAsyncEnumerable<RejectedSample> ReadRejectsFileAsync(string parquetPath, [EnumeratorCancellation] CancellationToken ct = default)
     {
-        await foreach (var group in ParquetShards.ReadRowGroupsAsync<RejectRow>(parquetPath, ct).ConfigureAwait(false))
-            foreach (var row in group)
-                yield return Map(parquetPath, row, SampleRowMapper.ToRejected);
+        await foreach (var group in ParquetShards.ReadSamplesAsync(parquetPath, true, ct).ConfigureAwait(false))
+            foreach (var (sample, reason) in group)
+                yield return new RejectedSample(sample, reason ?? "");
     }
 
     /// <summary>Samples from a dataset folder or a loose .parquet file, whichever <paramref name="path"/> is.</summary>
     public static IAsyncEnumerable<Sample> ReadAnyAsync(string path, CancellationToken ct = default) =>
         File.Exists(path) ? ReadFileAsync(path, ct) : Open(path).ReadSamplesAsync(ct);
-
-    private static TOut Map<TRow, TOut>(string path, TRow row, Func<TRow, TOut> map) where TRow : SampleRow
-    {
-        try
-        {
-            return map(row);
-        }
-        catch (Exception e) when (e is ArgumentException or NullReferenceException or InvalidOperationException)
-        {
-            throw new DistillException($"Parquet file '{path}' has an unreadable row (id '{row.Id}'): {e.Message}",
-                "Run `distill dataset validate` to list every problem.", e);
-        }
-    }
 }

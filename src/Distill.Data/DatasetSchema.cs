@@ -12,14 +12,15 @@ namespace Distill.Data;
 public static class DatasetSchema
 {
     /// <summary>
-    /// Bump when a Parquet column or a manifest field changes meaning. Version 2: teacher logprobs per assistant turn in
-    /// <c>messages[].logprobs</c> (version 1: the final turn's only, in a top-level <c>teacher_logprobs</c> column).
+    /// Bump when a Parquet column or a manifest field changes meaning. Version 3: compact shards, logprobs in flat row-level
+    /// <c>lp_*</c> columns (<see cref="Storage.CompactSchema"/>). Version 2: teacher logprobs per assistant turn as nested structs in
+    /// <c>messages[].logprobs</c>. Version 1: the final turn's only, in a top-level <c>teacher_logprobs</c> column.
     /// </summary>
-    public const int Version = 2;
+    public const int Version = 3;
 
     /// <summary>
-    /// The oldest version this Distill still reads. Each shard is read by its own columns, so a dataset that a version 1 run
-    /// started and a version 2 run resumed holds both kinds of shard and reads as one.
+    /// The oldest version this Distill still reads. Each shard is read by its own columns, so a dataset that an older run
+    /// started and a newer run resumed holds both kinds of shard and reads as one (`distill dataset upgrade` rewrites the old ones).
     /// </summary>
     public const int OldestReadableVersion = 1;
 
@@ -32,10 +33,15 @@ public static class DatasetSchema
     public static string ShardName(bool rejects, string? workerTag, int index) =>
         $"{(rejects ? RejectsFolder : ShardsFolder)}/part-{(string.IsNullOrEmpty(workerTag) ? "" : workerTag + "-")}{index:D5}.parquet";
 
-    /// <summary>The sequence number of a shard file written by <paramref name="workerTag"/>, or null if another worker's.</summary>
+    /// <summary>The suffix `distill dataset upgrade` gives the file it rewrites a shard into: part-00000.parquet -> part-00000.v3.parquet.</summary>
+    public const string UpgradedSuffix = ".v3";
+
+    /// <summary>
+    /// The sequence number of a shard file written by <paramref name="workerTag"/> (or upgraded from one), or null if another worker's.
+    /// </summary>
     public static int? ShardIndex(string fileName, string? workerTag)
     {
-        string name = Path.GetFileName(fileName);
+        string name = Path.GetFileName(fileName).Replace(UpgradedSuffix + ".parquet", ".parquet", StringComparison.Ordinal);
         string prefix = "part-" + (string.IsNullOrEmpty(workerTag) ? "" : workerTag + "-");
         if (!name.StartsWith(prefix, StringComparison.Ordinal) || !name.EndsWith(".parquet", StringComparison.Ordinal))
             return null;

@@ -23,6 +23,12 @@ public sealed record DatasetWriterOptions
     /// <summary>Generation config snapshot for the manifest (no secrets; secret-looking keys are scrubbed anyway). Null keeps the stored one.</summary>
     public JsonObject? Config { get; init; }
 
+    /// <summary>Layout of the shards this writer commits: compact (schema version 3, the default) or nested (version 2).</summary>
+    public ShardFormat Format { get; init; } = ShardFormat.Compact;
+
+    /// <summary>How compact shards store logprob values: float16 precision (the default) or float32.</summary>
+    public LogprobPrecision LogprobPrecision { get; init; } = LogprobPrecision.Float16;
+
     /// <summary>How long to wait for another process's manifest update before giving up.</summary>
     public TimeSpan ManifestLockTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
@@ -206,17 +212,16 @@ public sealed class DatasetWriter : IAsyncDisposable
         foreach (var chunk in sampleBatch.Chunk(_options.ShardRows))
         {
             string file = DatasetSchema.ShardName(false, _options.WorkerTag, _nextShard);
-            // Mapped lazily: only one row group of storage rows exists at a time.
-            var rows = chunk.Select(SampleRowMapper.ToRow).ToAsyncEnumerable();
-            var (bytes, sha) = await ParquetShards.WriteAtomicAsync(Resolve(_dir, file), rows, _options.RowGroupRows, ct).ConfigureAwait(false);
+            var (bytes, sha) = await ParquetShards.WriteSamplesAtomicAsync(Resolve(_dir, file), chunk, null, _options.RowGroupRows,
+                _options.Format, _options.LogprobPrecision, ct).ConfigureAwait(false);
             _nextShard++;
             newShards.Add(new ShardEntry(file, chunk.Length, bytes, sha, _options.WorkerTag, CountBy(chunk.Select(s => s.Kind))));
         }
         foreach (var chunk in rejectBatch.Chunk(_options.ShardRows))
         {
             string file = DatasetSchema.ShardName(true, _options.WorkerTag, _nextReject);
-            var rows = chunk.Select(SampleRowMapper.ToRow).ToAsyncEnumerable();
-            var (bytes, sha) = await ParquetShards.WriteAtomicAsync(Resolve(_dir, file), rows, _options.RowGroupRows, ct).ConfigureAwait(false);
+            var (bytes, sha) = await ParquetShards.WriteSamplesAtomicAsync(Resolve(_dir, file), chunk.Select(r => r.Sample).ToArray(),
+                chunk.Select(r => r.RejectReason).ToArray(), _options.RowGroupRows, _options.Format, _options.LogprobPrecision, ct).ConfigureAwait(false);
             _nextReject++;
             newRejects.Add(new ShardEntry(file, chunk.Length, bytes, sha, _options.WorkerTag,
                 CountBy(chunk.Select(r => r.Sample.Kind)), CountBy(chunk.Select(r => r.RejectReason))));
@@ -267,7 +272,7 @@ public sealed class DatasetWriter : IAsyncDisposable
     private async Task UpdateManifestAsync(List<ShardEntry> newShards, List<ShardEntry> newRejects,
         IReadOnlyDictionary<string, (string Outcome, string? Reason)> retried, CancellationToken ct)
     {
-        await using var manifestLock = await AcquireManifestLockAsync(ct).ConfigureAwait(false);
+        await using var manifestLock = await AcquireManifestLockAsync(_dir, _options.ManifestLockTimeout, ct).ConfigureAwait(false);
         // Manifest temp files are only written under this lock, so any left now belong to a writer that died.
         foreach (string stale in System.IO.Directory.EnumerateFiles(_dir, DatasetSchema.ManifestFile + ".*.tmp"))
             ParquetShards.TryDelete(stale);
@@ -289,22 +294,7 @@ public sealed class DatasetWriter : IAsyncDisposable
             Attempts = AddAttempts(current?.Attempts, superseded.FirstAttempts, retried, now),
         };
         if (_options.BeforeManifestUpdate is { } hook) await hook().ConfigureAwait(false);
-        string temp = ManifestPath + $".{Guid.NewGuid():N}.tmp";
-        try
-        {
-            await using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                await using (var w = new StreamWriter(fs, leaveOpen: true))
-                    await w.WriteAsync(updated.ToJson().AsMemory(), ct).ConfigureAwait(false);
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(temp, ManifestPath, overwrite: true);
-        }
-        catch
-        {
-            ParquetShards.TryDelete(temp);
-            throw;
-        }
+        await WriteManifestAsync(_dir, updated, ct).ConfigureAwait(false);
         // Unlisted now; a crash before this leaves them as orphans, which the reopen of their worker deletes.
         foreach (var replaced in superseded.Replaced) ParquetShards.TryDelete(Resolve(_dir, replaced.File));
     }
@@ -319,18 +309,19 @@ public sealed class DatasetWriter : IAsyncDisposable
         {
             string path = Resolve(_dir, entry.File);
             if (!(await ParquetShards.ReadIdsAsync(path, true, ct).ConfigureAwait(false)).Any(ids.Contains)) continue;
-            var kept = new List<RejectRow>();
-            await foreach (var group in ParquetShards.ReadRowGroupsAsync<RejectRow>(path, ct).ConfigureAwait(false))
-                foreach (var row in group)
+            var kept = new List<(Sample Sample, string Reason)>();
+            await foreach (var group in ParquetShards.ReadSamplesAsync(path, true, ct).ConfigureAwait(false))
+                foreach (var (sample, reason) in group)
                 {
-                    if (!ids.Contains(row.Id)) kept.Add(row);
-                    else result.FirstAttempts[row.Id] = new SampleAttempt(1, SampleAttempt.Rejected, row.RejectReason, new DateTimeOffset(row.CreatedAt, TimeSpan.Zero));
+                    if (!ids.Contains(sample.Id)) kept.Add((sample, reason ?? ""));
+                    else result.FirstAttempts[sample.Id] = new SampleAttempt(1, SampleAttempt.Rejected, reason, sample.CreatedAt);
                 }
             result.Replaced.Add(entry);
             if (kept.Count == 0) continue;
             string file = DatasetSchema.ShardName(true, _options.WorkerTag, _nextReject++);
-            var (bytes, sha) = await ParquetShards.WriteAtomicAsync(Resolve(_dir, file), kept.ToAsyncEnumerable(), _options.RowGroupRows, ct).ConfigureAwait(false);
-            result.Rewritten.Add(new ShardEntry(file, kept.Count, bytes, sha, _options.WorkerTag, CountBy(kept.Select(r => r.Kind)), CountBy(kept.Select(r => r.RejectReason))));
+            var (bytes, sha) = await ParquetShards.WriteSamplesAtomicAsync(Resolve(_dir, file), kept.Select(k => k.Sample).ToArray(),
+                kept.Select(k => k.Reason).ToArray(), _options.RowGroupRows, _options.Format, _options.LogprobPrecision, ct).ConfigureAwait(false);
+            result.Rewritten.Add(new ShardEntry(file, kept.Count, bytes, sha, _options.WorkerTag, CountBy(kept.Select(k => k.Sample.Kind)), CountBy(kept.Select(k => k.Reason))));
         }
         return result;
     }
@@ -351,10 +342,33 @@ public sealed class DatasetWriter : IAsyncDisposable
         return all;
     }
 
-    private async Task<FileStream> AcquireManifestLockAsync(CancellationToken ct)
+    /// <summary>Writes <c>manifest.json</c>: temp file, fsync, rename. Call under the manifest lock.</summary>
+    internal static async Task WriteManifestAsync(string dir, DatasetManifest manifest, CancellationToken ct)
     {
-        string path = Path.Combine(_dir, DatasetSchema.ManifestLockFile);
-        var deadline = DateTime.UtcNow + _options.ManifestLockTimeout;
+        string path = Path.Combine(dir, DatasetSchema.ManifestFile);
+        string temp = path + $".{Guid.NewGuid():N}.tmp";
+        try
+        {
+            await using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                await using (var w = new StreamWriter(fs, leaveOpen: true))
+                    await w.WriteAsync(manifest.ToJson().AsMemory(), ct).ConfigureAwait(false);
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            ParquetShards.TryDelete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>Takes <c>manifest.lock</c>, which serializes manifest updates across processes; dispose to release.</summary>
+    internal static async Task<FileStream> AcquireManifestLockAsync(string dir, TimeSpan timeout, CancellationToken ct)
+    {
+        string path = Path.Combine(dir, DatasetSchema.ManifestLockFile);
+        var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
             try
@@ -369,7 +383,7 @@ public sealed class DatasetWriter : IAsyncDisposable
             catch (IOException e)
             {
                 throw new DistillException(
-                    $"Could not lock '{path}' within {_options.ManifestLockTimeout.TotalSeconds:0}s: another process is updating the manifest.",
+                    $"Could not lock '{path}' within {timeout.TotalSeconds:0}s: another process is updating the manifest.",
                     "If no other writer is running, check the file permissions; shards written so far are kept and a re-run resumes.", e);
             }
         }

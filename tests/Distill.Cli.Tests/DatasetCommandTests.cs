@@ -94,6 +94,25 @@ public sealed class DatasetCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Upgrade_rewrites_a_nested_dataset_compact_and_a_second_run_has_nothing_to_do()
+    {
+        var nested = Path.Combine(_folder, "nested");
+        await using (var writer = await DatasetWriter.OpenAsync(nested, new DatasetWriterOptions { Format = Distill.Data.Storage.ShardFormat.Nested }))
+            foreach (var sample in SyntheticSamples.ToolTraces(3, seed: 4, logprobsTopK: 5))
+                await writer.AppendAsync(sample);
+
+        var first = await CliRun.RunAsync("dataset", "upgrade", nested);
+        Assert.Equal(0, first.ExitCode);
+        Assert.Contains("Upgraded 1 files", first.Output);
+        Assert.Contains("Nothing to upgrade", (await CliRun.RunAsync("dataset", "upgrade", nested)).Output);
+        Assert.Equal(0, (await CliRun.RunAsync("dataset", "validate", nested)).ExitCode);
+
+        var unknown = await CliRun.RunAsync("dataset", "upgrade", nested, "--logprob-precision", "int8");
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("--logprob-precision 'int8'", unknown.Error);
+    }
+
+    [Fact]
     public async Task Missing_manifest_is_one_clear_line_with_exit_1()
     {
         var empty = Directory.CreateDirectory(Path.Combine(_folder, "empty")).FullName;

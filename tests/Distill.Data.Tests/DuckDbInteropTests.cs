@@ -1,5 +1,6 @@
 using System.Globalization;
 using Distill.Core.Samples;
+using Distill.Data.Storage;
 using DuckDB.NET.Data;
 
 namespace Distill.Data.Tests;
@@ -7,6 +8,7 @@ namespace Distill.Data.Tests;
 /// <summary>Shards must read the same in other tools: DuckDB stands in for Spark, pandas and HF datasets.</summary>
 public class DuckDbInteropTests
 {
+    // The tests below write the nested layout (schema version 2); CompactDuckDbTests covers the compact one.
     private static string Str(object? v) => v switch
     {
         null or DBNull => "null",
@@ -36,7 +38,7 @@ public class DuckDbInteropTests
         using var tmp = new TempDir();
         var input = Samples.ToolTraces(5, seed: 3, topK: 4);
         input.Add(Samples.Sparse("zz-sparse"));
-        await using (var writer = await DatasetWriter.OpenAsync(tmp.Path, new DatasetWriterOptions { RowGroupRows = 2 }))
+        await using (var writer = await DatasetWriter.OpenAsync(tmp.Path, new DatasetWriterOptions { RowGroupRows = 2, Format = ShardFormat.Nested }))
             foreach (var s in input)
                 await writer.AppendAsync(s);
         string shard = Assert.Single(DatasetReader.Open(tmp.Path).ShardPaths);
@@ -99,7 +101,7 @@ public class DuckDbInteropTests
     public async Task DuckDB_reads_the_sparse_sample_nulls_as_nulls()
     {
         using var tmp = new TempDir();
-        await using (var writer = await DatasetWriter.OpenAsync(tmp.Path))
+        await using (var writer = await DatasetWriter.OpenAsync(tmp.Path, new DatasetWriterOptions { Format = ShardFormat.Nested }))
             await writer.AppendAsync(Samples.Sparse("only") with { Kind = SampleKinds.Dialogue });
         string shard = Assert.Single(DatasetReader.Open(tmp.Path).ShardPaths);
 

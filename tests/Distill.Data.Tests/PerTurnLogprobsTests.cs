@@ -38,7 +38,7 @@ public class PerTurnLogprobsTests
         var read = Assert.Single(await DatasetReader.Open(tmp.Path).ReadSamplesAsync().ToListAsync());
         Samples.Equal([s], [read]);
         Assert.Equal(["<tool_call>", "A1003"], read.Messages[1].Logprobs.Select(l => l.Token));
-        Assert.Equal(-1.2, read.Messages[1].Logprobs[1].Top[1].Logprob, 12);
+        Assert.Equal(Samples.Stored(-1.2), read.Messages[1].Logprobs[1].Top[1].Logprob, 12);
         Assert.Empty(read.Messages[2].Logprobs);
         Assert.Equal(DatasetSchema.Version, DatasetReader.Open(tmp.Path).Manifest.SchemaVersion);
     }
@@ -91,10 +91,10 @@ public class PerTurnLogprobsTests
     [Fact]
     public void A_manifest_from_a_newer_schema_is_refused_with_what_to_do()
     {
-        var json = JsonNode.Parse("""{"schema_version": 3, "shards": [], "rejects": []}""")!.ToJsonString();
+        var json = JsonNode.Parse("""{"schema_version": 4, "shards": [], "rejects": []}""")!.ToJsonString();
         var e = Assert.Throws<DistillException>(() => DatasetManifest.Parse("m.json", json));
-        Assert.Contains("schema version 3", e.Message);
-        Assert.Contains("1 to 2", e.Message);
+        Assert.Contains("schema version 4", e.Message);
+        Assert.Contains("1 to 3", e.Message);
     }
 
     [Fact]

@@ -18,13 +18,34 @@ public sealed class TempDir : IDisposable
 
 public static class Samples
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = false,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     /// <summary>Deep, order-sensitive representation for equality (records compare lists by reference).</summary>
     public static string Canonical(Sample s) => JsonSerializer.Serialize(s, Json);
 
+    /// <summary>Equal as the store reads them back: logprobs at the default float16 precision (see <see cref="Stored"/>).</summary>
     public static void Equal(IEnumerable<Sample> expected, IEnumerable<Sample> actual) =>
-        Assert.Equal(expected.Select(Canonical).ToArray(), actual.Select(Canonical).ToArray());
+        Assert.Equal(expected.Select(AsStored).Select(Canonical).ToArray(), actual.Select(Canonical).ToArray());
+
+    /// <summary>The value a logprob reads back as from a compact shard at the default precision: rounded to float16.</summary>
+    public static double Stored(double logprob) => (float)(Half)logprob;
+
+    /// <summary>The sample with every logprob rounded as a compact shard stores it.</summary>
+    public static Sample AsStored(Sample s) => s with
+    {
+        Messages = s.Messages.Select(m => m with
+        {
+            Logprobs = m.Logprobs.Select(t => t with
+            {
+                Logprob = Stored(t.Logprob),
+                Top = t.Top.Select(x => x with { Logprob = Stored(x.Logprob) }).ToArray(),
+            }).ToArray(),
+        }).ToArray(),
+    };
 
     /// <summary>A sample exercising nulls and edge values: no teacher, no params, empty lists, unicode, null content.</summary>
     public static Sample Sparse(string id, string kind = SampleKinds.Instruction) => new()

@@ -160,26 +160,34 @@ public static class BenchCommand
     {
         var rows = new Option<int>("--rows") { Description = "Tool-trace samples to write and read.", DefaultValueFactory = _ => 100_000 };
         var folder = new Option<string>("--dir") { Description = "Scratch dataset folder (deleted first).", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "distill-bench-dataset") };
-        var command = new Command("dataset", "Write and read realistic tool-trace rows (top-20 logprobs per assistant token); compare the read with DuckDB's.") { rows, folder };
+        var command = new Command("dataset", "Write and read realistic tool-trace rows (top-20 logprobs per assistant token) in the nested and the compact shard layout; compare with DuckDB.") { rows, folder };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var cli = context(parse);
             var count = parse.GetValue(rows);
-            IReadOnlyList<DatasetBenchmark.Measurement> results = [];
-            await cli.Console.Status().StartAsync($"Writing and reading {count:N0} rows...", async _ =>
+            IReadOnlyList<DatasetBenchmark.FormatResult> results = [];
+            await cli.Console.Status().StartAsync($"Writing and reading {count:N0} rows in each layout...", async _ =>
                 results = await DatasetBenchmark.RunAsync(parse.GetValue(folder)!, count, cancellationToken));
-            var table = new Table().RoundedBorder().AddColumn("step").AddColumn(new TableColumn("rows").RightAligned())
-                .AddColumn(new TableColumn("seconds").RightAligned()).AddColumn(new TableColumn("rows/s").RightAligned()).AddColumn(new TableColumn("MB/s").RightAligned());
-            foreach (var m in results)
+            static string Rate(double? perSecond) => perSecond is { } r ? $"{r:N0}" : "-";
+            static string Rates(double? wall, double? cpu) => $"{Rate(wall)} / {Rate(cpu)}";
+            var table = new Table().RoundedBorder().AddColumn("layout").AddColumn(new TableColumn("rows").RightAligned())
+                .AddColumn(new TableColumn("bytes/row").RightAligned()).AddColumn(new TableColumn("write rows/s wall / CPU").RightAligned())
+                .AddColumn(new TableColumn("read rows/s wall / CPU").RightAligned()).AddColumn(new TableColumn("DuckDB → .NET rows/s wall / CPU").RightAligned())
+                .AddColumn(new TableColumn("DuckDB scan rows/s").RightAligned());
+            foreach (var r in results)
             {
-                table.AddRow(Markup.Escape(m.Name), $"{m.Rows:N0}", $"{m.Seconds:F2}", $"{m.RowsPerSecond:N0}", $"{m.MegabytesPerSecond:F1}");
+                table.AddRow(Markup.Escape(r.Format), $"{r.Rows:N0}", $"{r.BytesPerRow:N0}", Rates(r.WriteRowsPerSecond, r.WriteRowsPerCpuSecond),
+                    Rates(r.ReadRowsPerSecond, r.ReadRowsPerCpuSecond), Rates(r.DuckDbReadRowsPerSecond, r.DuckDbReadRowsPerCpuSecond), Rate(r.Rows / r.DuckDbScanSeconds));
             }
             cli.Console.Write(table);
-            var ours = results[1].Seconds;
-            if (results.Count == 2 + DatasetBenchmark.DuckDbRows)
-                cli.Console.MarkupLine($"on-disk size {results[0].Bytes / 1e6:F1} MB; read time ratio ours / DuckDB(.NET values) = [bold]{ours / results[2].Seconds:F2}x[/] (target <= 2x); ours / DuckDB(in-engine scan) = {ours / results[3].Seconds:F2}x");
+            var (nested, compact) = (results[0], results[1]);
+            cli.Console.MarkupLine($"compact vs nested: [bold]{nested.BytesPerRow / compact.BytesPerRow:F1}x[/] smaller (target >= 5x); write {compact.WriteRowsPerCpuSecond / nested.WriteRowsPerCpuSecond:F1}x and read {compact.ReadRowsPerCpuSecond / nested.ReadRowsPerCpuSecond:F1}x the nested rows per CPU second");
+            cli.Console.MarkupLine($"compact write: [bold]{compact.WriteRowsPerSecond:N0}[/] rows/s wall, {compact.WriteRowsPerCpuSecond:N0} per CPU second (target >= 3,000)");
+            if (compact.DuckDbReadSeconds is { } duckCompact && nested.DuckDbReadSeconds is { } duckNested)
+                cli.Console.MarkupLine($"read time ours / DuckDB(.NET values, 1 thread), wall: compact [bold]{compact.ReadSeconds / duckCompact:F2}x[/] (target <= 1.5x), nested {nested.ReadSeconds / duckNested:F2}x; " +
+                    $"CPU: compact {compact.ReadCpuSeconds / compact.DuckDbReadCpuSeconds:F2}x, nested {nested.ReadCpuSeconds / nested.DuckDbReadCpuSeconds:F2}x");
             else
-                cli.Console.MarkupLine($"on-disk size {results[0].Bytes / 1e6:F1} MB; no DuckDB comparison: this distill was built without DuckDB (build it with -p:BenchDuckDb=true)");
+                cli.Console.MarkupLine("no DuckDB comparison: this distill was built without DuckDB (build it with -p:BenchDuckDb=true)");
             return DistillApp.Success;
         });
         return command;

@@ -6,7 +6,7 @@ using Spectre.Console;
 
 namespace Distill.Cli.Commands;
 
-/// <summary>`distill dataset inspect|validate|stats|export`.</summary>
+/// <summary>`distill dataset inspect|validate|stats|export|upgrade`.</summary>
 public static class DatasetCommand
 {
     public static Command Create(Func<ParseResult, CliContext> context)
@@ -16,6 +16,7 @@ public static class DatasetCommand
         command.Subcommands.Add(Validate(context));
         command.Subcommands.Add(Stats(context));
         command.Subcommands.Add(Export(context));
+        command.Subcommands.Add(Upgrade(context));
         return command;
     }
 
@@ -152,6 +153,30 @@ public static class DatasetCommand
             var result = await DatasetExporter.ExportAsync(parse.GetValue(dir)!, parse.GetValue(output)!, DatasetExporter.ParseFormat(parse.GetValue(format)!),
                 new ExportOptions { IncludeLogprobs = parse.GetValue(logprobs) }, cancellationToken);
             cli.Console.MarkupLineInterpolated($"[green]Exported[/] {result.Rows} rows to {result.Path} ({result.Bytes / 1024.0:F1} KiB)");
+            return DistillApp.Success;
+        });
+        return command;
+    }
+
+    private static Command Upgrade(Func<ParseResult, CliContext> context)
+    {
+        var dir = DatasetArgument();
+        var precision = new Option<string>("--logprob-precision") { Description = "float16 (default; about 3 significant digits) or float32.", DefaultValueFactory = _ => "float16" };
+        var command = new Command("upgrade", "Rewrite a dataset's older shards (schema versions 1-2) in the compact layout (version 3); safe to kill and re-run.") { dir, precision };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var cli = context(parse);
+            var chosen = parse.GetValue(precision)!.ToLowerInvariant() switch
+            {
+                "float16" => Distill.Data.Storage.LogprobPrecision.Float16,
+                "float32" => Distill.Data.Storage.LogprobPrecision.Float32,
+                var other => throw new DistillException($"Unknown --logprob-precision '{other}'.", "Use float16 or float32."),
+            };
+            var result = await DatasetUpgrade.UpgradeAsync(parse.GetValue(dir)!, chosen, ct: cancellationToken);
+            if (result.Upgraded == 0)
+                cli.Console.MarkupLineInterpolated($"[green]Nothing to upgrade[/]: {result.AlreadyCurrent} files already compact.");
+            else
+                cli.Console.MarkupLineInterpolated($"[green]Upgraded[/] {result.Upgraded} files ({result.BytesBefore / 1024.0:N0} KiB -> {result.BytesAfter / 1024.0:N0} KiB, {(double)result.BytesBefore / Math.Max(1, result.BytesAfter):F1}x smaller); {result.AlreadyCurrent} were already compact.");
             return DistillApp.Success;
         });
         return command;

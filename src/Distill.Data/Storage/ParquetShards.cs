@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using Distill.Core.Errors;
+using Distill.Core.Samples;
 using Parquet;
 using Parquet.Schema;
 using Parquet.Serialization;
@@ -38,12 +39,48 @@ public static class ParquetShards
             .Select(f => f.Path.ToString()).ToArray();
 
     /// <summary>
-    /// Writes rows to <paramref name="finalPath"/> atomically: a temp file in the same folder, one row group per
-    /// <paramref name="rowGroupRows"/> rows (only one row group in memory at a time), fsync, then rename.
+    /// Writes rows to <paramref name="finalPath"/> atomically in the nested layout (schema version 2, Parquet.Net's object
+    /// serializer): one row group per <paramref name="rowGroupRows"/> rows (only one row group in memory at a time).
     /// Returns the size and SHA-256 of the committed file.
     /// </summary>
-    public static async Task<(long Bytes, string Sha256)> WriteAtomicAsync<T>(
-        string finalPath, IAsyncEnumerable<T> rows, int rowGroupRows, CancellationToken ct) where T : SampleRow
+    public static Task<(long Bytes, string Sha256)> WriteAtomicAsync<T>(
+        string finalPath, IAsyncEnumerable<T> rows, int rowGroupRows, CancellationToken ct) where T : SampleRow =>
+        WriteFileAtomicAsync(finalPath, async fs =>
+        {
+            bool any = false;
+            var group = new List<T>(rowGroupRows);
+            async Task WriteGroupAsync()
+            {
+                var options = new ParquetOptions { CompressionMethod = Options.CompressionMethod, Append = any };
+                await ParquetSerializer.SerializeAsync(group, fs, options, null, ct).ConfigureAwait(false);
+                any = true;
+                group.Clear();
+            }
+            await foreach (var row in rows.WithCancellation(ct).ConfigureAwait(false))
+            {
+                group.Add(row);
+                if (group.Count == rowGroupRows) await WriteGroupAsync().ConfigureAwait(false);
+            }
+            if (group.Count > 0 || !any) await WriteGroupAsync().ConfigureAwait(false);
+        }, ct);
+
+    /// <summary>
+    /// Writes samples (with their reject reasons for a rejects shard, else null) to <paramref name="finalPath"/> atomically in
+    /// <paramref name="format"/>. Returns the size and SHA-256 of the committed file.
+    /// </summary>
+    public static Task<(long Bytes, string Sha256)> WriteSamplesAtomicAsync(string finalPath, IReadOnlyList<Sample> samples,
+        IReadOnlyList<string>? rejectReasons, int rowGroupRows, ShardFormat format, LogprobPrecision precision, CancellationToken ct)
+    {
+        if (format == ShardFormat.Compact)
+            return WriteFileAtomicAsync(finalPath, fs => new CompactShardWriter(rejectReasons is not null, precision)
+                .WriteAsync(fs, samples, rejectReasons, rowGroupRows, Options, ct), ct);
+        return rejectReasons is null
+            ? WriteAtomicAsync(finalPath, samples.Select(SampleRowMapper.ToRow).ToAsyncEnumerable(), rowGroupRows, ct)
+            : WriteAtomicAsync(finalPath, samples.Select((s, i) => SampleRowMapper.ToRow(new RejectedSample(s, rejectReasons[i]))).ToAsyncEnumerable(), rowGroupRows, ct);
+    }
+
+    /// <summary>A temp file in the same folder, written by <paramref name="write"/>, fsync'd, then renamed into place.</summary>
+    private static async Task<(long Bytes, string Sha256)> WriteFileAtomicAsync(string finalPath, Func<Stream, Task> write, CancellationToken ct)
     {
         string temp = finalPath + $".{Guid.NewGuid():N}.tmp";
         try
@@ -51,21 +88,7 @@ public static class ParquetShards
             await using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16,
                 FileOptions.Asynchronous))
             {
-                bool any = false;
-                var group = new List<T>(rowGroupRows);
-                async Task WriteGroupAsync()
-                {
-                    var options = new ParquetOptions { CompressionMethod = Options.CompressionMethod, Append = any };
-                    await ParquetSerializer.SerializeAsync(group, fs, options, null, ct).ConfigureAwait(false);
-                    any = true;
-                    group.Clear();
-                }
-                await foreach (var row in rows.WithCancellation(ct).ConfigureAwait(false))
-                {
-                    group.Add(row);
-                    if (group.Count == rowGroupRows) await WriteGroupAsync().ConfigureAwait(false);
-                }
-                if (group.Count > 0 || !any) await WriteGroupAsync().ConfigureAwait(false);
+                await write(fs).ConfigureAwait(false);
                 await fs.FlushAsync(ct).ConfigureAwait(false);
                 fs.Flush(flushToDisk: true);
             }
@@ -100,6 +123,7 @@ public static class ParquetShards
         {
             reader = await ParquetReader.CreateAsync(fs, Options, leaveStreamOpen: true, ct).ConfigureAwait(false);
             CheckSchema(path, reader.Schema, rejects);
+            if (CompactSchema.IsCompact(reader)) CheckCompactSchema(path, reader.Schema);
             return (fs, reader);
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -111,8 +135,77 @@ public static class ParquetShards
         }
     }
 
-    /// <summary>Streams a file's rows one row group at a time (never the whole file in memory).</summary>
-    public static async IAsyncEnumerable<IList<T>> ReadRowGroupsAsync<T>(string path, [EnumeratorCancellation] CancellationToken ct)
+    /// <summary>
+    /// Streams a shard's samples one row group at a time (never the whole file in memory), whatever its layout: compact
+    /// (schema version 3), nested (version 2) or version 1's final-turn <c>teacher_logprobs</c>. The reject reason is null in a
+    /// sample shard.
+    /// </summary>
+    public static async IAsyncEnumerable<IReadOnlyList<(Sample Sample, string? RejectReason)>> ReadSamplesAsync(string path, bool rejects,
+        [EnumeratorCancellation] CancellationToken ct)
+    {
+        var (fs, reader) = await OpenAsync(path, rejects, ct).ConfigureAwait(false);
+        await using (fs)
+        {
+            bool compact = CompactSchema.IsCompact(reader);
+            if (compact)
+            {
+                await using (reader)
+                await using (var serializerStream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous))
+                {
+                    var groups = CompactShardReader.ReadRowGroupsAsync(reader, serializerStream, rejects, Options, ct).GetAsyncEnumerator(ct);
+                    try
+                    {
+                        while (true)
+                        {
+                            IReadOnlyList<(Sample, string?)> rows;
+                            try
+                            {
+                                if (!await groups.MoveNextAsync().ConfigureAwait(false)) break;
+                                rows = groups.Current;
+                            }
+                            catch (Exception e) when (e is not OperationCanceledException and not DistillException)
+                            {
+                                throw Corrupt(path, e);
+                            }
+                            yield return rows;
+                        }
+                    }
+                    finally
+                    {
+                        await groups.DisposeAsync().ConfigureAwait(false);
+                    }
+                }
+                yield break;
+            }
+            await reader.DisposeAsync().ConfigureAwait(false);
+        }
+        if (rejects)
+        {
+            await foreach (var group in ReadRowGroupsAsync<RejectRow>(path, ct).ConfigureAwait(false))
+                yield return group.Select(row => Map(path, row, r => (SampleRowMapper.ToSample(r), (string?)r.RejectReason))).ToArray();
+        }
+        else
+        {
+            await foreach (var group in ReadRowGroupsAsync<SampleRow>(path, ct).ConfigureAwait(false))
+                yield return group.Select(row => Map(path, row, r => (SampleRowMapper.ToSample(r), (string?)null))).ToArray();
+        }
+    }
+
+    private static TOut Map<TRow, TOut>(string path, TRow row, Func<TRow, TOut> map) where TRow : SampleRow
+    {
+        try
+        {
+            return map(row);
+        }
+        catch (Exception e) when (e is ArgumentException or NullReferenceException or InvalidOperationException)
+        {
+            throw new DistillException($"Parquet file '{path}' has an unreadable row (id '{row.Id}'): {e.Message}",
+                "Run `distill dataset validate` to list every problem.", e);
+        }
+    }
+
+    /// <summary>Streams a nested-layout file's rows one row group at a time (never the whole file in memory).</summary>
+    private static async IAsyncEnumerable<IList<T>> ReadRowGroupsAsync<T>(string path, [EnumeratorCancellation] CancellationToken ct)
         where T : SampleRow, new()
     {
         bool rejects = typeof(T) == typeof(RejectRow);
@@ -143,6 +236,15 @@ public static class ParquetShards
                 yield return rows;
             }
         }
+    }
+
+    /// <summary>The schema version of a shard's layout: 3 (compact), 2 (nested, per-turn logprobs) or 1 (final-turn logprobs).</summary>
+    public static async Task<int> LayoutVersionAsync(string path, bool rejects, CancellationToken ct)
+    {
+        var (fs, reader) = await OpenAsync(path, rejects, ct).ConfigureAwait(false);
+        await using (fs)
+        await using (reader)
+            return CompactSchema.IsCompact(reader) ? CompactSchema.Version : SchemaV1.HasFinalTurnLogprobs(reader.Schema) ? 1 : 2;
     }
 
     /// <summary>Reads only the <c>id</c> column (cheap: used to load committed ids on resume).</summary>
@@ -190,6 +292,16 @@ public static class ParquetShards
                 $"Parquet file '{path}' is not a Distill {(rejects ? "rejects" : "dataset")} shard: it lacks column(s) " +
                 $"{string.Join(", ", missing.Take(5).Select(m => $"'{m}'"))}{(missing.Count > 5 ? $" and {missing.Count - 5} more" : "")}.",
                 $"Distill reads schema versions {DatasetSchema.OldestReadableVersion} to {DatasetSchema.Version}; export or convert the file with the same columns (see shared/design.md, \"The dataset row\").");
+    }
+
+    private static void CheckCompactSchema(string path, ParquetSchema schema)
+    {
+        var missing = CompactSchema.LogprobColumns.Where(c => schema.Fields.FirstOrDefault(f => f.Name == c) is not ListField).ToList();
+        if (missing.Count > 0)
+            throw new DistillException(
+                $"Parquet file '{path}' says it is a compact (schema version {CompactSchema.Version}) shard but lacks the list column(s) " +
+                $"{string.Join(", ", missing.Select(m => $"'{m}'"))}.",
+                "Restore the file from the writer's output, or run `distill dataset validate` to list every problem.");
     }
 
     internal static DistillException Corrupt(string path, Exception e, string where = "") =>

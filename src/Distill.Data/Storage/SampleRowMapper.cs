@@ -9,11 +9,14 @@ namespace Distill.Data.Storage;
 /// </remarks>
 public static class SampleRowMapper
 {
-    public static SampleRow ToRow(Sample sample) => Fill(new SampleRow(), sample);
+    public static SampleRow ToRow(Sample sample) => Fill(new SampleRow(), sample, withLogprobs: true);
+
+    /// <summary>The row without <c>messages[].logprobs</c> (compact shards store them in their own columns).</summary>
+    public static SampleRow ToRow(Sample sample, bool withLogprobs) => Fill(new SampleRow(), sample, withLogprobs);
 
     public static RejectRow ToRow(RejectedSample rejected)
     {
-        var row = Fill(new RejectRow(), rejected.Sample);
+        var row = Fill(new RejectRow(), rejected.Sample, withLogprobs: true);
         row.RejectReason = rejected.RejectReason;
         return row;
     }
@@ -56,11 +59,11 @@ public static class SampleRowMapper
         return new DateTime(utc.Ticks - utc.Ticks % 10, DateTimeKind.Utc);
     }
 
-    private static T Fill<T>(T row, Sample s) where T : SampleRow
+    private static T Fill<T>(T row, Sample s, bool withLogprobs) where T : SampleRow
     {
         row.Id = s.Id;
         row.Kind = s.Kind;
-        row.Messages = s.Messages.Select(ToRow).ToList();
+        row.Messages = s.Messages.Select(m => ToRow(m, withLogprobs)).ToList();
         row.Tools = s.Tools;
         row.Answer = s.Answer;
         row.Rationale = s.Rationale;
@@ -87,7 +90,7 @@ public static class SampleRowMapper
         return row;
     }
 
-    private static MessageRow ToRow(ChatMessage m) => new()
+    private static MessageRow ToRow(ChatMessage m, bool withLogprobs) => new()
     {
         Role = m.Role,
         Content = m.Content,
@@ -95,7 +98,7 @@ public static class SampleRowMapper
         ToolCalls = m.ToolCalls.Select(c => new ToolCallRow { Id = c.Id, Name = c.Name, Arguments = c.Arguments }).ToList(),
         ToolCallId = m.ToolCallId,
         Name = m.Name,
-        Logprobs = m.Logprobs.Select(t => new TokenLogprobRow
+        Logprobs = !withLogprobs ? [] : m.Logprobs.Select(t => new TokenLogprobRow
         {
             Token = t.Token,
             TokenId = t.TokenId,

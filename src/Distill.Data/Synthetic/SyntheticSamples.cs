@@ -111,12 +111,25 @@ public static class SyntheticSamples
             double lp = -rng.NextDouble() * 0.5;
             for (int k = 0; k < topK; k++)
             {
-                top[k] = new TopLogprob(k == 0 ? tokens[t] : " " + Words[rng.Next(Words.Length)], rng.Next(50_000), lp);
+                string text = k == 0 ? tokens[t] : " " + Words[rng.Next(Words.Length)];
+                top[k] = new TopLogprob(text, TokenId(text), lp);
+                _ = rng.Next(50_000); // the draw that was the id before ids followed the text: every other field stays as it was
                 lp -= rng.NextDouble() * 2;
             }
             logprobs[t] = new TokenLogprob(tokens[t], top[0].TokenId, top[0].Logprob, top);
         }
         return logprobs;
+    }
+
+    /// <summary>
+    /// A stand-in tokenizer's id for a token text: a stable hash into a 50,000-token vocabulary, so one text always has one id,
+    /// as with a real tokenizer (the synthetic vocabulary is small: the ~70 words above and the 3-character chunks of tool calls).
+    /// </summary>
+    public static int TokenId(string text)
+    {
+        uint hash = 2166136261;
+        foreach (char c in text) hash = (hash ^ c) * 16777619;
+        return (int)(hash % 50_000);
     }
 
     private static string CallText(IReadOnlyList<ToolCall> calls) =>

@@ -1,0 +1,173 @@
+using System.Runtime.CompilerServices;
+using Distill.Core.Samples;
+using Parquet;
+using Parquet.Schema;
+using Parquet.Serialization;
+
+namespace Distill.Data.Storage;
+
+/// <summary>
+/// Reads compact shards (<see cref="CompactSchema"/>) one row group at a time: the message and lineage columns through
+/// Parquet.Net's serializer (a few objects per row), the eight logprob columns as raw arrays with their levels, which are then
+/// cut into each message's tokens by the offsets.
+/// </summary>
+internal static class CompactShardReader
+{
+    /// <summary>Streams the rows of a compact shard as samples with their reject reason (null in a sample shard).</summary>
+    public static async IAsyncEnumerable<IReadOnlyList<(Sample Sample, string? RejectReason)>> ReadRowGroupsAsync(
+        ParquetReader reader, Stream serializerStream, bool rejects, ParquetOptions options,
+        [EnumeratorCancellation] CancellationToken ct)
+    {
+        var vocabulary = TokenVocabulary.FromJson(reader.CustomMetadata.GetValueOrDefault(CompactSchema.VocabularyKey));
+        var columns = new LogprobColumns(reader.Schema);
+        for (int g = 0; g < reader.RowGroupCount; g++)
+        {
+            serializerStream.Position = 0;
+            IList<SampleRow> rows = rejects
+                ? (await ParquetSerializer.DeserializeAsync<RejectRow>(serializerStream, options, g, ct).ConfigureAwait(false)).Data.Cast<SampleRow>().ToList()
+                : (await ParquetSerializer.DeserializeAsync<SampleRow>(serializerStream, options, g, ct).ConfigureAwait(false)).Data;
+            using var rowGroup = reader.OpenRowGroupReader(g);
+            await columns.ReadAsync(rowGroup, rows.Count, ct).ConfigureAwait(false);
+            var result = new (Sample, string?)[rows.Count];
+            for (int r = 0; r < rows.Count; r++)
+            {
+                var sample = SampleRowMapper.ToSample(rows[r]);
+                result[r] = (sample with { Messages = columns.AttachLogprobs(sample.Messages, r, vocabulary) },
+                    rows[r] is RejectRow reject ? reject.RejectReason : null);
+            }
+            yield return result;
+        }
+    }
+
+    /// <summary>The eight logprob columns of one row group, flattened, with each row's start in them.</summary>
+    private sealed class LogprobColumns(ParquetSchema schema)
+    {
+        private readonly ListColumn<int> _messageOffsets = new(schema, CompactSchema.MessageOffsets);
+        private readonly ListColumn<int> _tokenIds = new(schema, CompactSchema.TokenIds);
+        private readonly ListColumn<ReadOnlyMemory<char>> _tokens = new(schema, CompactSchema.Tokens);
+        private readonly ListColumn<float> _logprobs = new(schema, CompactSchema.Logprobs);
+        private readonly ListColumn<int> _topOffsets = new(schema, CompactSchema.TopOffsets);
+        private readonly ListColumn<int> _topTokenIds = new(schema, CompactSchema.TopTokenIds);
+        private readonly ListColumn<ReadOnlyMemory<char>> _topTokens = new(schema, CompactSchema.TopTokens);
+        private readonly ListColumn<float> _topLogprobs = new(schema, CompactSchema.TopLogprobs);
+
+        public async Task ReadAsync(ParquetRowGroupReader rowGroup, int rows, CancellationToken ct)
+        {
+            foreach (var column in new IListColumn[] { _messageOffsets, _tokenIds, _tokens, _logprobs, _topOffsets, _topTokenIds, _topTokens, _topLogprobs })
+                await column.ReadAsync(rowGroup, rows, ct).ConfigureAwait(false);
+            if (_tokenIds.Count != _logprobs.Count || _tokens.Count != _logprobs.Count || _topTokenIds.Count != _topLogprobs.Count || _topTokens.Count != _topLogprobs.Count)
+                throw new InvalidDataException("the lp_* columns of a row group hold different numbers of tokens");
+        }
+
+        public IReadOnlyList<ChatMessage> AttachLogprobs(IReadOnlyList<ChatMessage> messages, int row, TokenVocabulary vocabulary)
+        {
+            int offsetsStart = _messageOffsets.RowStart(row);
+            if (_messageOffsets.RowLength(row) != messages.Count + 1)
+                throw new InvalidDataException($"lp_message_offsets has {_messageOffsets.RowLength(row)} entries for {messages.Count} messages (want messages + 1)");
+            int tokenBase = _logprobs.RowStart(row), tokenCount = _logprobs.RowLength(row);
+            int topBase = _topLogprobs.RowStart(row), topCount = _topLogprobs.RowLength(row), topOffsetsStart = _topOffsets.RowStart(row);
+            if (_topOffsets.RowLength(row) != tokenCount + 1)
+                throw new InvalidDataException($"lp_top_offsets has {_topOffsets.RowLength(row)} entries for {tokenCount} tokens (want tokens + 1)");
+            if (tokenCount == 0) return messages;
+
+            var result = messages as ChatMessage[] ?? messages.ToArray();
+            for (int i = 0; i < result.Length; i++)
+            {
+                int from = _messageOffsets.Values[offsetsStart + i], to = _messageOffsets.Values[offsetsStart + i + 1];
+                if (from < 0 || to < from || to > tokenCount)
+                    throw new InvalidDataException($"lp_message_offsets [{from}, {to}) of message {i} is outside the row's {tokenCount} tokens");
+                if (to == from) continue;
+                var logprobs = new TokenLogprob[to - from];
+                for (int t = from; t < to; t++)
+                {
+                    int topFrom = _topOffsets.Values[topOffsetsStart + t], topTo = _topOffsets.Values[topOffsetsStart + t + 1];
+                    if (topFrom < 0 || topTo < topFrom || topTo > topCount)
+                        throw new InvalidDataException($"lp_top_offsets [{topFrom}, {topTo}) of token {t} is outside the row's {topCount} alternatives");
+                    var top = new TopLogprob[topTo - topFrom];
+                    for (int k = topFrom; k < topTo; k++)
+                    {
+                        int at = topBase + k;
+                        int? id = _topTokenIds.Present[at] ? _topTokenIds.Values[at] : null;
+                        top[k - topFrom] = new TopLogprob(vocabulary.TextOf(id, _topTokens.Text(at)), id, _topLogprobs.Values[at]);
+                    }
+                    int a = tokenBase + t;
+                    int? tokenId = _tokenIds.Present[a] ? _tokenIds.Values[a] : null;
+                    logprobs[t - from] = new TokenLogprob(vocabulary.TextOf(tokenId, _tokens.Text(a)), tokenId, _logprobs.Values[a], top);
+                }
+                result[i] = result[i] with { Logprobs = logprobs };
+            }
+            return result;
+        }
+    }
+
+    private interface IListColumn
+    {
+        Task ReadAsync(ParquetRowGroupReader rowGroup, int rows, CancellationToken ct);
+    }
+
+    /// <summary>
+    /// A row-level list column read raw: every element of the row group in <see cref="Values"/> (nulls marked in
+    /// <see cref="Present"/>) and where each row starts. Buffers are reused from row group to row group.
+    /// </summary>
+    private sealed class ListColumn<T> : IListColumn where T : struct
+    {
+        private readonly ListField _list;
+        private readonly DataField _item;
+        private T[] _raw = [];
+        private int[] _definitions = [];
+        private int[] _repetitions = [];
+        private int[] _rowStarts = [];
+
+        public ListColumn(ParquetSchema schema, string name)
+        {
+            _list = schema.Fields.FirstOrDefault(f => f.Name == name) as ListField
+                ?? throw new InvalidDataException($"the compact shard has no list column '{name}'");
+            _item = _list.Item as DataField ?? throw new InvalidDataException($"column '{name}' is not a list of values");
+        }
+
+        public T[] Values { get; private set; } = [];
+        public bool[] Present { get; private set; } = [];
+        public int Count { get; private set; }
+
+        public int RowStart(int row) => _rowStarts[row];
+        public int RowLength(int row) => _rowStarts[row + 1] - _rowStarts[row];
+
+        /// <summary>The element as a string (string columns only), null when the element is null.</summary>
+        public string? Text(int at) => Present[at] && Values[at] is ReadOnlyMemory<char> chars ? new string(chars.Span) : null;
+
+        public async Task ReadAsync(ParquetRowGroupReader rowGroup, int rows, CancellationToken ct)
+        {
+            var meta = rowGroup.GetMetadata(_item)?.MetaData ?? throw new InvalidDataException($"column '{_list.Name}' is missing from a row group");
+            int n = checked((int)meta.NumValues);
+            if (_raw.Length < n)
+            {
+                _raw = new T[n];
+                _definitions = new int[n];
+                _repetitions = new int[n];
+                Values = new T[n];
+                Present = new bool[n];
+            }
+            if (_rowStarts.Length < rows + 1) _rowStarts = new int[rows + 1];
+            await rowGroup.ReadRawAsync(_item, _raw.AsMemory(0, n), _definitions.AsMemory(0, n), _repetitions.AsMemory(0, n), ct).ConfigureAwait(false);
+
+            // An entry below the list's definition level is an empty (or null) list: it starts a row and holds no element.
+            int row = -1, count = 0, value = 0, listLevel = _list.MaxDefinitionLevel, itemLevel = _item.MaxDefinitionLevel;
+            for (int i = 0; i < n; i++)
+            {
+                if (_repetitions[i] == 0)
+                {
+                    if (++row >= rows) throw new InvalidDataException($"column '{_list.Name}' holds more rows than its row group");
+                    _rowStarts[row] = count;
+                }
+                int definition = _definitions[i];
+                if (definition < listLevel) continue;
+                bool present = definition == itemLevel;
+                Values[count] = present ? _raw[value++] : default;
+                Present[count++] = present;
+            }
+            if (row != rows - 1) throw new InvalidDataException($"column '{_list.Name}' holds {row + 1} rows, its row group {rows}");
+            _rowStarts[rows] = count;
+            Count = count;
+        }
+    }
+}

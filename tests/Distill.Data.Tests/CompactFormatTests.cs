@@ -1,0 +1,112 @@
+using Distill.Core.Samples;
+using Distill.Data.Storage;
+using Parquet;
+
+namespace Distill.Data.Tests;
+
+/// <summary>Schema version 3: logprobs in flat row-level columns, token text only where the id does not give it.</summary>
+public class CompactFormatTests
+{
+    private static TokenLogprob Token(string text, int? id, double logprob, params (string Text, int? Id, double Logprob)[] top) =>
+        new(text, id, logprob, top.Select(t => new TopLogprob(t.Text, t.Id, t.Logprob)).ToArray());
+
+    /// <summary>Local-teacher ids, a foreign tokenizer (no ids), one id decoded two ways, 0/1/3 alternatives, turns without logprobs.</summary>
+    public static List<Sample> Mixed() =>
+    [
+        new()
+        {
+            Id = "a",
+            Kind = SampleKinds.ToolTrace,
+            Messages =
+            [
+                ChatMessage.User("where is A1003?"),
+                ChatMessage.Assistant(null, [new ToolCall("c1", "lookup_order", """{"order_id":"A1003"}"""), new ToolCall("c2", "track", "{}")],
+                    logprobs: [Token("<tool_call>", 7, -0.01, ("<tool_call>", 7, -0.01), (" I", 8, -4.6), ("Sure", 9, -5.3)), Token("{", 10, -0.002)],
+                    logprobProvenance: new LogprobProvenance(0.7, null, 3, Raw: true)),
+                ChatMessage.Tool("c1", "lookup_order", """{"status":"shipped"}""", isError: true),
+                ChatMessage.Assistant("It shipped.", logprobs: [Token("It", 11, -0.3, ("It", 11, -0.3)), Token(" shipped", 12, -1.25, (" shipped", 12, -1.25), ("x", 7, -3))]),
+            ],
+            CreatedAt = new DateTimeOffset(2026, 12, 3, 1, 2, 3, TimeSpan.Zero),
+        },
+        Samples.Sparse("b"),
+        new()
+        {
+            Id = "c",
+            Kind = SampleKinds.Instruction,
+            Messages = [ChatMessage.User("hi"), ChatMessage.Assistant("héllo", logprobs: [Token("h", null, -0.5), Token("éllo", null, double.NegativeInfinity)])],
+            Teacher = new TeacherInfo("azure-openai", "gpt-4o", null),
+            CreatedAt = new DateTimeOffset(2026, 12, 3, 1, 2, 4, TimeSpan.Zero),
+        },
+        new() { Id = "d", Kind = SampleKinds.Dialogue, Messages = [], CreatedAt = new DateTimeOffset(2026, 12, 3, 1, 2, 5, TimeSpan.Zero) },
+    ];
+
+    [Fact]
+    public async Task Samples_and_rejects_round_trip_through_compact_shards_across_row_groups()
+    {
+        using var tmp = new TempDir();
+        var input = Mixed();
+        await using (var writer = await DatasetWriter.OpenAsync(tmp.Path, new DatasetWriterOptions { RowGroupRows = 2 }))
+        {
+            foreach (var s in input) await writer.AppendAsync(s);
+            await writer.RejectAsync(new RejectedSample(input[0] with { Id = "r" }, "verifier_failed"));
+        }
+
+        var reader = DatasetReader.Open(tmp.Path);
+        Samples.Equal(input, await reader.ReadSamplesAsync().ToListAsync());
+        var reject = Assert.Single(await reader.ReadRejectsAsync().ToListAsync());
+        Assert.Equal("verifier_failed", reject.RejectReason);
+        Samples.Equal([input[0] with { Id = "r" }], [reject.Sample]);
+        Assert.Equal(3, reader.Manifest.SchemaVersion);
+        // The validator reads compact shards too: its only complaint is the sample without messages.
+        var report = await DatasetValidator.ValidateAsync(tmp.Path);
+        Assert.Equal(["d"], report.Problems.Select(p => p.SampleId).Distinct());
+        foreach (var path in reader.ShardPaths.Concat(reader.RejectPaths))
+            Assert.Equal(CompactSchema.Version, await ParquetShards.LayoutVersionAsync(path, path.Contains("rejects"), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task The_footer_holds_the_version_precision_and_each_known_ids_text_once()
+    {
+        using var tmp = new TempDir();
+        await using (var writer = await DatasetWriter.OpenAsync(tmp.Path)) foreach (var s in Mixed()) await writer.AppendAsync(s);
+
+        await using var parquet = await ParquetReader.CreateAsync(Assert.Single(DatasetReader.Open(tmp.Path).ShardPaths));
+        Assert.Equal("3", parquet.CustomMetadata[CompactSchema.SchemaVersionKey]);
+        Assert.Equal("float16", parquet.CustomMetadata[CompactSchema.PrecisionKey]);
+        var vocabulary = TokenVocabulary.FromJson(parquet.CustomMetadata[CompactSchema.VocabularyKey]);
+        // Ids 7-12 in sample a; sample c's tokens have no ids. Id 7 keeps its first text; "x" for id 7 is stored in the row.
+        Assert.Equal(6, vocabulary.Count);
+        Assert.Equal("<tool_call>", vocabulary.TextOf(7, null));
+    }
+
+    [Fact]
+    public async Task Float32_precision_keeps_float32_values()
+    {
+        using var tmp = new TempDir();
+        var s = Mixed()[0];
+        await using (var writer = await DatasetWriter.OpenAsync(tmp.Path, new DatasetWriterOptions { LogprobPrecision = LogprobPrecision.Float32 }))
+            await writer.AppendAsync(s);
+
+        var read = Assert.Single(await DatasetReader.Open(tmp.Path).ReadSamplesAsync().ToListAsync());
+        Assert.Equal((double)-4.6f, read.Messages[1].Logprobs[0].Top[1].Logprob);
+        Assert.NotEqual(Samples.Stored(-4.6), read.Messages[1].Logprobs[0].Top[1].Logprob);
+    }
+
+    [Fact]
+    public async Task A_nested_dataset_resumed_by_the_compact_writer_reads_as_one()
+    {
+        using var tmp = new TempDir();
+        var input = Samples.ToolTraces(4, seed: 5, topK: 3);
+        await using (var writer = await DatasetWriter.OpenAsync(tmp.Path, new DatasetWriterOptions { Format = ShardFormat.Nested }))
+            foreach (var s in input.Take(2)) await writer.AppendAsync(s);
+        await using (var writer = await DatasetWriter.OpenAsync(tmp.Path))
+            foreach (var s in input) await writer.AppendAsync(s);
+
+        var reader = DatasetReader.Open(tmp.Path);
+        Assert.Equal(new[] { 2, 3 }, await Task.WhenAll(reader.ShardPaths.Select(p => ParquetShards.LayoutVersionAsync(p, false, CancellationToken.None))));
+        // The nested shard keeps full precision; the compact one float16.
+        var read = await reader.ReadSamplesAsync().ToListAsync();
+        Assert.Equal(input.Take(2).Select(Samples.Canonical), read.Take(2).Select(Samples.Canonical));
+        Samples.Equal(input.Skip(2), read.Skip(2));
+    }
+}
