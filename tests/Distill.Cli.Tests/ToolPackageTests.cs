@@ -9,6 +9,7 @@ namespace Distill.Cli.Tests;
 /// compresses libtorch): leave it out with `--filter Category!=ToolPackage`.
 /// </summary>
 [Trait("Category", "ToolPackage")]
+[Collection(ToolPackageCollection.Name)]
 public sealed class ToolPackageTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly TimeSpan StepTimeout = TimeSpan.FromMinutes(10);
@@ -100,4 +101,14 @@ public sealed class ToolPackageTests(ITestOutputHelper output) : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
+}
+
+/// <summary>
+/// Packing compresses ~1.4 GB: beside this assembly's training tests on 2 cores it took over 10 minutes instead of one, so it
+/// runs alone, after the parallel tests.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ToolPackageCollection
+{
+    public const string Name = "tool package";
 }
