@@ -18,9 +18,16 @@ public static class DistillApp
     public const int InternalError = 2;
     public const int Cancelled = 130;
 
+    /// <summary>The command's name: the csproj's AssemblyName and ToolCommandName.</summary>
+    public const string CommandName = "distill";
+
     public static RootCommand BuildRootCommand(Func<ParseResult, CliContext> context)
     {
         var root = new RootCommand("Distill: generate distillation datasets from a teacher LLM, train small students, evaluate and serve them.");
+        // The root is named after the running executable; the command lines that completion scripts send through the
+        // [suggest] directive start with `distill`, which must also match when hosted under another name (tests).
+        if (root.Name != CommandName) root.Aliases.Add(CommandName);
+        DistillVersion.Apply(root);
         root.Options.Add(CliOptions.Verbose);
         root.Options.Add(CliOptions.Config);
         root.Options.Add(CliOptions.Environment);
@@ -37,6 +44,7 @@ public static class DistillApp
         root.Subcommands.Add(QuickstartCommand.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));
         root.Subcommands.Add(WorldCommand.Create(context));
+        root.Subcommands.Add(CompletionCommand.Create());
         return root;
     }
 

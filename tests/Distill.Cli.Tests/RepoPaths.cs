@@ -6,6 +6,9 @@ public static class RepoPaths
     /// <summary>The repository's prompts/ folder.</summary>
     public static string Prompts { get; } = Find();
 
+    /// <summary>The repository's root folder (the one with Platform.sln).</summary>
+    public static string Root { get; } = Path.GetDirectoryName(Prompts)!;
+
     private static string Find()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -1,0 +1,114 @@
+using System.Diagnostics;
+using Xunit.Abstractions;
+
+namespace Distill.Cli.Tests;
+
+/// <summary>
+/// Packs the CLI as a .NET tool, installs it from the local package folder into a temporary tool path (no registry: a tool
+/// package carries all its dependencies) and runs it from its install folder, where TorchSharp must load. Slow (packing
+/// compresses libtorch): leave it out with `--filter Category!=ToolPackage`.
+/// </summary>
+[Trait("Category", "ToolPackage")]
+[Collection(ToolPackageCollection.Name)]
+public sealed class ToolPackageTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan StepTimeout = TimeSpan.FromMinutes(10);
+    private readonly string _folder = Directory.CreateTempSubdirectory("distill-tool-").FullName;
+
+    [Fact]
+    public async Task Packed_tool_installs_from_a_local_folder_and_runs_version_and_doctor()
+    {
+        var packages = Directory.CreateDirectory(Path.Combine(_folder, "packages")).FullName;
+        var tools = Path.Combine(_folder, "tools");
+        var clock = Stopwatch.StartNew();
+
+        // --no-build: building this test project built the CLI in the same configuration; packing publishes that output.
+        await RunAsync(RepoPaths.Root, Dotnet, "pack", Path.Combine(RepoPaths.Root, "src", "Distill.Cli", "Distill.Cli.csproj"),
+            "-c", TestConfiguration(), "--no-build", "-o", packages);
+        var packed = clock.Elapsed;
+        var package = Assert.Single(Directory.GetFiles(packages, "*.nupkg"));
+        var version = Path.GetFileNameWithoutExtension(package)["Distill.Cli.".Length..];
+        output.WriteLine($"packed {Path.GetFileName(package)}: {new FileInfo(package).Length / 1e6:F0} MB in {packed.TotalSeconds:F0} s");
+
+        // The package folder is the only source, so the install cannot reach (or need) a registry.
+        var config = Path.Combine(_folder, "nuget.config");
+        await File.WriteAllTextAsync(config, """<?xml version="1.0" encoding="utf-8"?><configuration><packageSources><clear /></packageSources></configuration>""");
+        await RunAsync(_folder, Dotnet, "tool", "install", "Distill.Cli", "--version", version, "--tool-path", tools,
+            "--configfile", config, "--add-source", packages);
+        output.WriteLine($"installed in {(clock.Elapsed - packed).TotalSeconds:F0} s");
+
+        var distill = Path.Combine(tools, OperatingSystem.IsWindows() ? "distill.exe" : "distill");
+        var printed = (await RunAsync(_folder, distill, "--version")).Trim();
+        Assert.Equal(DistillVersion.Informational, printed);
+        Assert.Matches(@"\+[0-9a-f]{40}$", printed);
+
+        var settings = Path.Combine(_folder, "appsettings.json");
+        await File.WriteAllTextAsync(settings, "{}");
+        var doctor = await RunAsync(_folder, distill, "doctor", "--config", settings);
+        output.WriteLine(doctor);
+        Assert.Matches(@"TorchSharp\s+\S\s+ok", doctor);
+        Assert.Matches(@"\d+ GFLOP/s", doctor);
+    }
+
+    /// <summary>The SDK's root folder, from the runtime this test runs on (…/shared/Microsoft.NETCore.App/&lt;version&gt;/).</summary>
+    private static string DotnetRoot { get; } =
+        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(typeof(object).Assembly.Location)!, "..", "..", ".."));
+
+    private static string Dotnet { get; } = Path.Combine(DotnetRoot, OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet");
+
+    /// <summary>Debug or Release: the folder above this test's net10.0 output folder.</summary>
+    private static string TestConfiguration() =>
+        Path.GetFileName(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory))!);
+
+    /// <summary>Runs a program to completion and returns its standard output; a non-zero exit fails the test with both streams.</summary>
+    private async Task<string> RunAsync(string workingDirectory, string fileName, params string[] arguments)
+    {
+        var info = new ProcessStartInfo(fileName)
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments) info.ArgumentList.Add(argument);
+        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        info.Environment["DOTNET_NOLOGO"] = "1";
+        // The installed command finds the runtime through DOTNET_ROOT, as in a user's shell.
+        info.Environment["DOTNET_ROOT"] = DotnetRoot;
+        if (arguments is ["tool", ..])
+        {
+            // Extract into the temp folder, not the user's NuGet cache, where a package of the same version would be reused.
+            info.Environment["NUGET_PACKAGES"] = Path.Combine(_folder, "nuget-packages");
+        }
+
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(StepTimeout);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"`{Path.GetFileName(fileName)} {string.Join(' ', arguments)}` ran longer than {StepTimeout}");
+        }
+        var (text, errors) = (await stdout, await stderr);
+        Assert.True(process.ExitCode == 0,
+            $"`{Path.GetFileName(fileName)} {string.Join(' ', arguments)}` exited {process.ExitCode}:\n{text}\n{errors}");
+        return text;
+    }
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+}
+
+/// <summary>
+/// Packing compresses ~1.4 GB: beside this assembly's training tests on 2 cores it took over 10 minutes instead of one, so it
+/// runs alone, after the parallel tests.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ToolPackageCollection
+{
+    public const string Name = "tool package";
+}
