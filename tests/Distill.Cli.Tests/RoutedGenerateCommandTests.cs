@@ -5,11 +5,12 @@ using Distill.Core.Samples;
 using Distill.Data;
 using Distill.World.Store;
 using Distill.World.Tasks;
+using Xunit.Abstractions;
 
 namespace Distill.Cli.Tests;
 
 /// <summary><c>distill generate --routing</c>: three teachers (one scripted server, three models) picked per task by tier.</summary>
-public sealed class RoutedGenerateCommandTests : IAsyncLifetime
+public sealed class RoutedGenerateCommandTests(ITestOutputHelper log) : IAsyncLifetime
 {
     private static readonly Dictionary<string, string> ModelOf = new() { ["cheap"] = "cheap-model", ["mid"] = "mid-model", ["strong"] = "strong-model" };
     private readonly string _dir = Directory.CreateTempSubdirectory("distill-route-cli-").FullName;
@@ -113,6 +114,8 @@ public sealed class RoutedGenerateCommandTests : IAsyncLifetime
 
         var stats = await CliRun.RunAsync("dataset", "stats", Out);
 
+        log.WriteLine(result.Output);
+        log.WriteLine(stats.Output);
         Assert.True(stats.ExitCode == 0, stats.Output + stats.Error);
         Assert.Contains("strong (openai-compatible/strong-model)", stats.Output);
         Assert.Contains("per accepted sample", stats.Output);

@@ -7,12 +7,13 @@ using Distill.Generation.Runner;
 using Distill.Teachers;
 using Distill.Teachers.Tests;
 using Distill.World.Tasks;
+using Xunit.Abstractions;
 using Server = Distill.Teachers.Tests.FaultServer.FaultServer;
 
 namespace Distill.Generation.Tests.Runner;
 
 /// <summary>Multi-teacher routing: tasks routed by tier to three fake teachers, per-teacher stats and budgets, fallbacks, resume.</summary>
-public sealed class RoutedRunnerTests : IAsyncLifetime
+public sealed class RoutedRunnerTests(ITestOutputHelper log) : IAsyncLifetime
 {
     private static readonly IReadOnlyList<WorldTask> World = ScriptedWorld.Tasks(30);
     private static readonly IReadOnlyList<SeedTask> Tasks = World.Select(t => t.ToSeedTask()).ToList();
@@ -165,6 +166,7 @@ public sealed class RoutedRunnerTests : IAsyncLifetime
 
         var strong = result.Teachers.Single(t => t.Teacher == "strong");
         var cheap = result.Teachers.Single(t => t.Teacher == "cheap");
+        log.WriteLine(string.Join("\n", result.Teachers));
         Assert.False(result.BudgetReached); // no total budget: the run did not stop, one teacher did
         Assert.True(strong.Budget!.Exhausted);
         Assert.True(strong.Budget.SpentUsd <= strongBudget, $"ledger spent {strong.Budget.SpentUsd}");
