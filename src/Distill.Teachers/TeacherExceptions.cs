@@ -70,7 +70,9 @@ public sealed class BudgetExhaustedException : TeacherException
     /// <param name="raise">The setting that holds the budget, for the fix: <c>--budget-usd</c> or a teacher's <c>BudgetUsd</c>.</param>
     public BudgetExhaustedException(string teacher, double limitUsd, double worstCaseUsd, string raise = "--budget-usd")
         : base(teacher, $"The budget of {limitUsd.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture)} USD cannot cover another request to teacher '{teacher}' (worst case {worstCaseUsd.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture)} USD).",
-            $"raise {raise} and run again to continue") { }
+            $"raise {raise} and run again to continue")
+    {
+    }
 
     public override string RejectReason => Reason;
 }
