@@ -30,12 +30,21 @@ public sealed record LogprobStats(long AssistantTurns, long TurnsWithLogprobs, l
         $"{(teacher is null ? "(none)" : $"{teacher.Provider}/{teacher.Model}")}: {provenance?.Describe() ?? NotRecorded}";
 }
 
+/// <summary>One teacher's part of a dataset (a routed run mixes teachers): what it produced and what that cost.</summary>
+/// <param name="TotalCostUsd">Cost of its accepted and rejected samples: rejects were paid for too.</param>
+public sealed record TeacherCostStats(long Accepted, long Rejected, double AcceptedCostUsd, double TotalCostUsd)
+{
+    /// <summary>TotalCostUsd / Accepted (0 when nothing was accepted): what one kept sample of this teacher really cost.</summary>
+    public double CostPerAcceptedSample => Accepted == 0 ? 0 : TotalCostUsd / Accepted;
+}
+
 /// <summary>What <c>distill dataset stats</c> shows. Dictionaries are sorted by key.</summary>
 /// <param name="ByTemplate">Key: <c>template_id@template_version</c>, or "(none)".</param>
 /// <param name="ByTeacher">Key: <c>provider/model</c>, or "(none)".</param>
 /// <param name="ByVerified">Keys: "verified", "failed", "unverified" (verifier not run).</param>
 /// <param name="TotalCostUsd">Teacher cost of accepted and rejected samples: rejects were paid for too.</param>
 /// <param name="CostPerAcceptedSample">TotalCostUsd / Accepted (0 when nothing was accepted): what one kept sample really cost.</param>
+/// <param name="CostByTeacher">Counts and cost per teacher, keyed as <paramref name="ByTeacher"/> (rejects under the teacher they name).</param>
 public sealed record DatasetStats(
     long Accepted,
     long Rejected,
@@ -49,7 +58,8 @@ public sealed record DatasetStats(
     LogprobStats Logprobs,
     double TotalCostUsd,
     double AcceptedCostUsd,
-    double CostPerAcceptedSample);
+    double CostPerAcceptedSample,
+    IReadOnlyDictionary<string, TeacherCostStats>? CostByTeacher = null);
 
 /// <summary>Computes <see cref="DatasetStats"/> in one streaming pass (memory does not grow with the dataset).</summary>
 public static class DatasetStatistics
@@ -78,13 +88,15 @@ public static class DatasetStatistics
         int maxTopK = 0;
         var byProvenance = new SortedDictionary<string, long>(StringComparer.Ordinal);
         double acceptedCost = 0, rejectedCost = 0;
+        var costByTeacher = new SortedDictionary<string, TeacherCostStats>(StringComparer.Ordinal);
 
         await foreach (var s in samples.WithCancellation(ct).ConfigureAwait(false))
         {
             accepted++;
             Add(byKind, s.Kind);
             Add(byTemplate, TemplateKey(s));
-            Add(byTeacher, s.Teacher is null ? "(none)" : $"{s.Teacher.Provider}/{s.Teacher.Model}");
+            Add(byTeacher, TeacherKey(s));
+            AddCost(costByTeacher, TeacherKey(s), s.CostUsd, accepted: true);
             Add(byVerified, s.Verified switch { true => "verified", false => "failed", null => "unverified" });
             acceptedCost += s.CostUsd;
             bool anyLogprobs = false;
@@ -118,6 +130,7 @@ public static class DatasetStatistics
                 Add(rejectsByReason, r.RejectReason);
                 Add(rejectsByTemplate, TemplateKey(r.Sample));
                 rejectedCost += r.Sample.CostUsd;
+                AddCost(costByTeacher, TeacherKey(r.Sample), r.Sample.CostUsd, accepted: false);
             }
 
         var histogram = BucketEdges.Select((from, i) => new HistogramBucket(from, i + 1 < BucketEdges.Count ? BucketEdges[i + 1] : null, buckets[i])).ToArray();
@@ -125,7 +138,7 @@ public static class DatasetStatistics
         return new DatasetStats(accepted, rejected, byKind, byTemplate, byTeacher, byVerified, rejectsByReason, rejectsByTemplate,
             new TokenLengthStats(histogram, accepted, estimated, accepted == 0 ? 0 : min, max, accepted == 0 ? 0 : (double)totalTokens / accepted),
             new LogprobStats(assistantTurns, turnsWithLogprobs, toolCallTurns, toolCallTurnsWithLogprobs, samplesWithLogprobs, logprobTokens, maxTopK, byProvenance),
-            total, acceptedCost, accepted == 0 ? 0 : total / accepted);
+            total, acceptedCost, accepted == 0 ? 0 : total / accepted, costByTeacher);
     }
 
     /// <summary>
@@ -148,4 +161,14 @@ public static class DatasetStatistics
     private static string TemplateKey(Sample s) => s.TemplateId is null ? "(none)" : $"{s.TemplateId}@{s.TemplateVersion ?? "?"}";
 
     private static void Add(SortedDictionary<string, long> d, string key) => d[key] = d.GetValueOrDefault(key) + 1;
+
+    private static string TeacherKey(Sample s) => s.Teacher is null ? "(none)" : $"{s.Teacher.Provider}/{s.Teacher.Model}";
+
+    private static void AddCost(SortedDictionary<string, TeacherCostStats> d, string key, double cost, bool accepted)
+    {
+        var t = d.GetValueOrDefault(key) ?? new TeacherCostStats(0, 0, 0, 0);
+        d[key] = accepted
+            ? t with { Accepted = t.Accepted + 1, AcceptedCostUsd = t.AcceptedCostUsd + cost, TotalCostUsd = t.TotalCostUsd + cost }
+            : t with { Rejected = t.Rejected + 1, TotalCostUsd = t.TotalCostUsd + cost };
+    }
 }

@@ -60,16 +60,19 @@ public sealed class TeacherRequestException : TeacherException
 }
 
 /// <summary>
-/// The run's <c>--budget-usd</c> cannot cover this request's worst-case cost (see <see cref="BudgetLedger"/>): it was not sent.
-/// The sample is left uncommitted, so a run with a larger budget generates it.
+/// A budget (the run's <c>--budget-usd</c>, or a teacher's own <c>BudgetUsd</c>) cannot cover this request's worst-case cost
+/// (see <see cref="BudgetLedger"/>): it was not sent. The sample is left uncommitted, so a run with a larger budget generates it.
 /// </summary>
 public sealed class BudgetExhaustedException : TeacherException
 {
     public const string Reason = "budget_reached";
 
-    public BudgetExhaustedException(string teacher, double limitUsd, double worstCaseUsd)
+    /// <param name="raise">The setting that holds the budget, for the fix: <c>--budget-usd</c> or a teacher's <c>BudgetUsd</c>.</param>
+    public BudgetExhaustedException(string teacher, double limitUsd, double worstCaseUsd, string raise = "--budget-usd")
         : base(teacher, $"The budget of {limitUsd.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture)} USD cannot cover another request to teacher '{teacher}' (worst case {worstCaseUsd.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture)} USD).",
-            "raise --budget-usd and run again to continue") { }
+            $"raise {raise} and run again to continue")
+    {
+    }
 
     public override string RejectReason => Reason;
 }

@@ -109,6 +109,13 @@ public sealed class TeacherOptions
 
     public double OutputPricePer1M { get; set; }
 
+    /// <summary>
+    /// Most this teacher may cost in one <c>distill generate</c> run, in USD; null for no limit of its own (<c>--budget-usd</c> still
+    /// caps the run). Kept like <c>--budget-usd</c>: each request reserves its worst-case cost first, so it is never passed. When it
+    /// is spent, only the tasks routed to this teacher stop (left for the next run); the other teachers go on.
+    /// </summary>
+    public double? BudgetUsd { get; set; }
+
     /// <summary>Name of the teacher to use when this one is down (circuit open or retries exhausted).</summary>
     public string? FallbackTeacher { get; set; }
 
@@ -140,6 +147,7 @@ public sealed class TeacherOptions
         if (CircuitSamplingDuration < TimeSpan.FromMilliseconds(500)) p.Add($"{who}: CircuitSamplingDuration must be at least 0.5 s.");
         if (CircuitBreakDuration < TimeSpan.FromMilliseconds(500)) p.Add($"{who}: CircuitBreakDuration must be at least 0.5 s.");
         if (InputPricePer1M < 0 || OutputPricePer1M < 0 || CachedInputPricePer1M < 0) p.Add($"{who}: prices cannot be negative.");
+        if (BudgetUsd is { } budget && !(budget >= 0 && double.IsFinite(budget))) p.Add($"{who}: BudgetUsd must be a finite amount of at least 0 (or unset for no limit of its own).");
         if (FallbackTeacher is not null && FallbackTeacher == Name) p.Add($"{who}: FallbackTeacher cannot be the teacher itself.");
         return p;
     }

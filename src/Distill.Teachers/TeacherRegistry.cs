@@ -72,12 +72,19 @@ public sealed class TeacherRegistry : IDisposable
     }
 
     /// <summary>The teacher named <paramref name="name"/>, with its fallback chain.</summary>
-    public ITeacher Get(string name)
+    public ITeacher Get(string name) => Get(name, (_, teacher) => teacher);
+
+    /// <summary>
+    /// The teacher named <paramref name="name"/>, with its fallback chain, each teacher of the chain passed through
+    /// <paramref name="wrap"/> (its name, its client) before it is chained: what wraps a teacher (its own budget) then applies
+    /// whichever route reaches it, as the primary or as someone's fallback.
+    /// </summary>
+    public ITeacher Get(string name, Func<string, ITeacher, ITeacher> wrap)
     {
         var options = OptionsOf(name);
-        ITeacher teacher = _resilient[name];
+        var teacher = wrap(name, _resilient[name]);
         return options.FallbackTeacher is { } fb
-            ? new FallbackTeacher(teacher, Get(fb), _loggers.CreateLogger<FallbackTeacher>())
+            ? new FallbackTeacher(teacher, Get(fb, wrap), _loggers.CreateLogger<FallbackTeacher>())
             : teacher;
     }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json.Nodes;
 using Distill.Core.Errors;
 using Distill.Data;
 using Spectre.Console;
@@ -103,7 +104,7 @@ public static class DatasetCommand
             console.MarkupLine($"[bold]{stats.Accepted}[/] accepted, [bold]{stats.Rejected}[/] rejected; cost ${stats.TotalCostUsd:F4} in all, ${stats.CostPerAcceptedSample:F6} per accepted sample");
             Counts(console, "kind", stats.ByKind);
             Counts(console, "template@version", stats.ByTemplate);
-            Counts(console, "teacher", stats.ByTeacher);
+            TeacherTable(console, stats, DatasetManifest.Load(parse.GetValue(dir)!).Config);
             Counts(console, "verification", stats.ByVerified);
             Counts(console, "reject reason", stats.RejectsByReason);
             var lp = stats.Logprobs;
@@ -127,6 +128,34 @@ public static class DatasetCommand
             return DistillApp.Success;
         });
         return command;
+    }
+
+    /// <summary>Samples and cost per teacher (a routed run mixes several), labelled with the configured names the manifest gives them.</summary>
+    private static void TeacherTable(IAnsiConsole console, DatasetStats stats, JsonObject? config)
+    {
+        if (stats.CostByTeacher is not { Count: > 0 } byTeacher) return;
+        var names = ConfiguredTeacherNames(config);
+        var table = new Table().RoundedBorder().AddColumn("teacher").AddColumn(new TableColumn("accepted").RightAligned())
+            .AddColumn(new TableColumn("rejected").RightAligned()).AddColumn(new TableColumn("cost").RightAligned())
+            .AddColumn(new TableColumn("per accepted sample").RightAligned());
+        foreach (var (key, t) in byTeacher)
+        {
+            table.AddRow(Markup.Escape(names.TryGetValue(key, out var name) ? $"{name} ({key})" : key),
+                t.Accepted.ToString(CultureInfo.InvariantCulture), t.Rejected.ToString(CultureInfo.InvariantCulture),
+                t.TotalCostUsd.ToString("$0.0000", CultureInfo.InvariantCulture), t.CostPerAcceptedSample.ToString("$0.000000", CultureInfo.InvariantCulture));
+        }
+        console.Write(table);
+    }
+
+    /// <summary><c>provider/model</c> -> the configured teacher name(s) of the generation config (<c>teacher</c>, or a routed run's <c>teachers</c>).</summary>
+    private static Dictionary<string, string> ConfiguredTeacherNames(JsonObject? config)
+    {
+        var entries = new List<JsonObject>();
+        if (config?["teachers"] is JsonArray list) entries.AddRange(list.OfType<JsonObject>());
+        else if (config?["teacher"] is JsonObject one) entries.Add(one);
+        return entries.Where(e => e["name"] is JsonValue)
+            .GroupBy(e => $"{(string?)e["provider"]}/{(string?)e["model"]}", StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => string.Join(", ", g.Select(e => (string?)e["name"])), StringComparer.Ordinal);
     }
 
     private static void Counts(IAnsiConsole console, string title, IReadOnlyDictionary<string, long> counts, string unit = "samples")

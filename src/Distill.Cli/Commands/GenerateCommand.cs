@@ -5,6 +5,7 @@ using Distill.Cli.Composition;
 using Distill.Core.Errors;
 using Distill.Generation.Quality;
 using Distill.Generation.Recipes;
+using Distill.Generation.Routing;
 using Distill.Generation.Runner;
 using Distill.Generation.Templates;
 using Distill.Generation.Tools;
@@ -22,6 +23,7 @@ public static class GenerateCommand
         var recipe = new Option<string>("--recipe") { Description = $"Recipe: {string.Join(", ", RecipeCatalog.Names)}.", Required = true };
         var template = new Option<string?>("--template") { Description = "Template id in Paths:Prompts (default: the recipe's: tool-agent, cot-answer, instruction-basic)." };
         var teacher = new Option<string?>("--teacher") { Description = "Configured teacher name (default: the first in Teachers); world-scripted plays the embedded world's demonstrations (no model)." };
+        var routing = new Option<string?>("--routing") { Description = "Instead of --teacher: a routing table of appsettings.json's Routing section that picks each task's teacher by a task field (e.g. by tier: easy tasks to a cheap teacher)." };
         var tasks = new Option<string>("--tasks") { Description = "Seed tasks: world:train, world:heldout, a .jsonl or a .parquet file.", Required = true };
         var count = new Option<int?>("--count") { Description = "Number of tasks (world: how many to generate; files: the first N)." };
         var output = new Option<string>("--out") { Description = "Dataset folder, e.g. datasets/my-set (created, or resumed).", Required = true };
@@ -51,7 +53,7 @@ public static class GenerateCommand
         var nearDup = new Option<double>("--near-dup-threshold") { Description = "Jaccard similarity at which a row is a near-duplicate.", DefaultValueFactory = _ => 0.85 };
         var command = new Command("generate", "Generate a distillation dataset: recipe + template + teacher over seed tasks; resumable, cached, budgeted.")
         {
-            recipe, template, teacher, tasks, count, output, concurrency, shard, shardCount, dryRun, budget, reparse, logprobs, logprobsOptional, stopAfterErrors, retryRejects,
+            recipe, template, teacher, routing, tasks, count, output, concurrency, shard, shardCount, dryRun, budget, reparse, logprobs, logprobsOptional, stopAfterErrors, retryRejects,
             seed, commitEvery, evol, vars, maxSteps, simulator, maxTurns, judge, minJudge, nearDup,
         };
         command.SetAction(async (parse, cancellationToken) =>
@@ -83,20 +85,34 @@ public static class GenerateCommand
                 throw new DistillException($"--judge template '{judgeDefinition.Id}' is for recipe '{judgeDefinition.Recipe}', not 'judge'", "use a judge template such as judge-score");
             var simulatorDefinition = recipeName == "dialogue" ? library.Get(parse.GetValue(simulator) ?? "user-simulator") : null;
             var evolDefinition = parse.GetValue(evol) is { } evolId ? library.Get(evolId) : null;
-            var teacherName = parse.GetValue(teacher) ?? options.Teachers.FirstOrDefault()?.Name
-                ?? throw new DistillException("no teacher is configured", "add one under Teachers in appsettings.json");
+            var routingName = parse.GetValue(routing);
+            if (routingName is not null && parse.GetValue(teacher) is not null)
+                throw new DistillException("--routing and --teacher cannot be combined", "use --teacher for one teacher, or --routing for a table that picks one per task");
             var domain = TaskDomains.For(parse.GetValue(tasks)!);
-            // A domain's scripted teacher (world-scripted: the world's demonstrations, no model) is built in unless a configured
-            // teacher takes the name.
-            var scripted = teacherName == domain.ScriptedTeacherName && options.Teachers.All(t => t.Name != teacherName);
-            var teacherOptions = scripted
-                ? new TeacherOptions { Name = teacherName, Provider = "scripted", Model = $"{domain.Name}-demonstrations" }
-                : options.Teachers.FirstOrDefault(t => t.Name == teacherName)
-                    ?? throw new DistillException($"no teacher named '{teacherName}' is configured",
-                        $"configured teachers: {string.Join(", ", options.Teachers.Select(t => t.Name).Concat(TaskDomains.All.Where(d => d.ScriptedTeacherName is not null).Select(d => d.ScriptedTeacherName + " (built in)")))}");
+            // One teacher: --teacher, or the first configured. A domain's scripted teacher (world-scripted: the world's
+            // demonstrations, no model) is built in unless a configured teacher takes the name.
+            var teacherName = routingName is not null ? null
+                : parse.GetValue(teacher) ?? options.Teachers.FirstOrDefault()?.Name
+                    ?? throw new DistillException("no teacher is configured", "add one under Teachers in appsettings.json");
+            var scripted = teacherName is not null && teacherName == domain.ScriptedTeacherName && options.Teachers.All(t => t.Name != teacherName);
+            if (teacherName is not null && !scripted && options.Teachers.All(t => t.Name != teacherName))
+                throw new DistillException($"no teacher named '{teacherName}' is configured",
+                    $"configured teachers: {string.Join(", ", options.Teachers.Select(t => t.Name).Concat(TaskDomains.All.Where(d => d.ScriptedTeacherName is not null).Select(d => d.ScriptedTeacherName + " (built in)")))}");
+            TeacherOptions OptionsOf(string name) => scripted
+                ? new TeacherOptions { Name = name, Provider = "scripted", Model = $"{domain.Name}-demonstrations" }
+                : options.Teachers.First(t => t.Name == name);
             var seedTasks = await TaskSources.LoadAsync(parse.GetValue(tasks)!, parse.GetValue(count), TaskDomains.All, cancellationToken);
             var variables = TaskDomains.Variables(domain, TemplateVariableArgs.Parse(parse.GetValue(vars) ?? []));
             var outDir = Path.GetFullPath(parse.GetValue(output)!);
+            var mine = seedTasks.Where((_, i) => i % shards == shardIndex).ToList();
+            var router = routingName is null ? TaskRouter.Single(teacherName!)
+                : TaskRouter.Create(routingName, options.Routing.GetValueOrDefault(routingName)
+                        ?? throw new DistillException($"no routing named '{routingName}' is configured",
+                            options.Routing.Count == 0 ? "add one under Routing in appsettings.json (README: \"Routing tasks to teachers\")" : $"configured routings: {string.Join(", ", options.Routing.Keys)}"),
+                    options.Teachers.Select(t => t.Name).ToList(), recipeName, variables, seedTasks);
+            // The teachers this worker's tasks go to, each with the tasks it gets (a run with no task left still names its teacher).
+            var shares = mine.GroupBy(router.TeacherFor, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+            var routed = shares.Count > 0 ? shares.Keys.Select(OptionsOf).ToList() : [OptionsOf(router.Default)];
 
             var tools = recipeName is "tool_trace" or "dialogue" ? new ToolRuntime(domain.Tools) : null;
             RecipeContext Context(ITeacher t) => new()
@@ -115,67 +131,92 @@ public static class GenerateCommand
 
             if (parse.GetValue(dryRun))
             {
-                var mine = seedTasks.Where((_, i) => i % shards == shardIndex).ToList();
-                var estimateContext = Context(new NoTeacher(teacherOptions));
-                var estimate = await DryRun.EstimateAsync(RecipeCatalog.Create(recipeName, estimateContext), estimateContext, teacherOptions, mine, cancellationToken);
-                PrintDryRun(cli.Console, estimate, definition, teacherOptions);
+                var estimates = new List<(TeacherOptions Teacher, DryRunEstimate Estimate)>();
+                foreach (var teacherOptions in routed)
+                {
+                    var estimateContext = Context(new NoTeacher(teacherOptions));
+                    estimates.Add((teacherOptions, await DryRun.EstimateAsync(RecipeCatalog.Create(recipeName, estimateContext), estimateContext, teacherOptions,
+                        shares.GetValueOrDefault(teacherOptions.Name) ?? [], cancellationToken)));
+                }
+                PrintDryRun(cli.Console, estimates, definition);
                 return DistillApp.Success;
             }
 
             var ledger = parse.GetValue(budget) is { } limit ? new BudgetLedger(limit) : null;
-            if (ledger is not null)
+            // Each teacher's own BudgetUsd, one ledger per teacher whichever route reaches it (as the primary or as a fallback).
+            var teacherLedgers = scripted ? new Dictionary<string, BudgetLedger>(StringComparer.Ordinal)
+                : options.Teachers.Where(t => t.BudgetUsd is not null).ToDictionary(t => t.Name, t => new BudgetLedger(t.BudgetUsd!.Value), StringComparer.Ordinal);
+            if (ledger is not null || teacherLedgers.Count > 0)
             {
                 // A hard cap needs a bound on every completion; checked here, before any paid call.
                 var unbounded = new[] { definition, judgeDefinition, simulatorDefinition, evolDefinition }.OfType<TemplateDefinition>().FirstOrDefault(d => d.Parameters.MaxTokens is null);
                 if (unbounded is not null)
-                    throw new DistillException($"template '{unbounded.Id}' sets no max_tokens, so a request's worst-case cost is unbounded and --budget-usd cannot be kept",
-                        "set max_tokens in its front matter (parameters), or run without --budget-usd");
+                    throw new DistillException($"template '{unbounded.Id}' sets no max_tokens, so a request's worst-case cost is unbounded and {(ledger is not null ? "--budget-usd" : "a teacher's BudgetUsd")} cannot be kept",
+                        $"set max_tokens in its front matter (parameters), or run without {(ledger is not null ? "--budget-usd" : "BudgetUsd on the teachers")}");
             }
 
             TemplateArchive.Store(outDir, definition); // the text of this version stays readable after prompts/ changes
 
             using var registry = scripted ? null : TeacherRegistry.Create(options.Teachers, cli.LoggerFactory);
             var cacheDir = Path.Combine(Path.GetFullPath(options.Paths.Cache), "teacher-responses");
-            ITeacher teacherClient = registry?.Get(teacherName) ?? domain.CreateScriptedTeacher(seedTasks);
-            if (ledger is not null)
-                teacherClient = new BudgetedTeacher(teacherClient, ledger, WorstCaseCost.Highest(FallbackChain(teacherOptions, options.Teachers)));
-            var caching = new CachingTeacher(teacherClient, cacheDir, definition.Version, parse.GetValue(reparse));
-            var optionalLogprobs = parse.GetValue(logprobsOptional) ? new LogprobsOptionalTeacher(caching, cli.LoggerFactory.CreateLogger("Distill.Generate")) : null;
-            var recipeContext = Context(optionalLogprobs is null ? caching : (ITeacher)optionalLogprobs);
+            var logger = cli.LoggerFactory.CreateLogger("Distill.Generate");
+            ITeacher WithOwnBudget(string name, ITeacher client) => teacherLedgers.TryGetValue(name, out var own)
+                ? new BudgetedTeacher(client, own, WorstCaseCost.Highest([registry!.OptionsOf(name)]), $"the BudgetUsd of teacher '{name}'")
+                : client;
+            var routes = new List<TeacherRoute>();
+            foreach (var teacherOptions in routed)
+            {
+                ITeacher client = registry?.Get(teacherOptions.Name, WithOwnBudget) ?? domain.CreateScriptedTeacher(seedTasks);
+                if (ledger is not null)
+                    client = new BudgetedTeacher(client, ledger, WorstCaseCost.Highest(FallbackChain(teacherOptions, options.Teachers)));
+                var caching = new CachingTeacher(client, cacheDir, definition.Version, parse.GetValue(reparse));
+                var optionalLogprobs = parse.GetValue(logprobsOptional) ? new LogprobsOptionalTeacher(caching, logger) : null;
+                routes.Add(new TeacherRoute
+                {
+                    Teacher = teacherOptions.Name,
+                    Recipe = RecipeCatalog.Create(recipeName, Context((ITeacher?)optionalLogprobs ?? caching)),
+                    Cache = caching,
+                    Budget = teacherLedgers.GetValueOrDefault(teacherOptions.Name),
+                    Judge = judgeDefinition is null ? null : new LlmJudge(judgeDefinition, caching),
+                    LogprobsOptional = optionalLogprobs,
+                });
+            }
             var config = new JsonObject
             {
                 ["recipe"] = recipeName,
                 ["template_id"] = definition.Id,
                 ["template_version"] = definition.Version,
                 ["evol_template"] = evolDefinition is null ? null : $"{evolDefinition.Id}@{evolDefinition.Version}",
-                ["teacher"] = new JsonObject
-                {
-                    ["name"] = teacherOptions.Name,
-                    ["provider"] = teacherOptions.Provider,
-                    ["model"] = teacherOptions.Model,
-                    ["endpoint"] = teacherOptions.Endpoint,
-                    ["tokenizer_id"] = teacherOptions.TokenizerId,
-                },
-                ["params"] = new JsonObject
-                {
-                    ["temperature"] = definition.Parameters.Temperature,
-                    ["top_p"] = definition.Parameters.TopP,
-                    ["max_tokens"] = definition.Parameters.MaxTokens,
-                    ["seed"] = parse.GetValue(seed),
-                    ["logprobs"] = parse.GetValue(logprobs),
-                    ["logprobs_optional"] = parse.GetValue(logprobsOptional) ? true : null,
-                },
-                ["tasks"] = parse.GetValue(tasks),
-                ["count"] = seedTasks.Count,
-                ["shard"] = $"{shardIndex}/{shards}",
-                ["max_steps"] = parse.GetValue(maxSteps),
-                ["simulator_template"] = simulatorDefinition is null ? null : $"{simulatorDefinition.Id}@{simulatorDefinition.Version}",
-                ["judge_template"] = judgeDefinition is null ? null : $"{judgeDefinition.Id}@{judgeDefinition.Version}",
-                ["min_judge_score"] = judgeDefinition is null ? null : parse.GetValue(minJudge),
-                ["max_turns"] = recipeName == "dialogue" ? parse.GetValue(maxTurns) : null,
-                ["near_dup_threshold"] = parse.GetValue(nearDup),
             };
-            var runner = new GenerationRunner(RecipeCatalog.Create(recipeName, recipeContext), caching, definition.Version, new GenerateOptions
+            if (router.Name is null)
+            {
+                config["teacher"] = TeacherJson(routed[0]);
+            }
+            else
+            {
+                // Rows name the provider and model that answered them; this says which configured teacher each one is, and why.
+                config["teachers"] = new JsonArray(routed.Select(t => (JsonNode)TeacherJson(t)).ToArray());
+                config["routing"] = RoutingJson(router);
+            }
+            config["params"] = new JsonObject
+            {
+                ["temperature"] = definition.Parameters.Temperature,
+                ["top_p"] = definition.Parameters.TopP,
+                ["max_tokens"] = definition.Parameters.MaxTokens,
+                ["seed"] = parse.GetValue(seed),
+                ["logprobs"] = parse.GetValue(logprobs),
+                ["logprobs_optional"] = parse.GetValue(logprobsOptional) ? true : null,
+            };
+            config["tasks"] = parse.GetValue(tasks);
+            config["count"] = seedTasks.Count;
+            config["shard"] = $"{shardIndex}/{shards}";
+            config["max_steps"] = parse.GetValue(maxSteps);
+            config["simulator_template"] = simulatorDefinition is null ? null : $"{simulatorDefinition.Id}@{simulatorDefinition.Version}";
+            config["judge_template"] = judgeDefinition is null ? null : $"{judgeDefinition.Id}@{judgeDefinition.Version}";
+            config["min_judge_score"] = judgeDefinition is null ? null : parse.GetValue(minJudge);
+            config["max_turns"] = recipeName == "dialogue" ? parse.GetValue(maxTurns) : null;
+            config["near_dup_threshold"] = parse.GetValue(nearDup);
+            var runner = new GenerationRunner(router, routes, definition.Version, new GenerateOptions
             {
                 OutputDir = outDir,
                 Concurrency = parse.GetValue(concurrency),
@@ -184,13 +225,11 @@ public static class GenerateCommand
                 Budget = ledger,
                 StopAfterRepeatedErrors = parse.GetValue(stopAfterErrors),
                 RetryRejects = retryReasons,
-                LogprobsOptional = optionalLogprobs,
                 CommitEvery = parse.GetValue(commitEvery),
                 Quality = new QualityOptions { NearDuplicateThreshold = parse.GetValue(nearDup) },
-                Judge = judgeDefinition is null ? null : new LlmJudge(judgeDefinition, caching),
                 MinJudgeScore = parse.GetValue(minJudge),
                 Config = config,
-            }, cli.LoggerFactory.CreateLogger("Distill.Generate"));
+            }, logger);
 
             var latest = new RunProgressDisplay.LatestProgress();
             var run = runner.RunAsync(seedTasks, latest, cancellationToken);
@@ -200,6 +239,25 @@ public static class GenerateCommand
             return DistillApp.Success;
         });
         return command;
+    }
+
+    /// <summary>A teacher's identity for the manifest (no secret: the key's variable name is not even listed).</summary>
+    private static JsonObject TeacherJson(TeacherOptions t) => new()
+    {
+        ["name"] = t.Name,
+        ["provider"] = t.Provider,
+        ["model"] = t.Model,
+        ["endpoint"] = t.Endpoint,
+        ["tokenizer_id"] = t.TokenizerId,
+        ["budget_usd"] = t.BudgetUsd,
+    };
+
+    /// <summary>The routing table a run used, for the manifest.</summary>
+    private static JsonObject RoutingJson(TaskRouter router)
+    {
+        var routes = new JsonObject();
+        foreach (var (value, teacher) in router.Routes.OrderBy(r => r.Key, StringComparer.Ordinal)) routes[value] = teacher;
+        return new JsonObject { ["name"] = router.Name, ["field"] = router.Field?.Text, ["routes"] = routes, ["default"] = router.Default };
     }
 
     /// <summary>The teacher and the fallbacks that may answer for it (each one's prices bound the worst case).</summary>
@@ -237,25 +295,40 @@ public static class GenerateCommand
             table.AddRow("budget: real cost / worst-case estimate", b.SpentShareOfWorstCase is { } share ? Inv($"{share:P0} (estimate error {1 - share:P0})") : "-");
             if (b.Overruns > 0) table.AddRow("budget: calls that cost more than their worst case", Inv($"{b.Overruns}"));
         }
+        // Per teacher when tasks were routed to several, or when a teacher has a budget of its own.
+        foreach (var t in p.Teachers.Where(_ => p.Teachers.Count > 1))
+        {
+            table.AddRow(Markup.Escape($"teacher {t.Teacher}: accepted / rejected of tasks"), Inv($"{t.Accepted} / {t.Rejected} of {t.Tasks}"));
+            table.AddRow(Markup.Escape($"teacher {t.Teacher}: cost (per accepted sample)"), Inv($"${t.CostUsd:0.0000}") + (t.CostPerAccepted is { } tc ? Inv($" (${tc:0.000000})") : ""));
+        }
+        foreach (var t in p.Teachers.Where(t => t.Budget is not null))
+            table.AddRow(Markup.Escape($"teacher {t.Teacher}: own budget spent of limit"), Inv($"${t.Budget!.SpentUsd:0.0000} of ${t.Budget.LimitUsd:0.0000}"));
         table.AddRow("elapsed", Inv($"{p.Elapsed:hh\\:mm\\:ss}"));
         console.Write(table);
         if (p.BudgetReached) console.WriteLine("Budget reached: stopped early; everything so far is committed. Raise --budget-usd and run again to continue.");
+        foreach (var t in p.TeachersOutOfBudget)
+            console.WriteLine($"Teacher {t.Teacher}'s own budget reached: {t.Uncommitted} of its tasks are left for the next run (the other teachers' went on). Raise its BudgetUsd and run again to generate them.");
         console.WriteLine($"Dataset: {outDir}");
     }
 
-    private static void PrintDryRun(IAnsiConsole console, DryRunEstimate e, TemplateDefinition template, TeacherOptions teacher)
+    private static void PrintDryRun(IAnsiConsole console, IReadOnlyList<(TeacherOptions Teacher, DryRunEstimate Estimate)> estimates, TemplateDefinition template)
     {
-        var table = new Table().AddColumn("dry run (no teacher calls)").AddColumn(new TableColumn("estimate").RightAligned());
         string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
-        table.AddRow("template", Markup.Escape($"{template.Id}@{template.Version}"));
-        table.AddRow("teacher", Markup.Escape($"{teacher.Name} ({teacher.Provider}, {teacher.Model})"));
-        table.AddRow("samples", Inv($"{e.Samples}"));
-        table.AddRow("teacher calls", Inv($"{e.Calls}"));
-        table.AddRow("prompt tokens", Inv($"{e.PromptTokens:N0}"));
-        table.AddRow("completion tokens (max)", Inv($"{e.MaxCompletionTokens:N0}"));
-        table.AddRow("cost (at most)", Inv($"${e.CostUsd:0.0000}"));
-        console.Write(table);
-        foreach (var line in e.FirstPrompt) console.WriteLine(line);
+        foreach (var (teacher, e) in estimates)
+        {
+            var table = new Table().AddColumn("dry run (no teacher calls)").AddColumn(new TableColumn("estimate").RightAligned());
+            table.AddRow("template", Markup.Escape($"{template.Id}@{template.Version}"));
+            table.AddRow("teacher", Markup.Escape($"{teacher.Name} ({teacher.Provider}, {teacher.Model})"));
+            table.AddRow("samples", Inv($"{e.Samples}"));
+            table.AddRow("teacher calls", Inv($"{e.Calls}"));
+            table.AddRow("prompt tokens", Inv($"{e.PromptTokens:N0}"));
+            table.AddRow("completion tokens (max)", Inv($"{e.MaxCompletionTokens:N0}"));
+            table.AddRow("cost (at most)", Inv($"${e.CostUsd:0.0000}"));
+            console.Write(table);
+        }
+        if (estimates.Count > 1)
+            console.WriteLine(Inv($"All teachers: {estimates.Sum(x => x.Estimate.Samples)} samples, cost at most ${estimates.Sum(x => x.Estimate.CostUsd):0.0000}"));
+        foreach (var line in estimates.Select(x => x.Estimate.FirstPrompt).FirstOrDefault(p => p.Count > 0) ?? []) console.WriteLine(line);
     }
 
     /// <summary>The dry run's stand-in: carries the teacher's identity, and refuses to be called.</summary>

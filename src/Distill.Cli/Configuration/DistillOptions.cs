@@ -1,4 +1,5 @@
 using Distill.Core.Configuration;
+using Distill.Generation.Routing;
 using Distill.Server.Hosting;
 using Distill.Teachers;
 
@@ -17,6 +18,9 @@ public sealed class DistillOptions : IValidatableOptions
     /// <summary>Named teachers; each gets its own resilience pipeline. Keys come from the environment variable each names.</summary>
     public List<TeacherOptions> Teachers { get; set; } = [];
 
+    /// <summary>Named routing tables for <c>distill generate --routing NAME</c>: which teacher generates each task, by a field of the task.</summary>
+    public Dictionary<string, TeacherRoutingOptions> Routing { get; set; } = new(StringComparer.Ordinal);
+
     public IEnumerable<ConfigurationProblem> Validate(string path)
     {
         if (Device is not ("auto" or "cpu" or "cuda"))
@@ -28,6 +32,14 @@ public sealed class DistillOptions : IValidatableOptions
             foreach (var problem in TeacherRegistry.Validate(Teachers))
             {
                 yield return new(nameof(Teachers), null, problem);
+            }
+        }
+        var teacherNames = Teachers.Select(t => t.Name).ToList();
+        foreach (var (name, table) in Routing)
+        {
+            foreach (var problem in table.Validate(teacherNames))
+            {
+                yield return new($"{nameof(Routing)}:{name}", null, problem);
             }
         }
     }

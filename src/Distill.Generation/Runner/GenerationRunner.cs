@@ -6,6 +6,7 @@ using Distill.Core.Samples;
 using Distill.Data;
 using Distill.Generation.Quality;
 using Distill.Generation.Recipes;
+using Distill.Generation.Routing;
 using Distill.Teachers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -35,7 +36,7 @@ public sealed record GenerateOptions
     /// </summary>
     public IReadOnlySet<string>? RetryRejects { get; init; }
 
-    /// <summary><c>--logprobs-optional</c>: the teacher wrapper whose refusals the manifest records.</summary>
+    /// <summary><c>--logprobs-optional</c>: the teacher wrapper whose refusals the manifest records (one-teacher runs; a routed run sets it per <see cref="TeacherRoute"/>).</summary>
     public LogprobsOptionalTeacher? LogprobsOptional { get; init; }
 
     /// <summary>Rows per committed shard: the most a crash can lose (it is regenerated, or re-read from the cache, on resume).</summary>
@@ -43,7 +44,7 @@ public sealed record GenerateOptions
 
     public QualityOptions Quality { get; init; } = new();
 
-    /// <summary>Optional LLM-as-judge run on every sample the recipe accepts.</summary>
+    /// <summary>Optional LLM-as-judge run on every sample the recipe accepts (one-teacher runs; a routed run sets it per <see cref="TeacherRoute"/>).</summary>
     public LlmJudge? Judge { get; init; }
 
     /// <summary>Judge scores below this (1-10) are rejected as low_judge_score.</summary>
@@ -71,6 +72,12 @@ public sealed record RunProgress(
     /// <summary>Requests answered without the logprobs asked for (<c>--logprobs-optional</c> after a refusal).</summary>
     public int AnsweredWithoutLogprobs { get; init; }
 
+    /// <summary>Each teacher's share of the run, one per route (a one-teacher run has one).</summary>
+    public IReadOnlyList<TeacherProgress> Teachers { get; init; } = [];
+
+    /// <summary>Teachers whose own budget (<c>BudgetUsd</c>) ran out: their remaining tasks are left for the next run.</summary>
+    public IEnumerable<TeacherProgress> TeachersOutOfBudget => Teachers.Where(t => t.Budget?.Exhausted == true);
+
     public int RejectedCount => Rejected.Values.Sum();
     public int UncommittedCount => Uncommitted.Values.Sum();
     public int Done => Accepted + RejectedCount + UncommittedCount;
@@ -85,9 +92,39 @@ public sealed record RunProgress(
 /// concurrency, filter (length, dedup, near-dup), write accepted rows and rejects, stop at the budget or on cancellation with
 /// everything finished so far committed. Recipes own prompts, calls and parsing; <see cref="CachingTeacher"/> owns the cache.
 /// </summary>
-public sealed class GenerationRunner(IRecipe recipe, CachingTeacher teacher, string templateVersion, GenerateOptions options, ILogger? logger = null)
+public sealed class GenerationRunner
 {
-    private readonly ILogger _log = logger ?? NullLogger.Instance;
+    private readonly TaskRouter _router;
+    private readonly IReadOnlyDictionary<string, TeacherRoute> _routes;
+    private readonly string _recipe;
+    private readonly string _templateVersion;
+    private readonly GenerateOptions _options;
+    private readonly ILogger _log;
+
+    /// <summary>One teacher for every task; its judge and logprobs-optional wrapper come from <paramref name="options"/>.</summary>
+    public GenerationRunner(IRecipe recipe, CachingTeacher teacher, string templateVersion, GenerateOptions options, ILogger? logger = null)
+        : this(TaskRouter.Single(teacher.Name),
+            [new TeacherRoute { Teacher = teacher.Name, Recipe = recipe, Cache = teacher, Judge = options.Judge, LogprobsOptional = options.LogprobsOptional }],
+            templateVersion, options, logger)
+    {
+    }
+
+    /// <summary>
+    /// Each task to the teacher <paramref name="router"/> names, through that teacher's route (its recipe, cache, budget, judge);
+    /// every route runs the same recipe, so sample ids, and with them resume and dedup, do not depend on the teacher.
+    /// </summary>
+    public GenerationRunner(TaskRouter router, IReadOnlyList<TeacherRoute> routes, string templateVersion, GenerateOptions options, ILogger? logger = null)
+    {
+        if (routes.Count == 0) throw new ArgumentException("a run needs at least one route", nameof(routes));
+        if (routes.Select(r => r.Recipe.Name).Distinct(StringComparer.Ordinal).Count() > 1)
+            throw new ArgumentException("every route of a run runs the same recipe", nameof(routes));
+        _router = router;
+        _routes = routes.ToDictionary(r => r.Teacher, StringComparer.Ordinal);
+        _recipe = routes[0].Recipe.Name;
+        _templateVersion = templateVersion;
+        _options = options;
+        _log = logger ?? NullLogger.Instance;
+    }
 
     /// <summary>Reject reasons that say nothing about the sample, so it is left uncommitted and retried by the next run.</summary>
     public static readonly IReadOnlySet<string> RetryOnResume = new HashSet<string>(StringComparer.Ordinal)
@@ -107,12 +144,13 @@ public sealed class GenerationRunner(IRecipe recipe, CachingTeacher teacher, str
 
     /// <summary>The tasks this worker owns (<c>--shard i/n</c>: every n-th, from i), with their global index and sample id.</summary>
     public IReadOnlyList<(SeedTask Task, int Index, string Id)> Plan(IReadOnlyList<SeedTask> tasks) =>
-        tasks.Select((t, i) => (Task: t, Index: i, Id: SampleId(recipe.Name, templateVersion, t.Input, i)))
-            .Where(x => x.Index % options.ShardCount == options.ShardIndex)
+        tasks.Select((t, i) => (Task: t, Index: i, Id: SampleId(_recipe, _templateVersion, t.Input, i)))
+            .Where(x => x.Index % _options.ShardCount == _options.ShardIndex)
             .ToList();
 
     public async Task<RunProgress> RunAsync(IReadOnlyList<SeedTask> tasks, IProgress<RunProgress>? progress = null, CancellationToken cancellationToken = default)
     {
+        var options = _options;
         var clock = Stopwatch.StartNew();
         var plan = Plan(tasks);
         var filter = new QualityFilter(options.Quality);
@@ -135,42 +173,52 @@ public sealed class GenerationRunner(IRecipe recipe, CachingTeacher teacher, str
             ? await RejectRetries.SelectAsync(options.OutputDir, plan.Select(p => p.Id).ToHashSet(StringComparer.Ordinal), reasons, cancellationToken).ConfigureAwait(false)
             : new Dictionary<string, int>();
         foreach (var id in attempts.Keys) writer.Retry(id);
-        var pending = plan.Where(p => !writer.IsCommitted(p.Id)).ToList();
+        var pending = plan.Where(p => !writer.IsCommitted(p.Id))
+            .Select(p => (p.Task, p.Index, p.Id, Route: RouteOf(p.Task)))
+            .ToList();
         var skipped = plan.Count - pending.Count;
         _log.LogInformation("generate: {Total} tasks for this worker, {Skipped} already committed, {Pending} to do ({Retried} of them retried rejects)",
             plan.Count, skipped, pending.Count, attempts.Count);
+        if (_routes.Count > 1)
+            _log.LogInformation("generate: routed by {Field}: {Shares}", _router.Field?.Text,
+                string.Join(", ", pending.GroupBy(p => p.Route.Teacher).Select(g => $"{g.Count()} to {g.Key}")));
 
         var gate = new SemaphoreSlim(1, 1);
         var accepted = 0;
         var rejected = new Dictionary<string, int>(StringComparer.Ordinal);
         var uncommitted = new Dictionary<string, int>(StringComparer.Ordinal);
+        var byTeacher = _routes.Keys.ToDictionary(t => t, t => new TeacherCounts { Tasks = pending.Count(p => p.Route.Teacher == t) }, StringComparer.Ordinal);
         var budgetReached = false;
-        var guard = new SystematicErrorGuard<RejectedSample>(options.StopAfterRepeatedErrors);
+        // One guard per teacher: another teacher's successes must not hide that this one fails every request the same way.
+        var guards = _routes.Keys.ToDictionary(t => t, _ => new SystematicErrorGuard<RejectedSample>(options.StopAfterRepeatedErrors), StringComparer.Ordinal);
         var fatalLock = new Lock();
         TeacherRequestException? fatal = null;
         var fatalSamples = 0;
         var failedAfterStop = 0;
-        bool Stopping() => guard.Tripped is not null || fatal is not null;
+        bool Stopping() => fatal is not null || guards.Values.Any(g => g.Tripped is not null);
 
         RunProgress Snapshot()
         {
-            var usage = teacher.Meter.Total;
-            return new RunProgress(plan.Count, skipped, accepted, new Dictionary<string, int>(rejected), usage.PromptTokens, usage.CompletionTokens,
-                usage.CostUsd, teacher.TeacherCalls, teacher.CacheHits, clock.Elapsed, budgetReached)
+            var caches = _routes.Values.Select(r => r.Cache).Distinct().ToList();
+            var usage = caches.Select(c => c.Meter.Total).ToList();
+            return new RunProgress(plan.Count, skipped, accepted, new Dictionary<string, int>(rejected), usage.Sum(u => u.PromptTokens), usage.Sum(u => u.CompletionTokens),
+                usage.Sum(u => u.CostUsd), caches.Sum(c => c.TeacherCalls), caches.Sum(c => c.CacheHits), clock.Elapsed, budgetReached)
             {
                 Uncommitted = new Dictionary<string, int>(uncommitted),
                 RetriedRejects = attempts.Count,
                 Budget = options.Budget?.Snapshot(),
-                AnsweredWithoutLogprobs = options.LogprobsOptional?.AnsweredWithoutLogprobs ?? 0,
+                AnsweredWithoutLogprobs = _routes.Values.Sum(r => r.LogprobsOptional?.AnsweredWithoutLogprobs ?? 0),
+                Teachers = _routes.Values.Select(r => byTeacher[r.Teacher].Progress(r)).ToList(),
             };
         }
 
-        async Task CommitRejectsAsync(IEnumerable<RejectedSample> samples)
+        async Task CommitRejectsAsync(IEnumerable<RejectedSample> samples, TeacherCounts counts)
         {
             foreach (var r in samples)
             {
                 await writer.RejectAsync(r, CancellationToken.None).ConfigureAwait(false);
                 rejected[r.RejectReason] = rejected.GetValueOrDefault(r.RejectReason) + 1;
+                counts.Rejected++;
             }
         }
 
@@ -185,44 +233,60 @@ public sealed class GenerationRunner(IRecipe recipe, CachingTeacher teacher, str
                         budgetReached = true;
                         return;
                     }
-                    RecipeResult result;
-                    try
+                    var route = item.Route;
+                    var counts = byTeacher[route.Teacher];
+                    var guard = guards[route.Teacher];
+                    RecipeResult? result = null;
+                    // A teacher whose own budget is spent takes no more tasks; the other teachers' tasks go on.
+                    if (route.Budget?.Exhausted != true)
                     {
-                        result = await recipe.RunAsync(item.Task, item.Id, SeedIndex(item.Index, attempts.GetValueOrDefault(item.Id, 1)), ct).ConfigureAwait(false);
-                        if (result.Accepted && options.Judge is { } judge) result = await JudgeAsync(judge, result, item.Task, ct).ConfigureAwait(false);
-                    }
-                    catch (TeacherRequestException e) when (e.IsFatal)
-                    {
-                        // Bad key, no access, wrong deployment: no request can succeed. Stop, and commit nothing for it.
-                        lock (fatalLock) { fatal ??= e; fatalSamples++; }
-                        return;
+                        try
+                        {
+                            result = await route.Recipe.RunAsync(item.Task, item.Id, SeedIndex(item.Index, attempts.GetValueOrDefault(item.Id, 1)), ct).ConfigureAwait(false);
+                            if (result.Accepted && route.Judge is { } judge) result = await JudgeAsync(judge, result, item.Task, ct).ConfigureAwait(false);
+                        }
+                        catch (TeacherRequestException e) when (e.IsFatal)
+                        {
+                            // Bad key, no access, wrong deployment: no request can succeed. Stop, and commit nothing for it.
+                            lock (fatalLock) { fatal ??= e; fatalSamples++; }
+                            return;
+                        }
                     }
                     await gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
                     try
                     {
+                        if (result is null)
+                        {
+                            uncommitted[BudgetExhaustedException.Reason] = uncommitted.GetValueOrDefault(BudgetExhaustedException.Reason) + 1;
+                            counts.Uncommitted++;
+                            progress?.Report(Snapshot());
+                            return;
+                        }
                         var reason = result.RejectReason ?? filter.Admit(result.Sample);
-                        if (reason == BudgetExhaustedException.Reason) budgetReached = true;
+                        if (reason == BudgetExhaustedException.Reason && options.Budget?.Exhausted == true) budgetReached = true;
                         var requestError = reason is null ? null : RequestError(result);
                         if (reason is not null && (RetryOnResume.Contains(reason) || requestError is not null && Stopping()))
                         {
                             uncommitted[reason] = uncommitted.GetValueOrDefault(reason) + 1;
-                            if (requestError is not null && guard.Tripped is not null) failedAfterStop++;
+                            counts.Uncommitted++;
+                            if (requestError is not null && guards.Values.Any(g => g.Tripped is not null)) failedAfterStop++;
                         }
                         else if (requestError is not null)
                         {
-                            await CommitRejectsAsync(guard.Failed(requestError, new RejectedSample(result.Sample, reason!))).ConfigureAwait(false);
+                            await CommitRejectsAsync(guard.Failed(requestError, new RejectedSample(result.Sample, reason!)), counts).ConfigureAwait(false);
                         }
                         else
                         {
-                            await CommitRejectsAsync(guard.Passed()).ConfigureAwait(false);
+                            await CommitRejectsAsync(guard.Passed(), counts).ConfigureAwait(false);
                             if (reason is null)
                             {
                                 await writer.AppendAsync(result.Sample, CancellationToken.None).ConfigureAwait(false);
                                 accepted++;
+                                counts.Accepted++;
                             }
                             else
                             {
-                                await CommitRejectsAsync([new RejectedSample(result.Sample, reason)]).ConfigureAwait(false);
+                                await CommitRejectsAsync([new RejectedSample(result.Sample, reason)], counts).ConfigureAwait(false);
                             }
                         }
                         progress?.Report(Snapshot());
@@ -232,24 +296,58 @@ public sealed class GenerationRunner(IRecipe recipe, CachingTeacher teacher, str
                         gate.Release();
                     }
                 }).ConfigureAwait(false);
-            await CommitRejectsAsync(guard.Finish()).ConfigureAwait(false);
+            foreach (var (teacher, guard) in guards) await CommitRejectsAsync(guard.Finish(), byTeacher[teacher]).ConfigureAwait(false);
         }
         finally
         {
             // Ctrl+C, a fatal teacher error or the end: commit everything finished, whatever happened.
-            if (options.LogprobsOptional is { Refusals: > 0 } optional)
-                writer.SetConfigValue("logprobs_refused", new JsonObject { ["teacher"] = optional.Name, ["answered_without_logprobs"] = optional.AnsweredWithoutLogprobs });
+            if (LogprobsRefused() is { } refused) writer.SetConfigValue("logprobs_refused", refused);
             await writer.FlushAsync(CancellationToken.None).ConfigureAwait(false);
         }
         if (fatal is not null) throw new SystematicTeacherErrorException(fatal, fatalSamples);
-        if (guard.Tripped is { } systematic) throw new SystematicTeacherErrorException(systematic, guard.HeldCount + failedAfterStop);
+        if (guards.Values.FirstOrDefault(g => g.Tripped is not null) is { Tripped: { } systematic } tripped)
+            throw new SystematicTeacherErrorException(systematic, tripped.HeldCount + failedAfterStop);
         if (budgetReached)
         {
             _log.LogWarning("generate: budget of {Budget} USD reached; stopped with everything so far committed", options.Budget?.LimitUsd);
         }
+        foreach (var route in _routes.Values.Where(r => r.Budget?.Exhausted == true))
+        {
+            _log.LogWarning("generate: teacher {Teacher}'s own budget of {Budget} USD reached; its {Left} tasks not done are left for the next run, the other teachers' went on",
+                route.Teacher, route.Budget!.LimitUsd, byTeacher[route.Teacher].Uncommitted);
+        }
         var final = Snapshot();
         progress?.Report(final);
         return final;
+    }
+
+    private TeacherRoute RouteOf(SeedTask task)
+    {
+        var teacher = _router.TeacherFor(task);
+        return _routes.TryGetValue(teacher, out var route) ? route
+            : throw new InvalidOperationException($"task '{task.Id}' routes to teacher '{teacher}', which has no route in this run");
+    }
+
+    /// <summary>
+    /// The manifest's record of logprob refusals (<c>--logprobs-optional</c>): the teacher(s) that refused and how many requests
+    /// were answered without logprobs, per teacher when more than one refused; null when none did.
+    /// </summary>
+    private JsonObject? LogprobsRefused()
+    {
+        var refusing = _routes.Values.Where(r => r.LogprobsOptional is { Refusals: > 0 }).ToList();
+        if (refusing.Count == 0) return null;
+        var record = new JsonObject
+        {
+            ["teacher"] = string.Join(", ", refusing.Select(r => r.LogprobsOptional!.Name)),
+            ["answered_without_logprobs"] = refusing.Sum(r => r.LogprobsOptional!.AnsweredWithoutLogprobs),
+        };
+        if (refusing.Count > 1)
+        {
+            var by = new JsonObject();
+            foreach (var r in refusing) by[r.LogprobsOptional!.Name] = r.LogprobsOptional.AnsweredWithoutLogprobs;
+            record["by_teacher"] = by;
+        }
+        return record;
     }
 
     /// <summary>
@@ -265,9 +363,9 @@ public sealed class GenerationRunner(IRecipe recipe, CachingTeacher teacher, str
         var (verdict, reason) = await judge.ScoreAsync(result.Sample, task, ct).ConfigureAwait(false);
         if (verdict is null) return result with { RejectReason = reason };
         var sample = result.Sample.Verifier is null
-            ? result.Sample with { Verifier = LlmJudge.Name, Score = verdict.Score / 10.0, Verified = verdict.Score >= options.MinJudgeScore }
+            ? result.Sample with { Verifier = LlmJudge.Name, Score = verdict.Score / 10.0, Verified = verdict.Score >= _options.MinJudgeScore }
             : result.Sample;
-        return new RecipeResult(sample, verdict.Score < options.MinJudgeScore ? LlmJudge.LowScore : null);
+        return new RecipeResult(sample, verdict.Score < _options.MinJudgeScore ? LlmJudge.LowScore : null);
     }
 }
 

@@ -8,7 +8,8 @@ namespace Distill.Generation.Runner;
 
 /// <summary>
 /// Where seed inputs come from: <c>&lt;domain&gt;:&lt;split&gt;[:&lt;filter&gt;]</c> for a plugged-in domain's tasks with
-/// ground truth (<c>world:train</c>, <c>world:heldout:T1</c>), a JSONL file or a Parquet file of rows <c>{"id"?, "input" or "question", "expected_answer"?, "expected_tool_calls"?}</c>.
+/// ground truth (<c>world:train</c>, <c>world:heldout:T1</c>), a JSONL file or a Parquet file of rows <c>{"id"?, "input" or "question", "expected_answer"?, "expected_tool_calls"?}</c>;
+/// a JSONL row may also carry <c>"tags": {"name": "value"}</c> (what <c>--routing</c> with <c>tag:NAME</c> routes by).
 /// Every problem is a <see cref="DistillException"/> naming the file and line, raised before any teacher call.
 /// </summary>
 public static class TaskSources
@@ -54,7 +55,7 @@ public static class TaskSources
                 if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new JsonException("not a JSON object");
                 var row = doc.RootElement;
                 tasks.Add(Task(path, lineNo, tasks.Count, Str(row, "id"), Str(row, "input") ?? Str(row, "question"), Str(row, "expected_answer"),
-                    row.TryGetProperty("expected_tool_calls", out var calls) ? calls.GetRawText() : null));
+                    row.TryGetProperty("expected_tool_calls", out var calls) ? calls.GetRawText() : null, Tags(path, lineNo, row)));
             }
             catch (JsonException e)
             {
@@ -98,7 +99,16 @@ public static class TaskSources
         }
     }
 
-    private static SeedTask Task(string path, int line, int index, string? id, string? input, string? expected, string? callsJson)
+    private static IReadOnlyDictionary<string, string>? Tags(string path, int line, JsonElement row)
+    {
+        if (!row.TryGetProperty("tags", out var tags) || tags.ValueKind == JsonValueKind.Null) return null;
+        if (tags.ValueKind != JsonValueKind.Object)
+            throw new DistillException($"{path}:{line}: \"tags\" must be an object of name: value pairs", "write e.g. \"tags\": {\"difficulty\": \"hard\"}");
+        return tags.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText(), StringComparer.Ordinal);
+    }
+
+    private static SeedTask Task(string path, int line, int index, string? id, string? input, string? expected, string? callsJson,
+        IReadOnlyDictionary<string, string>? tags = null)
     {
         if (string.IsNullOrWhiteSpace(input))
             throw new DistillException($"{path}:{line}: the row has no \"input\" (or \"question\") text", "give every row an \"input\" string");
@@ -119,7 +129,7 @@ public static class TaskSources
                 throw new DistillException($"{path}:{line}: \"expected_tool_calls\" must be a list of {{\"name\", \"arguments\"}} objects", "fix the row");
             }
         }
-        return new SeedTask(id ?? $"task-{index:D6}", input, expected, calls, null);
+        return new SeedTask(id ?? $"task-{index:D6}", input, expected, calls, null, tags);
     }
 
     private static string? Str(JsonElement row, string name) =>

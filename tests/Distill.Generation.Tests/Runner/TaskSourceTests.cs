@@ -75,6 +75,7 @@ public sealed class TaskSourceTests : IDisposable
     [InlineData("noinput.jsonl", "{\"id\": \"a\"}", "noinput.jsonl:1: the row has no \"input\"")]
     [InlineData("t.csv", "a,b", "neither .jsonl nor .parquet")]
     [InlineData("w", null, "unknown world split")]
+    [InlineData("tags.jsonl", "{\"input\": \"a\", \"tags\": [\"hard\"]}", "tags.jsonl:1: \"tags\" must be an object")]
     public async Task Bad_task_sources_are_one_clear_error(string name, string? text, string expected)
     {
         var spec = name == "w" ? "world:nope" : text is null ? Path.Combine(_dir, name) : File(name, text);
@@ -82,6 +83,18 @@ public sealed class TaskSourceTests : IDisposable
         var e = await Assert.ThrowsAsync<DistillException>(() => TaskSources.LoadAsync(spec, null, Domains));
 
         Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public async Task Jsonl_tags_are_read_as_the_tasks_tags_for_routing()
+    {
+        var path = File("tagged.jsonl", "{\"input\": \"a\", \"tags\": {\"difficulty\": \"hard\", \"level\": 3}}\n{\"input\": \"b\"}\n");
+
+        var tasks = await TaskSources.LoadAsync(path, null, Domains);
+
+        Assert.Equal("hard", tasks[0].Tags!["difficulty"]);
+        Assert.Equal("3", tasks[0].Tags!["level"]);
+        Assert.Null(tasks[1].Tags);
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
