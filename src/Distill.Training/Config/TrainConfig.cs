@@ -245,7 +245,7 @@ public sealed record LossConfig
     [JsonPropertyName("sparse_fraction")] public double SparseFraction { get; init; } = 1.0;
 
     /// <summary>Online KD scores the labelled positions in at least this many chunks (more when a chunk's logits would pass 16 MB).</summary>
-    [JsonPropertyName("chunks")] public int Chunks { get; init; } = 4;
+    [JsonPropertyName("chunks")] public int Chunks { get; init; } = 8;
 
     /// <summary>Weight of the optional hidden-state MSE term (online teacher); 0 = off.</summary>
     [JsonPropertyName("hidden_weight")] public double HiddenWeight { get; init; }
