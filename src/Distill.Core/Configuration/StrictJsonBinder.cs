@@ -127,16 +127,7 @@ public static class StrictJsonBinder
         _ => node.ToJsonString(),
     };
 
-    private static string FriendlyName(Type type) => type switch
-    {
-        _ when type == typeof(int) || type == typeof(long) => "whole number",
-        _ when type == typeof(double) || type == typeof(float) || type == typeof(decimal) => "number",
-        _ when type == typeof(bool) => "true/false value",
-        _ when type == typeof(string) => "text",
-        _ when type == typeof(TimeSpan) => "duration (hh:mm:ss)",
-        _ when type.IsEnum => "choice",
-        _ => type.Name,
-    };
+    private static string FriendlyName(Type type) => ConfigTypeNames.Friendly(type);
 
     /// <summary>The enum's names as the configured converter writes them, e.g. " (one of: sft, topk_kd, online_kd, cot)".</summary>
     private static string EnumHint(Type type, JsonSerializerOptions options) => type.IsEnum

@@ -220,16 +220,7 @@ public static class StrictOptionsBinder
             ? type.GetGenericArguments()[0]
             : null;
 
-    private static string FriendlyName(Type type) => type switch
-    {
-        _ when type == typeof(int) || type == typeof(long) => "whole number",
-        _ when type == typeof(double) || type == typeof(float) || type == typeof(decimal) => "number",
-        _ when type == typeof(bool) => "true/false value",
-        _ when type == typeof(TimeSpan) => "duration (hh:mm:ss)",
-        _ when type == typeof(Uri) => "URL",
-        _ when type.IsEnum => "choice",
-        _ => type.Name,
-    };
+    private static string FriendlyName(Type type) => ConfigTypeNames.Friendly(type);
 
     private static string EnumHint(Type type) =>
         type.IsEnum ? $" (one of: {string.Join(", ", Enum.GetNames(type).Select(n => n.ToLowerInvariant()))})" : "";
