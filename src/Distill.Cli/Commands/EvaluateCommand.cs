@@ -28,7 +28,7 @@ public static class EvaluateCommand
         var count = new Option<int>("--count") { Description = "Number of tasks.", DefaultValueFactory = _ => 100 };
         var template = new Option<string>("--template") { Description = "tool_trace template the models are prompted with; use the one the students were trained on.", DefaultValueFactory = _ => "world-agent" };
         var output = new Option<string>("--out") { Description = "Report folder (report.md, evaluation.json, charts/, one trajectory dataset per model).", DefaultValueFactory = _ => "runs/eval" };
-        var concurrency = new Option<int>("--concurrency") { Description = "Tasks in flight per model (batched together by the local server).", DefaultValueFactory = _ => 8 };
+        var concurrency = new Option<int>("--concurrency") { Description = "Tasks in flight per model (batched together by the local server; on CPU it decodes one batch per core).", DefaultValueFactory = _ => 16 };
         var maxSteps = new Option<int>("--max-steps") { Description = "Model turns per task before step_limit.", DefaultValueFactory = _ => 6 };
         var samples = new Option<int>("--samples") { Description = "Sampled attempts per task besides the greedy one, for pass@k (0: greedy only).", DefaultValueFactory = _ => 0 };
         var temperature = new Option<double>("--temperature") { Description = "Temperature of the sampled attempts (--samples).", DefaultValueFactory = _ => 0.8 };
@@ -102,7 +102,7 @@ public static class EvaluateCommand
         foreach (var (name, dir) in request.Models)
         {
             await using var server = await LocalModelServer.StartAsync(dir, name, device, Math.Max(options.Serve.MaxBatchSize, request.Concurrency), cli.LoggerFactory, cancellationToken,
-                options.Serve.GuideToolCalls);
+                options.Serve.GuideToolCalls, options.Serve.DecodeWorkers);
             using var registry = TeacherRegistry.Create([server.TeacherOptions(request.Concurrency)], cli.LoggerFactory);
             var subject = new EvaluationSubject(name, dir, LocalModelServer.WeightsIdentity(dir), registry.Get(name));
             results.Add(await EvaluateOneAsync(cli, evaluator, subject, cancellationToken) with { Lineage = RunLineage.FindForModel(dir) });

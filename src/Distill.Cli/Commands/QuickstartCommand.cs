@@ -116,11 +116,13 @@ public static class QuickstartCommand
         await Timed("3 teacher traces", async () =>
         {
             await using var server = await LocalModelServer.StartAsync(teacher, TeacherModelName, DeviceSelection.Resolve(options.Device),
-                maxBatchSize: 8, cli.LoggerFactory, ct, options.Serve.GuideToolCalls);
+                maxBatchSize: 8, cli.LoggerFactory, ct, options.Serve.GuideToolCalls, options.Serve.DecodeWorkers);
+            // Enough requests in flight for a full batch on every copy of the model (one per core on CPU).
+            var concurrency = Inv(8 * server.DecodeWorkers);
             console.MarkupLineInterpolated($"[grey]teacher served at {server.Endpoint} as '{TeacherModelName}' (tokenizer {server.TokenizerId})[/]");
-            WriteSettings(settings, options, prompts, cache, server.TeacherOptions(maxConcurrency: 8));
+            WriteSettings(settings, options, prompts, cache, server.TeacherOptions(maxConcurrency: 8 * server.DecodeWorkers));
             await RunStepAsync(cli, ct, "generate", "--config", settings, "--recipe", "tool_trace", "--template", "world-agent",
-                "--teacher", TeacherModelName, "--tasks", "world:train", "--count", Inv(plan.Traces), "--logprobs", "20", "--concurrency", "8",
+                "--teacher", TeacherModelName, "--tasks", "world:train", "--count", Inv(plan.Traces), "--logprobs", "20", "--concurrency", concurrency,
                 "--near-dup-threshold", "0.97", "--out", plan.TeacherTraces);
         });
         var usable = await CountUsableAsync(plan.TeacherTraces, plan.VerifiedTracesOnly, ct);

@@ -31,9 +31,10 @@ public static class ServeCommand
             var dir = Path.GetFullPath(parse.GetValue(model)!);
             var device = DeviceSelection.Resolve(cli.Options.Device);
             var adapterDir = parse.GetValue(adapter) is { } a ? Path.GetFullPath(a) : null;
-            using var folder = ChatModelFolder.Load(dir, device, adapterDir);
+            using var served = ServedModel.Load(dir, device, options.DecodeWorkers, adapterDir);
+            var folder = served.Folder;
             var modelId = parse.GetValue(name) ?? Path.GetFileName(dir.TrimEnd(Path.DirectorySeparatorChar));
-            await using var engine = new LlamaChatEngine(folder.Model, folder.Tokenizer, folder.Template, modelId, options.MaxBatchSize, options.GuideToolCalls);
+            await using var engine = new LlamaChatEngine(served.Replicas, folder.Tokenizer, folder.Template, modelId, options.MaxBatchSize, options.GuideToolCalls);
             await using var app = ChatServer.Build(engine, options, apiKey, cli.LoggerFactory);
             await app.StartAsync(cancellationToken);
             foreach (var url in app.Urls)

@@ -91,7 +91,8 @@ public static class TemplateCompareCommand
         var tools = a.Recipe == SampleKinds.ToolTrace ? new ToolRuntime(domain.Tools) : null;
 
         await using var served = request.TeacherModel is { } modelDir
-            ? await LocalModelServer.StartAsync(Path.GetFullPath(modelDir), "teacher", DeviceSelection.Resolve(options.Device), Math.Max(options.Serve.MaxBatchSize, request.Concurrency), cli.LoggerFactory, cancellationToken)
+            ? await LocalModelServer.StartAsync(Path.GetFullPath(modelDir), "teacher", DeviceSelection.Resolve(options.Device), Math.Max(options.Serve.MaxBatchSize, request.Concurrency), cli.LoggerFactory, cancellationToken,
+                decodeWorkers: options.Serve.DecodeWorkers)
             : null;
         var teacherName = served?.Name ?? request.Teacher ?? options.Teachers.FirstOrDefault()?.Name
             ?? throw new DistillException("no teacher is configured", "add one under Teachers in appsettings.json, or pass --teacher-model <folder>");

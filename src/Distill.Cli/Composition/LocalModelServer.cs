@@ -17,13 +17,13 @@ namespace Distill.Cli.Composition;
 /// </summary>
 public sealed class LocalModelServer : IAsyncDisposable
 {
-    private readonly ChatModelFolder _folder;
+    private readonly ServedModel _model;
     private readonly LlamaChatEngine _engine;
     private readonly WebApplication _app;
 
-    private LocalModelServer(ChatModelFolder folder, LlamaChatEngine engine, WebApplication app, string name, Uri endpoint)
+    private LocalModelServer(ServedModel model, LlamaChatEngine engine, WebApplication app, string name, Uri endpoint)
     {
-        _folder = folder;
+        _model = model;
         _engine = engine;
         _app = app;
         Name = name;
@@ -36,28 +36,33 @@ public sealed class LocalModelServer : IAsyncDisposable
     /// <summary>Base URL of the OpenAI API (ends in /v1).</summary>
     public Uri Endpoint { get; }
 
-    public string TokenizerId => _folder.Tokenizer.TokenizerId;
+    /// <summary>Copies of the model decoding in parallel: clients need this many batches' worth of requests in flight to use them.</summary>
+    public int DecodeWorkers => _engine.DecodeWorkers;
 
+    public string TokenizerId => _model.Folder.Tokenizer.TokenizerId;
+
+    /// <param name="decodeWorkers">Serve:DecodeWorkers: copies of the model decoding in parallel (0 = automatic for the device).</param>
     public static async Task<LocalModelServer> StartAsync(string modelDir, string name, torch.Device device, int maxBatchSize,
-        ILoggerFactory loggerFactory, CancellationToken cancellationToken = default, bool guideToolCalls = true)
+        ILoggerFactory loggerFactory, CancellationToken cancellationToken = default, bool guideToolCalls = true, int decodeWorkers = 0)
     {
-        var folder = ChatModelFolder.Load(modelDir, device);
+        var model = ServedModel.Load(modelDir, device, decodeWorkers);
+        var folder = model.Folder;
         LlamaChatEngine? engine = null;
         WebApplication? app = null;
         try
         {
-            engine = new LlamaChatEngine(folder.Model, folder.Tokenizer, folder.Template, name, maxBatchSize, guideToolCalls);
+            engine = new LlamaChatEngine(model.Replicas, folder.Tokenizer, folder.Template, name, maxBatchSize, guideToolCalls);
             app = ChatServer.Build(engine, new ServeOptions { Host = "127.0.0.1", Port = 0, MaxBatchSize = maxBatchSize, GuideToolCalls = guideToolCalls },
                 apiKey: null, loggerFactory);
             await app.StartAsync(cancellationToken);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            return new LocalModelServer(folder, engine, app, name, new Uri(address.TrimEnd('/') + "/v1"));
+            return new LocalModelServer(model, engine, app, name, new Uri(address.TrimEnd('/') + "/v1"));
         }
         catch
         {
             if (app is not null) await app.DisposeAsync();
             if (engine is not null) await engine.DisposeAsync();
-            folder.Dispose();
+            model.Dispose();
             throw;
         }
     }
@@ -100,6 +105,6 @@ public sealed class LocalModelServer : IAsyncDisposable
         await _app.StopAsync(CancellationToken.None);
         await _app.DisposeAsync();
         await _engine.DisposeAsync();
-        _folder.Dispose();
+        _model.Dispose();
     }
 }

@@ -10,10 +10,12 @@ using Distill.Server.Constraints;
 namespace Distill.Server.Engine;
 
 /// <summary>
-/// Serves a TorchSharp Llama-family model. Requests go into a queue; one scheduler loop takes everything waiting
+/// Serves a TorchSharp Llama-family model. Requests go into a queue; a scheduler loop takes everything waiting
 /// (up to the batch size, in rows: a request with n = 4 is four rows), groups requests whose sampling settings
 /// match, and decodes each group as one batch with the KV cache. So concurrent clients share forward passes instead
-/// of waiting for each other, and the model is only ever used by one thread.
+/// of waiting for each other. There is one loop per replica of the model, all reading the one queue, and each replica is
+/// only ever used by its own loop: on CPU a decode step runs on one thread (<see cref="Distill.Models.Performance.DecodeThreads"/>),
+/// so a second replica puts the second core to work on another batch (a small model's weights are cheap to hold twice).
 /// <para>tool_choice "required" or a named function is enforced by constrained decoding: each such row gets a
 /// <see cref="ToolCallConstraint"/> (its own mask in the shared batch), so the reply is one well-formed tool call whose
 /// arguments match the function's JSON schema, whatever the weights. Under tool_choice "auto" a call the model opens itself is
@@ -23,7 +25,7 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
 {
     private const int DefaultMaxTokens = 512;
 
-    private readonly LlamaForCausalLM _model;
+    private readonly IReadOnlyList<LlamaForCausalLM> _replicas;
     private readonly ITextTokenizer _tokenizer;
     private readonly ChatTemplate _template;
     private readonly int _maxBatchRows;
@@ -31,15 +33,25 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
     private readonly long[] _endOfTurnIds;
     private readonly Lazy<TokenVocabulary> _vocabulary;
     private readonly Channel<Job> _queue = Channel.CreateUnbounded<Job>();
-    private readonly Task _scheduler;
+    private readonly Task[] _schedulers;
     private readonly bool _guideToolCalls;
 
     /// <param name="guideToolCalls">Under tool_choice "auto", constrain a tool call the model opens to the tools' grammar.</param>
     public LlamaChatEngine(LlamaForCausalLM model, ITextTokenizer tokenizer, ChatTemplate template, string modelId, int maxBatchRows = 8,
         bool guideToolCalls = true)
+        : this([model], tokenizer, template, modelId, maxBatchRows, guideToolCalls)
     {
+    }
+
+    /// <param name="replicas">Copies of one model (same weights), each decoded by its own scheduler loop; the caller owns them.</param>
+    /// <param name="guideToolCalls">Under tool_choice "auto", constrain a tool call the model opens to the tools' grammar.</param>
+    public LlamaChatEngine(IReadOnlyList<LlamaForCausalLM> replicas, ITextTokenizer tokenizer, ChatTemplate template, string modelId, int maxBatchRows = 8,
+        bool guideToolCalls = true)
+    {
+        if (replicas.Count == 0) throw new ArgumentException("at least one model replica is needed", nameof(replicas));
+        var model = replicas[0];
         _guideToolCalls = guideToolCalls;
-        _model = model;
+        _replicas = replicas;
         _tokenizer = tokenizer;
         _template = template;
         _maxBatchRows = Math.Max(1, maxBatchRows);
@@ -48,11 +60,16 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
             .Where(id => id is not null).Select(id => (long)id!.Value).Distinct().ToArray();
         _endOfTurnIds = Added(ChatTokens.ImEnd) is { } imEnd ? [imEnd] : _stopTokenIds;
         _vocabulary = new Lazy<TokenVocabulary>(() => new TokenVocabulary(tokenizer, model.Config.VocabSize));
-        _scheduler = Task.Factory.StartNew(RunSchedulerAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        _schedulers = replicas
+            .Select(replica => Task.Factory.StartNew(() => RunSchedulerAsync(replica), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap())
+            .ToArray();
     }
 
     public string ModelId { get; }
-    public int ContextLength => _model.Config.MaxPositionEmbeddings;
+    public int ContextLength => _replicas[0].Config.MaxPositionEmbeddings;
+
+    /// <summary>Model replicas decoding in parallel (one scheduler loop each).</summary>
+    public int DecodeWorkers => _replicas.Count;
 
     /// <summary>Batches decoded so far and the rows in each: lets tests and benchmarks see that requests were batched.</summary>
     public List<int> BatchSizes { get; } = [];
@@ -81,7 +98,7 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        await _scheduler;
+        await Task.WhenAll(_schedulers);
     }
 
     private int? Added(string token) => _tokenizer.AddedTokens.TryGetValue(token, out var id) ? id : null;
@@ -164,7 +181,7 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
         return grammar;
     }
 
-    private async Task RunSchedulerAsync()
+    private async Task RunSchedulerAsync(LlamaForCausalLM replica)
     {
         var reader = _queue.Reader;
         while (await reader.WaitToReadAsync())
@@ -185,7 +202,7 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
                 }
                 try
                 {
-                    Decode(live);
+                    Decode(replica, live);
                 }
                 catch (Exception e)
                 {
@@ -198,7 +215,7 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
         }
     }
 
-    private void Decode(List<Job> jobs)
+    private void Decode(LlamaForCausalLM replica, List<Job> jobs)
     {
         var rows = jobs.SelectMany(job => Enumerable.Range(0, job.Request.N).Select(choice => (Job: job, Choice: choice))).ToList();
         var first = jobs[0].Request;
@@ -226,7 +243,7 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
                 _ => (ITokenConstraint?)null,
             }).ToList()
             : null;
-        var results = LlamaGenerator.Generate(_model, rows.Select(r => (IReadOnlyList<long>)r.Job.Prompt.Select(t => (long)t).ToList()).ToList(),
+        var results = LlamaGenerator.Generate(replica, rows.Select(r => (IReadOnlyList<long>)r.Job.Prompt.Select(t => (long)t).ToList()).ToList(),
             options, (row, token) => OnToken(states[row], token), constraints: constraints);
 
         foreach (var job in jobs)

@@ -26,6 +26,17 @@ public sealed class ServeOptions : IValidatableOptions
     /// </summary>
     public bool GuideToolCalls { get; set; } = true;
 
+    /// <summary>
+    /// Copies of the model decoding batches in parallel, each on its own thread. 0 = automatic: one per CPU core up to 4 on
+    /// CPU, where a decode step runs on one thread and small models are cheap to hold twice; 1 on a GPU, which runs one batch
+    /// at a time anyway. Each copy holds the full weights: set 1 for a model that barely fits in memory.
+    /// </summary>
+    public int DecodeWorkers { get; set; }
+
+    /// <summary><see cref="DecodeWorkers"/> for a device, with 0 resolved.</summary>
+    public static int ResolveDecodeWorkers(int configured, bool onCpu) =>
+        configured > 0 ? configured : onCpu ? Math.Clamp(Environment.ProcessorCount, 1, 4) : 1;
+
     public bool IsLoopback => Host is "localhost" || (IPAddress.TryParse(Host, out var address) && IPAddress.IsLoopback(address));
 
     public IEnumerable<ConfigurationProblem> Validate(string path)
@@ -37,6 +48,10 @@ public sealed class ServeOptions : IValidatableOptions
         if (MaxBatchSize < 1)
         {
             yield return new($"{path}:{nameof(MaxBatchSize)}", null, "must be at least 1");
+        }
+        if (DecodeWorkers < 0)
+        {
+            yield return new($"{path}:{nameof(DecodeWorkers)}", null, "must be 0 (automatic) or more");
         }
         if (MaxQueuedRequests < 1)
         {
