@@ -16,6 +16,7 @@ public static class BenchCommand
         var command = new Command("bench", "Benchmarks; each prints ratios measured side by side in one run (see docs/benchmarks.md).");
         command.Subcommands.Add(Dataset(context));
         command.Subcommands.Add(Model(context));
+        command.Subcommands.Add(Serve(context));
         command.Subcommands.Add(Generate(context));
         command.Subcommands.Add(Train(context));
         command.Subcommands.Add(QualityBenchmark.Create(context));
@@ -121,6 +122,54 @@ public static class BenchCommand
         cli.Console.Write(table);
         cli.Console.MarkupLine($"{result.Tasks:N0} templated cot tasks ({result.Accepted:N0} accepted) in {result.Seconds:F1} s = [bold]{result.SamplesPerSecond:N0} samples/s[/]; "
             + $"last tenth / first tenth rate: [bold]{result.LastOverFirst:F2}[/] (target >= 0.8); peak working set {result.PeakWorkingSetMb:N0} MB, managed heap {result.ManagedHeapMb:N0} MB");
+    }
+
+    private static Command Serve(Func<ParseResult, CliContext> context)
+    {
+        var preset = new Option<string>("--preset") { Description = "Model preset, randomly initialised (world-student: the quickstart's teacher).", DefaultValueFactory = _ => "world-student" };
+        var requests = new Option<int>("--requests") { Description = "Concurrent greedy chat requests per round.", DefaultValueFactory = _ => 64 };
+        var tokens = new Option<int>("--tokens") { Description = "max_tokens of each request.", DefaultValueFactory = _ => 64 };
+        var batch = new Option<int>("--batch") { Description = "Rows per decoded batch (Serve:MaxBatchSize).", DefaultValueFactory = _ => 8 };
+        var workers = new Option<int>("--workers") { Description = "Copies of the model in the parallel rounds (0: Serve:DecodeWorkers' automatic choice for the device).", DefaultValueFactory = _ => 0 };
+        var rounds = new Option<int>("--rounds") { Description = "Alternating rounds of one copy vs all copies; the fastest of each counts.", DefaultValueFactory = _ => 3 };
+        var command = new Command("serve", "The serving engine on many concurrent requests: one copy of the model vs Serve:DecodeWorkers copies decoding in parallel.") { preset, requests, tokens, batch, workers, rounds };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var cli = context(parse);
+            var device = Composition.DeviceSelection.Resolve(cli.Options.Device);
+            var copies = Distill.Server.Hosting.ServeOptions.ResolveDecodeWorkers(parse.GetValue(workers), onCpu: device.type == DeviceType.CPU);
+            var corpus = Enumerable.Range(0, 200).Select(i => $"Where is order A{10000 + 37 * i}? I ordered it on day {i % 28 + 1}. It shipped and is on its way.");
+            var tokenizer = Distill.Models.Tokenization.TokenizerLoader.Create(Distill.Models.Tokenization.BpeTrainer.Train(corpus, 512, Distill.Models.Chat.ChatTokens.All));
+            var config = Distill.Models.Llama.ModelPresets.Get(parse.GetValue(preset)!, tokenizer.VocabSize);
+            var replicas = Enumerable.Range(0, copies).Select(_ =>
+            {
+                torch.manual_seed(0); // every copy the same weights, as loading one folder twice gives
+                return new Distill.Models.Llama.LlamaForCausalLM(config, device).Freeze();
+            }).ToList();
+            try
+            {
+                IReadOnlyList<ServeBenchmark.Round> results = [];
+                await cli.Console.Status().StartAsync($"Decoding {parse.GetValue(requests)} concurrent requests with 1 and {copies} copies...", async _ =>
+                    results = await ServeBenchmark.RunAsync(replicas, tokenizer, parse.GetValue(requests), parse.GetValue(tokens), parse.GetValue(batch), Math.Max(1, parse.GetValue(rounds))));
+                var table = new Table().RoundedBorder().AddColumn("copies").AddColumn(new TableColumn("requests").RightAligned())
+                    .AddColumn(new TableColumn("completion tokens").RightAligned()).AddColumn(new TableColumn("seconds").RightAligned()).AddColumn(new TableColumn("tokens/s").RightAligned());
+                foreach (var r in results)
+                {
+                    table.AddRow($"{r.Workers}", $"{r.Requests}", $"{r.CompletionTokens:N0}", $"{r.Seconds:F2}", $"{r.TokensPerSecond:N0}");
+                }
+                cli.Console.Write(table);
+                var one = results.Where(r => r.Workers == 1).Max(r => r.TokensPerSecond);
+                var all = results.Where(r => r.Workers == copies).Max(r => r.TokensPerSecond);
+                cli.Console.MarkupLine($"model: {Markup.Escape(parse.GetValue(preset)!)} ({replicas[0].ParameterCount / 1e6:F2}M params) on {device.type}, batch {parse.GetValue(batch)}, {Environment.ProcessorCount} cores");
+                cli.Console.MarkupLine($"{copies} copies / 1 copy, best round each: [bold]{all / one:F2}x[/] the tokens per second");
+            }
+            finally
+            {
+                foreach (var replica in replicas) replica.Dispose();
+            }
+            return DistillApp.Success;
+        });
+        return command;
     }
 
     private static Command Model(Func<ParseResult, CliContext> context)

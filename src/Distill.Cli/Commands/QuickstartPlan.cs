@@ -17,7 +17,9 @@ public sealed record QuickstartPlan
         Labelled = 300,
         TeacherPreset = "world-student",
         TeacherSteps = 3000,
-        Traces = 1500,
+        // 4,500 rather than 1,500: on 1,405 verified traces (seen ~18 times each in 1,600 steps) the 142k student learned to copy
+        // ids in some runs and not in others (0-55 %); on 4,204 it did in every run tried (world:dev 40-41 %, docs/learning-study.md).
+        Traces = 4500,
         StudentPreset = "world-student-small",
         StudentSteps = 1600,
         LoraSteps = 150,
