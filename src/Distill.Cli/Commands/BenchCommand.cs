@@ -139,7 +139,7 @@ public static class BenchCommand
             var device = Composition.DeviceSelection.Resolve(cli.Options.Device);
             var copies = Distill.Server.Hosting.ServeOptions.ResolveDecodeWorkers(parse.GetValue(workers), onCpu: device.type == DeviceType.CPU);
             var corpus = Enumerable.Range(0, 200).Select(i => $"Where is order A{10000 + 37 * i}? I ordered it on day {i % 28 + 1}. It shipped and is on its way.");
-            var tokenizer = Distill.Models.Tokenization.TokenizerLoader.Create(Distill.Models.Tokenization.BpeTrainer.Train(corpus, 512, Distill.Models.Chat.ChatTokens.All));
+            var tokenizer = Distill.Models.Tokenization.TokenizerLoader.Create(Distill.Models.Tokenization.BpeTrainer.Train(corpus, 512, Distill.Models.Tokenization.ChatTokens.All));
             var config = Distill.Models.Llama.ModelPresets.Get(parse.GetValue(preset)!, tokenizer.VocabSize);
             var replicas = Enumerable.Range(0, copies).Select(_ =>
             {

@@ -212,11 +212,15 @@ public static class QuickstartCommand
 
     /// <summary>
     /// The recipe hash: the whole typed train config (defaults included, so a changed default trains anew) without its dataset
-    /// path and output folder, plus the demonstrations' ids and answers.
+    /// path and output folder, plus the demonstrations' ids and answers. An SFT teacher's loss hashes as its kind alone: the
+    /// distillation settings beside it (chunks, temperature, top-k...) are never read by SFT, and a changed default among them
+    /// must not retrain a teacher that takes most of an hour.
     /// </summary>
-    private static async Task<string> TeacherCacheKeyAsync(TrainConfig config, string demonstrations, CancellationToken ct)
+    public static async Task<string> TeacherCacheKeyAsync(TrainConfig config, string demonstrations, CancellationToken ct)
     {
-        var text = new StringBuilder((config with { Datasets = [], Out = "" }).ToJson());
+        var recipe = JsonNode.Parse((config with { Datasets = [], Out = "" }).ToJson())!;
+        if (config.Loss.Kind == LossKind.Sft) recipe["loss"] = new JsonObject { ["kind"] = recipe["loss"]!["kind"]!.DeepClone() };
+        var text = new StringBuilder(recipe.ToJsonString());
         var rows = new List<string>();
         await foreach (var sample in DatasetReader.Open(demonstrations).ReadSamplesAsync(ct)) rows.Add(sample.Id + "\t" + string.Join("\u001f", sample.Messages.Select(m => m.Content + m.Reasoning)));
         rows.Sort(StringComparer.Ordinal);
