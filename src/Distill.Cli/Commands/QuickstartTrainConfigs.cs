@@ -51,14 +51,14 @@ public static class QuickstartTrainConfigs
     }
 
     /// <summary>
-    /// A rank-8 LoRA of the trained model in <paramref name="baseModel"/> on <paramref name="dataset"/>, every linear layer adapted.
+    /// A rank-8 LoRA of the trained model in <paramref name="baseModel"/> on <paramref name="datasets"/>, every linear layer adapted.
     /// No chat section: a student continued from a model folder keeps that folder's chat format.
     /// </summary>
-    public static TrainConfig Lora(QuickstartPlan plan, string name, string baseModel, string dataset, string output, string device) =>
+    public static TrainConfig Lora(QuickstartPlan plan, string name, string baseModel, IReadOnlyList<string> datasets, string output, string device) =>
         Common(plan, name, device) with
         {
             Student = new StudentConfig { Model = baseModel },
-            Datasets = [dataset],
+            Datasets = [.. datasets],
             Loss = Sft,
             Optimizer = new OptimizerConfig { Lr = 3e-3, MinLrRatio = 0.1, WarmupSteps = 10, WeightDecay = 0.0 },
             Steps = plan.LoraSteps,
