@@ -76,10 +76,11 @@ public static class StudioServer
         foreach (var (path, resource, contentType) in Assets)
         {
             var bytes = ReadAsset(resource);
-            app.MapGet(path, (HttpContext c) =>
+            app.MapMethods(path, [HttpMethods.Get, HttpMethods.Head], (HttpContext c) =>
             {
                 c.Response.ContentType = contentType;
-                return c.Response.Body.WriteAsync(bytes, c.RequestAborted).AsTask();
+                c.Response.ContentLength = bytes.Length;
+                return HttpMethods.IsHead(c.Request.Method) ? Task.CompletedTask : c.Response.Body.WriteAsync(bytes, c.RequestAborted).AsTask();
             });
         }
         app.MapFallback((HttpContext c) => StudioJson.ErrorAsync(c, StatusCodes.Status404NotFound, $"Unknown route {c.Request.Method} {c.Request.Path}."));
