@@ -24,7 +24,12 @@ public sealed record MessageDocument(string Role, string? Content, string? Reaso
     /// <summary>Back to a chat turn (an edit sent by the page; logprobs are never taken from a client).</summary>
     public ChatMessage ToMessage() => new()
     {
-        Role = Role, Content = Content, Reasoning = Reasoning, ToolCallId = ToolCallId, Name = Name, IsError = IsError,
+        Role = Role,
+        Content = Content,
+        Reasoning = Reasoning,
+        ToolCallId = ToolCallId,
+        Name = Name,
+        IsError = IsError,
         ToolCalls = (ToolCalls ?? []).Select(c => new ToolCall(c.Id, c.Name, c.Arguments)).ToArray(),
     };
 }

@@ -84,10 +84,18 @@ internal static class StudioApi
         int Number(string name, int fallback) => int.TryParse(q[name], out var n) ? n : fallback;
         return new SampleFilter
         {
-            Source = Text("source"), Template = Text("template"), Version = Text("version"), Recipe = Text("recipe"),
-            Teacher = Text("teacher"), Kind = Text("kind"), Verified = Text("verified"), Reason = Text("reason"),
-            Decision = Text("decision"), Text = Text("q"),
-            Page = Number("page", 0), PageSize = Number("size", SampleFilter.DefaultPageSize),
+            Source = Text("source"),
+            Template = Text("template"),
+            Version = Text("version"),
+            Recipe = Text("recipe"),
+            Teacher = Text("teacher"),
+            Kind = Text("kind"),
+            Verified = Text("verified"),
+            Reason = Text("reason"),
+            Decision = Text("decision"),
+            Text = Text("q"),
+            Page = Number("page", 0),
+            PageSize = Number("size", SampleFilter.DefaultPageSize),
         };
     }
 }

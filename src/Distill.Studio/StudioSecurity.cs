@@ -61,7 +61,10 @@ internal sealed class StudioSecurity(StudioOptions options)
                 // Keep the token out of the address bar, history and logs from here on.
                 context.Response.Cookies.Append(TokenCookie, offered.ToString(), new CookieOptions
                 {
-                    HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/", IsEssential = true,
+                    HttpOnly = true,
+                    SameSite = SameSiteMode.Strict,
+                    Path = "/",
+                    IsEssential = true,
                 });
                 // Always to the page itself: redirecting to the request path would let '//elsewhere' send the user off-site.
                 context.Response.Redirect("/");

@@ -8,7 +8,9 @@ public class SampleQueryTests
     private static SampleSummary Row(string id, string? reason = null, string? recipe = "cot", string text = "") =>
         SampleSummary.From("d", "f.parquet", new Sample
         {
-            Id = id, Kind = SampleKinds.ChainOfThought, Recipe = recipe,
+            Id = id,
+            Kind = SampleKinds.ChainOfThought,
+            Recipe = recipe,
             Messages = [ChatMessage.User(text), ChatMessage.Assistant("ok")],
         }, reason);
 

@@ -49,9 +49,13 @@ internal sealed class CurationLine
         Reason = d.Reason,
         Messages = d.Messages?.Select(m => new Message
         {
-            Role = m.Role, Content = m.Content, Reasoning = m.Reasoning,
+            Role = m.Role,
+            Content = m.Content,
+            Reasoning = m.Reasoning,
             ToolCalls = m.ToolCalls.Count == 0 ? null : m.ToolCalls.Select(c => new Call { Id = c.Id, Name = c.Name, Arguments = c.Arguments }).ToList(),
-            ToolCallId = m.ToolCallId, Name = m.Name, IsError = m.IsError,
+            ToolCallId = m.ToolCallId,
+            Name = m.Name,
+            IsError = m.IsError,
         }).ToList(),
         Answer = d.Answer,
         Rationale = d.Rationale,
@@ -80,9 +84,13 @@ internal sealed class CurationLine
             Reason = parsed.Reason,
             Messages = parsed.Messages?.Select(m => new ChatMessage
             {
-                Role = m.Role!, Content = m.Content, Reasoning = m.Reasoning,
+                Role = m.Role!,
+                Content = m.Content,
+                Reasoning = m.Reasoning,
                 ToolCalls = m.ToolCalls?.Select(c => new ToolCall(c.Id ?? "", c.Name ?? "", c.Arguments ?? "")).ToArray() ?? [],
-                ToolCallId = m.ToolCallId, Name = m.Name, IsError = m.IsError,
+                ToolCallId = m.ToolCallId,
+                Name = m.Name,
+                IsError = m.IsError,
             }).ToArray(),
             Answer = parsed.Answer,
             Rationale = parsed.Rationale,
