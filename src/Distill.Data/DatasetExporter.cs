@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Distill.Core.Errors;
 using Distill.Core.Samples;
+using Distill.Data.Curation;
 using Distill.Data.Storage;
 
 namespace Distill.Data;
@@ -23,6 +24,12 @@ public sealed record ExportOptions
 
     /// <summary>Rows per row group in the merged Parquet file.</summary>
     public int RowGroupRows { get; init; } = 1024;
+
+    /// <summary>
+    /// Apply the dataset's curation decisions (<see cref="CuratedView"/>): curator-rejected rows dropped, edited rows replaced,
+    /// rescued rejects added. Needs a dataset folder.
+    /// </summary>
+    public bool Curated { get; init; }
 }
 
 /// <summary>Rows written and the output file.</summary>
@@ -50,10 +57,11 @@ public static class DatasetExporter
         _ => throw new DistillException($"Unknown export format '{format}'.", "Use --format jsonl or --format parquet."),
     };
 
-    /// <summary>Exports the accepted samples of a dataset folder or loose .parquet file.</summary>
+    /// <summary>Exports the accepted samples of a dataset folder or loose .parquet file (curated when <see cref="ExportOptions.Curated"/>).</summary>
     public static Task<ExportResult> ExportAsync(string datasetPath, string outputPath, ExportFormat format,
         ExportOptions? options = null, CancellationToken ct = default) =>
-        ExportAsync(DatasetReader.ReadAnyAsync(datasetPath, ct), outputPath, format, options, ct);
+        ExportAsync(options?.Curated == true ? CuratedView.ReadAsync(datasetPath, ct) : DatasetReader.ReadAnyAsync(datasetPath, ct),
+            outputPath, format, options, ct);
 
     public static Task<ExportResult> ExportAsync(IAsyncEnumerable<Sample> samples, string outputPath, ExportFormat format,
         ExportOptions? options = null, CancellationToken ct = default) =>

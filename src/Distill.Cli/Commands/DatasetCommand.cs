@@ -175,12 +175,13 @@ public static class DatasetCommand
         var format = new Option<string>("--format") { Description = "jsonl (Hugging Face chat style) or parquet (one merged file).", DefaultValueFactory = _ => "jsonl" };
         var output = new Option<string>("--out", "-o") { Description = "Output file.", Required = true };
         var logprobs = new Option<bool>("--logprobs") { Description = "Include each assistant turn's teacher logprobs (messages[].logprobs) in JSONL (large)." };
-        var command = new Command("export", "Export accepted samples as HF-style chat JSONL or a single Parquet file.") { dir, format, output, logprobs };
+        var curated = new Option<bool>("--curated") { Description = "Apply the curation decisions in <dir>/curation.jsonl (`distill studio`): rejected rows dropped, edited rows replaced, accepted rejects added." };
+        var command = new Command("export", "Export accepted samples as HF-style chat JSONL or a single Parquet file.") { dir, format, output, logprobs, curated };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var cli = context(parse);
             var result = await DatasetExporter.ExportAsync(parse.GetValue(dir)!, parse.GetValue(output)!, DatasetExporter.ParseFormat(parse.GetValue(format)!),
-                new ExportOptions { IncludeLogprobs = parse.GetValue(logprobs) }, cancellationToken);
+                new ExportOptions { IncludeLogprobs = parse.GetValue(logprobs), Curated = parse.GetValue(curated) }, cancellationToken);
             cli.Console.MarkupLineInterpolated($"[green]Exported[/] {result.Rows} rows to {result.Path} ({result.Bytes / 1024.0:F1} KiB)");
             return DistillApp.Success;
         });

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Distill.Core.Errors;
 using Distill.Core.Samples;
+using Distill.Data.Curation;
 
 namespace Distill.Data.Lineage;
 
@@ -12,7 +13,14 @@ public sealed record LineageShard(string File, string Sha256, long Rows);
 
 /// <summary>One dataset a run trained on: its committed shards and how many of its samples the run used.</summary>
 /// <param name="Path">The dataset folder (or loose .parquet file), as a full path.</param>
-public sealed record LineageDataset(string Path, IReadOnlyList<LineageShard> Shards, long SamplesUsed);
+public sealed record LineageDataset(string Path, IReadOnlyList<LineageShard> Shards, long SamplesUsed)
+{
+    /// <summary>The curation file the run applied (<c>data.curated</c>); null when it read the shards as they are.</summary>
+    public LineageCuration? Curation { get; init; }
+}
+
+/// <summary>A dataset's <c>curation.jsonl</c> as a run read it: decisions in it and the sha256 of its bytes (no file: no decisions, null hash).</summary>
+public sealed record LineageCuration(string File, string? Sha256, int Decisions);
 
 /// <summary>A template version and how many of a run's samples it produced.</summary>
 public sealed record LineageTemplate(string Id, string Version, long Samples)
@@ -79,17 +87,18 @@ public sealed record RunLineage
 
     /// <summary>
     /// Reads the datasets the way training does (<paramref name="maxSamples"/> per dataset, unverified samples left out when
-    /// <paramref name="verifiedOnly"/>) and records what was used.
+    /// <paramref name="verifiedOnly"/>, each folder's curated view when <paramref name="curated"/>) and records what was used.
     /// </summary>
     public static async Task<RunLineage> CollectAsync(IReadOnlyList<string> datasets, int maxSamples, bool verifiedOnly, string? baseModel,
-        CancellationToken ct = default)
+        CancellationToken ct = default, bool curated = false)
     {
         var used = new List<(string, Sample)>();
         foreach (var dataset in datasets)
         {
             var full = System.IO.Path.GetFullPath(dataset);
             var n = 0;
-            await foreach (var sample in DatasetReader.ReadAnyAsync(full, ct).ConfigureAwait(false))
+            var source = curated ? CuratedView.ReadAsync(full, ct) : DatasetReader.ReadAnyAsync(full, ct);
+            await foreach (var sample in source.ConfigureAwait(false))
             {
                 if (verifiedOnly && sample.Verified != true) continue;
                 used.Add((full, sample));
@@ -97,6 +106,7 @@ public sealed record RunLineage
             }
         }
         var lineage = FromSamples(used, ShardsOf);
+        if (curated) lineage = lineage with { Datasets = lineage.Datasets.Select(d => d with { Curation = CurationOf(d.Path) }).ToList() };
         if (baseModel is null) return lineage;
         return lineage with { BaseModel = System.IO.Path.GetFullPath(baseModel), Base = FindForModel(baseModel) };
     }
@@ -110,6 +120,16 @@ public sealed record RunLineage
             return [new LineageShard(System.IO.Path.GetFileName(dataset), Convert.ToHexStringLower(SHA256.HashData(stream)), -1)];
         }
         return DatasetManifest.Load(dataset).Shards.Select(s => new LineageShard(s.File, s.Sha256, s.Rows)).ToList();
+    }
+
+    /// <summary>The curation file of a dataset folder as it is now.</summary>
+    public static LineageCuration CurationOf(string datasetDir)
+    {
+        var path = CurationLog.PathFor(datasetDir);
+        var decisions = CurationLog.Load(datasetDir).Decisions;
+        if (!File.Exists(path)) return new LineageCuration(CurationLog.FileName, null, 0);
+        using var stream = File.OpenRead(path);
+        return new LineageCuration(CurationLog.FileName, Convert.ToHexStringLower(SHA256.HashData(stream)), decisions);
     }
 
     /// <summary>Writes <c>lineage.json</c> into <paramref name="runDir"/> (temp file + rename: never torn).</summary>

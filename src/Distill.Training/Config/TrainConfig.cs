@@ -220,6 +220,12 @@ public sealed record DataConfig
     /// never reach the student. Samples without a verdict (no ground truth) are skipped too.
     /// </summary>
     [JsonPropertyName("verified_only")] public bool VerifiedOnly { get; init; }
+
+    /// <summary>
+    /// Train on the curated view of each dataset folder: its <c>curation.jsonl</c> applied (curator-rejected samples left out,
+    /// edits in place of the teacher's text, accepted rejects added), as <c>distill dataset export --curated</c> writes it.
+    /// </summary>
+    [JsonPropertyName("curated")] public bool Curated { get; init; }
 }
 
 public sealed record LossConfig

@@ -1,6 +1,7 @@
 using Distill.Core.Errors;
 using Distill.Core.Samples;
 using Distill.Data;
+using Distill.Data.Curation;
 
 namespace Distill.Training.Data;
 
@@ -33,8 +34,9 @@ public sealed record TrainingData(IReadOnlyList<TrainExample> Train, IReadOnlyLi
     /// <param name="maxSamples">Stop after this many samples per dataset (0: all).</param>
     /// <param name="ct">Cancellation.</param>
     /// <param name="verifiedOnly">Skip samples whose verification did not pass (they do not count towards <paramref name="maxSamples"/>).</param>
+    /// <param name="curated">Read each dataset folder's curated view (<c>data.curated</c>, <see cref="CuratedView"/>).</param>
     public static async Task<TrainingData> LoadAsync(IReadOnlyList<string> datasets, SampleEncoder encoder, double validationFraction,
-        int maxSamples = 0, CancellationToken ct = default, bool verifiedOnly = false)
+        int maxSamples = 0, CancellationToken ct = default, bool verifiedOnly = false, bool curated = false)
     {
         var samples = new List<(string Dataset, Sample Sample)>();
         var unverified = 0;
@@ -43,7 +45,8 @@ public sealed record TrainingData(IReadOnlyList<TrainExample> Train, IReadOnlyLi
             if (!Directory.Exists(dataset) && !File.Exists(dataset))
                 throw new DistillException($"dataset '{dataset}' does not exist", "pass a dataset folder (with manifest.json) or a .parquet file");
             var n = 0;
-            await foreach (var sample in DatasetReader.ReadAnyAsync(dataset, ct).ConfigureAwait(false))
+            var source = curated ? CuratedView.ReadAsync(dataset, ct) : DatasetReader.ReadAnyAsync(dataset, ct);
+            await foreach (var sample in source.ConfigureAwait(false))
             {
                 if (verifiedOnly && sample.Verified != true)
                 {

@@ -59,6 +59,32 @@ public class RunLineageTests
     }
 
     [Fact]
+    public async Task Collect_with_curation_counts_the_curated_samples_and_records_the_curation_file()
+    {
+        using var tmp = new TempDir();
+        var dir = tmp.Combine("data");
+        await using (var writer = await DatasetWriter.OpenAsync(dir))
+        {
+            await writer.AppendAsync(Row("1", "t", "v1"));
+            await writer.AppendAsync(Row("2", "t", "v2"));
+            await writer.RejectAsync(new RejectedSample(Row("3", "t", "v2"), "verifier_failed"));
+        }
+        await Distill.Data.Curation.CurationLog.AppendAsync(dir, Distill.Data.Curation.CurationDecision.Reject("1", "wrong"));
+        await Distill.Data.Curation.CurationLog.AppendAsync(dir, Distill.Data.Curation.CurationDecision.Accept("3"));
+
+        var plain = await RunLineage.CollectAsync([dir], 0, verifiedOnly: false, baseModel: null);
+        var curated = await RunLineage.CollectAsync([dir], 0, verifiedOnly: false, baseModel: null, curated: true);
+
+        Assert.Null(plain.Datasets.Single().Curation);
+        Assert.Equal(["t@v1", "t@v2"], plain.Templates.Select(t => t.Key));
+        Assert.Equal(["t@v2"], curated.Templates.Select(t => t.Key));
+        Assert.Equal(2L, curated.Templates.Single().Samples);
+        var curation = curated.Datasets.Single().Curation!;
+        Assert.Equal(2, curation.Decisions);
+        Assert.Equal(64, curation.Sha256!.Length);
+    }
+
+    [Fact]
     public void A_lora_runs_merged_model_finds_its_run_lineage_with_the_base_runs_nested()
     {
         using var tmp = new TempDir();

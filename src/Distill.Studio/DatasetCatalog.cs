@@ -1,0 +1,83 @@
+using System.Collections.Concurrent;
+using Distill.Core.Samples;
+using Distill.Data;
+
+namespace Distill.Studio;
+
+/// <summary>A dataset the studio shows: its key in URLs (never a path a client can choose), folder and counts.</summary>
+public sealed record DatasetEntry(string Key, string Path, long Accepted, long Rejected);
+
+/// <summary>A dataset key or sample id the studio does not know.</summary>
+public sealed class StudioNotFoundException(string message) : Exception(message);
+
+/// <summary>
+/// The dataset folders under the studio's roots, each known by a key (its path relative to the root), and a summary of every
+/// sample (accepted and rejected) for the list, kept in memory and re-read when the manifest changes.
+/// </summary>
+public sealed class DatasetCatalog(IReadOnlyList<string> roots)
+{
+    private readonly ConcurrentDictionary<string, (DateTime Stamp, Task<IReadOnlyList<SampleSummary>> Rows)> _summaries = new(StringComparer.Ordinal);
+
+    /// <summary>The datasets under the roots now (folders appear and go while the studio runs).</summary>
+    public IReadOnlyList<DatasetEntry> List()
+    {
+        var entries = new List<DatasetEntry>();
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var root in roots.Select(System.IO.Path.GetFullPath))
+        {
+            foreach (var dir in DatasetFolders.Find([root]))
+            {
+                var relative = System.IO.Path.GetRelativePath(root, dir).Replace('\\', '/');
+                var key = relative == "." ? System.IO.Path.GetFileName(dir) : relative;
+                for (var n = 2; !keys.Add(key); n++) key = $"{relative}#{n}";
+                var counts = DatasetManifest.Load(dir).Counts;
+                entries.Add(new DatasetEntry(key, dir, counts.Accepted, counts.Rejected));
+            }
+        }
+        return entries;
+    }
+
+    public DatasetEntry Resolve(string? key) =>
+        List().FirstOrDefault(d => d.Key == key) ?? throw new StudioNotFoundException($"No dataset '{key}' under the studio's data folders.");
+
+    /// <summary>Summaries of the dataset's accepted samples, then its rejects, in manifest order.</summary>
+    public Task<IReadOnlyList<SampleSummary>> SummariesAsync(DatasetEntry dataset, CancellationToken ct = default)
+    {
+        var stamp = File.GetLastWriteTimeUtc(System.IO.Path.Combine(dataset.Path, DatasetSchema.ManifestFile));
+        var cached = _summaries.AddOrUpdate(dataset.Path,
+            _ => (stamp, ReadAsync(dataset)),
+            (_, old) => old.Stamp == stamp && !old.Rows.IsFaulted ? old : (stamp, ReadAsync(dataset)));
+        return cached.Rows.WaitAsync(ct);
+    }
+
+    /// <summary>The full sample and the pipeline's reject reason (null for an accepted sample).</summary>
+    public async Task<(Sample Sample, string? RejectReason)> FindAsync(DatasetEntry dataset, string id, CancellationToken ct = default)
+    {
+        var summary = (await SummariesAsync(dataset, ct).ConfigureAwait(false)).FirstOrDefault(s => s.Id == id)
+            ?? throw new StudioNotFoundException($"No sample '{id}' in dataset '{dataset.Key}'.");
+        if (summary.Source == SampleSummary.Accepted)
+        {
+            await foreach (var s in DatasetReader.ReadFileAsync(summary.File, ct).ConfigureAwait(false))
+                if (s.Id == id) return (s, null);
+        }
+        else
+        {
+            await foreach (var r in DatasetReader.ReadRejectsFileAsync(summary.File, ct).ConfigureAwait(false))
+                if (r.Sample.Id == id) return (r.Sample, r.RejectReason);
+        }
+        throw new StudioNotFoundException($"Sample '{id}' is no longer in '{summary.File}'.");
+    }
+
+    private static async Task<IReadOnlyList<SampleSummary>> ReadAsync(DatasetEntry dataset)
+    {
+        var reader = DatasetReader.Open(dataset.Path);
+        var rows = new List<SampleSummary>();
+        foreach (var file in reader.ShardPaths)
+            await foreach (var s in DatasetReader.ReadFileAsync(file).ConfigureAwait(false))
+                rows.Add(SampleSummary.From(dataset.Key, file, s, null));
+        foreach (var file in reader.RejectPaths)
+            await foreach (var r in DatasetReader.ReadRejectsFileAsync(file).ConfigureAwait(false))
+                rows.Add(SampleSummary.From(dataset.Key, file, r.Sample, r.RejectReason));
+        return rows;
+    }
+}
