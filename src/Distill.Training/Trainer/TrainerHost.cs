@@ -187,8 +187,8 @@ public static class TrainerHost
         var logprobTemperature = usesStoredLogprobs ? StoredLogprobRescale.KdTemperature(cfg.Loss.Temperature.ToSchedule()) : 1.0;
         var encoder = new SampleEncoder(tokenizer, cfg.Data.MaxLength, topK, stepByStep: objective.RationaleTask, keepEnd: cfg.Data.Truncation == TruncationSide.Left, chat,
             logprobTemperature);
-        var data = await TrainingData.LoadAsync(cfg.Datasets, encoder, cfg.Data.ValidationFraction, cfg.Data.MaxSamples, ct, cfg.Data.VerifiedOnly);
-        (await RunLineage.CollectAsync(cfg.Datasets, cfg.Data.MaxSamples, cfg.Data.VerifiedOnly, cfg.Student.Model, ct)).Write(runDir);
+        var data = await TrainingData.LoadAsync(cfg.Datasets, encoder, cfg.Data.ValidationFraction, cfg.Data.MaxSamples, ct, cfg.Data.VerifiedOnly, cfg.Data.Curated);
+        (await RunLineage.CollectAsync(cfg.Datasets, cfg.Data.MaxSamples, cfg.Data.VerifiedOnly, cfg.Student.Model, ct, cfg.Data.Curated)).Write(runDir);
         if (usesStoredLogprobs && data.Statistics.LogprobsAligned == 0)
             throw new DistillException(
                 $"loss topk_kd needs stored teacher logprobs with token ids, but none of the {data.Statistics.Samples} samples has logprobs that align with the student's tokens",
