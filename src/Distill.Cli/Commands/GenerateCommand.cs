@@ -60,12 +60,13 @@ public static class GenerateCommand
         var batchFallback = new Option<bool>("--batch-fallback-online") { Description = "With --batch: send requests that failed every batch attempt to the online API (full price) instead of leaving them for a later run." };
         var batchOpen = new Option<int>("--batch-open") { Description = "With --batch: samples open at once (the most requests in one round).", DefaultValueFactory = _ => 50_000 };
         var batchPoll = new Option<double>("--batch-poll-seconds") { Description = "With --batch: first wait between status polls; doubles up to 5 minutes.", DefaultValueFactory = _ => 10 };
+        var batchCollect = new Option<double>("--batch-collect-seconds") { Description = "With --batch: a round is submitted once no new request has come for this long (every open sample is waiting).", DefaultValueFactory = _ => 2 };
         var resume = new Option<bool>("--resume") { Description = "With --batch: first finish the batches an earlier run left in flight (listed in <out>/batch/state.json) and use their results." };
         var command = new Command("generate", "Generate a distillation dataset: recipe + template + teacher over seed tasks; resumable, cached, budgeted.")
         {
             recipe, template, teacher, routing, tasks, count, output, concurrency, shard, shardCount, dryRun, budget, reparse, logprobs, logprobsOptional, stopAfterErrors, retryRejects,
             seed, commitEvery, evol, vars, maxSteps, simulator, maxTurns, judge, minJudge, nearDup,
-            batch, batchMaxRequests, batchMaxMb, batchAttempts, batchFallback, batchOpen, batchPoll, resume,
+            batch, batchMaxRequests, batchMaxMb, batchAttempts, batchFallback, batchOpen, batchPoll, batchCollect, resume,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -161,6 +162,7 @@ public static class GenerateCommand
                 MaxAttempts = parse.GetValue(batchAttempts),
                 FallbackOnline = parse.GetValue(batchFallback),
                 PollDelay = TimeSpan.FromSeconds(Math.Max(0.001, Math.Min(300, parse.GetValue(batchPoll)))),
+                CollectWindow = TimeSpan.FromSeconds(Math.Max(0.001, parse.GetValue(batchCollect))),
             };
             var batchState = useBatch ? CheckBatch(parse.GetValue(resume), scripted, routingName, parse.GetValue(reparse), parse.GetValue(batchOpen), batchOptions, teacherName, outDir) : null;
             if (!useBatch && parse.GetValue(resume))
