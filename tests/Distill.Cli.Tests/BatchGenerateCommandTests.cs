@@ -114,7 +114,7 @@ public sealed class BatchGenerateCommandTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Batch_refuses_a_built_in_teacher_and_routing_with_a_clear_error()
+    public async Task Batch_refuses_a_built_in_teacher_and_resume_refuses_an_online_run()
     {
         var scripted = await CliRun.RunAsync(["generate", "--config", _settings, "--recipe", "tool_trace", "--tasks", "world:train", "--count", "2", "--out", Out, "--teacher", "world-scripted", "--batch"]);
         var resumeAlone = await CliRun.RunAsync(["generate", "--config", _settings, "--recipe", "tool_trace", "--tasks", "world:train", "--count", "2", "--out", Out, "--resume"]);
