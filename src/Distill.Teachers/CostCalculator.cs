@@ -10,6 +10,9 @@ public sealed class CostCalculator(double inputPer1M, double cachedInputPer1M, d
     public double CachedInputPer1M { get; } = cachedInputPer1M;
     public double OutputPer1M { get; } = outputPer1M;
 
+    /// <summary>Every price times <paramref name="factor"/> (e.g. the Batch API's half price).</summary>
+    public CostCalculator Scaled(double factor) => new(InputPer1M * factor, CachedInputPer1M * factor, OutputPer1M * factor);
+
     public double Cost(TeacherUsage usage)
     {
         long cached = Math.Clamp(usage.CachedPromptTokens, 0, Math.Max(0, usage.PromptTokens));

@@ -130,10 +130,16 @@ public sealed class OpenAIChatTeacher : ITeacher
         }
     }
 
-    private TeacherResponse ToResponse(ClientResult<ChatCompletion> result, TimeSpan latency, TeacherRequest request)
+    private TeacherResponse ToResponse(ClientResult<ChatCompletion> result, TimeSpan latency, TeacherRequest request) =>
+        FromCompletion(result.Value, result.GetRawResponse().Content, latency, request, Options, _cost);
+
+    /// <summary>
+    /// A chat completion (and its raw JSON, for the fields the SDK does not model) as a <see cref="TeacherResponse"/> priced by
+    /// <paramref name="cost"/>: online calls and Batch API output lines (at the batch price) share it, so their rows are the same.
+    /// </summary>
+    internal static TeacherResponse FromCompletion(ChatCompletion completion, BinaryData rawBody, TimeSpan latency, TeacherRequest request, TeacherOptions options, CostCalculator cost)
     {
-        var completion = result.Value;
-        var extras = ServerLogprobExtras.Read(result.GetRawResponse().Content.ToMemory());
+        var extras = ServerLogprobExtras.Read(rawBody.ToMemory());
         var logprobs = completion.ContentTokenLogProbabilities
             .Select((t, i) => new TokenLogprob(t.Token, extras.TokenId(i), t.LogProbability,
                 t.TopLogProbabilities.Select((a, j) => new TopLogprob(a.Token, extras.TopTokenId(i, j), a.LogProbability)).ToList()))
@@ -145,20 +151,20 @@ public sealed class OpenAIChatTeacher : ITeacher
         return new TeacherResponse
         {
             Content = content,
-            Reasoning = ReadReasoning(result.GetRawResponse()),
+            Reasoning = ReadReasoning(rawBody),
             Refusal = completion.Refusal,
             ToolCalls = completion.ToolCalls.Select(c => new ToolCall(c.Id, c.FunctionName, c.FunctionArguments?.ToString() ?? "")).ToList(),
             Logprobs = logprobs,
             // What the server says about its logprobs wins over the configured default.
             LogprobProvenance = logprobs.Count == 0 ? null
-                : new LogprobProvenance(AsSent(request.Temperature), AsSent(request.TopP), request.TopLogprobs ?? 0, extras.Raw ?? Options.RawLogprobs),
+                : new LogprobProvenance(AsSent(request.Temperature), AsSent(request.TopP), request.TopLogprobs ?? 0, extras.Raw ?? options.RawLogprobs),
             Usage = usage,
             FinishReason = FinishReasonText(completion.FinishReason),
             Model = completion.Model,
             Latency = latency,
-            CostUsd = _cost.Cost(usage),
-            TeacherName = Name,
-            Teacher = Info,
+            CostUsd = cost.Cost(usage),
+            TeacherName = options.Name,
+            Teacher = new TeacherInfo(options.Provider, options.Model, options.TokenizerId),
         };
     }
 
@@ -166,9 +172,9 @@ public sealed class OpenAIChatTeacher : ITeacher
     private static double? AsSent(float? value) => value is { } v && float.IsFinite(v) ? (double)(decimal)v : value;
 
     /// <summary><c>choices[0].message.reasoning_content</c> (or <c>reasoning</c>), which the SDK's model does not expose.</summary>
-    private static string? ReadReasoning(PipelineResponse raw)
+    private static string? ReadReasoning(BinaryData raw)
     {
-        var bytes = raw.Content.ToMemory();
+        var bytes = raw.ToMemory();
         if (bytes.Span.IndexOf("\"reasoning"u8) < 0) return null; // most servers send none: skip the second parse
         using var doc = JsonDocument.Parse(bytes);
         if (!doc.RootElement.TryGetProperty("choices", out var choices) || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0)

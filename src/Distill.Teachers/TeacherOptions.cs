@@ -110,6 +110,12 @@ public sealed class TeacherOptions
     public double OutputPricePer1M { get; set; }
 
     /// <summary>
+    /// Price of a Batch API request (<c>distill generate --batch</c>) as a fraction of the prices above: both Azure OpenAI and
+    /// OpenAI bill batches at half the online price. Rows of a batch run carry this price.
+    /// </summary>
+    public double BatchPriceFactor { get; set; } = 0.5;
+
+    /// <summary>
     /// Most this teacher may cost in one <c>distill generate</c> run, in USD; null for no limit of its own (<c>--budget-usd</c> still
     /// caps the run). Kept like <c>--budget-usd</c>: each request reserves its worst-case cost first, so it is never passed. When it
     /// is spent, only the tasks routed to this teacher stop (left for the next run); the other teachers go on.
@@ -147,6 +153,7 @@ public sealed class TeacherOptions
         if (CircuitSamplingDuration < TimeSpan.FromMilliseconds(500)) p.Add($"{who}: CircuitSamplingDuration must be at least 0.5 s.");
         if (CircuitBreakDuration < TimeSpan.FromMilliseconds(500)) p.Add($"{who}: CircuitBreakDuration must be at least 0.5 s.");
         if (InputPricePer1M < 0 || OutputPricePer1M < 0 || CachedInputPricePer1M < 0) p.Add($"{who}: prices cannot be negative.");
+        if (!(BatchPriceFactor is >= 0 and <= 1)) p.Add($"{who}: BatchPriceFactor must be between 0 and 1 (the batch price as a fraction of the online price; 0.5 for Azure OpenAI and OpenAI).");
         if (BudgetUsd is { } budget && !(budget >= 0 && double.IsFinite(budget))) p.Add($"{who}: BudgetUsd must be a finite amount of at least 0 (or unset for no limit of its own).");
         if (FallbackTeacher is not null && FallbackTeacher == Name) p.Add($"{who}: FallbackTeacher cannot be the teacher itself.");
         return p;

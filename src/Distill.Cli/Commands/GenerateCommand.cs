@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Distill.Cli.Composition;
 using Distill.Core.Errors;
+using Distill.Generation.Batch;
 using Distill.Generation.Quality;
 using Distill.Generation.Recipes;
 using Distill.Generation.Routing;
@@ -10,6 +11,7 @@ using Distill.Generation.Runner;
 using Distill.Generation.Templates;
 using Distill.Generation.Tools;
 using Distill.Teachers;
+using Distill.Teachers.Batch;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
@@ -51,10 +53,20 @@ public static class GenerateCommand
         var judge = new Option<string?>("--judge") { Description = "Score every accepted sample with this judge template (e.g. judge-score), through the same teacher." };
         var minJudge = new Option<int>("--min-judge-score") { Description = "With --judge: reject samples scored below this (1-10).", DefaultValueFactory = _ => 1 };
         var nearDup = new Option<double>("--near-dup-threshold") { Description = "Jaccard similarity at which a row is a near-duplicate.", DefaultValueFactory = _ => 0.85 };
+        var batch = new Option<bool>("--batch") { Description = "Send the teacher calls through the provider's Batch API (Azure OpenAI or OpenAI: the teacher's BatchPriceFactor of the price, results within 24 h). See docs/scale-out.md." };
+        var batchMaxRequests = new Option<int>("--batch-max-requests") { Description = "With --batch: most requests per uploaded file.", DefaultValueFactory = _ => 50_000 };
+        var batchMaxMb = new Option<int>("--batch-max-mb") { Description = "With --batch: most megabytes per uploaded file.", DefaultValueFactory = _ => 190 };
+        var batchAttempts = new Option<int>("--batch-attempts") { Description = "With --batch: batches a failed or expired request is submitted in before it is given up (or sent online).", DefaultValueFactory = _ => 3 };
+        var batchFallback = new Option<bool>("--batch-fallback-online") { Description = "With --batch: send requests that failed every batch attempt to the online API (full price) instead of leaving them for a later run." };
+        var batchOpen = new Option<int>("--batch-open") { Description = "With --batch: samples open at once (the most requests in one round).", DefaultValueFactory = _ => 50_000 };
+        var batchPoll = new Option<double>("--batch-poll-seconds") { Description = "With --batch: first wait between status polls; doubles up to 5 minutes.", DefaultValueFactory = _ => 10 };
+        var batchCollect = new Option<double>("--batch-collect-seconds") { Description = "With --batch: a round is submitted once no new request has come for this long (every open sample is waiting).", DefaultValueFactory = _ => 2 };
+        var resume = new Option<bool>("--resume") { Description = "With --batch: first finish the batches an earlier run left in flight (listed in <out>/batch/state.json) and use their results." };
         var command = new Command("generate", "Generate a distillation dataset: recipe + template + teacher over seed tasks; resumable, cached, budgeted.")
         {
             recipe, template, teacher, routing, tasks, count, output, concurrency, shard, shardCount, dryRun, budget, reparse, logprobs, logprobsOptional, stopAfterErrors, retryRejects,
             seed, commitEvery, evol, vars, maxSteps, simulator, maxTurns, judge, minJudge, nearDup,
+            batch, batchMaxRequests, batchMaxMb, batchAttempts, batchFallback, batchOpen, batchPoll, batchCollect, resume,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -142,6 +154,20 @@ public static class GenerateCommand
                 return DistillApp.Success;
             }
 
+            var useBatch = parse.GetValue(batch);
+            var batchOptions = new BatchOptions
+            {
+                MaxRequestsPerFile = parse.GetValue(batchMaxRequests),
+                MaxBytesPerFile = parse.GetValue(batchMaxMb) * 1_000_000L,
+                MaxAttempts = parse.GetValue(batchAttempts),
+                FallbackOnline = parse.GetValue(batchFallback),
+                PollDelay = TimeSpan.FromSeconds(Math.Max(0.001, Math.Min(300, parse.GetValue(batchPoll)))),
+                CollectWindow = TimeSpan.FromSeconds(Math.Max(0.001, parse.GetValue(batchCollect))),
+            };
+            var batchState = useBatch ? CheckBatch(parse.GetValue(resume), scripted, routingName, parse.GetValue(reparse), parse.GetValue(batchOpen), batchOptions, teacherName, outDir) : null;
+            if (!useBatch && parse.GetValue(resume))
+                throw new DistillException("--resume is for --batch runs", "an online run resumes by running the same command again");
+
             var ledger = parse.GetValue(budget) is { } limit ? new BudgetLedger(limit) : null;
             // Each teacher's own BudgetUsd, one ledger per teacher whichever route reaches it (as the primary or as a fallback).
             var teacherLedgers = scripted ? new Dictionary<string, BudgetLedger>(StringComparer.Ordinal)
@@ -163,12 +189,23 @@ public static class GenerateCommand
             ITeacher WithOwnBudget(string name, ITeacher client) => teacherLedgers.TryGetValue(name, out var own)
                 ? new BudgetedTeacher(client, own, WorstCaseCost.Highest([registry!.OptionsOf(name)]), $"the BudgetUsd of teacher '{name}'")
                 : client;
+            // --batch: one teacher (checked above), whose calls go through the Batch API; the online client only as the fallback.
+            using var batchApi = batchState is null ? null : new BatchApiClient(routed[0]);
+            await using var batchTeacher = batchApi is null ? null
+                : new BatchTeacher(batchApi, routed[0], batchOptions, batchState!, batchOptions.FallbackOnline ? registry!.Get(routed[0].Name) : null, cancellationToken,
+                    cli.LoggerFactory.CreateLogger("Distill.Batch"));
+            if (batchTeacher is not null && parse.GetValue(resume)) await batchTeacher.ResumeAsync(cancellationToken);
             var routes = new List<TeacherRoute>();
             foreach (var teacherOptions in routed)
             {
-                ITeacher client = registry?.Get(teacherOptions.Name, WithOwnBudget) ?? domain.CreateScriptedTeacher(seedTasks);
+                // A batch request reserves its worst case at the batch price, or at the online prices when it may go online.
+                var worstCase = batchTeacher is null || batchOptions.FallbackOnline ? WorstCaseCost.Highest(FallbackChain(teacherOptions, options.Teachers))
+                    : new WorstCaseCost(batchTeacher.Prices);
+                ITeacher client = batchTeacher is not null
+                    ? teacherLedgers.TryGetValue(teacherOptions.Name, out var own) ? new BudgetedTeacher(batchTeacher, own, worstCase, $"the BudgetUsd of teacher '{teacherOptions.Name}'") : batchTeacher
+                    : registry?.Get(teacherOptions.Name, WithOwnBudget) ?? domain.CreateScriptedTeacher(seedTasks);
                 if (ledger is not null)
-                    client = new BudgetedTeacher(client, ledger, WorstCaseCost.Highest(FallbackChain(teacherOptions, options.Teachers)));
+                    client = new BudgetedTeacher(client, ledger, worstCase);
                 var caching = new CachingTeacher(client, cacheDir, definition.Version, parse.GetValue(reparse));
                 var optionalLogprobs = parse.GetValue(logprobsOptional) ? new LogprobsOptionalTeacher(caching, logger) : null;
                 routes.Add(new TeacherRoute
@@ -216,10 +253,18 @@ public static class GenerateCommand
             config["min_judge_score"] = judgeDefinition is null ? null : parse.GetValue(minJudge);
             config["max_turns"] = recipeName == "dialogue" ? parse.GetValue(maxTurns) : null;
             config["near_dup_threshold"] = parse.GetValue(nearDup);
+            config["batch"] = batchTeacher is null ? null : new JsonObject
+            {
+                ["price_factor"] = routed[0].BatchPriceFactor,
+                ["max_requests_per_file"] = batchOptions.MaxRequestsPerFile,
+                ["max_bytes_per_file"] = batchOptions.MaxBytesPerFile,
+                ["max_attempts"] = batchOptions.MaxAttempts,
+                ["fallback_online"] = batchOptions.FallbackOnline,
+            };
             var runner = new GenerationRunner(router, routes, definition.Version, new GenerateOptions
             {
                 OutputDir = outDir,
-                Concurrency = parse.GetValue(concurrency),
+                Concurrency = useBatch ? parse.GetValue(batchOpen) : parse.GetValue(concurrency),
                 ShardIndex = shardIndex,
                 ShardCount = shards,
                 Budget = ledger,
@@ -233,12 +278,59 @@ public static class GenerateCommand
 
             var latest = new RunProgressDisplay.LatestProgress();
             var run = runner.RunAsync(seedTasks, latest, cancellationToken);
-            await RunProgressDisplay.ShowAsync(cli.Console, "generate", run, latest);
-            var final = await run;
+            RunProgress final;
+            try
+            {
+                await RunProgressDisplay.ShowAsync(cli.Console, "generate", run, latest);
+                final = await run;
+            }
+            finally
+            {
+                if (batchTeacher is not null)
+                {
+                    await batchTeacher.DisposeAsync(); // cancels what is still in flight after a failure or Ctrl+C, and delivers what it completed
+                    PrintBatch(cli.Console, batchTeacher.Progress, routed[0], outDir);
+                }
+            }
             PrintSummary(cli.Console, final, outDir);
             return DistillApp.Success;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The checks of a <c>--batch</c> run, before any call: what it cannot be combined with, and the batches an earlier run left
+    /// in flight (paid for: refused without <c>--resume</c>). Returns the dataset's batch state.
+    /// </summary>
+    private static BatchState CheckBatch(bool resume, bool scripted, string? routingName, bool reparse, int open, BatchOptions options, string? teacherName, string outDir)
+    {
+        if (scripted) throw new DistillException($"--batch needs a configured Azure OpenAI or OpenAI teacher; '{teacherName}' is built in", "pick a teacher from Teachers in appsettings.json");
+        if (routingName is not null) throw new DistillException("--batch takes one teacher; it cannot be combined with --routing yet", "run one --batch generate per teacher (--teacher), or drop --batch");
+        if (reparse) throw new DistillException("--batch and --reparse cannot be combined (--reparse never calls the teacher)", "pick one");
+        if (open < 1) throw new DistillException("--batch-open must be at least 1", "e.g. --batch-open 50000");
+        var problems = options.Validate();
+        if (problems.Count > 0) throw new DistillException($"Invalid batch options: {string.Join(" ", problems)}", "e.g. --batch-max-requests 50000 --batch-max-mb 190");
+        var state = BatchState.Load(outDir);
+        if (state.InFlight.Count == 0) return state;
+        if (state.Teacher is { } owner && owner != teacherName)
+            throw new DistillException($"{state.InFlight.Count} batch(es) in {BatchState.PathIn(outDir)} belong to teacher '{owner}', not '{teacherName}'",
+                $"run with --teacher {owner} --batch --resume to collect them first");
+        if (!resume)
+            throw new DistillException($"{state.InFlight.Count} batch(es) of an earlier run are still in flight ({string.Join(", ", state.InFlight)}), listed in {BatchState.PathIn(outDir)}",
+                "add --resume to collect their results (they are paid for), or delete that file to abandon them");
+        return state;
+    }
+
+    private static void PrintBatch(IAnsiConsole console, BatchProgress b, TeacherOptions teacher, string outDir)
+    {
+        console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Batch API: {b.Rounds} round(s), {b.Files} file(s), {b.Submitted} request line(s) submitted ({b.Resubmitted} re-submitted, {b.SentOnline} sent online, {b.Recovered} recovered from an earlier run); billed at {teacher.BatchPriceFactor:0.##} x the online price."));
+        if (b.CancelledBatches > 0)
+            console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Cancelled {b.CancelledBatches} batch(es): the provider bills the {b.CompletedInCancelled} request(s) they completed, and those are kept (committed or in the response cache)."));
+        var left = BatchState.Load(outDir).InFlight;
+        if (left.Count > 0)
+            console.WriteLine($"{left.Count} batch(es) still in flight, listed in {BatchState.PathIn(outDir)}: run the same command with --resume to collect their results.");
     }
 
     /// <summary>A teacher's identity for the manifest (no secret: the key's variable name is not even listed).</summary>
