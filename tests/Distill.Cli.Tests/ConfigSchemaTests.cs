@@ -73,10 +73,12 @@ public sealed class ConfigSchemaTests : IDisposable
     {
         var properties = ConfigSchemas.For("settings")["properties"]!;
 
-        Assert.Equal(["Host", "Port", "ApiKeyEnv", "MaxBatchSize", "MaxQueuedRequests", "GuideToolCalls"],
+        Assert.Equal(["Host", "Port", "ApiKeyEnv", "MaxBatchSize", "MaxQueuedRequests", "GuideToolCalls", "DecodeWorkers"],
             properties["Serve"]!["properties"]!.AsObject().Select(p => p.Key));
         Assert.Equal("\"auto\" (cuda when available, else cpu), \"cpu\" or \"cuda\".", properties["Device"]!["description"]!.GetValue<string>());
         Assert.Equal("00:02:00", properties["Teachers"]!["items"]!["properties"]!["AttemptTimeout"]!["default"]!.GetValue<string>());
+        Assert.Equal("\"azure-openai\" or \"openai-compatible\".",
+            properties["Teachers"]!["items"]!["properties"]!["Provider"]!["description"]!.GetValue<string>());
     }
 
     [Fact]

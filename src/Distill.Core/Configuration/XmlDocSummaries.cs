@@ -42,7 +42,7 @@ public static class XmlDocSummaries
     /// The summary's words with its markup resolved: <c>&lt;c&gt;x&lt;/c&gt;</c> as x, a cref to a constant of
     /// <paramref name="assembly"/> as its quoted value (what a config file holds), any other cref as the member's own name.
     /// </summary>
-    internal static string Text(XElement summary, Assembly? assembly)
+    public static string Text(XElement summary, Assembly? assembly)
     {
         var text = new StringBuilder();
         Append(summary, text, assembly);
