@@ -45,6 +45,7 @@ public static class DistillApp
         root.Subcommands.Add(BenchCommand.Create(context));
         root.Subcommands.Add(WorldCommand.Create(context));
         root.Subcommands.Add(StudioCommand.Create(context));
+        root.Subcommands.Add(ConfigCommand.Create());
         root.Subcommands.Add(CompletionCommand.Create());
         return root;
     }

@@ -116,7 +116,7 @@ public static class DatasetCommand
             {
                 Counts(console, "teacher: logprob provenance", provenance, "turns");
                 if (provenance.Count > 1)
-                    console.MarkupLine("[yellow]the stored logprobs mix teachers or settings: logit KD rescales what it can and refuses what it cannot (README, \"Logit KD from stored logprobs\")[/]");
+                    console.MarkupLine("[yellow]the stored logprobs mix teachers or settings: logit KD rescales what it can and refuses what it cannot (docs/training.md, \"Logit KD from stored logprobs\")[/]");
             }
             var histogram = new BarChart().Label($"tokens per sample (mean {stats.Tokens.Mean:F0}, min {stats.Tokens.Min}, max {stats.Tokens.Max}" +
                 (stats.Tokens.Estimated > 0 ? $"; {stats.Tokens.Estimated} estimated from characters)" : ")")).Width(80);

@@ -120,7 +120,7 @@ public static class GenerateCommand
             var router = routingName is null ? TaskRouter.Single(teacherName!)
                 : TaskRouter.Create(routingName, options.Routing.GetValueOrDefault(routingName)
                         ?? throw new DistillException($"no routing named '{routingName}' is configured",
-                            options.Routing.Count == 0 ? "add one under Routing in appsettings.json (README: \"Routing tasks to teachers\")" : $"configured routings: {string.Join(", ", options.Routing.Keys)}"),
+                            options.Routing.Count == 0 ? "add one under Routing in appsettings.json (docs/generating.md, \"Routing tasks to teachers\")" : $"configured routings: {string.Join(", ", options.Routing.Keys)}"),
                     options.Teachers.Select(t => t.Name).ToList(), recipeName, variables, seedTasks);
             // The teachers this worker's tasks go to, each with the tasks it gets (a run with no task left still names its teacher).
             var shares = mine.GroupBy(router.TeacherFor, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);

@@ -21,6 +21,12 @@ public static class StrictJsonBinder
     public static T Bind<T>(JsonObject root, JsonSerializerOptions options, Func<string, string?> sourceOf, string what, string fix)
     {
         options.MakeReadOnly(populateMissingResolver: true);
+        if (root.ContainsKey(JsonSchemaGenerator.SchemaKey))
+        {
+            // A config file may name its schema for editors; the record has no such key, so bind a copy without it.
+            root = root.DeepClone().AsObject();
+            root.Remove(JsonSchemaGenerator.SchemaKey);
+        }
         var problems = new List<ConfigurationProblem>();
         Check(root, typeof(T), "", allowNull: false, options, sourceOf, problems);
         if (problems.Count == 0)

@@ -20,7 +20,8 @@ public static class StrictOptionsBinder
     public static T Bind<T>(IConfigurationRoot root) where T : new()
     {
         var problems = new List<ConfigurationProblem>();
-        CheckSection(root, root.GetChildren(), typeof(T), problems);
+        // A settings file may name its schema for editors; only the root may, as in the generated schema.
+        CheckSection(root, root.GetChildren().Where(c => c.Key != JsonSchemaGenerator.SchemaKey), typeof(T), problems);
         if (problems.Count > 0)
         {
             throw new ConfigurationException(problems);
@@ -174,7 +175,8 @@ public static class StrictOptionsBinder
 
     private static string Join(string path, string key) => path.Length == 0 ? key : $"{path}:{key}";
 
-    private static Dictionary<string, PropertyInfo> BindableProperties(Type type) =>
+    /// <summary>The keys of <paramref name="type"/> this binder accepts (any case): its settable properties and its collections.</summary>
+    internal static Dictionary<string, PropertyInfo> BindableProperties(Type type) =>
         type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => p.GetIndexParameters().Length == 0 && (p.CanWrite || !IsScalar(p.PropertyType)))
             .ToDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);

@@ -25,7 +25,8 @@ public sealed class ProjectReferenceTests
         ["Server"] = ["Core", "Models"],
         ["World"] = ["Core", "Data", "Teachers", "Generation"],
         ["Bench"] = ["Core", "Data", "Teachers", "Models", "Generation", "Training", "Evaluation", "Server"],
-        ["Cli"] = ["Core", "Data", "Teachers", "Models", "Generation", "Training", "Evaluation", "Server", "World", "Bench"],
+        ["Studio"] = ["Core", "Data", "Teachers", "Generation", "Evaluation"],
+        ["Cli"] = ["Core", "Data", "Teachers", "Models", "Generation", "Training", "Evaluation", "Server", "World", "Bench", "Studio"],
     };
 
     private static readonly string Root = ProjectGraph.RepositoryRoot();

@@ -60,4 +60,18 @@ public sealed class StrictJsonBinderTests
         Assert.StartsWith("Invalid test config (5 problems): ", e.Message, StringComparison.Ordinal);
         Assert.Equal("fix it", e.Hint);
     }
+
+    [Fact]
+    public void Schema_key_is_ignored_at_the_root_only_and_the_callers_object_is_left_as_it_was()
+    {
+        var root = (JsonObject)JsonNode.Parse("""{ "$schema": "s.schema.json", "name": "y" }""")!;
+        var strict = new JsonSerializerOptions(Options) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow };
+
+        var settings = StrictJsonBinder.Bind<Settings>(root, strict, _ => "s.json", "test config", "fix it");
+        var nested = Assert.Throws<ConfigurationException>(() => Bind("""{ "limits": { "a": { "$schema": "x" } } }"""));
+
+        Assert.Equal("y", settings.Name);
+        Assert.True(root.ContainsKey("$schema"));
+        Assert.Equal("limits:a:$schema", Assert.Single(nested.Problems).Key);
+    }
 }

@@ -158,5 +158,15 @@ public sealed class StrictOptionsBinderTests : IDisposable
         Assert.Contains("expected a single", Assert.Single(error.Problems).Message);
     }
 
+    [Fact]
+    public void Schema_key_is_ignored_at_the_root_only()
+    {
+        var options = Bind("""{ "$schema": "./schemas/appsettings.schema.json", "Fast": true }""");
+        var error = Assert.Throws<ConfigurationException>(() => Bind("""{ "Paths": { "$schema": "x" } }"""));
+
+        Assert.True(options.Fast);
+        Assert.Equal("Paths:$schema", Assert.Single(error.Problems).Key);
+    }
+
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 }
