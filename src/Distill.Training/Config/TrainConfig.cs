@@ -131,6 +131,7 @@ public sealed record TrainConfig
         if (Loss.Chunks < 1) Add("loss:chunks", "must be >= 1");
         if (Loss.Beta is < 0 or > 1) Add("loss:beta", "must be in [0, 1]");
         if (Loss.Skew is < 0 or >= 1) Add("loss:skew", "must be in [0, 1)");
+        if (Loss.PromptWeight is < 0 or > 1) Add("loss:prompt_weight", "must be in [0, 1]");
         CheckSchedule(p, "loss:alpha", Loss.Alpha, 0, 1);
         CheckSchedule(p, "loss:temperature", Loss.Temperature, 1e-6, 1e6);
         if (Data.MaxLength < 2) Add("data:max_length", "must be >= 2");
@@ -261,6 +262,10 @@ public sealed record LossConfig
 
     /// <summary>Weight lambda of the rationale task (cot).</summary>
     [JsonPropertyName("rationale_weight")] public double RationaleWeight { get; init; } = 1.0;
+
+    /// <summary>Weight of cross-entropy on the prompt tokens (system, user, tool results), beside the assistant tokens' loss;
+    /// 0 = assistant tokens only (OpenAI's former prompt_loss_weight, axolotl's train_on_inputs as a weight).</summary>
+    [JsonPropertyName("prompt_weight")] public double PromptWeight { get; init; }
 
     /// <summary>The configured divergence with its parameter (beta for jsd, skew for the skew kinds).</summary>
     public Losses.Divergence ToDivergence() => Divergence switch

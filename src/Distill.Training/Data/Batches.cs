@@ -12,9 +12,10 @@ public enum BatchingMode
     Bucket,
 }
 
-/// <summary>A batch on the host, [B, T] row-major; padding has input id <c>pad</c>, label -100 and attention mask 0.</summary>
+/// <summary>A batch on the host, [B, T] row-major; padding has input id <c>pad</c>, label -100 and attention mask 0.
+/// <see cref="PromptLabels"/> is null unless the examples carry prompt labels (<c>loss.prompt_weight</c>).</summary>
 public sealed record HostBatch(int BatchSize, int SeqLen, int K, long[] InputIds, long[] Labels, long[] RationaleLabels, long[] AttentionMask,
-    long[]? TopKIds, float[]? TopKLogprobs)
+    long[]? TopKIds, float[]? TopKLogprobs, long[]? PromptLabels = null)
 {
     /// <summary>Non-padding tokens (what tokens/s counts).</summary>
     public long Tokens => AttentionMask.Sum();
@@ -29,18 +30,20 @@ public sealed record HostBatch(int BatchSize, int SeqLen, int K, long[] InputIds
             tensor(RationaleLabels, shape, device: device),
             tensor(AttentionMask, shape, device: device),
             TopKIds is null ? null : tensor(TopKIds, [BatchSize, SeqLen, K], device: device),
-            TopKLogprobs is null ? null : tensor(TopKLogprobs, [BatchSize, SeqLen, K], device: device));
+            TopKLogprobs is null ? null : tensor(TopKLogprobs, [BatchSize, SeqLen, K], device: device),
+            PromptLabels is null ? null : tensor(PromptLabels, shape, device: device));
     }
 }
 
 /// <summary>
 /// Tensors of one batch: input ids, labels (already shifted; -100 = no loss), rationale-task labels for distilling
 /// step-by-step (all -100 otherwise), attention mask (1 = token), and the stored teacher top-k ids [B, T, K] (-1 = missing)
-/// with their logprobs.
+/// with their logprobs, and the prompt-token labels when <c>loss.prompt_weight</c> asks for them.
 /// <para>The model is run without the attention mask: padding is always on the right, so under the causal mask no real
 /// token can attend to it, and padded positions carry no label.</para>
 /// </summary>
-public sealed record DeviceBatch(Tensor InputIds, Tensor Labels, Tensor RationaleLabels, Tensor AttentionMask, Tensor? TopKIds, Tensor? TopKLogprobs);
+public sealed record DeviceBatch(Tensor InputIds, Tensor Labels, Tensor RationaleLabels, Tensor AttentionMask, Tensor? TopKIds, Tensor? TopKLogprobs,
+    Tensor? PromptLabels = null);
 
 /// <summary>Where a data stream stands: the epoch and the next batch within it. Saved with a checkpoint, it restores the stream exactly.</summary>
 public sealed record DataPosition(int Epoch, int Batch);
@@ -54,6 +57,7 @@ public sealed class BatchPlan
     private readonly IReadOnlyList<TrainExample> _examples;
     private readonly int _seed;
     private readonly int _padId;
+    private readonly bool _promptLabels;
     private int _cachedEpoch = -1;
     private IReadOnlyList<HostBatch> _cached = [];
 
@@ -78,6 +82,7 @@ public sealed class BatchPlan
         K = topK;
         _padId = padId;
         Shuffle = shuffle;
+        _promptLabels = examples.Any(e => e.PromptLabels is not null);
     }
 
     public int BatchSize { get; }
@@ -101,7 +106,7 @@ public sealed class BatchPlan
     private List<HostBatch> Packed(int[] order)
     {
         var rows = new List<Row>();
-        var current = new Row(SeqLen, K, _padId);
+        var current = new Row(SeqLen, K, _padId, _promptLabels);
         foreach (var i in order)
         {
             var ex = _examples[i];
@@ -114,7 +119,7 @@ public sealed class BatchPlan
                 if (current.Used == SeqLen)
                 {
                     rows.Add(current);
-                    current = new Row(SeqLen, K, _padId);
+                    current = new Row(SeqLen, K, _padId, _promptLabels);
                 }
             }
         }
@@ -139,13 +144,13 @@ public sealed class BatchPlan
         {
             foreach (var i in groups[g])
             {
-                var row = new Row(SeqLen, K, _padId);
+                var row = new Row(SeqLen, K, _padId, _promptLabels);
                 var ex = _examples[i];
                 row.Append(ex, 0, Math.Min(SeqLen, ex.Length));
                 rows.Add(row);
             }
             // A short last group is filled with empty rows so every batch is [B, T].
-            for (var pad = groups[g].Count; pad < BatchSize; pad++) rows.Add(new Row(SeqLen, K, _padId));
+            for (var pad = groups[g].Count; pad < BatchSize; pad++) rows.Add(new Row(SeqLen, K, _padId, _promptLabels));
         }
         return ToBatches(rows);
     }
@@ -163,21 +168,24 @@ public sealed class BatchPlan
             Array.Fill(ids, _padId);
             Array.Fill(labels, TokenizedChatLabels.Ignore);
             Array.Fill(rationale, TokenizedChatLabels.Ignore);
+            var prompt = _promptLabels ? new long[n] : null;
+            if (prompt is not null) Array.Fill(prompt, TokenizedChatLabels.Ignore);
             long[]? topIds = K > 0 ? new long[n * K] : null;
             float[]? topLps = K > 0 ? new float[n * K] : null;
             if (topIds is not null) Array.Fill(topIds, -1L);
             for (var r = 0; r < BatchSize && start + r < rows.Count; r++)
-                rows[start + r].CopyTo(r * SeqLen, ids, labels, rationale, mask, topIds, topLps);
-            batches.Add(new HostBatch(BatchSize, SeqLen, K, ids, labels, rationale, mask, topIds, topLps));
+                rows[start + r].CopyTo(r * SeqLen, ids, labels, rationale, mask, topIds, topLps, prompt);
+            batches.Add(new HostBatch(BatchSize, SeqLen, K, ids, labels, rationale, mask, topIds, topLps, prompt));
         }
         return batches;
     }
 
-    private sealed class Row(int seqLen, int k, int padId)
+    private sealed class Row(int seqLen, int k, int padId, bool promptLabels)
     {
         private readonly long[] _ids = Enumerable.Repeat((long)padId, seqLen).ToArray();
         private readonly long[] _labels = Enumerable.Repeat((long)TokenizedChatLabels.Ignore, seqLen).ToArray();
         private readonly long[] _rationale = Enumerable.Repeat((long)TokenizedChatLabels.Ignore, seqLen).ToArray();
+        private readonly long[]? _prompt = promptLabels ? Enumerable.Repeat((long)TokenizedChatLabels.Ignore, seqLen).ToArray() : null;
         private readonly long[]? _topIds = k > 0 ? Enumerable.Repeat(-1L, seqLen * k).ToArray() : null;
         private readonly float[]? _topLps = k > 0 ? new float[seqLen * k] : null;
 
@@ -190,6 +198,7 @@ public sealed class BatchPlan
             {
                 _ids[Used + t] = ex.InputIds[offset + t];
                 target[Used + t] = ex.Labels[offset + t];
+                if (_prompt is not null && ex.PromptLabels is not null) _prompt[Used + t] = ex.PromptLabels[offset + t];
                 if (_topIds is null || ex.TopKIds is null) continue;
                 var kk = Math.Min(k, ex.K);
                 for (var j = 0; j < kk; j++)
@@ -201,8 +210,9 @@ public sealed class BatchPlan
             Used += count;
         }
 
-        public void CopyTo(int at, long[] ids, long[] labels, long[] rationale, long[] mask, long[]? topIds, float[]? topLps)
+        public void CopyTo(int at, long[] ids, long[] labels, long[] rationale, long[] mask, long[]? topIds, float[]? topLps, long[]? prompt)
         {
+            if (prompt is not null && _prompt is not null) Array.Copy(_prompt, 0, prompt, at, _prompt.Length);
             Array.Copy(_ids, 0, ids, at, _ids.Length);
             Array.Copy(_labels, 0, labels, at, _labels.Length);
             Array.Copy(_rationale, 0, rationale, at, _rationale.Length);

@@ -33,8 +33,9 @@ public sealed record EncodedSample(IReadOnlyList<TrainExample> Examples, int Tur
 /// <param name="chat">The student's chat template options (tool format, default system prompt): what serving will render.</param>
 /// <param name="logprobTemperature">The KD temperature the stored top-k logprobs are brought to (<see cref="StoredLogprobRescale"/>);
 /// a turn whose logprobs cannot be is refused with a <see cref="Core.Errors.DistillException"/>.</param>
+/// <param name="promptLabels">Also label the prompt tokens (<see cref="TrainExample.PromptLabels"/>), for <c>loss.prompt_weight</c>.</param>
 public sealed class SampleEncoder(ITextTokenizer tokenizer, int maxLength, int topK = 0, bool stepByStep = false, bool keepEnd = false,
-    ChatTemplateOptions? chat = null, double logprobTemperature = 1.0)
+    ChatTemplateOptions? chat = null, double logprobTemperature = 1.0, bool promptLabels = false)
 {
     private readonly ChatTemplate _template = new(chat);
     private readonly Lazy<TokenTextIndex> _tokenText = new(() => new TokenTextIndex(tokenizer));
@@ -126,11 +127,17 @@ public sealed class SampleEncoder(ITextTokenizer tokenizer, int maxLength, int t
         var length = Math.Max(0, n - 1);
         var inputs = chat.Ids.AsSpan(start, length).ToArray();
         var labels = new int[length];
+        var prompt = promptLabels && task == ExampleTask.Main ? new int[length] : null; // the rationale task repeats the prompt
         for (var t = 0; t < length; t++)
-            labels[t] = chat.AssistantMask[start + t + 1] ? chat.Ids[start + t + 1] : TokenizedChatLabels.Ignore;
+        {
+            var next = start + t + 1;
+            var assistant = chat.AssistantMask[next];
+            labels[t] = assistant ? chat.Ids[next] : TokenizedChatLabels.Ignore;
+            if (prompt is not null) prompt[t] = assistant ? TokenizedChatLabels.Ignore : chat.Ids[next];
+        }
 
         if (placed is null || TopK == 0)
-            return new TrainExample(id, inputs, labels, null, null, 0, task);
+            return new TrainExample(id, inputs, labels, null, null, 0, task, prompt);
         var (logprobs, positions) = (placed.Entries, placed.Positions);
 
         var ids = new int[length * TopK];
@@ -154,6 +161,6 @@ public sealed class SampleEncoder(ITextTokenizer tokenizer, int maxLength, int t
             // Rescaled over the ids this run keeps (its top-k, those with ids): the distribution the loss compares against.
             if (placed.Factors[j] != 1.0) StoredLogprobRescale.Apply(lps.AsSpan(row * TopK, k), placed.Factors[j]);
         }
-        return new TrainExample(id, inputs, labels, ids, lps, TopK, task);
+        return new TrainExample(id, inputs, labels, ids, lps, TopK, task, prompt);
     }
 }

@@ -27,4 +27,5 @@ public readonly record struct ObjectiveStep(long Step, long TotalSteps, double A
 /// <param name="Hidden">The hidden-state term, for logging; null when off.</param>
 /// <param name="HeadOnLabelledOnly">True when only labelled positions went through the student's lm_head (the fused head
 /// losses): MFU then counts head FLOPs for those positions only.</param>
-public sealed record ObjectiveLoss(Tensor Total, Tensor Ce, Tensor? Kd, Tensor? Hidden, bool HeadOnLabelledOnly);
+/// <param name="Prompt">Cross-entropy on the prompt tokens, for logging; null unless <c>loss.prompt_weight</c> &gt; 0.</param>
+public sealed record ObjectiveLoss(Tensor Total, Tensor Ce, Tensor? Kd, Tensor? Hidden, bool HeadOnLabelledOnly, Tensor? Prompt = null);

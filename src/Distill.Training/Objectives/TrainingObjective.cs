@@ -2,6 +2,7 @@ using Distill.Core.Errors;
 using Distill.Models.Llama;
 using Distill.Training.Config;
 using Distill.Training.Data;
+using Distill.Training.Losses;
 using TorchSharp;
 using static TorchSharp.torch;
 using static Distill.Models.Native.Scalars;
@@ -12,8 +13,8 @@ namespace Distill.Training.Objectives;
 /// What one <c>loss.kind</c> trains with (torchtune's loss built once from config): what it needs before training starts
 /// (a local teacher, stored top-k logprobs in the data, the rationale task) and its loss on a batch. Chosen once by
 /// <see cref="For"/>; <c>distill train</c> and <c>distill bench train</c> call the same objects.
-/// <para>The optional hidden-state term (<c>loss.hidden_weight</c> &gt; 0 with a teacher) is added here for every kind, so each
-/// objective only scores the head.</para>
+/// <para>The optional hidden-state term (<c>loss.hidden_weight</c> &gt; 0 with a teacher) and the prompt-token term
+/// (<c>loss.prompt_weight</c> &gt; 0) are added here for every kind, so each objective only scores the head.</para>
 /// </summary>
 public abstract class TrainingObjective
 {
@@ -64,7 +65,7 @@ public abstract class TrainingObjective
             using var noGrad = no_grad();
             (teacherHidden, teacherStates) = teacher.model.forward(new CausalLMInput(batch.InputIds, OutputHiddenStates: AllStates(teacher, projector)));
         }
-        var head = Score(models, studentHidden, teacherHidden, batch, step);
+        var head = WithPromptTerm(Score(models, studentHidden, teacherHidden, batch, step), models.Student, studentHidden, batch);
         if (projector is null) return head;
 
         var ss = studentStates!.OrderBy(h => h.Key).Select(h => h.Value).ToList();
@@ -72,6 +73,19 @@ public abstract class TrainingObjective
         var hidden = projector.Loss(ss, ts, batch.AttentionMask);
         using var hiddenWeight = Loss.HiddenWeight.ToScalar();
         return head with { Total = head.Total.add(hidden.mul(hiddenWeight), One), Hidden = hidden }; // explicit alpha: see Scalars
+    }
+
+    /// <summary>
+    /// Adds <c>prompt_weight</c> times the cross-entropy on the prompt tokens: system, user and tool-result text the student reads
+    /// but never writes. Tool results repeat ids from the turn before, so they add copy examples to a small student's diet.
+    /// </summary>
+    private ObjectiveLoss WithPromptTerm(ObjectiveLoss head, LlamaForCausalLM student, Tensor studentHidden, DeviceBatch batch)
+    {
+        if (Loss.PromptWeight <= 0) return head;
+        var labels = batch.PromptLabels ?? throw new InvalidOperationException("loss.prompt_weight > 0 needs batches encoded with prompt labels");
+        var prompt = KdLoss.LinearCrossEntropy(studentHidden, student.OutputEmbedding, labels);
+        using var weight = Loss.PromptWeight.ToScalar();
+        return head with { Total = head.Total.add(prompt.mul(weight), One), Prompt = prompt, HeadOnLabelledOnly = false };
     }
 
     /// <summary>Whether the objective's own term needs the teacher's hidden states at <paramref name="step"/>.</summary>

@@ -88,7 +88,7 @@ public sealed class DistillTrainer(TrainerParts parts)
             var objectiveStep = new ObjectiveStep(step, cfg.Steps, alpha, temperature);
 
             parts.Optimizer.ZeroGrad();
-            double loss = 0, ce = 0, kd = 0, hidden = 0;
+            double loss = 0, ce = 0, kd = 0, hidden = 0, prompt = 0;
             long tokens = 0, headTokens = 0;
             using var gradAccum = cfg.Batch.GradAccum.ToScalar();
             for (var micro = 0; micro < cfg.Batch.GradAccum; micro++)
@@ -104,6 +104,7 @@ public sealed class DistillTrainer(TrainerParts parts)
                 ce += terms.Ce.item<float>() / cfg.Batch.GradAccum;
                 if (terms.Kd is not null) kd += terms.Kd.item<float>() / cfg.Batch.GradAccum;
                 if (terms.Hidden is not null) hidden += terms.Hidden.item<float>() / cfg.Batch.GradAccum;
+                if (terms.Prompt is not null) prompt += terms.Prompt.item<float>() / cfg.Batch.GradAccum;
             }
             var gradNorm = parts.Optimizer.ClipGradNorm(cfg.Optimizer.GradClip);
             parts.Optimizer.Step(lr);
@@ -149,6 +150,7 @@ public sealed class DistillTrainer(TrainerParts parts)
                 values["temperature"] = temperature;
             }
             if (parts.Projector is not null) values["hidden"] = hidden;
+            if (cfg.Loss.PromptWeight > 0) values["prompt_ce"] = prompt;
             metrics.Write("train", step + 1, values);
             var etaNow = TimeSpan.FromSeconds(runClock.Elapsed.TotalSeconds / stepsThisProcess * (cfg.Steps - step - 1));
             parts.Progress?.Report(new TrainProgress(step + 1, cfg.Steps, loss, lr, tokensPerSecond, mfu, etaNow));

@@ -186,7 +186,7 @@ public static class TrainerHost
         var topK = objective.StoredTopK;
         var logprobTemperature = usesStoredLogprobs ? StoredLogprobRescale.KdTemperature(cfg.Loss.Temperature.ToSchedule()) : 1.0;
         var encoder = new SampleEncoder(tokenizer, cfg.Data.MaxLength, topK, stepByStep: objective.RationaleTask, keepEnd: cfg.Data.Truncation == TruncationSide.Left, chat,
-            logprobTemperature);
+            logprobTemperature, promptLabels: cfg.Loss.PromptWeight > 0);
         var data = await TrainingData.LoadAsync(cfg.Datasets, encoder, cfg.Data.ValidationFraction, cfg.Data.MaxSamples, ct, cfg.Data.VerifiedOnly, cfg.Data.Curated);
         (await RunLineage.CollectAsync(cfg.Datasets, cfg.Data.MaxSamples, cfg.Data.VerifiedOnly, cfg.Student.Model, ct, cfg.Data.Curated)).Write(runDir);
         if (usesStoredLogprobs && data.Statistics.LogprobsAligned == 0)

@@ -96,4 +96,32 @@ public class TrainingObjectiveTests : TorchTest
         var full = objective.Compute(new ObjectiveModels(student, teacher), batch, new ObjectiveStep(2, 4, 0.5, 1.0));
         Assert.True(Item(full.Kd!) > 0);
     }
+
+    [Fact]
+    public void Prompt_weight_adds_that_share_of_cross_entropy_on_the_prompt_tokens()
+    {
+        manual_seed(11);
+        using var student = new LlamaForCausalLM(ModelPresets.Get("tiny-test", 40));
+        var ids = randint(0, 40, [2, 8]);
+        var next = ids.roll(-1, 1).clone();
+        // Positions 0-3 predict prompt text, 4-7 assistant output.
+        var assistant = zeros([2, 8], ScalarType.Bool);
+        assistant[TensorIndex.Colon, TensorIndex.Slice(4)] = tensor(true);
+        var ignore = full_like(next, KdLoss.IgnoreIndex);
+        var labels = where(assistant, next, ignore);
+        var promptLabels = where(assistant, ignore, next);
+        var batch = new DeviceBatch(ids, labels, ignore, ones_like(ids), null, null, promptLabels);
+        var step = new ObjectiveStep(0, 10, Alpha: 0.5, Temperature: 1.0);
+        var logits = student.forward(new CausalLMInput(ids)).Logits;
+
+        var plain = TrainingObjective.For(new LossConfig { Kind = LossKinds.Sft }).Compute(new ObjectiveModels(student), batch, step);
+        var weighted = TrainingObjective.For(new LossConfig { Kind = LossKinds.Sft, PromptWeight = 0.25 }).Compute(new ObjectiveModels(student), batch, step);
+
+        Assert.Null(plain.Prompt);
+        var promptCe = Item(KdLoss.CrossEntropy(logits, promptLabels));
+        Assert.Equal(promptCe, Item(weighted.Prompt!), tolerance: 1e-5);
+        Assert.Equal(Item(KdLoss.CrossEntropy(logits, labels)) + 0.25 * promptCe, Item(weighted.Total), tolerance: 1e-5);
+        Assert.Equal(Item(plain.Ce), Item(weighted.Ce), tolerance: 1e-6); // the logged CE stays the assistant tokens' own
+        Assert.False(weighted.HeadOnLabelledOnly);
+    }
 }
