@@ -6,13 +6,13 @@ namespace Distill.Models.Llama;
 /// Named configurations for the embedded world. The vocabulary is the tokenizer's, so callers pass its size; the defaults
 /// assume a small world tokenizer (2048 tokens). Parameter counts (tied embeddings) at vocab 2048 / at the world tokenizer's
 /// ~1,060: world-teacher about 6.4M, world-student about 0.85M / 0.73M, world-student-small about 0.23M / 0.14M (0.195x
-/// world-student), tiny-test about 84k.
+/// world-student), world-student-deep about 0.20M / 0.14M (0.199x), tiny-test about 84k.
 /// </summary>
 public static class ModelPresets
 {
     public const int DefaultVocabSize = 2048;
 
-    public static IReadOnlyList<string> Names { get; } = ["world-teacher", "world-student", "world-student-small", "tiny-test"];
+    public static IReadOnlyList<string> Names { get; } = ["world-teacher", "world-student", "world-student-small", "world-student-deep", "tiny-test"];
 
     public static LlamaConfig Get(string name, int vocabSize = DefaultVocabSize) => name switch
     {
@@ -21,6 +21,9 @@ public static class ModelPresets
         // The quickstart's student: half of world-student's width and depth, an MLP twice its width (so at most 0.2x the
         // parameters of world-student, the quickstart's teacher), with the full context a tool trace needs.
         "world-student-small" => Make(vocabSize, hidden: 64, intermediate: 128, layers: 2, heads: 4, kvHeads: 2, maxPositions: 1024),
+        // The same budget as world-student-small (0.199x world-student at the world tokenizer's 1,057 tokens) spent on a third
+        // layer instead of width: copying a multi-digit id whose digits repeat takes more than one induction step.
+        "world-student-deep" => Make(vocabSize, hidden: 56, intermediate: 112, layers: 3, heads: 4, kvHeads: 2, maxPositions: 1024),
         "tiny-test" => Make(vocabSize, hidden: 32, intermediate: 64, layers: 2, heads: 4, kvHeads: 2, maxPositions: 128),
         _ => throw new DistillException($"unknown model preset '{name}'", $"use one of: {string.Join(", ", Names)}"),
     };

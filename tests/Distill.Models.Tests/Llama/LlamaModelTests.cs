@@ -234,6 +234,17 @@ public class LlamaModelTests : TorchTest
         using var m = new LlamaForCausalLM(ModelPresets.Get(preset));
         Assert.InRange(m.ParameterCount, min, max);
     }
+
+    [Theory]
+    [InlineData("world-student-small")]
+    [InlineData("world-student-deep")]
+    public void Quickstart_student_presets_stay_within_a_fifth_of_the_teacher_at_the_world_vocabulary(string preset)
+    {
+        // The bound (student <= 0.2x the teacher's parameters), at the world tokenizer's 1,057 tokens.
+        using var teacher = new LlamaForCausalLM(ModelPresets.Get("world-student", 1057));
+        using var student = new LlamaForCausalLM(ModelPresets.Get(preset, 1057));
+        Assert.InRange((double)student.ParameterCount / teacher.ParameterCount, 0.15, 0.2);
+    }
 }
 
 public class LlamaTrainingTests : TorchTest
