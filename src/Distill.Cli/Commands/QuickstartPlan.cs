@@ -18,10 +18,14 @@ public sealed record QuickstartPlan
         TeacherPreset = "world-student",
         TeacherSteps = 3000,
         // 4,500 rather than 1,500: on 1,405 verified traces (seen ~18 times each in 1,600 steps) the 142k student learned to copy
-        // ids in some runs and not in others (0-55 %); on 4,204 it did in every run tried (world:dev 40-41 %, docs/learning-study.md).
+        // ids in some runs and not in others (0-55 %); on 4,204 it did in 3 of 4 runs (world:dev 40-63 %, docs/learning-study.md).
         Traces = 4500,
         StudentPreset = "world-student-small",
         StudentSteps = 1600,
+        // 0.1 rather than 0: one KD seed of three slid past its 1,600 steps without learning to copy ids (8.7 % of world:dev even
+        // at 3,200 steps); with a tenth of the prompt tokens' cross-entropy (tool results repeat the ids) the same seed made the
+        // drop and solved 40 % (docs/learning-study.md, "Prompt tokens in the loss").
+        StudentPromptWeight = 0.1,
         LoraSteps = 150,
         LoraTier = "T2",
         EvalTasks = 150,
@@ -43,6 +47,7 @@ public sealed record QuickstartPlan
         Traces = 16,
         StudentPreset = "world-student-small",
         StudentSteps = 4,
+        StudentPromptWeight = 0.1,
         LoraSteps = 2,
         LoraTier = "T2",
         EvalTasks = 10,
@@ -61,6 +66,9 @@ public sealed record QuickstartPlan
     public int Traces { get; init; }
     public string StudentPreset { get; init; } = "";
     public int StudentSteps { get; init; }
+
+    /// <summary><c>loss.prompt_weight</c> of every student (baseline and KD alike, so the comparison stays fair); not the teacher's.</summary>
+    public double StudentPromptWeight { get; init; }
     public int LoraSteps { get; init; }
     public string LoraTier { get; init; } = "";
     public int EvalTasks { get; init; }

@@ -33,7 +33,8 @@ public static class QuickstartTrainConfigs
         Steps = plan.TeacherSteps,
     };
 
-    /// <summary>A fresh <see cref="QuickstartPlan.StudentPreset"/> student trained with <paramref name="loss"/> on <paramref name="dataset"/>.</summary>
+    /// <summary>A fresh <see cref="QuickstartPlan.StudentPreset"/> student trained with <paramref name="loss"/> (and the plan's
+    /// <see cref="QuickstartPlan.StudentPromptWeight"/>) on <paramref name="dataset"/>.</summary>
     public static TrainConfig Student(QuickstartPlan plan, string name, string dataset, LossConfig loss, string output, bool verifiedOnly, string device)
     {
         var common = Common(plan, name, device);
@@ -43,7 +44,7 @@ public static class QuickstartTrainConfigs
             Chat = WorldChat,
             Datasets = [dataset],
             Data = common.Data with { VerifiedOnly = verifiedOnly },
-            Loss = loss,
+            Loss = loss with { PromptWeight = plan.StudentPromptWeight },
             Optimizer = new OptimizerConfig { Lr = 3e-3, MinLrRatio = 0.1, WarmupSteps = 30 },
             Steps = plan.StudentSteps,
             Out = output,
