@@ -254,6 +254,7 @@ public static class QuickstartCommand
             Inv($"| 4a baseline | `{Rel(plan, plan.Baseline)}` | {plan.StudentPreset}, SFT on the labelled demonstrations only |"),
             Inv($"| 4b seq-kd | `{Rel(plan, plan.SequenceKd)}` | {plan.StudentPreset}, SFT on the {traces} teacher traces |"),
             Inv($"| 4c kd | `{Rel(plan, plan.LogitKd)}` | {plan.StudentPreset}, top-20 logit KD (alpha 0.5) + CE on the {traces} teacher traces |"),
+            Inv($"| | | every student: {plan.StudentSteps} steps, prompt tokens (system, user, tool results) in the loss at weight {plan.StudentPromptWeight} (`loss.prompt_weight`) |"),
             Inv($"| 5 kd-lora-{plan.LoraTier} | `{Rel(plan, plan.StudentLora)}` | LoRA r=8 of 4c on tier {plan.LoraTier} demonstrations plus the labelled ones (replay, so other tiers are not forgotten); merged model in `merged/` |"),
             "",
             "Wall time per stage (this run; a cached teacher takes no time):",
