@@ -38,11 +38,20 @@ public sealed class TeacherCacheKeyTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Settings_that_are_off_hash_as_if_absent_so_a_new_off_by_default_option_keeps_old_keys()
+    {
+        var config = System.Text.Json.Nodes.JsonNode.Parse("""{"a": 0, "b": false, "c": null, "d": {"e": 0.0, "f": 2, "g": true}, "h": [0, 1], "i": "x"}""")!;
+
+        Assert.Equal("""{"d":{"f":2,"g":true},"h":[0,1],"i":"x"}""", QuickstartCommand.WithoutOffSettings(config).ToJsonString());
+    }
+
+    [Fact]
     public async Task A_changed_recipe_or_other_demonstrations_change_the_key()
     {
         var key = await QuickstartCommand.TeacherCacheKeyAsync(Teacher, Demonstrations, CancellationToken.None);
         var moreSteps = Teacher with { Steps = Teacher.Steps + 1 };
         var logitKd = Teacher with { Loss = QuickstartTrainConfigs.TopKKd };
+        var verifiedOnly = Teacher with { Data = Teacher.Data with { VerifiedOnly = true } };
         await using (var writer = await DatasetWriter.OpenAsync(Demonstrations, new DatasetWriterOptions { ShardRows = 4 }))
         {
             await writer.AppendAsync(SyntheticSamples.ToolTraces(7, seed: 5, logprobsTopK: 0).Last() with { Id = "one-more" });
@@ -50,6 +59,7 @@ public sealed class TeacherCacheKeyTests : IAsyncLifetime
 
         Assert.NotEqual(key, await QuickstartCommand.TeacherCacheKeyAsync(moreSteps, Demonstrations, CancellationToken.None));
         Assert.NotEqual(key, await QuickstartCommand.TeacherCacheKeyAsync(logitKd, Demonstrations, CancellationToken.None));
+        Assert.NotEqual(key, await QuickstartCommand.TeacherCacheKeyAsync(verifiedOnly, Demonstrations, CancellationToken.None));
         Assert.NotEqual(key, await QuickstartCommand.TeacherCacheKeyAsync(Teacher, Demonstrations, CancellationToken.None));
     }
 }

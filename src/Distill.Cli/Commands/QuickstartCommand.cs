@@ -217,18 +217,32 @@ public static class QuickstartCommand
     /// The recipe hash: the whole typed train config (defaults included, so a changed default trains anew) without its dataset
     /// path and output folder, plus the demonstrations' ids and answers. An SFT teacher's loss hashes as its kind alone: the
     /// distillation settings beside it (chunks, temperature, top-k...) are never read by SFT, and a changed default among them
-    /// must not retrain a teacher that takes most of an hour.
+    /// must not retrain a teacher that takes most of an hour. Settings that are off (false, 0, null) hash as if absent, so a new
+    /// option that is off by default (`data.curated` was one) keeps the key of a teacher trained before it existed.
     /// </summary>
     public static async Task<string> TeacherCacheKeyAsync(TrainConfig config, string demonstrations, CancellationToken ct)
     {
         var recipe = JsonNode.Parse((config with { Datasets = [], Out = "" }).ToJson())!;
         if (config.Loss.Kind == LossKind.Sft) recipe["loss"] = new JsonObject { ["kind"] = recipe["loss"]!["kind"]!.DeepClone() };
-        var text = new StringBuilder(recipe.ToJsonString());
+        var text = new StringBuilder(WithoutOffSettings(recipe).ToJsonString());
         var rows = new List<string>();
         await foreach (var sample in DatasetReader.Open(demonstrations).ReadSamplesAsync(ct)) rows.Add(sample.Id + "\t" + string.Join("\u001f", sample.Messages.Select(m => m.Content + m.Reasoning)));
         rows.Sort(StringComparer.Ordinal);
         foreach (var row in rows) text.Append('\n').Append(row);
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..16];
+    }
+
+    /// <summary>The object without its properties that are false, 0 or null, at every depth (arrays are kept as they are).</summary>
+    public static JsonNode WithoutOffSettings(JsonNode node)
+    {
+        if (node is not JsonObject obj) return node.DeepClone();
+        var kept = new JsonObject();
+        foreach (var (name, value) in obj)
+        {
+            var off = value is null || (value is JsonValue v && ((v.TryGetValue<bool>(out var b) && !b) || (v.TryGetValue<double>(out var d) && d == 0)));
+            if (!off) kept[name] = WithoutOffSettings(value!);
+        }
+        return kept;
     }
 
     private static Task TrainAsync(CliContext cli, QuickstartPlan plan, string name, TrainConfig config, CancellationToken ct) =>
