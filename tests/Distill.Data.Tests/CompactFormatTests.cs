@@ -4,7 +4,7 @@ using Parquet;
 
 namespace Distill.Data.Tests;
 
-/// <summary>Schema version 3: logprobs in flat row-level columns, token text only where the id does not give it.</summary>
+/// <summary>Schema versions 3 and 4: logprobs in flat row-level columns, token text only where the id does not give it.</summary>
 public class CompactFormatTests
 {
     private static TokenLogprob Token(string text, int? id, double logprob, params (string Text, int? Id, double Logprob)[] top) =>
