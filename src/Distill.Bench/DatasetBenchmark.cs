@@ -6,10 +6,13 @@ using Distill.Data.Synthetic;
 namespace Distill.Bench;
 
 /// <summary>
-/// Writes realistic tool-trace samples (top-20 logprobs on every assistant token) with the dataset store in both shard layouts,
-/// nested (schema version 2, the "v1" format of issue 16) and compact (schema version 3, "v2"), and reads each back three ways in
+/// Writes realistic tool-trace samples (top-20 logprobs on every assistant token) with the dataset store in three shard layouts,
+/// nested (schema version 2, the "v1" format of issue 16), the first compact layout (schema version 3) and the current compact one
+/// (schema version 4, "v2"), and reads each back three ways in
 /// the same run: our streaming reader into `Sample` objects, DuckDB materialising every column of every row into .NET values (the
-/// same work: rows into the application), and DuckDB scanning inside its engine. Targets (issue 16): compact rows >= 5x smaller
+/// same work: rows into the application), and DuckDB scanning inside its engine. The write times cover the dataset writer only
+/// (append and commit): the synthetic samples are generated beforehand, one shard's worth at a time, and that generation is timed
+/// on its own. Targets (issue 16): compact rows >= 5x smaller
 /// than nested, compact write >= 3,000 rows/s, our compact read within 1.5x of DuckDB's .NET read of the same files.
 /// <para>DuckDB is not shipped with <c>distill</c>: where its assembly is absent the DuckDB columns are null; build the CLI with
 /// <c>-p:BenchDuckDb=true</c> to include them.</para>
@@ -21,7 +24,8 @@ public static class DatasetBenchmark
     /// which a busy machine disturbs far less than wall time. The DuckDB times are null when DuckDB.NET is not part of this build.
     /// </summary>
     public sealed record FormatResult(string Format, long Rows, long Bytes, double WriteSeconds, double WriteCpuSeconds, double ReadSeconds,
-        double ReadCpuSeconds, double? DuckDbReadSeconds, double? DuckDbReadCpuSeconds, double? DuckDbScanSeconds)
+        double ReadCpuSeconds, double? DuckDbReadSeconds, double? DuckDbReadCpuSeconds, double? DuckDbScanSeconds,
+        double GenerateSeconds = 0, double GenerateCpuSeconds = 0)
     {
         public double BytesPerRow => (double)Bytes / Rows;
         public double WriteRowsPerSecond => Rows / WriteSeconds;
@@ -35,7 +39,10 @@ public static class DatasetBenchmark
     /// <summary>CPU time this process has used so far.</summary>
     internal static double CpuSeconds() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
 
-    /// <summary>Runs the nested layout, then the compact one, each in its own subfolder of <paramref name="folder"/> (deleted first).</summary>
+    /// <summary>
+    /// Runs the nested layout, then the two compact ones (version 3, version 4), each in its own subfolder of
+    /// <paramref name="folder"/> (deleted first).
+    /// </summary>
     public static async Task<IReadOnlyList<FormatResult>> RunAsync(string folder, int rows, CancellationToken cancellationToken)
     {
         if (Directory.Exists(folder))
@@ -45,37 +52,60 @@ public static class DatasetBenchmark
         return
         [
             await RunFormatAsync(Path.Combine(folder, "nested"), "nested (schema 2, v1)", ShardFormat.Nested, rows, cancellationToken),
-            await RunFormatAsync(Path.Combine(folder, "compact"), "compact (schema 3, v2)", ShardFormat.Compact, rows, cancellationToken),
+            await RunFormatAsync(Path.Combine(folder, "compact-v3"), "compact (schema 3)", ShardFormat.CompactV3, rows, cancellationToken),
+            await RunFormatAsync(Path.Combine(folder, "compact"), "compact (schema 4, v2)", ShardFormat.Compact, rows, cancellationToken),
         ];
     }
 
     private static async Task<FormatResult> RunFormatAsync(string folder, string name, ShardFormat format, int rows, CancellationToken cancellationToken)
     {
-        var watch = Stopwatch.StartNew();
-        var cpu = CpuSeconds();
-        await using (var writer = await DatasetWriter.OpenAsync(folder, new DatasetWriterOptions { ShardRows = 2000, Format = format }, cancellationToken))
+        const int shardRows = 2000;
+        var watch = new Stopwatch();
+        var generateWatch = new Stopwatch();
+        double writeCpu = 0, generateCpu = 0;
+        var writer = await DatasetWriter.OpenAsync(folder, new DatasetWriterOptions { ShardRows = shardRows, Format = format }, cancellationToken);
+        await using (writer)
         {
-            foreach (var sample in SyntheticSamples.ToolTraces(rows, seed: 1))
+            using var samples = SyntheticSamples.ToolTraces(rows, seed: 1).GetEnumerator();
+            var shard = new List<Distill.Core.Samples.Sample>(shardRows);
+            while (true)
             {
-                await writer.AppendAsync(sample, cancellationToken);
+                shard.Clear();
+                generateWatch.Start();
+                var cpu = CpuSeconds();
+                while (shard.Count < shardRows && samples.MoveNext()) shard.Add(samples.Current);
+                generateCpu += CpuSeconds() - cpu;
+                generateWatch.Stop();
+                if (shard.Count == 0) break;
+
+                watch.Start();
+                cpu = CpuSeconds();
+                foreach (var sample in shard)
+                {
+                    await writer.AppendAsync(sample, cancellationToken);
+                }
+                if (shard.Count < shardRows) await writer.FlushAsync(cancellationToken);
+                writeCpu += CpuSeconds() - cpu;
+                watch.Stop();
             }
         }
-        var (writeSeconds, writeCpu) = (watch.Elapsed.TotalSeconds, CpuSeconds() - cpu);
+        var writeSeconds = watch.Elapsed.TotalSeconds;
         var bytes = Directory.EnumerateFiles(Path.Combine(folder, "shards"), "*.parquet").Sum(f => new FileInfo(f).Length);
 
         watch.Restart();
-        cpu = CpuSeconds();
+        var readCpuStart = CpuSeconds();
         long read = 0, logprobs = 0;
         await foreach (var sample in DatasetReader.Open(folder).ReadSamplesAsync(cancellationToken))
         {
             read++;
             foreach (var m in sample.Messages) logprobs += m.Logprobs.Count;
         }
-        var (readSeconds, readCpu) = (watch.Elapsed.TotalSeconds, CpuSeconds() - cpu);
+        var (readSeconds, readCpu) = (watch.Elapsed.TotalSeconds, CpuSeconds() - readCpuStart);
         if (read != rows) throw new InvalidOperationException($"read {read} of {rows} rows back");
 
         var (duckRead, duckReadCpu, duckScan) = DuckDbComparison(folder, format, rows);
-        return new FormatResult(name, rows, bytes, writeSeconds, writeCpu, readSeconds, readCpu, duckRead, duckReadCpu, duckScan);
+        return new FormatResult(name, rows, bytes, writeSeconds, writeCpu, readSeconds, readCpu, duckRead, duckReadCpu, duckScan,
+            generateWatch.Elapsed.TotalSeconds, generateCpu);
     }
 
     /// <summary>DuckDB's two reads, or nulls when DuckDB.NET is not part of this build.</summary>

@@ -49,8 +49,8 @@ internal static class DuckDbParquetReads
         watch.Restart();
         using (var command = connection.CreateCommand())
         {
-            command.CommandText = format == ShardFormat.Compact
-                ? $"SELECT count(*), sum(len(messages)), sum(len(lp_logprobs)), sum(hash(lp_top_token_ids)), sum(hash(lp_top_logprobs)) FROM read_parquet('{glob}')"
+            command.CommandText = format is ShardFormat.Compact or ShardFormat.CompactV3
+                ? $"SELECT count(*), sum(len(messages)), sum(len(lp_logprobs)), sum(hash(lp_top_token_ids)), sum(hash({(format == ShardFormat.Compact ? "lp_top_logprob_gaps" : "lp_top_logprobs")})) FROM read_parquet('{glob}')"
                 : "SELECT count(*), sum(len(messages)), sum(list_sum(list_transform(messages, lambda m: len(m.logprobs)))), " +
                   $"sum(hash(list_transform(messages, lambda m: m.logprobs))) FROM read_parquet('{glob}')";
             using var reader = command.ExecuteReader();

@@ -12,9 +12,9 @@ namespace Distill.Data;
 public sealed record UpgradeResult(int Upgraded, int AlreadyCurrent, long BytesBefore, long BytesAfter);
 
 /// <summary>
-/// <c>distill dataset upgrade</c>: rewrites a dataset's older shards (schema versions 1 and 2) in the compact layout (version 3).
-/// Safe under kill and resumable: each new file is written next to its source (<c>part-00000.parquet</c> ->
-/// <c>part-00000.v3.parquet</c>, temp file + fsync + rename), the manifest is swapped once at the end under the manifest lock
+/// <c>distill dataset upgrade</c>: rewrites a dataset's older shards (schema versions 1 to 3) in the current compact layout
+/// (version 4). Safe under kill and resumable: each new file is written next to its source (<c>part-00000.parquet</c> ->
+/// <c>part-00000.v4.parquet</c>, temp file + fsync + rename), the manifest is swapped once at the end under the manifest lock
 /// (only entries whose source is still listed with the same SHA-256 are replaced), and only then are the sources deleted.
 /// A killed run leaves the old manifest and complete new files, which the next run reuses; a run killed after the swap leaves
 /// unlisted sources, which the next run (or that worker's next writer) deletes. Writers are kept out for the duration by
@@ -58,7 +58,7 @@ public static class DatasetUpgrade
         }
     }
 
-    /// <summary><c>shards/part-00000.parquet</c> -> <c>shards/part-00000.v3.parquet</c>.</summary>
+    /// <summary><c>shards/part-00000.parquet</c> -> <c>shards/part-00000.v4.parquet</c>.</summary>
     public static string UpgradedName(string file) => file[..^".parquet".Length] + DatasetSchema.UpgradedSuffix + ".parquet";
 
     // A complete new file from a killed run is reused: files only appear under their final name once fsync'd and renamed.

@@ -3,20 +3,22 @@ namespace Distill.Bench.Tests;
 public sealed class DatasetBenchmarkTests
 {
     [Fact]
-    public async Task Both_layouts_and_duckdbs_reads_see_every_written_row()
+    public async Task All_three_layouts_and_duckdbs_reads_see_every_written_row()
     {
         var folder = Path.Combine(Path.GetTempPath(), "distill-bench-test-" + Guid.NewGuid().ToString("N"));
         try
         {
             var results = await DatasetBenchmark.RunAsync(folder, rows: 50, CancellationToken.None);
 
-            // Nested then compact; with DuckDB in the build (this test project references it) both DuckDB reads are timed.
-            Assert.Equal(2, results.Count);
+            // Nested, compact v3, compact v4; with DuckDB in the build (this test project references it) both DuckDB reads are timed.
+            Assert.Equal(3, results.Count);
             Assert.All(results, r => Assert.Equal(50L, r.Rows));
             Assert.All(results, r => Assert.NotNull(r.DuckDbReadSeconds));
             Assert.All(results, r => Assert.NotNull(r.DuckDbScanSeconds));
             // The point of the compact layout: top-20 logprob rows take a fraction of the nested bytes.
-            Assert.True(results[1].Bytes * 2 < results[0].Bytes, $"compact {results[1].Bytes} bytes vs nested {results[0].Bytes}");
+            Assert.True(results[1].Bytes * 2 < results[0].Bytes, $"compact v3 {results[1].Bytes} bytes vs nested {results[0].Bytes}");
+            Assert.True(results[2].Bytes < results[1].Bytes, $"compact v4 {results[2].Bytes} bytes vs v3 {results[1].Bytes}");
+            Assert.All(results, r => Assert.True(r.GenerateCpuSeconds > 0 && r.WriteCpuSeconds > 0));
         }
         finally
         {

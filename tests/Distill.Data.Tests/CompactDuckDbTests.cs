@@ -96,15 +96,37 @@ public class CompactDuckDbTests
             var topOffsets = new List<int> { 0 };
             foreach (var t in tokens) topOffsets.Add(topOffsets[^1] + t.Top.Count);
             var top = tokens.SelectMany(t => t.Top).ToList();
+            // The alternatives' column holds gaps: each token's first logprob, then each one's distance below the one before.
+            var gaps = new List<float>();
+            foreach (var t in tokens)
+            {
+                var stored = new float[t.Top.Count];
+                LogprobGaps.Encode(t.Top.Select(x => (float)x.Logprob).ToArray(), stored, LogprobPrecision.Float16);
+                gaps.AddRange(stored);
+            }
             expected.Add(string.Join(" | ", s.Id, List(messageOffsets), List(tokens.Select(t => t.TokenId)), List(texts),
                 List(tokens.Select(t => (float)t.Logprob)), List(topOffsets), List(top.Select(x => x.TokenId)), List(topTexts),
-                List(top.Select(x => (float)x.Logprob))));
+                List(gaps)));
         }
         Assert.Equal(expected, Query($"""
             SELECT id, lp_message_offsets, {NullsAsText("lp_token_ids")}, {NullsAsText("lp_tokens")}, lp_logprobs, lp_top_offsets,
-                   {NullsAsText("lp_top_token_ids")}, {NullsAsText("lp_top_tokens")}, lp_top_logprobs
+                   {NullsAsText("lp_top_token_ids")}, {NullsAsText("lp_top_tokens")}, lp_top_logprob_gaps
             FROM {from} ORDER BY file_row_number
             """));
+
+        // How a DuckDB user gets the alternatives' logprobs back from the gaps (sorted alternatives: the first value minus the
+        // running sum of the gaps after it). Ours rounds every step to float16, so the two agree within float16 rounding.
+        var decoded = Query($"""
+            SELECT list_transform(range(1, len(g) + 1), lambda i: g[1] - coalesce(list_sum(list_slice(g, 2, i)), 0))
+            FROM (SELECT t, list_slice(lp_top_logprob_gaps, lp_top_offsets[t] + 1, lp_top_offsets[t + 1]) AS g
+                  FROM (SELECT lp_top_logprob_gaps, lp_top_offsets, unnest(range(1, len(lp_top_offsets))) AS t FROM {from} WHERE id = '{ours[0].Id}'))
+            ORDER BY t
+            """).Select(row => row.Trim('[', ']').Split(',', StringSplitOptions.RemoveEmptyEntries).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray()).ToList();
+        var oursTop = ours[0].Messages.SelectMany(m => m.Logprobs).Select(t => t.Top.Select(x => x.Logprob).ToArray()).ToList();
+        Assert.Equal(oursTop.Select(t => t.Length), decoded.Select(t => t.Length));
+        for (int t = 0; t < oursTop.Count; t++)
+            for (int k = 0; k < oursTop[t].Length; k++)
+                Assert.True(Math.Abs(decoded[t][k] - oursTop[t][k]) <= Math.Abs(oursTop[t][k]) / 1024 + 1e-6, $"token {t} alternative {k}: DuckDB {decoded[t][k]}, ours {oursTop[t][k]}");
 
         // The footer's vocabulary is readable too, and is the one the writer built.
         Assert.Equal([vocabulary.ToJson()], Query($"SELECT decode(value) FROM parquet_kv_metadata('{shard}') WHERE decode(key) = '{CompactSchema.VocabularyKey}'"));

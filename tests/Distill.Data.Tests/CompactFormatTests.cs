@@ -4,7 +4,7 @@ using Parquet;
 
 namespace Distill.Data.Tests;
 
-/// <summary>Schema version 3: logprobs in flat row-level columns, token text only where the id does not give it.</summary>
+/// <summary>Schema versions 3 and 4: logprobs in flat row-level columns, token text only where the id does not give it.</summary>
 public class CompactFormatTests
 {
     private static TokenLogprob Token(string text, int? id, double logprob, params (string Text, int? Id, double Logprob)[] top) =>
@@ -56,7 +56,7 @@ public class CompactFormatTests
         var reject = Assert.Single(await reader.ReadRejectsAsync().ToListAsync());
         Assert.Equal("verifier_failed", reject.RejectReason);
         Samples.Equal([input[0] with { Id = "r" }], [reject.Sample]);
-        Assert.Equal(3, reader.Manifest.SchemaVersion);
+        Assert.Equal(DatasetSchema.Version, reader.Manifest.SchemaVersion);
         // The validator reads compact shards too: its only complaint is the sample without messages.
         var report = await DatasetValidator.ValidateAsync(tmp.Path);
         Assert.Equal(["d"], report.Problems.Select(p => p.SampleId).Distinct());
@@ -71,7 +71,7 @@ public class CompactFormatTests
         await using (var writer = await DatasetWriter.OpenAsync(tmp.Path)) foreach (var s in Mixed()) await writer.AppendAsync(s);
 
         await using var parquet = await ParquetReader.CreateAsync(Assert.Single(DatasetReader.Open(tmp.Path).ShardPaths));
-        Assert.Equal("3", parquet.CustomMetadata[CompactSchema.SchemaVersionKey]);
+        Assert.Equal("4", parquet.CustomMetadata[CompactSchema.SchemaVersionKey]);
         Assert.Equal("float16", parquet.CustomMetadata[CompactSchema.PrecisionKey]);
         var vocabulary = TokenVocabulary.FromJson(parquet.CustomMetadata[CompactSchema.VocabularyKey]);
         // Ids 7-12 in sample a; sample c's tokens have no ids. Id 7 keeps its first text; "x" for id 7 is stored in the row.
@@ -93,6 +93,29 @@ public class CompactFormatTests
     }
 
     [Fact]
+    public async Task Version_3_and_version_4_shards_of_one_dataset_read_the_same_values()
+    {
+        using var tmp = new TempDir();
+        var input = Mixed();
+        await using (var writer = await DatasetWriter.OpenAsync(tmp.Path, new DatasetWriterOptions { Format = ShardFormat.CompactV3, RowGroupRows = 2 }))
+            foreach (var s in input) await writer.AppendAsync(s);
+        await using (var writer = await DatasetWriter.OpenAsync(tmp.Path, new DatasetWriterOptions { RowGroupRows = 2 }))
+            foreach (var s in input) await writer.AppendAsync(s with { Id = s.Id + "4" });
+
+        var reader = DatasetReader.Open(tmp.Path);
+        Assert.Equal(new[] { 3, 4 }, await Task.WhenAll(reader.ShardPaths.Select(p => ParquetShards.LayoutVersionAsync(p, false, CancellationToken.None))));
+        var read = await reader.ReadSamplesAsync().ToListAsync();
+        Samples.Equal(input, read.Take(input.Count));
+        Samples.Equal(input, read.Skip(input.Count).Select(s => s with { Id = s.Id[..^1] }));
+        // Version 4 files are zstd-compressed and have the gap column instead of the logprobs.
+        await using var v4 = await ParquetReader.CreateAsync(reader.ShardPaths[1]);
+        Assert.Contains(v4.Schema.Fields, f => f.Name == CompactSchema.TopLogprobGaps);
+        Assert.DoesNotContain(v4.Schema.Fields, f => f.Name == CompactSchema.TopLogprobs);
+        using var group = v4.OpenRowGroupReader(0);
+        Assert.Equal(Parquet.Meta.CompressionCodec.ZSTD, group.GetMetadata(v4.Schema.GetDataFields()[0])!.MetaData!.Codec);
+    }
+
+    [Fact]
     public async Task A_nested_dataset_resumed_by_the_compact_writer_reads_as_one()
     {
         using var tmp = new TempDir();
@@ -103,7 +126,7 @@ public class CompactFormatTests
             foreach (var s in input) await writer.AppendAsync(s);
 
         var reader = DatasetReader.Open(tmp.Path);
-        Assert.Equal(new[] { 2, 3 }, await Task.WhenAll(reader.ShardPaths.Select(p => ParquetShards.LayoutVersionAsync(p, false, CancellationToken.None))));
+        Assert.Equal(new[] { 2, 4 }, await Task.WhenAll(reader.ShardPaths.Select(p => ParquetShards.LayoutVersionAsync(p, false, CancellationToken.None))));
         // The nested shard keeps full precision; the compact one float16.
         var read = await reader.ReadSamplesAsync().ToListAsync();
         Assert.Equal(input.Take(2).Select(Samples.Canonical), read.Take(2).Select(Samples.Canonical));

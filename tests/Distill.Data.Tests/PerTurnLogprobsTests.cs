@@ -91,10 +91,10 @@ public class PerTurnLogprobsTests
     [Fact]
     public void A_manifest_from_a_newer_schema_is_refused_with_what_to_do()
     {
-        var json = JsonNode.Parse("""{"schema_version": 4, "shards": [], "rejects": []}""")!.ToJsonString();
+        var json = JsonNode.Parse("""{"schema_version": 5, "shards": [], "rejects": []}""")!.ToJsonString();
         var e = Assert.Throws<DistillException>(() => DatasetManifest.Parse("m.json", json));
-        Assert.Contains("schema version 4", e.Message);
-        Assert.Contains("1 to 3", e.Message);
+        Assert.Contains("schema version 5", e.Message);
+        Assert.Contains("1 to 4", e.Message);
     }
 
     [Fact]

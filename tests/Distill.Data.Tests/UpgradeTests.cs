@@ -42,7 +42,7 @@ public class UpgradeTests
         Assert.True(result.BytesAfter < result.BytesBefore);
         var reader = DatasetReader.Open(tmp.Path);
         Assert.Equal(DatasetSchema.Version, reader.Manifest.SchemaVersion);
-        Assert.All(reader.Manifest.Shards.Concat(reader.Manifest.Rejects), e => Assert.EndsWith(".v3.parquet", e.File));
+        Assert.All(reader.Manifest.Shards.Concat(reader.Manifest.Rejects), e => Assert.EndsWith(".v4.parquet", e.File));
         Assert.Equal(before.Shards.Select(e => (e.Rows, e.Worker)), reader.Manifest.Shards.Select(e => (e.Rows, e.Worker)));
         Assert.All(before.Shards.Concat(before.Rejects), e => Assert.False(File.Exists(DatasetWriter.Resolve(tmp.Path, e.File))));
         Samples.Equal(samples, await reader.ReadSamplesAsync().ToListAsync());
@@ -69,7 +69,32 @@ public class UpgradeTests
         var reader = DatasetReader.Open(tmp.Path);
         Samples.Equal(before, await reader.ReadSamplesAsync().ToListAsync());
         Samples.Equal(rejectsBefore.Select(r => r.Sample), (await reader.ReadRejectsAsync().ToListAsync()).Select(r => r.Sample));
-        Assert.Equal(3, reader.Manifest.SchemaVersion);
+        Assert.Equal(DatasetSchema.Version, reader.Manifest.SchemaVersion);
+    }
+
+    [Fact]
+    public async Task Upgrade_rewrites_version_3_compact_shards_as_version_4_with_the_same_values()
+    {
+        using var tmp = new TempDir();
+        var samples = Samples.ToolTraces(5, seed: 4, topK: 5);
+        await using (var writer = await DatasetWriter.OpenAsync(tmp.Path, new DatasetWriterOptions { Format = ShardFormat.CompactV3, ShardRows = 3 }))
+            foreach (var s in samples) await writer.AppendAsync(s);
+        var v3 = DatasetReader.Open(tmp.Path);
+        Assert.All(v3.ShardPaths, p => Assert.Equal(3, ParquetShards.LayoutVersionAsync(p, false, CancellationToken.None).Result));
+        var before = await v3.ReadSamplesAsync().ToListAsync();
+
+        var result = await DatasetUpgrade.UpgradeAsync(tmp.Path);
+
+        Assert.Equal(2, result.Upgraded);
+        var reader = DatasetReader.Open(tmp.Path);
+        Assert.All(reader.ShardPaths, p => Assert.EndsWith(".v4.parquet", p));
+        Assert.All(reader.ShardPaths, p => Assert.Equal(CompactSchema.Version, ParquetShards.LayoutVersionAsync(p, false, CancellationToken.None).Result));
+        Samples.Equal(samples, before);
+        Samples.Equal(samples, await reader.ReadSamplesAsync().ToListAsync());
+        // The next writer numbers its shards after the upgraded ones.
+        await using (var writer = await DatasetWriter.OpenAsync(tmp.Path, new DatasetWriterOptions { ShardRows = 3 }))
+            await writer.AppendAsync(Samples.Sparse("new"));
+        Assert.Equal("shards/part-00002.parquet", DatasetReader.Open(tmp.Path).Manifest.Shards[^1].File);
     }
 
     [Fact]
@@ -81,7 +106,7 @@ public class UpgradeTests
         CopyFolder(tmp.Path, other.Path);
         // The other copy upgrades at float32; its new files, planted next to our sources, are what a killed run leaves behind.
         await DatasetUpgrade.UpgradeAsync(other.Path, LogprobPrecision.Float32);
-        var planted = Directory.EnumerateFiles(Path.Combine(other.Path, "shards"), "*.v3.parquet").ToList();
+        var planted = Directory.EnumerateFiles(Path.Combine(other.Path, "shards"), "*.v4.parquet").ToList();
         foreach (var file in planted) File.Copy(file, Path.Combine(tmp.Path, "shards", Path.GetFileName(file)));
 
         Assert.Equal(3, (await DatasetUpgrade.UpgradeAsync(tmp.Path, LogprobPrecision.Float16)).Upgraded);

@@ -192,7 +192,7 @@ public static class DatasetCommand
     {
         var dir = DatasetArgument();
         var precision = new Option<string>("--logprob-precision") { Description = "float16 (default; about 3 significant digits) or float32.", DefaultValueFactory = _ => "float16" };
-        var command = new Command("upgrade", "Rewrite a dataset's older shards (schema versions 1-2) in the compact layout (version 3); safe to kill and re-run.") { dir, precision };
+        var command = new Command("upgrade", "Rewrite a dataset's older shards (schema versions 1-3) in the current compact layout (version 4); safe to kill and re-run.") { dir, precision };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var cli = context(parse);

@@ -19,7 +19,9 @@ internal static class CompactShardReader
         [EnumeratorCancellation] CancellationToken ct)
     {
         var vocabulary = TokenVocabulary.FromJson(reader.CustomMetadata.GetValueOrDefault(CompactSchema.VocabularyKey));
-        var columns = new LogprobColumns(reader.Schema);
+        int version = CompactSchema.LayoutVersionOf(reader) ?? CompactSchema.FirstVersion;
+        var precision = reader.CustomMetadata.GetValueOrDefault(CompactSchema.PrecisionKey) == "float32" ? LogprobPrecision.Float32 : LogprobPrecision.Float16;
+        var columns = new LogprobColumns(reader.Schema, version, precision);
         for (int g = 0; g < reader.RowGroupCount; g++)
         {
             serializerStream.Position = 0;
@@ -39,9 +41,13 @@ internal static class CompactShardReader
         }
     }
 
-    /// <summary>The eight logprob columns of one row group, flattened, with each row's start in them.</summary>
-    private sealed class LogprobColumns(ParquetSchema schema)
+    /// <summary>
+    /// The eight logprob columns of one row group, flattened, with each row's start in them. In a version 4 file the
+    /// alternatives' column holds gaps (<see cref="LogprobGaps"/>), turned back into logprobs token by token.
+    /// </summary>
+    private sealed class LogprobColumns(ParquetSchema schema, int version, LogprobPrecision precision)
     {
+        private float[] _decoded = new float[32];
         private readonly ListColumn<int> _messageOffsets = new(schema, CompactSchema.MessageOffsets);
         private readonly ListColumn<int> _tokenIds = new(schema, CompactSchema.TokenIds);
         private readonly ListColumn<ReadOnlyMemory<char>> _tokens = new(schema, CompactSchema.Tokens);
@@ -49,7 +55,7 @@ internal static class CompactShardReader
         private readonly ListColumn<int> _topOffsets = new(schema, CompactSchema.TopOffsets);
         private readonly ListColumn<int> _topTokenIds = new(schema, CompactSchema.TopTokenIds);
         private readonly ListColumn<ReadOnlyMemory<char>> _topTokens = new(schema, CompactSchema.TopTokens);
-        private readonly ListColumn<float> _topLogprobs = new(schema, CompactSchema.TopLogprobs);
+        private readonly ListColumn<float> _topLogprobs = new(schema, CompactSchema.TopValuesColumn(version));
 
         public async Task ReadAsync(ParquetRowGroupReader rowGroup, int rows, CancellationToken ct)
         {
@@ -84,11 +90,18 @@ internal static class CompactShardReader
                     if (topFrom < 0 || topTo < topFrom || topTo > topCount)
                         throw new InvalidDataException($"lp_top_offsets [{topFrom}, {topTo}) of token {t} is outside the row's {topCount} alternatives");
                     var top = new TopLogprob[topTo - topFrom];
+                    ReadOnlySpan<float> values = _topLogprobs.Values.AsSpan(topBase + topFrom, top.Length);
+                    if (version >= 4)
+                    {
+                        if (_decoded.Length < top.Length) _decoded = new float[top.Length * 2];
+                        LogprobGaps.Decode(values, _decoded.AsSpan(0, top.Length), precision);
+                        values = _decoded.AsSpan(0, top.Length);
+                    }
                     for (int k = topFrom; k < topTo; k++)
                     {
                         int at = topBase + k;
                         int? id = _topTokenIds.Present[at] ? _topTokenIds.Values[at] : null;
-                        top[k - topFrom] = new TopLogprob(vocabulary.TextOf(id, _topTokens.Text(at)), id, _topLogprobs.Values[at]);
+                        top[k - topFrom] = new TopLogprob(vocabulary.TextOf(id, _topTokens.Text(at)), id, values[k - topFrom]);
                     }
                     int a = tokenBase + t;
                     int? tokenId = _tokenIds.Present[a] ? _tokenIds.Values[a] : null;

@@ -29,10 +29,16 @@ internal sealed class CompactShardWriter
     private static readonly IReadOnlyDictionary<string, PropertyInfo> MessageProperties = PropertiesByColumn(typeof(MessageRow));
     private static readonly IReadOnlyDictionary<string, PropertyInfo> ToolCallProperties = PropertiesByColumn(typeof(ToolCallRow));
 
-    public CompactShardWriter(bool rejects, LogprobPrecision precision)
+    private readonly LogprobLevels _levels;
+    private float[] _topValues = new float[32];
+    private float[] _topStored = new float[32];
+
+    /// <param name="layoutVersion">4 (the current layout) or 3 (the first compact layout, for comparison and tests).</param>
+    public CompactShardWriter(bool rejects, LogprobPrecision precision, int layoutVersion = CompactSchema.Version)
     {
-        _schema = rejects ? CompactSchema.Rejects : CompactSchema.Samples;
+        _schema = CompactSchema.For(rejects, layoutVersion);
         _precision = precision;
+        _levels = LogprobLevels.Of(_schema);
         foreach (var field in _schema.RowFields.Concat(_schema.MessageFields).Concat(_schema.ToolCallFields))
             _buffers[field] = IColumnBuffer.For(field.ClrType);
         if (_schema.RejectReason is { } reason) _buffers[reason] = IColumnBuffer.For(reason.ClrType);
@@ -66,7 +72,7 @@ internal sealed class CompactShardWriter
         }
         writer.CustomMetadata = new Dictionary<string, string>
         {
-            [CompactSchema.SchemaVersionKey] = CompactSchema.Version.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [CompactSchema.SchemaVersionKey] = _schema.LayoutVersion.ToString(System.Globalization.CultureInfo.InvariantCulture),
             [CompactSchema.PrecisionKey] = _precision.ToString().ToLowerInvariant(),
             [CompactSchema.VocabularyKey] = _vocabulary.ToJson(),
         };
@@ -106,60 +112,97 @@ internal sealed class CompactShardWriter
 
     // Row-level lists: the first entry of a row repeats at level 0, the rest at level 1; an empty list is one entry below the
     // list's maximum definition level (only the token lists can be empty: the offsets always hold at least one entry).
+    // Indexed loops over the interfaces, no LINQ: this runs for every token and alternative (~4,500 per tool-trace row).
     private void AddLogprobs(IReadOnlyList<ChatMessage> messages)
     {
-        int tokens = 0, alternatives = 0;
-        var offsetItem = CompactSchema.Item(_schema.MessageOffsetsList);
-        _messageOffsets.Value(0, offsetItem.MaxDefinitionLevel, 0);
-        foreach (var m in messages)
+        var levels = _levels;
+        int tokens = 0;
+        bool anyTop = false;
+        _messageOffsets.Value(0, levels.Offset, 0);
+        for (int i = 0; i < messages.Count; i++)
         {
-            tokens += m.Logprobs.Count;
-            _messageOffsets.Value(tokens, offsetItem.MaxDefinitionLevel, 1);
+            var logprobs = messages[i].Logprobs;
+            tokens += logprobs.Count;
+            _messageOffsets.Value(tokens, levels.Offset, 1);
+            for (int t = 0; t < logprobs.Count && !anyTop; t++) anyTop = logprobs[t].Top.Count > 0;
         }
 
-        var topOffsetItem = CompactSchema.Item(_schema.TopOffsetsList);
-        _topOffsets.Value(0, topOffsetItem.MaxDefinitionLevel, 0);
+        _topOffsets.Value(0, levels.TopOffset, 0);
         if (tokens == 0)
         {
-            foreach (var list in new[] { _schema.TokenIdsList, _schema.TokensList, _schema.LogprobsList, _schema.TopTokenIdsList, _schema.TopTokensList, _schema.TopLogprobsList })
-                _buffers[CompactSchema.Item(list)].Level(list.MaxDefinitionLevel - 1, 0);
+            foreach (var column in new IColumnBuffer[] { _tokenIds, _tokens, _logprobs, _topTokenIds, _topTokens, _topLogprobs })
+                column.Level(levels.EmptyList, 0);
             return;
         }
 
-        int idLevel = CompactSchema.Item(_schema.TokenIdsList).MaxDefinitionLevel, textLevel = CompactSchema.Item(_schema.TokensList).MaxDefinitionLevel;
-        int logprobLevel = CompactSchema.Item(_schema.LogprobsList).MaxDefinitionLevel;
-        bool anyTop = messages.Any(m => m.Logprobs.Any(t => t.Top.Count > 0));
-        int tokenIndex = 0, topIndex = 0;
-        foreach (var m in messages)
+        int tokenRepetition = 0, topRepetition = 0, alternatives = 0;
+        for (int i = 0; i < messages.Count; i++)
         {
-            foreach (var t in m.Logprobs)
+            var logprobs = messages[i].Logprobs;
+            for (int t = 0; t < logprobs.Count; t++)
             {
-                int repetition = tokenIndex++ == 0 ? 0 : 1;
-                AddToken(_tokenIds, _tokens, _logprobs, t.TokenId, t.Token, t.Logprob, idLevel, textLevel, logprobLevel, repetition);
-                foreach (var alt in t.Top)
-                    AddToken(_topTokenIds, _topTokens, _topLogprobs, alt.TokenId, alt.Token, alt.Logprob, idLevel, textLevel, logprobLevel, topIndex++ == 0 ? 0 : 1);
-                alternatives += t.Top.Count;
-                _topOffsets.Value(alternatives, topOffsetItem.MaxDefinitionLevel, 1);
+                var token = logprobs[t];
+                AddToken(_tokenIds, _tokens, token.TokenId, token.Token, tokenRepetition);
+                _logprobs.Value(LogprobGaps.Round(token.Logprob, _precision), levels.Logprob, tokenRepetition);
+                tokenRepetition = 1;
+
+                var top = token.Top;
+                if (top.Count > 0)
+                {
+                    if (_topValues.Length < top.Count) (_topValues, _topStored) = (new float[top.Count * 2], new float[top.Count * 2]);
+                    var values = _topValues.AsSpan(0, top.Count);
+                    for (int k = 0; k < top.Count; k++)
+                    {
+                        var alternative = top[k];
+                        AddToken(_topTokenIds, _topTokens, alternative.TokenId, alternative.Token, k == 0 ? topRepetition : 1);
+                        values[k] = LogprobGaps.Round(alternative.Logprob, _precision);
+                    }
+                    if (_schema.LayoutVersion >= 4)
+                    {
+                        var stored = _topStored.AsSpan(0, top.Count);
+                        LogprobGaps.Encode(values, stored, _precision);
+                        values = stored;
+                    }
+                    _topLogprobs.Values(values, levels.Logprob, topRepetition);
+                    topRepetition = 1;
+                    alternatives += top.Count;
+                }
+                _topOffsets.Value(alternatives, levels.TopOffset, 1);
             }
         }
         if (!anyTop)
-            foreach (var list in new[] { _schema.TopTokenIdsList, _schema.TopTokensList, _schema.TopLogprobsList })
-                _buffers[CompactSchema.Item(list)].Level(list.MaxDefinitionLevel - 1, 0);
+            foreach (var column in new IColumnBuffer[] { _topTokenIds, _topTokens, _topLogprobs })
+                column.Level(levels.EmptyList, 0);
     }
 
-    private void AddToken(LeveledColumn<int> ids, LeveledColumn<ReadOnlyMemory<char>> texts, LeveledColumn<float> logprobs,
-        int? id, string text, double logprob, int idLevel, int textLevel, int logprobLevel, int repetition)
+    private void AddToken(LeveledColumn<int> ids, LeveledColumn<ReadOnlyMemory<char>> texts, int? id, string text, int repetition)
     {
-        if (id is { } known) ids.Value(known, idLevel, repetition);
-        else ids.Level(idLevel - 1, repetition);
-        if (_vocabulary.TextToStore(id, text) is { } stored) texts.Value(stored.AsMemory(), textLevel, repetition);
-        else texts.Level(textLevel - 1, repetition);
-        logprobs.Value(Store(logprob, _precision), logprobLevel, repetition);
+        if (id is { } known) ids.Value(known, _levels.Id, repetition);
+        else ids.Level(_levels.Id - 1, repetition);
+        if (_vocabulary.TextToStore(id, text) is { } stored) texts.Value(stored.AsMemory(), _levels.Text, repetition);
+        else texts.Level(_levels.Text - 1, repetition);
     }
 
     /// <summary>The float a logprob is stored as: rounded to float16 precision, or to float32.</summary>
-    public static float Store(double logprob, LogprobPrecision precision) =>
-        precision == LogprobPrecision.Float16 ? (float)(Half)logprob : (float)logprob;
+    public static float Store(double logprob, LogprobPrecision precision) => LogprobGaps.Round(logprob, precision);
+
+    /// <summary>The definition levels of the logprob lists, the same in every one of them (row-level lists of values).</summary>
+    private sealed record LogprobLevels(int Offset, int TopOffset, int Id, int Text, int Logprob, int EmptyList)
+    {
+        public static LogprobLevels Of(CompactSchema schema)
+        {
+            int emptyList = schema.TokenIdsList.MaxDefinitionLevel - 1;
+            foreach (var list in new[] { schema.TokensList, schema.LogprobsList, schema.TopTokenIdsList, schema.TopTokensList, schema.TopLogprobsList })
+                if (list.MaxDefinitionLevel - 1 != emptyList) throw new InvalidOperationException("the logprob lists' levels differ");
+            if (CompactSchema.Item(schema.TopTokenIdsList).MaxDefinitionLevel != CompactSchema.Item(schema.TokenIdsList).MaxDefinitionLevel
+                || CompactSchema.Item(schema.TopTokensList).MaxDefinitionLevel != CompactSchema.Item(schema.TokensList).MaxDefinitionLevel
+                || CompactSchema.Item(schema.TopLogprobsList).MaxDefinitionLevel != CompactSchema.Item(schema.LogprobsList).MaxDefinitionLevel)
+                throw new InvalidOperationException("the token and alternative lists' levels differ");
+            return new(CompactSchema.Item(schema.MessageOffsetsList).MaxDefinitionLevel, CompactSchema.Item(schema.TopOffsetsList).MaxDefinitionLevel,
+                CompactSchema.Item(schema.TokenIdsList).MaxDefinitionLevel, CompactSchema.Item(schema.TokensList).MaxDefinitionLevel,
+                CompactSchema.Item(schema.LogprobsList).MaxDefinitionLevel, emptyList);
+        }
+    }
 
     private static Dictionary<string, PropertyInfo> PropertiesByColumn(Type type) =>
         type.GetProperties().ToDictionary(p => p.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name ?? p.Name, StringComparer.Ordinal);

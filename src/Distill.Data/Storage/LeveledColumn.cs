@@ -40,6 +40,27 @@ internal sealed class LeveledColumn<T> : IColumnBuffer where T : struct
         Level(definition, repetition);
     }
 
+    /// <summary>
+    /// Entries holding <paramref name="values"/>, all at <paramref name="definition"/>: the first at
+    /// <paramref name="firstRepetition"/>, the rest at repetition level 1 (elements of a row-level list).
+    /// </summary>
+    public void Values(ReadOnlySpan<T> values, int definition, int firstRepetition)
+    {
+        if (values.IsEmpty) return;
+        while (_valueCount + values.Length > _values.Length) Array.Resize(ref _values, _values.Length * 2);
+        while (_levelCount + values.Length > _definitions.Length)
+        {
+            Array.Resize(ref _definitions, _definitions.Length * 2);
+            Array.Resize(ref _repetitions, _repetitions.Length * 2);
+        }
+        values.CopyTo(_values.AsSpan(_valueCount));
+        _valueCount += values.Length;
+        _definitions.AsSpan(_levelCount, values.Length).Fill(definition);
+        _repetitions.AsSpan(_levelCount, values.Length).Fill(1);
+        _repetitions[_levelCount] = firstRepetition;
+        _levelCount += values.Length;
+    }
+
     /// <summary>An entry without a value: a null, or an empty list at <paramref name="definition"/>.</summary>
     public void Level(int definition, int repetition)
     {

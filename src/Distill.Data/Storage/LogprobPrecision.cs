@@ -4,9 +4,9 @@ namespace Distill.Data.Storage;
 public enum LogprobPrecision
 {
     /// <summary>
-    /// Rounded to float16 precision (about 3 significant digits; -5.0 is kept within 0.002) and stored in a FLOAT column whose
-    /// low 13 mantissa bits are zero, so byte-stream-split encoding and Snappy squeeze them to about half of float32. Parquet.Net
-    /// cannot write Parquet's FLOAT16 type, and a FLOAT column reads as a float in every tool.
+    /// Rounded to float16 precision (relative error at most 2^-11, i.e. within 4.9e-4 x |logprob| nats: -5.0 is kept within
+    /// 0.0025) and stored in a FLOAT column whose low 13 mantissa bits are zero, which byte-stream-split encoding and the codec
+    /// squeeze. Parquet.Net cannot write Parquet's FLOAT16 type, and a FLOAT column reads as a float in every tool.
     /// </summary>
     Float16,
 
@@ -17,7 +17,10 @@ public enum LogprobPrecision
 /// <summary>Which layout <see cref="DatasetWriter"/> writes shards in.</summary>
 public enum ShardFormat
 {
-    /// <summary>Schema version 3: logprobs in flat row-level columns (<see cref="CompactSchema"/>). The default.</summary>
+    /// <summary>
+    /// Schema version 4: logprobs in flat row-level columns, the alternatives' as gaps (<see cref="CompactSchema"/>,
+    /// <see cref="LogprobGaps"/>), zstd. The default.
+    /// </summary>
     Compact,
 
     /// <summary>
@@ -25,4 +28,10 @@ public enum ShardFormat
     /// Kept for comparison (<c>distill bench dataset</c>) and for tests that need an old-format shard.
     /// </summary>
     Nested,
+
+    /// <summary>
+    /// Schema version 3: the first compact layout (the alternatives' logprobs themselves, Snappy). Kept for comparison
+    /// (<c>distill bench dataset</c>) and for tests that need a version 3 shard.
+    /// </summary>
+    CompactV3,
 }

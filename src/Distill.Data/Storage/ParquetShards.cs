@@ -12,8 +12,9 @@ namespace Distill.Data.Storage;
 /// <remarks>Every failure to read a file becomes a <see cref="DistillException"/> that names the file.</remarks>
 public static class ParquetShards
 {
-    // Snappy: the Parquet default every reader supports, and the fastest here. Parquet.Net's zstd at its default level was
-    // ~10x slower to write tool traces with top-20 logprobs (about 25% smaller files); measured in the data branch's report.
+    // Snappy for the nested layout (schema 2), which Parquet.Net's serializer writes: its zstd at the default level was ~10x
+    // slower to write tool traces with top-20 logprobs (about 25% smaller files); measured in the data branch's report. The
+    // compact layout (schema 4) picks its own codec (CompactSchema.WriterOptions); reading takes any codec.
     private static readonly ParquetOptions Options = new() { CompressionMethod = CompressionMethod.Snappy };
 
     /// <summary>
@@ -71,8 +72,9 @@ public static class ParquetShards
     public static Task<(long Bytes, string Sha256)> WriteSamplesAtomicAsync(string finalPath, IReadOnlyList<Sample> samples,
         IReadOnlyList<string>? rejectReasons, int rowGroupRows, ShardFormat format, LogprobPrecision precision, CancellationToken ct)
     {
-        if (format == ShardFormat.Compact)
-            return WriteFileAtomicAsync(finalPath, fs => new CompactShardWriter(rejectReasons is not null, precision)
+        if (format is ShardFormat.Compact or ShardFormat.CompactV3)
+            return WriteFileAtomicAsync(finalPath, fs => new CompactShardWriter(rejectReasons is not null, precision,
+                    format == ShardFormat.Compact ? CompactSchema.Version : CompactSchema.FirstVersion)
                 .WriteAsync(fs, samples, rejectReasons, rowGroupRows, Options, ct), ct);
         return rejectReasons is null
             ? WriteAtomicAsync(finalPath, samples.Select(SampleRowMapper.ToRow).ToAsyncEnumerable(), rowGroupRows, ct)
@@ -123,7 +125,7 @@ public static class ParquetShards
         {
             reader = await ParquetReader.CreateAsync(fs, Options, leaveStreamOpen: true, ct).ConfigureAwait(false);
             CheckSchema(path, reader.Schema, rejects);
-            if (CompactSchema.IsCompact(reader)) CheckCompactSchema(path, reader.Schema);
+            if (CompactSchema.LayoutVersionOf(reader) is { } version) CheckCompactSchema(path, reader.Schema, version);
             return (fs, reader);
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -238,13 +240,16 @@ public static class ParquetShards
         }
     }
 
-    /// <summary>The schema version of a shard's layout: 3 (compact), 2 (nested, per-turn logprobs) or 1 (final-turn logprobs).</summary>
+    /// <summary>
+    /// The schema version of a shard's layout: 4 (compact, gap-coded alternatives, zstd), 3 (compact), 2 (nested, per-turn
+    /// logprobs) or 1 (final-turn logprobs).
+    /// </summary>
     public static async Task<int> LayoutVersionAsync(string path, bool rejects, CancellationToken ct)
     {
         var (fs, reader) = await OpenAsync(path, rejects, ct).ConfigureAwait(false);
         await using (fs)
         await using (reader)
-            return CompactSchema.IsCompact(reader) ? CompactSchema.Version : SchemaV1.HasFinalTurnLogprobs(reader.Schema) ? 1 : 2;
+            return CompactSchema.LayoutVersionOf(reader) ?? (SchemaV1.HasFinalTurnLogprobs(reader.Schema) ? 1 : 2);
     }
 
     /// <summary>Reads only the <c>id</c> column (cheap: used to load committed ids on resume).</summary>
@@ -294,12 +299,16 @@ public static class ParquetShards
                 $"Distill reads schema versions {DatasetSchema.OldestReadableVersion} to {DatasetSchema.Version}; export or convert the file with the same columns (see shared/design.md, \"The dataset row\").");
     }
 
-    private static void CheckCompactSchema(string path, ParquetSchema schema)
+    private static void CheckCompactSchema(string path, ParquetSchema schema, int version)
     {
-        var missing = CompactSchema.LogprobColumns.Where(c => schema.Fields.FirstOrDefault(f => f.Name == c) is not ListField).ToList();
+        if (version > CompactSchema.Version)
+            throw new DistillException(
+                $"Parquet file '{path}' is a compact shard of schema version {version}; this Distill reads up to version {CompactSchema.Version}.",
+                "Read it with the newer Distill that wrote it.");
+        var missing = CompactSchema.LogprobColumns(version).Where(c => schema.Fields.FirstOrDefault(f => f.Name == c) is not ListField).ToList();
         if (missing.Count > 0)
             throw new DistillException(
-                $"Parquet file '{path}' says it is a compact (schema version {CompactSchema.Version}) shard but lacks the list column(s) " +
+                $"Parquet file '{path}' says it is a compact (schema version {version}) shard but lacks the list column(s) " +
                 $"{string.Join(", ", missing.Select(m => $"'{m}'"))}.",
                 "Restore the file from the writer's output, or run `distill dataset validate` to list every problem.");
     }

@@ -23,9 +23,14 @@ public sealed class TokenVocabulary
     public string? TextToStore(int? id, string text)
     {
         if (id is not { } known) return text;
-        if (_texts.TryGetValue(known, out var kept)) return string.Equals(kept, text, StringComparison.Ordinal) ? null : text;
-        _texts[known] = text;
-        return null;
+        // One hash lookup for both cases: this runs for every token and alternative written.
+        ref string? kept = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_texts, known, out bool exists);
+        if (!exists)
+        {
+            kept = text;
+            return null;
+        }
+        return string.Equals(kept, text, StringComparison.Ordinal) ? null : text;
     }
 
     /// <summary>The text of a stored token: its own text when one was stored, else the vocabulary's text for its id.</summary>
