@@ -107,7 +107,7 @@ public sealed class AzureOpenAITeacherExampleTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_wrong_key_stops_generation_at_the_first_401_with_one_line_and_no_key_in_it()
+    public async Task A_wrong_key_stops_generation_with_a_401_error_that_does_not_echo_the_key()
     {
         Environment.SetEnvironmentVariable("DISTILL_EXAMPLE_WRONG_AZURE_KEY", "wrong-key-" + ScriptedTeacherServer.Key[..4]);
 
