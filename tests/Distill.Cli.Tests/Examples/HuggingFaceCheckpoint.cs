@@ -86,7 +86,12 @@ public static class HuggingFaceCheckpoint
         {
             addedTokens[token.Id.ToString(CultureInfo.InvariantCulture)] = new JsonObject
             {
-                ["content"] = token.Content, ["lstrip"] = false, ["normalized"] = false, ["rstrip"] = false, ["single_word"] = false, ["special"] = token.Special,
+                ["content"] = token.Content,
+                ["lstrip"] = false,
+                ["normalized"] = false,
+                ["rstrip"] = false,
+                ["single_word"] = false,
+                ["special"] = token.Special,
             };
         }
         var tokenizerConfig = new JsonObject
