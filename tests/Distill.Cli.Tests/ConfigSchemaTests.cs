@@ -39,6 +39,18 @@ public sealed class ConfigSchemaTests : IDisposable
     public void Appsettings_names_the_settings_schema_and_follows_it() =>
         AssertNamesAndFollows(Path.Combine(RepoPaths.Root, "appsettings.json"), "settings");
 
+    [Fact]
+    public void Every_example_settings_and_train_config_names_its_schema_and_follows_it()
+    {
+        var folders = Directory.GetDirectories(Path.Combine(RepoPaths.Root, "examples"));
+        var settings = folders.SelectMany(f => Directory.GetFiles(f, "appsettings.json")).ToList();
+        var train = folders.SelectMany(f => Directory.GetFiles(f, "train*.json")).ToList();
+        Assert.NotEmpty(settings);
+        Assert.NotEmpty(train);
+        foreach (var file in settings) AssertNamesAndFollows(file, "settings");
+        foreach (var file in train) AssertNamesAndFollows(file, "train");
+    }
+
     [Theory]
     [InlineData("train", """{ "optimiser": { "lr": 0.001 } }""", """{ "optimizer": { "lr": 0.001 } }""")]
     [InlineData("train", """{ "loss": { "kind": "kd" } }""", """{ "loss": { "kind": "topk_kd" } }""")]

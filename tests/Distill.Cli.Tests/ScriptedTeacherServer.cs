@@ -17,16 +17,21 @@ namespace Distill.Cli.Tests;
 
 /// <summary>
 /// An OpenAI-compatible teacher on 127.0.0.1 that plays the World's scripted demonstrations: given the conversation so far it
-/// answers the demonstration's next assistant turn (a tool call, or the final answer). Bearer key required.
+/// answers the demonstration's next assistant turn (a tool call, or the final answer). Bearer key required on the OpenAI route;
+/// Azure OpenAI's route (`/openai/deployments/{deployment}/chat/completions?api-version=...`) answers the same turns and
+/// requires the key in the `api-key` header, the deployment <see cref="AzureDeployment"/> and the api-version <see cref="AzureApiVersion"/>.
 /// </summary>
 internal sealed class ScriptedTeacherServer : IAsyncDisposable
 {
     public const string Key = "sk-cli-test-SECRET-789";
     public const string KeyEnv = "DISTILL_CLI_TEST_TEACHER_KEY";
+    public const string AzureDeployment = "gpt-4o-mini";
+    public const string AzureApiVersion = "2024-10-21";
 
     private readonly WebApplication _app;
     private readonly ScriptedWorldTeacher _teacher;
     private int _requests;
+    private int _azureRequests;
 
     private ScriptedTeacherServer(WebApplication app, StoreWorld world, IEnumerable<WorldTask> tasks)
     {
@@ -34,7 +39,15 @@ internal sealed class ScriptedTeacherServer : IAsyncDisposable
         _teacher = new ScriptedWorldTeacher(world, tasks);
     }
 
+    /// <summary>The OpenAI-compatible base URL (…/v1).</summary>
     public Uri Endpoint { get; private set; } = null!;
+
+    /// <summary>The Azure OpenAI resource URL (what a teacher's Endpoint names for Provider azure-openai).</summary>
+    public Uri AzureEndpoint { get; private set; } = null!;
+
+    /// <summary>Requests that came in on the Azure route with the right deployment, api-version and api-key.</summary>
+    public int AzureRequestCount => Volatile.Read(ref _azureRequests);
+
     public int RequestCount => Volatile.Read(ref _requests);
     public TimeSpan Latency { get; set; }
 
@@ -44,22 +57,28 @@ internal sealed class ScriptedTeacherServer : IAsyncDisposable
     /// <summary>Answer every request with finish_reason length (the sample is rejected as truncated).</summary>
     public bool Truncate { get; set; }
 
-    public static async Task<ScriptedTeacherServer> StartAsync(int trainTasks)
+    /// <param name="trainTasks">The first train tasks it answers (as `--tasks world:train --count N` lists them).</param>
+    /// <param name="heldOutTasks">The first held-out tasks it answers too (for `distill evaluate --teacher`).</param>
+    public static async Task<ScriptedTeacherServer> StartAsync(int trainTasks, int heldOutTasks = 0)
     {
         var world = new StoreWorld();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
         var app = builder.Build();
-        var server = new ScriptedTeacherServer(app, world, new WorldTaskGenerator(world).Generate(WorldSplits.Train, trainTasks));
-        app.MapPost("/v1/chat/completions", server.HandleAsync);
+        var server = new ScriptedTeacherServer(app, world, new WorldTaskGenerator(world).Generate(WorldSplits.Train, trainTasks)
+            .Concat(new WorldTaskGenerator(world).Generate(WorldSplits.HeldOut, heldOutTasks)));
+        app.MapPost("/v1/chat/completions", server.HandleOpenAIAsync);
+        app.MapPost("/openai/deployments/{deployment}/chat/completions", server.HandleAzureAsync);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        server.Endpoint = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal) + "/v1");
+        var root = address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal);
+        server.Endpoint = new Uri(root + "/v1");
+        server.AzureEndpoint = new Uri(root);
         return server;
     }
 
-    private async Task HandleAsync(HttpContext ctx)
+    private async Task HandleOpenAIAsync(HttpContext ctx)
     {
         Interlocked.Increment(ref _requests);
         if (ctx.Request.Headers.Authorization.ToString() != $"Bearer {Key}")
@@ -68,6 +87,31 @@ internal sealed class ScriptedTeacherServer : IAsyncDisposable
             await ctx.Response.WriteAsync("""{"error":{"message":"bad key","code":"invalid_api_key"}}""");
             return;
         }
+        await AnswerAsync(ctx);
+    }
+
+    // Azure answers a wrong api-version or deployment with 404 and a wrong key with 401, as the real service does.
+    private async Task HandleAzureAsync(HttpContext ctx, string deployment)
+    {
+        Interlocked.Increment(ref _requests);
+        if (deployment != AzureDeployment || ctx.Request.Query["api-version"].ToString() != AzureApiVersion)
+        {
+            ctx.Response.StatusCode = 404;
+            await ctx.Response.WriteAsync("""{"error":{"code":"404","message":"Resource not found"}}""");
+            return;
+        }
+        if (ctx.Request.Headers["api-key"].ToString() != Key)
+        {
+            ctx.Response.StatusCode = 401;
+            await ctx.Response.WriteAsync("""{"error":{"code":"401","message":"Access denied due to invalid subscription key."}}""");
+            return;
+        }
+        Interlocked.Increment(ref _azureRequests);
+        await AnswerAsync(ctx);
+    }
+
+    private async Task AnswerAsync(HttpContext ctx)
+    {
         if (Latency > TimeSpan.Zero) await Task.Delay(Latency, ctx.RequestAborted);
         using var doc = await JsonDocument.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted);
         if (RefuseLogprobs && doc.RootElement.TryGetProperty("logprobs", out var logprobs) && logprobs.ValueKind == JsonValueKind.True)
