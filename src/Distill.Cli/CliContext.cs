@@ -1,3 +1,4 @@
+using Distill.Cli.Composition;
 using Distill.Cli.Configuration;
 using Distill.Core.Configuration;
 using Microsoft.Extensions.Configuration;
@@ -12,6 +13,7 @@ public sealed class CliContext
     private readonly ConfigurationRequest _request;
     private IConfigurationRoot? _configuration;
     private DistillOptions? _options;
+    private TaskDomains? _domains;
 
     public CliContext(IAnsiConsole console, TextWriter error, bool verbose, ConfigurationRequest request)
     {
@@ -37,4 +39,7 @@ public sealed class CliContext
 
     /// <summary>The validated options; throws <see cref="ConfigurationException"/> listing every problem.</summary>
     public DistillOptions Options => _options ??= StrictOptionsBinder.Bind<DistillOptions>(Configuration);
+
+    /// <summary>The embedded world plus the settings' plugin assemblies (loaded on first use); throws a one-line error for a bad plugin.</summary>
+    public TaskDomains Domains => _domains ??= TaskDomains.Load(Options.Plugins);
 }

@@ -106,7 +106,8 @@ public sealed class ConfigSchemaTests : IDisposable
         Assert.NotEqual(0, refused.ExitCode);
     }
 
-    private static void AssertNamesAndFollows(string path, string kind)
+    /// <summary>The config at <paramref name="path"/> names the shipped <paramref name="kind"/> schema by $schema and follows it.</summary>
+    internal static void AssertNamesAndFollows(string path, string kind)
     {
         var config = JsonNode.Parse(File.ReadAllText(path), documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip })!;
         var named = config[JsonSchemaGenerator.SchemaKey]?.GetValue<string>();

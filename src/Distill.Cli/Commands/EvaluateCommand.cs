@@ -86,8 +86,8 @@ public static class EvaluateCommand
         var definition = TemplateLibrary.LoadAndLint(options.Paths.Prompts).Get(request.Template);
         if (definition.Recipe != SampleKinds.ToolTrace)
             throw new DistillException($"template '{definition.Id}' is for recipe '{definition.Recipe}', not tool_trace", "evaluate with a tool_trace template such as world-agent");
-        var seedTasks = await TaskSources.LoadAsync(request.Tasks, request.Count, TaskDomains.All, cancellationToken);
-        var domain = TaskDomains.For(request.Tasks);
+        var seedTasks = await TaskSources.LoadAsync(request.Tasks, request.Count, cli.Domains.All, cancellationToken);
+        var domain = cli.Domains.For(request.Tasks);
         var evaluator = new HeldOutEvaluator(definition, seedTasks, new ToolRuntime(domain.Tools), request.OutputDir)
         {
             Variables = domain.TemplateVariables,

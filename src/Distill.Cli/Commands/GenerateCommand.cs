@@ -100,7 +100,7 @@ public static class GenerateCommand
             var routingName = parse.GetValue(routing);
             if (routingName is not null && parse.GetValue(teacher) is not null)
                 throw new DistillException("--routing and --teacher cannot be combined", "use --teacher for one teacher, or --routing for a table that picks one per task");
-            var domain = TaskDomains.For(parse.GetValue(tasks)!);
+            var domain = cli.Domains.For(parse.GetValue(tasks)!);
             // One teacher: --teacher, or the first configured. A domain's scripted teacher (world-scripted: the world's
             // demonstrations, no model) is built in unless a configured teacher takes the name.
             var teacherName = routingName is not null ? null
@@ -109,11 +109,11 @@ public static class GenerateCommand
             var scripted = teacherName is not null && teacherName == domain.ScriptedTeacherName && options.Teachers.All(t => t.Name != teacherName);
             if (teacherName is not null && !scripted && options.Teachers.All(t => t.Name != teacherName))
                 throw new DistillException($"no teacher named '{teacherName}' is configured",
-                    $"configured teachers: {string.Join(", ", options.Teachers.Select(t => t.Name).Concat(TaskDomains.All.Where(d => d.ScriptedTeacherName is not null).Select(d => d.ScriptedTeacherName + " (built in)")))}");
+                    $"configured teachers: {string.Join(", ", options.Teachers.Select(t => t.Name).Concat(cli.Domains.All.Where(d => d.ScriptedTeacherName is not null).Select(d => d.ScriptedTeacherName + " (built in)")))}");
             TeacherOptions OptionsOf(string name) => scripted
                 ? new TeacherOptions { Name = name, Provider = "scripted", Model = $"{domain.Name}-demonstrations" }
                 : options.Teachers.First(t => t.Name == name);
-            var seedTasks = await TaskSources.LoadAsync(parse.GetValue(tasks)!, parse.GetValue(count), TaskDomains.All, cancellationToken);
+            var seedTasks = await TaskSources.LoadAsync(parse.GetValue(tasks)!, parse.GetValue(count), cli.Domains.All, cancellationToken);
             var variables = TaskDomains.Variables(domain, TemplateVariableArgs.Parse(parse.GetValue(vars) ?? []));
             var outDir = Path.GetFullPath(parse.GetValue(output)!);
             var mine = seedTasks.Where((_, i) => i % shards == shardIndex).ToList();

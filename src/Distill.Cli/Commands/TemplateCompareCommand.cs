@@ -85,8 +85,8 @@ public static class TemplateCompareCommand
             throw new DistillException($"{a.Id}@{a.Version} is a '{a.Recipe}' template and {b.Id}@{b.Version} a '{b.Recipe}' one", "compare two versions for the same recipe");
         if (!RecipeCatalog.Names.Contains(a.Recipe)) throw new DistillException($"template recipe '{a.Recipe}' does not generate samples", $"compare templates for one of: {string.Join(", ", RecipeCatalog.Names)}");
 
-        var seedTasks = await TaskSources.LoadAsync(request.Tasks, request.Count, TaskDomains.All, cancellationToken);
-        var domain = TaskDomains.For(request.Tasks);
+        var seedTasks = await TaskSources.LoadAsync(request.Tasks, request.Count, cli.Domains.All, cancellationToken);
+        var domain = cli.Domains.For(request.Tasks);
         var variables = TaskDomains.Variables(domain, TemplateVariableArgs.Parse(request.Vars));
         var tools = a.Recipe == SampleKinds.ToolTrace ? new ToolRuntime(domain.Tools) : null;
 

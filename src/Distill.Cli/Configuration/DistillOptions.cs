@@ -21,6 +21,9 @@ public sealed class DistillOptions : IValidatableOptions
     /// <summary>Named routing tables for <c>distill generate --routing NAME</c>: which teacher generates each task, by a field of the task.</summary>
     public Dictionary<string, TeacherRoutingOptions> Routing { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>Your own domains and tools, loaded from plugin assemblies (docs/own-domain.md).</summary>
+    public PluginsOptions Plugins { get; set; } = new();
+
     public IEnumerable<ConfigurationProblem> Validate(string path)
     {
         if (Device is not ("auto" or "cpu" or "cuda"))

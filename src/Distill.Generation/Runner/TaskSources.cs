@@ -9,7 +9,8 @@ namespace Distill.Generation.Runner;
 /// <summary>
 /// Where seed inputs come from: <c>&lt;domain&gt;:&lt;split&gt;[:&lt;filter&gt;]</c> for a plugged-in domain's tasks with
 /// ground truth (<c>world:train</c>, <c>world:heldout:T1</c>), a JSONL file or a Parquet file of rows <c>{"id"?, "input" or "question", "expected_answer"?, "expected_tool_calls"?}</c>;
-/// a JSONL row may also carry <c>"tags": {"name": "value"}</c> (what <c>--routing</c> with <c>tag:NAME</c> routes by).
+/// a JSONL row may also carry <c>"tags": {"name": "value"}</c> (what <c>--routing</c> with <c>tag:NAME</c> routes by) and
+/// <c>"expected_facts": ["..."]</c>, statements the final answer of a tool trace must make (<see cref="FactMatcher"/>).
 /// Every problem is a <see cref="DistillException"/> naming the file and line, raised before any teacher call.
 /// </summary>
 public static class TaskSources
@@ -55,7 +56,7 @@ public static class TaskSources
                 if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new JsonException("not a JSON object");
                 var row = doc.RootElement;
                 tasks.Add(Task(path, lineNo, tasks.Count, Str(row, "id"), Str(row, "input") ?? Str(row, "question"), Str(row, "expected_answer"),
-                    row.TryGetProperty("expected_tool_calls", out var calls) ? calls.GetRawText() : null, Tags(path, lineNo, row)));
+                    row.TryGetProperty("expected_tool_calls", out var calls) ? calls.GetRawText() : null, Tags(path, lineNo, row), Facts(path, lineNo, row)));
             }
             catch (JsonException e)
             {
@@ -107,8 +108,16 @@ public static class TaskSources
         return tags.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText(), StringComparer.Ordinal);
     }
 
+    private static IReadOnlyList<string>? Facts(string path, int line, JsonElement row)
+    {
+        if (!row.TryGetProperty("expected_facts", out var facts) || facts.ValueKind == JsonValueKind.Null) return null;
+        if (facts.ValueKind != JsonValueKind.Array || facts.EnumerateArray().Any(f => f.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(f.GetString())))
+            throw new DistillException($"{path}:{line}: \"expected_facts\" must be a list of non-empty strings", "write e.g. \"expected_facts\": [\"available\", \"2026-12-10\"]");
+        return facts.EnumerateArray().Select(f => f.GetString()!).ToList();
+    }
+
     private static SeedTask Task(string path, int line, int index, string? id, string? input, string? expected, string? callsJson,
-        IReadOnlyDictionary<string, string>? tags = null)
+        IReadOnlyDictionary<string, string>? tags = null, IReadOnlyList<string>? facts = null)
     {
         if (string.IsNullOrWhiteSpace(input))
             throw new DistillException($"{path}:{line}: the row has no \"input\" (or \"question\") text", "give every row an \"input\" string");
@@ -129,7 +138,7 @@ public static class TaskSources
                 throw new DistillException($"{path}:{line}: \"expected_tool_calls\" must be a list of {{\"name\", \"arguments\"}} objects", "fix the row");
             }
         }
-        return new SeedTask(id ?? $"task-{index:D6}", input, expected, calls, null, tags);
+        return new SeedTask(id ?? $"task-{index:D6}", input, expected, calls, facts, tags);
     }
 
     private static string? Str(JsonElement row, string name) =>

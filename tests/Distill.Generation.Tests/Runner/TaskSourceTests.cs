@@ -76,6 +76,8 @@ public sealed class TaskSourceTests : IDisposable
     [InlineData("t.csv", "a,b", "neither .jsonl nor .parquet")]
     [InlineData("w", null, "unknown world split")]
     [InlineData("tags.jsonl", "{\"input\": \"a\", \"tags\": [\"hard\"]}", "tags.jsonl:1: \"tags\" must be an object")]
+    [InlineData("facts.jsonl", "{\"input\": \"a\", \"expected_facts\": \"available\"}", "facts.jsonl:1: \"expected_facts\" must be a list of non-empty strings")]
+    [InlineData("facts2.jsonl", "{\"input\": \"a\", \"expected_facts\": [\"available\", 3]}", "facts2.jsonl:1: \"expected_facts\" must be a list")]
     public async Task Bad_task_sources_are_one_clear_error(string name, string? text, string expected)
     {
         var spec = name == "w" ? "world:nope" : text is null ? Path.Combine(_dir, name) : File(name, text);
@@ -95,6 +97,20 @@ public sealed class TaskSourceTests : IDisposable
         Assert.Equal("hard", tasks[0].Tags!["difficulty"]);
         Assert.Equal("3", tasks[0].Tags!["level"]);
         Assert.Null(tasks[1].Tags);
+    }
+
+    [Fact]
+    public async Task Jsonl_expected_facts_are_the_facts_a_tool_trace_answer_is_verified_against()
+    {
+        var path = File("facts.jsonl", "{\"input\": \"Is Dune in?\", \"expected_facts\": [\"not available\", \"2026-12-10\"]}\n{\"input\": \"b\"}\n");
+
+        var tasks = await TaskSources.LoadAsync(path, null, Domains);
+
+        Assert.Equal(["not available", "2026-12-10"], tasks[0].ExpectedFacts!);
+        Assert.True(tasks[0].HasGroundTruth);
+        Assert.Null(tasks[1].ExpectedFacts);
+        Assert.True(Distill.Generation.Recipes.TraceVerifier.Check([], "Dune is not available; the first copy is due back on 2026-12-10.", null, tasks[0].ExpectedFacts).Passed);
+        Assert.False(Distill.Generation.Recipes.TraceVerifier.Check([], "Dune is available until 2026-12-10.", null, tasks[0].ExpectedFacts).Passed);
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
