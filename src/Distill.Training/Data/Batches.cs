@@ -106,7 +106,7 @@ public sealed class BatchPlan
     private List<HostBatch> Packed(int[] order)
     {
         var rows = new List<Row>();
-        var current = new Row(SeqLen, K, _padId, _promptLabels);
+        var current = NewRow();
         foreach (var i in order)
         {
             var ex = _examples[i];
@@ -119,7 +119,7 @@ public sealed class BatchPlan
                 if (current.Used == SeqLen)
                 {
                     rows.Add(current);
-                    current = new Row(SeqLen, K, _padId, _promptLabels);
+                    current = NewRow();
                 }
             }
         }
@@ -144,16 +144,19 @@ public sealed class BatchPlan
         {
             foreach (var i in groups[g])
             {
-                var row = new Row(SeqLen, K, _padId, _promptLabels);
+                var row = NewRow();
                 var ex = _examples[i];
                 row.Append(ex, 0, Math.Min(SeqLen, ex.Length));
                 rows.Add(row);
             }
             // A short last group is filled with empty rows so every batch is [B, T].
-            for (var pad = groups[g].Count; pad < BatchSize; pad++) rows.Add(new Row(SeqLen, K, _padId, _promptLabels));
+            for (var pad = groups[g].Count; pad < BatchSize; pad++) rows.Add(NewRow());
         }
         return ToBatches(rows);
     }
+
+    /// <summary>An empty row of this plan's shape: padding, no labels, prompt labels only when the examples carry them.</summary>
+    private Row NewRow() => new(SeqLen, K, _padId, _promptLabels);
 
     private List<HostBatch> ToBatches(List<Row> rows)
     {
