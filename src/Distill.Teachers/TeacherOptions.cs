@@ -96,17 +96,19 @@ public sealed class TeacherOptions
     /// <summary>Fewest calls in the sampling window before the circuit may open.</summary>
     public int CircuitMinimumThroughput { get; set; } = 10;
 
+    /// <summary>Window over which <see cref="CircuitFailureRatio"/> is measured.</summary>
     public TimeSpan CircuitSamplingDuration { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>How long the circuit stays open before a trial call.</summary>
     public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(30);
 
-    // Prices (USD per 1M tokens).
+    /// <summary>USD per 1M prompt tokens, for cost accounting and `--budget-usd`; 0 for a free (local) teacher.</summary>
     public double InputPricePer1M { get; set; }
 
     /// <summary>Price of cached prompt tokens; null means the same as <see cref="InputPricePer1M"/>.</summary>
     public double? CachedInputPricePer1M { get; set; }
 
+    /// <summary>USD per 1M completion tokens (reasoning tokens included).</summary>
     public double OutputPricePer1M { get; set; }
 
     /// <summary>

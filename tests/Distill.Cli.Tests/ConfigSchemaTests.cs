@@ -93,6 +93,33 @@ public sealed class ConfigSchemaTests : IDisposable
             properties["Teachers"]!["items"]!["properties"]!["Provider"]!["description"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData("train")]
+    [InlineData("settings")]
+    public void Every_key_has_a_description_for_the_editor_to_show(string kind)
+    {
+        List<string> undescribed = [];
+        CollectUndescribed(ConfigSchemas.For(kind), "", undescribed);
+
+        Assert.True(undescribed is [], $"keys without a description (add a /// <summary> to the option): {string.Join(", ", undescribed)}");
+    }
+
+    private static void CollectUndescribed(JsonNode? node, string path, List<string> undescribed)
+    {
+        if (node is not JsonObject schema) return;
+        if (schema["properties"] is JsonObject properties)
+        {
+            foreach (var (key, property) in properties)
+            {
+                // "$schema" only points the editor at this file; it needs no text of its own.
+                if (key != JsonSchemaGenerator.SchemaKey && property?["description"] is null) undescribed.Add($"{path}/{key}");
+                CollectUndescribed(property, $"{path}/{key}", undescribed);
+            }
+        }
+        CollectUndescribed(schema["items"], $"{path}/items", undescribed);
+        CollectUndescribed(schema["additionalProperties"], $"{path}/*", undescribed);
+    }
+
     [Fact]
     public async Task Config_schema_command_writes_the_schema_to_out_and_refuses_an_unknown_kind()
     {

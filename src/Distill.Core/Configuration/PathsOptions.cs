@@ -3,8 +3,13 @@ namespace Distill.Core.Configuration;
 /// <summary>Where each stage keeps its files. Relative paths are relative to the current folder.</summary>
 public sealed class PathsOptions : IValidatableOptions
 {
+    /// <summary>Folder of generated datasets (one subfolder per dataset: shards, manifest, lineage, curation file).</summary>
     public string Datasets { get; set; } = "datasets";
+
+    /// <summary>Folder of training and evaluation runs (checkpoints, logs, charts, reports).</summary>
     public string Runs { get; set; } = "runs";
+
+    /// <summary>Folder of versioned prompt templates (`distill templates list` reads it).</summary>
     public string Prompts { get; set; } = "prompts";
 
     /// <summary>Raw teacher responses and other re-derivable state.</summary>

@@ -3,7 +3,7 @@ namespace Distill.Server.Constraints;
 /// <summary>
 /// Where a byte-level parse of constrained text stands: an immutable stack of frames, so checking a candidate token
 /// (or a whole trie of them) is feeding bytes to a state and keeping or dropping the result, with no copying.
-/// <see cref="Complete"/> is the state after the last byte of the grammar; <see cref="Feed"/> returns null for a byte that
+/// <see cref="Complete"/> is the state after the last byte of the grammar; <see cref="Feed(byte)"/> returns null for a byte that
 /// cannot come next.
 /// </summary>
 public sealed class GrammarState

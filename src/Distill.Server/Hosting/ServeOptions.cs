@@ -9,6 +9,7 @@ public sealed class ServeOptions : IValidatableOptions
     /// <summary>Address to bind. Loopback by default; any other address requires an API key.</summary>
     public string Host { get; set; } = "127.0.0.1";
 
+    /// <summary>TCP port to listen on; 0 lets the system pick a free one (the address is printed at start-up).</summary>
     public int Port { get; set; } = 8088;
 
     /// <summary>Environment variable that holds the API key clients must send (Bearer or api-key header).</summary>

@@ -35,14 +35,19 @@ public sealed record TrainConfig
     /// <summary>How conversations are rendered for a preset student (saved in the run folder); null: the base model folder's, or the defaults.</summary>
     [JsonPropertyName("chat")] public ChatConfig? Chat { get; init; }
 
+    /// <summary>Which samples are read and how they become rows of tokens.</summary>
     [JsonPropertyName("data")] public DataConfig Data { get; init; } = new();
+    /// <summary>The objective: loss kind, KD weight and temperature, divergence, prompt-token weight.</summary>
     [JsonPropertyName("loss")] public LossConfig Loss { get; init; } = new();
+    /// <summary>AdamW with linear warmup and cosine decay of the learning rate.</summary>
     [JsonPropertyName("optimizer")] public OptimizerConfig Optimizer { get; init; } = new();
+    /// <summary>Rows per micro-batch and micro-batches per optimizer step.</summary>
     [JsonPropertyName("batch")] public BatchConfig Batch { get; init; } = new();
 
     /// <summary>Optimizer steps in the run.</summary>
     [JsonPropertyName("steps")] public int Steps { get; init; } = 200;
 
+    /// <summary>Validation-loss evaluation during training (and early stopping).</summary>
     [JsonPropertyName("eval")] public EvalConfig Eval { get; init; } = new();
 
     /// <summary>Checkpoint every N steps (and at the end); 0 = only at the end.</summary>
@@ -54,6 +59,7 @@ public sealed record TrainConfig
     /// <summary>Stage 2: train a LoRA adapter on the student (base frozen) instead of the full weights.</summary>
     [JsonPropertyName("lora")] public LoraStageConfig? Lora { get; init; }
 
+    /// <summary>Seeds initialisation, data order, validation split and dropout; the same seed and config repeat a run exactly.</summary>
     [JsonPropertyName("seed")] public int Seed { get; init; } = 42;
 
     /// <summary>auto | cpu | cuda | cuda:N.</summary>
@@ -208,6 +214,7 @@ public sealed record DataConfig
     /// <summary>pack | bucket.</summary>
     [JsonPropertyName("batching")] public BatchingMode Batching { get; init; } = BatchingMode.Pack;
 
+    /// <summary>Share of samples held out of training to measure validation loss (seeded split).</summary>
     [JsonPropertyName("validation_fraction")] public double ValidationFraction { get; init; } = 0.05;
 
     /// <summary>right (keep the beginning of a long conversation) | left (keep its end: the final answer and its stored logprobs).</summary>
@@ -237,12 +244,15 @@ public sealed record LossConfig
     /// <summary>KD weight: loss = alpha * kd + (1 - alpha) * ce.</summary>
     [JsonPropertyName("alpha")] public ScheduleConfig Alpha { get; init; } = new() { Start = 0.5 };
 
+    /// <summary>KD temperature T: both distributions are softened by T and the KD term is multiplied by T squared.</summary>
     [JsonPropertyName("temperature")] public ScheduleConfig Temperature { get; init; } = new() { Start = 1.0 };
 
     /// <summary>forward_kl | reverse_kl | jsd | skew_kl | skew_reverse_kl (online KD).</summary>
     [JsonPropertyName("divergence")] public DivergenceName Divergence { get; init; } = DivergenceName.ForwardKl;
 
+    /// <summary>jsd: the generalized Jensen-Shannon weight beta, in [0, 1] (0.5 = symmetric).</summary>
     [JsonPropertyName("beta")] public double Beta { get; init; } = 0.5;
+    /// <summary>skew_kl / skew_reverse_kl: alpha in KL(p || alpha p + (1 - alpha) q), in [0, 1) (DistiLLM uses 0.1).</summary>
     [JsonPropertyName("skew")] public double Skew { get; init; } = 0.1;
 
     /// <summary>Stored alternatives per position used by topk_kd.</summary>
@@ -281,9 +291,13 @@ public sealed record LossConfig
 /// <summary>A scalar schedule (<see cref="Schedule"/>): constant, or linear / cosine from start to end.</summary>
 public sealed record ScheduleConfig
 {
+    /// <summary>constant | linear | cosine.</summary>
     [JsonPropertyName("kind")] public ScheduleKind Kind { get; init; } = ScheduleKind.Constant;
+    /// <summary>Value at step 0 (and throughout, for constant).</summary>
     [JsonPropertyName("start")] public double Start { get; init; }
+    /// <summary>Value at the last step; null = start.</summary>
     [JsonPropertyName("end")] public double? End { get; init; }
+    /// <summary>Steps at start before the ramp to end begins.</summary>
     [JsonPropertyName("hold_steps")] public long HoldSteps { get; init; }
 
     public Schedule ToSchedule() => new(Kind, Start, End ?? Start, HoldSteps);
@@ -291,12 +305,19 @@ public sealed record ScheduleConfig
 
 public sealed record OptimizerConfig
 {
+    /// <summary>Peak learning rate, reached at the end of warmup.</summary>
     [JsonPropertyName("lr")] public double Lr { get; init; } = 3e-3;
+    /// <summary>Floor of the cosine decay as a share of lr, reached at the last step.</summary>
     [JsonPropertyName("min_lr_ratio")] public double MinLrRatio { get; init; } = 0.1;
+    /// <summary>Steps of linear warmup from 0 to lr.</summary>
     [JsonPropertyName("warmup_steps")] public int WarmupSteps { get; init; } = 20;
+    /// <summary>Decoupled (AdamW) weight decay.</summary>
     [JsonPropertyName("weight_decay")] public double WeightDecay { get; init; } = 0.1;
+    /// <summary>AdamW first-moment decay.</summary>
     [JsonPropertyName("beta1")] public double Beta1 { get; init; } = 0.9;
+    /// <summary>AdamW second-moment decay.</summary>
     [JsonPropertyName("beta2")] public double Beta2 { get; init; } = 0.95;
+    /// <summary>AdamW epsilon (added outside the square root, as in PyTorch).</summary>
     [JsonPropertyName("eps")] public double Eps { get; init; } = 1e-8;
 
     /// <summary>Clip the global gradient norm to this (0 = off).</summary>
@@ -326,8 +347,12 @@ public sealed record EvalConfig
 
 public sealed record LoraStageConfig
 {
+    /// <summary>r: the rank of each adapter's A (r x in) and B (out x r) matrices.</summary>
     [JsonPropertyName("rank")] public int Rank { get; init; } = 8;
+    /// <summary>Adapter scale: the update B A is multiplied by alpha / rank.</summary>
     [JsonPropertyName("alpha")] public double Alpha { get; init; } = 16;
+    /// <summary>Dropout probability on the adapter's input during training, in [0, 1).</summary>
     [JsonPropertyName("dropout")] public double Dropout { get; init; }
+    /// <summary>Linear layers that get an adapter, by name (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj).</summary>
     [JsonPropertyName("target_modules")] public IReadOnlyList<string> TargetModules { get; init; } = ["q_proj", "v_proj"];
 }
