@@ -107,12 +107,13 @@ public sealed class RoutedBatchGenerateCommandTests : IAsyncLifetime
         var uploaded = (_azure.Uploads.Count, _openai.Uploads.Count);
 
         var refused = await CliRun.RunAsync(Args("by-tier"));
+        var afterRefusal = (_azure.Uploads.Count, _openai.Uploads.Count);
         (_azure.PollsInProgress, _openai.PollsInProgress) = (1, 1);
         var resumed = await CliRun.RunAsync(Args("by-tier", "--resume"));
 
         Assert.NotEqual(0, refused.ExitCode);
         Assert.Contains("--resume", refused.Error);
-        Assert.Equal(uploaded, (_azure.Uploads.Count, _openai.Uploads.Count)); // the refused run submitted nothing
+        Assert.Equal(uploaded, afterRefusal); // the refused run submitted nothing
         Assert.True(resumed.ExitCode == 0, resumed.Output + resumed.Error);
         Assert.Contains("Teacher 'local' has no Batch API: its tasks go online", resumed.Output);
         Assert.Matches(@"Batch API \(teacher azure\): .* [1-9]\d* recovered from an earlier run", resumed.Output);

@@ -23,7 +23,8 @@ namespace Distill.Generation.Tests.Batch;
 /// </summary>
 public sealed class RoutedBatchTests : IAsyncLifetime
 {
-    private const string KeyEnv = "FAKE_BATCH_KEY";
+    /// <summary>The batch teachers' key variable; the registry (online clients, never called for them) reads the online key from it.</summary>
+    private const string KeyEnv = TestTeachers.KeyEnv;
     private static readonly IReadOnlyList<WorldTask> World = ScriptedWorld.Tasks(20);
     private static readonly IReadOnlyList<SeedTask> Tasks = World.Select(t => t.ToSeedTask()).ToList();
     private static readonly Dictionary<string, string> ModelOf = new() { ["azure"] = "azure-deployment", ["openai"] = "openai-model", ["local"] = "local-model" };
