@@ -223,6 +223,25 @@ public sealed class RoutedBatchTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Batch_state_keeps_ids_by_teacher_and_reads_the_earlier_single_teacher_file()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(BatchState.PathIn(Dataset))!);
+        await File.WriteAllTextAsync(BatchState.PathIn(Dataset), """{ "teacher": "azure", "in_flight": ["batch_1", "batch_2"] }""");
+
+        var state = BatchState.Load(Dataset);
+        state.Add("openai", "batch_3");
+        state.Remove("batch_1");
+        var reloaded = BatchState.Load(Dataset);
+
+        Assert.Equal(["azure", "openai"], reloaded.Owners);
+        Assert.Equal(["batch_2"], reloaded.InFlightOf("azure"));
+        Assert.Equal(["batch_3"], reloaded.InFlightOf("openai"));
+        Assert.Equal(["batch_2", "batch_3"], reloaded.InFlight);
+        reloaded.Remove("batch_2");
+        Assert.Equal(["openai"], BatchState.Load(Dataset).Owners);
+    }
+
+    [Fact]
     public void Only_azure_openai_and_api_openai_com_take_batches_unless_BatchApi_says_otherwise()
     {
         TeacherOptions T(string provider, string endpoint, bool? batchApi = null) => new() { Name = "t", Provider = provider, Endpoint = endpoint, Model = "m", BatchApi = batchApi };
