@@ -118,6 +118,18 @@ public sealed class TeacherOptions
     public double BatchPriceFactor { get; set; } = 0.5;
 
     /// <summary>
+    /// Whether this teacher's endpoint has the Files and Batch APIs that <c>distill generate --batch</c> sends requests through.
+    /// Null (the default): Azure OpenAI and OpenAI itself (<c>api.openai.com</c>) have them; any other OpenAI-compatible server
+    /// (vLLM, llama.cpp, Ollama, Distill's own <c>serve</c>) does not, so in a routed <c>--batch</c> run its tasks go online.
+    /// Set true for a gateway or server that does take batches, false for an Azure deployment that does not.
+    /// </summary>
+    public bool? BatchApi { get; set; }
+
+    /// <summary>What <see cref="BatchApi"/> says, or the provider's default when it is unset.</summary>
+    public bool TakesBatches() => BatchApi ?? (Provider == TeacherProviders.AzureOpenAI
+        || (Uri.TryCreate(Endpoint, UriKind.Absolute, out var uri) && uri.Host.Equals("api.openai.com", StringComparison.OrdinalIgnoreCase)));
+
+    /// <summary>
     /// Most this teacher may cost in one <c>distill generate</c> run, in USD; null for no limit of its own (<c>--budget-usd</c> still
     /// caps the run). Kept like <c>--budget-usd</c>: each request reserves its worst-case cost first, so it is never passed. When it
     /// is spent, only the tasks routed to this teacher stop (left for the next run); the other teachers go on.

@@ -38,6 +38,7 @@ public sealed class BatchGenerateCommandTests : IAsyncLifetime
                 ["Endpoint"] = _api.Endpoint,
                 ["Model"] = "world-teacher",
                 ["ApiKeyEnv"] = KeyEnv,
+                ["BatchApi"] = true, // the fake is on loopback, where an OpenAI-compatible server takes no batches by default
                 ["MaxRetries"] = 0,
                 ["InputPricePer1M"] = 1.0,
                 ["OutputPricePer1M"] = 2.0,
@@ -60,7 +61,7 @@ public sealed class BatchGenerateCommandTests : IAsyncLifetime
             "--batch", "--batch-poll-seconds", "0.005", "--batch-collect-seconds", "0.1", .. extra];
 
     /// <summary>The World demonstration's next assistant turn for the conversation in a request line's body.</summary>
-    private static ScriptedReply Reply(ScriptedWorldTeacher teacher, JsonElement body)
+    internal static ScriptedReply Reply(ScriptedWorldTeacher teacher, JsonElement body)
     {
         var messages = body.GetProperty("messages").EnumerateArray()
             .Select(m => (Role: m.GetProperty("role").GetString(), Content: m.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null))

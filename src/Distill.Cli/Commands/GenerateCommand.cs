@@ -11,7 +11,6 @@ using Distill.Generation.Runner;
 using Distill.Generation.Templates;
 using Distill.Generation.Tools;
 using Distill.Teachers;
-using Distill.Teachers.Batch;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
@@ -53,7 +52,7 @@ public static class GenerateCommand
         var judge = new Option<string?>("--judge") { Description = "Score every accepted sample with this judge template (e.g. judge-score), through the same teacher." };
         var minJudge = new Option<int>("--min-judge-score") { Description = "With --judge: reject samples scored below this (1-10).", DefaultValueFactory = _ => 1 };
         var nearDup = new Option<double>("--near-dup-threshold") { Description = "Jaccard similarity at which a row is a near-duplicate.", DefaultValueFactory = _ => 0.85 };
-        var batch = new Option<bool>("--batch") { Description = "Send the teacher calls through the provider's Batch API (Azure OpenAI or OpenAI: the teacher's BatchPriceFactor of the price, results within 24 h). See docs/scale-out.md." };
+        var batch = new Option<bool>("--batch") { Description = "Send the teacher calls through the provider's Batch API (Azure OpenAI or OpenAI: the teacher's BatchPriceFactor of the price, results within 24 h). With --routing, teachers without a Batch API are called online in the same run. See docs/scale-out.md." };
         var batchMaxRequests = new Option<int>("--batch-max-requests") { Description = "With --batch: most requests per uploaded file.", DefaultValueFactory = _ => 50_000 };
         var batchMaxMb = new Option<int>("--batch-max-mb") { Description = "With --batch: most megabytes per uploaded file.", DefaultValueFactory = _ => 190 };
         var batchAttempts = new Option<int>("--batch-attempts") { Description = "With --batch: batches a failed or expired request is submitted in before it is given up (or sent online).", DefaultValueFactory = _ => 3 };
@@ -164,7 +163,7 @@ public static class GenerateCommand
                 PollDelay = TimeSpan.FromSeconds(Math.Max(0.001, Math.Min(300, parse.GetValue(batchPoll)))),
                 CollectWindow = TimeSpan.FromSeconds(Math.Max(0.001, parse.GetValue(batchCollect))),
             };
-            var batchState = useBatch ? CheckBatch(parse.GetValue(resume), scripted, routingName, parse.GetValue(reparse), parse.GetValue(batchOpen), batchOptions, teacherName, outDir) : null;
+            var batchState = useBatch ? CheckBatch(parse.GetValue(resume), scripted, routingName, parse.GetValue(reparse), parse.GetValue(batchOpen), batchOptions, routed, outDir) : null;
             if (!useBatch && parse.GetValue(resume))
                 throw new DistillException("--resume is for --batch runs", "an online run resumes by running the same command again");
 
@@ -189,15 +188,17 @@ public static class GenerateCommand
             ITeacher WithOwnBudget(string name, ITeacher client) => teacherLedgers.TryGetValue(name, out var own)
                 ? new BudgetedTeacher(client, own, WorstCaseCost.Highest([registry!.OptionsOf(name)]), $"the BudgetUsd of teacher '{name}'")
                 : client;
-            // --batch: one teacher (checked above), whose calls go through the Batch API; the online client only as the fallback.
-            using var batchApi = batchState is null ? null : new BatchApiClient(routed[0]);
-            await using var batchTeacher = batchApi is null ? null
-                : new BatchTeacher(batchApi, routed[0], batchOptions, batchState!, batchOptions.FallbackOnline ? registry!.Get(routed[0].Name) : null, cancellationToken,
-                    cli.LoggerFactory.CreateLogger("Distill.Batch"));
-            if (batchTeacher is not null && parse.GetValue(resume)) await batchTeacher.ResumeAsync(cancellationToken);
+            // --batch: each routed teacher with a Batch API gets its own batch teacher (the online client only as the fallback);
+            // one without (a local server) is called online in the same run.
+            await using var fleet = batchState is null ? null
+                : BatchFleet.Create(routed, batchOptions, batchState, name => registry!.Get(name), cancellationToken, cli.LoggerFactory);
+            foreach (var name in fleet?.Online ?? [])
+                cli.Console.WriteLine($"Teacher '{name}' has no Batch API: its tasks go online in this run, at its online price (set BatchApi: true on it if its server takes batches).");
+            if (fleet is not null && parse.GetValue(resume)) await fleet.ResumeAsync(cancellationToken);
             var routes = new List<TeacherRoute>();
             foreach (var teacherOptions in routed)
             {
+                var batchTeacher = fleet?.For(teacherOptions.Name);
                 // A batch request reserves its worst case at the batch price, or at the online prices when it may go online.
                 var worstCase = batchTeacher is null || batchOptions.FallbackOnline ? WorstCaseCost.Highest(FallbackChain(teacherOptions, options.Teachers))
                     : new WorstCaseCost(batchTeacher.Prices);
@@ -253,9 +254,11 @@ public static class GenerateCommand
             config["min_judge_score"] = judgeDefinition is null ? null : parse.GetValue(minJudge);
             config["max_turns"] = recipeName == "dialogue" ? parse.GetValue(maxTurns) : null;
             config["near_dup_threshold"] = parse.GetValue(nearDup);
-            config["batch"] = batchTeacher is null ? null : new JsonObject
+            config["batch"] = fleet is null ? null : new JsonObject
             {
-                ["price_factor"] = routed[0].BatchPriceFactor,
+                ["price_factor"] = router.Name is null ? routed[0].BatchPriceFactor : null,
+                ["price_factors"] = router.Name is null ? null : new JsonObject(fleet.Teachers.Select(t => KeyValuePair.Create(t.Name, (JsonNode?)t.PriceFactor))),
+                ["online_teachers"] = fleet.Online.Count == 0 ? null : new JsonArray([.. fleet.Online.Select(n => (JsonNode?)n)]),
                 ["max_requests_per_file"] = batchOptions.MaxRequestsPerFile,
                 ["max_bytes_per_file"] = batchOptions.MaxBytesPerFile,
                 ["max_attempts"] = batchOptions.MaxAttempts,
@@ -286,10 +289,10 @@ public static class GenerateCommand
             }
             finally
             {
-                if (batchTeacher is not null)
+                if (fleet is not null)
                 {
-                    await batchTeacher.DisposeAsync(); // cancels what is still in flight after a failure or Ctrl+C, and delivers what it completed
-                    PrintBatch(cli.Console, batchTeacher.Progress, routed[0], outDir);
+                    await fleet.DisposeAsync(); // cancels what is still in flight after a failure or Ctrl+C, and delivers what it completed
+                    PrintBatch(cli.Console, fleet, outDir);
                 }
             }
             PrintSummary(cli.Console, final, outDir);
@@ -299,35 +302,33 @@ public static class GenerateCommand
     }
 
     /// <summary>
-    /// The checks of a <c>--batch</c> run, before any call: what it cannot be combined with, and the batches an earlier run left
-    /// in flight (paid for: refused without <c>--resume</c>). Returns the dataset's batch state.
+    /// The checks of a <c>--batch</c> run, before any call: what it cannot be combined with, a run with no teacher that takes
+    /// batches, and the batches an earlier run left in flight (paid for: refused without <c>--resume</c>). Returns the dataset's batch state.
     /// </summary>
-    private static BatchState CheckBatch(bool resume, bool scripted, string? routingName, bool reparse, int open, BatchOptions options, string? teacherName, string outDir)
+    private static BatchState CheckBatch(bool resume, bool scripted, string? routingName, bool reparse, int open, BatchOptions options, IReadOnlyList<TeacherOptions> routed, string outDir)
     {
-        if (scripted) throw new DistillException($"--batch needs a configured Azure OpenAI or OpenAI teacher; '{teacherName}' is built in", "pick a teacher from Teachers in appsettings.json");
-        if (routingName is not null) throw new DistillException("--batch takes one teacher; it cannot be combined with --routing yet", "run one --batch generate per teacher (--teacher), or drop --batch");
+        if (scripted) throw new DistillException($"--batch needs a configured Azure OpenAI or OpenAI teacher; '{routed[0].Name}' is built in", "pick a teacher from Teachers in appsettings.json");
         if (reparse) throw new DistillException("--batch and --reparse cannot be combined (--reparse never calls the teacher)", "pick one");
         if (open < 1) throw new DistillException("--batch-open must be at least 1", "e.g. --batch-open 50000");
         var problems = options.Validate();
         if (problems.Count > 0) throw new DistillException($"Invalid batch options: {string.Join(" ", problems)}", "e.g. --batch-max-requests 50000 --batch-max-mb 190");
         var state = BatchState.Load(outDir);
-        if (state.InFlight.Count == 0) return state;
-        if (state.Teacher is { } owner && owner != teacherName)
-            throw new DistillException($"{state.InFlight.Count} batch(es) in {BatchState.PathIn(outDir)} belong to teacher '{owner}', not '{teacherName}'",
-                $"run with --teacher {owner} --batch --resume to collect them first");
-        if (!resume)
-            throw new DistillException($"{state.InFlight.Count} batch(es) of an earlier run are still in flight ({string.Join(", ", state.InFlight)}), listed in {BatchState.PathIn(outDir)}",
-                "add --resume to collect their results (they are paid for), or delete that file to abandon them");
+        BatchFleet.Check(routed, routingName, state, resume);
         return state;
     }
 
-    private static void PrintBatch(IAnsiConsole console, BatchProgress b, TeacherOptions teacher, string outDir)
+    private static void PrintBatch(IAnsiConsole console, BatchFleet fleet, string outDir)
     {
-        console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Batch API: {b.Rounds} round(s), {b.Files} file(s), {b.Submitted} request line(s) submitted ({b.Resubmitted} re-submitted, {b.SentOnline} sent online, {b.Recovered} recovered from an earlier run); billed at {teacher.BatchPriceFactor:0.##} x the online price."));
-        if (b.CancelledBatches > 0)
+        foreach (var t in fleet.Teachers)
+        {
+            var b = t.Progress;
+            var who = fleet.Teachers.Count > 1 || fleet.Online.Count > 0 ? $" (teacher {t.Name})" : "";
             console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Cancelled {b.CancelledBatches} batch(es): the provider bills the {b.CompletedInCancelled} request(s) they completed, and those are kept (committed or in the response cache)."));
+                $"Batch API{who}: {b.Rounds} round(s), {b.Files} file(s), {b.Submitted} request line(s) submitted ({b.Resubmitted} re-submitted, {b.SentOnline} sent online, {b.Recovered} recovered from an earlier run); billed at {t.PriceFactor:0.##} x the online price."));
+            if (b.CancelledBatches > 0)
+                console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"Cancelled {b.CancelledBatches} batch(es){who}: the provider bills the {b.CompletedInCancelled} request(s) they completed, and those are kept (committed or in the response cache)."));
+        }
         var left = BatchState.Load(outDir).InFlight;
         if (left.Count > 0)
             console.WriteLine($"{left.Count} batch(es) still in flight, listed in {BatchState.PathIn(outDir)}: run the same command with --resume to collect their results.");

@@ -74,6 +74,9 @@ public sealed class BatchTeacher : ITeacher, IAsyncDisposable
     public string Name => _teacher.Name;
     public TeacherInfo Info { get; }
 
+    /// <summary>The batch price as a fraction of the online price (the teacher's <c>BatchPriceFactor</c>).</summary>
+    public double PriceFactor => _teacher.BatchPriceFactor;
+
     /// <summary>The prices a batch response is billed at.</summary>
     public CostCalculator Prices => _cost;
 
@@ -90,7 +93,7 @@ public sealed class BatchTeacher : ITeacher, IAsyncDisposable
     /// </summary>
     public async Task ResumeAsync(CancellationToken ct)
     {
-        foreach (var id in _state.InFlight)
+        foreach (var id in _state.InFlightOf(Name))
         {
             _log.LogInformation("batch: picking up {Batch} from the previous run", id);
             var info = await _poll.ExecuteAsync(async t => await _api.GetAsync(id, t).ConfigureAwait(false), ct).ConfigureAwait(false);

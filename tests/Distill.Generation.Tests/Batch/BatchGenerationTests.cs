@@ -69,7 +69,12 @@ public sealed class BatchGenerationTests : IDisposable
             if (resume) await batch.ResumeAsync(ct);
             var template = ScriptedWorld.Library.Get(RecipeCatalog.DefaultTemplate(recipe));
             var caching = new CachingTeacher(batch, Path.Combine(_dir, "cache"), template.Version);
-            var context = recipe == SampleKinds.ChainOfThought ? new RecipeContext { Template = template, Teacher = caching } : ScriptedWorld.Context(caching, template.Id);
+            var context = recipe switch
+            {
+                SampleKinds.ChainOfThought => new RecipeContext { Template = template, Teacher = caching },
+                SampleKinds.Dialogue => ScriptedWorld.Context(caching, template.Id) with { SimulatorTemplate = ScriptedWorld.Library.Get("user-simulator"), MaxTurns = 3 },
+                _ => ScriptedWorld.Context(caching, template.Id),
+            };
             var runner = new GenerationRunner(RecipeCatalog.Create(recipe, context), caching, template.Version, new GenerateOptions
             {
                 OutputDir = Dataset,
@@ -93,6 +98,10 @@ public sealed class BatchGenerationTests : IDisposable
     }
 
     private static string[] Lines(string upload) => upload.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>The text contents of a request line's messages, one per line.</summary>
+    private static string Texts(string line) => string.Join('\n', JsonDocument.Parse(line).RootElement.GetProperty("body").GetProperty("messages").EnumerateArray()
+        .Select(m => m.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : ""));
 
     [Fact]
     public async Task Openai_batches_split_by_file_limits_map_back_every_row_at_the_batch_price()
@@ -316,6 +325,65 @@ public sealed class BatchGenerationTests : IDisposable
         }
         var rows = await AcceptedAsync();
         Assert.All(rows, r => Assert.Contains(r.Messages, m => m.Role == ChatRoles.Tool));
+    }
+
+    /// <summary>
+    /// The World's demonstrations for the agent; as the simulated customer, one follow-up question and then the stop marker
+    /// (decided from the transcript in the request, so a re-submitted line gets the same answer).
+    /// </summary>
+    private static Func<JsonElement, ScriptedReply> DialogueReply(IReadOnlyList<Distill.World.Tasks.WorldTask> world)
+    {
+        var agent = ScriptedWorld.Reply(world);
+        return body =>
+        {
+            var text = body.GetRawText();
+            if (!text.Contains("You play a customer", StringComparison.Ordinal)) return agent(body);
+            var transcript = body.GetProperty("messages").EnumerateArray().Last(m => m.GetProperty("role").GetString() == ChatRoles.User).GetProperty("content").GetString()!;
+            var customerLines = transcript.Split('\n').Count(l => l.StartsWith("customer: ", StringComparison.Ordinal));
+            return new ScriptedReply(customerLines < 2 ? "Thanks! Could you confirm that once more?" : "[DONE]");
+        };
+    }
+
+    [Fact]
+    public async Task Dialogues_advance_one_turn_per_round_and_failed_or_expired_lines_rejoin_their_conversation_in_a_later_round()
+    {
+        var world = ScriptedWorld.Tasks(6);
+        await using var api = await FakeBatchApi.StartAsync(azure: false, DialogueReply(world));
+        // Every third line fails on its first attempt, alternately with a 500 and as expired: agent and customer turns alike.
+        var n = 0;
+        api.Outcome = (_, attempt) => attempt > 1 ? LineOutcome.Ok : (Interlocked.Increment(ref n) % 6) switch
+        {
+            0 => LineOutcome.ServerError,
+            3 => LineOutcome.Expired,
+            _ => LineOutcome.Ok,
+        };
+
+        var progress = await RunAsync(api, tasks: world.Select(t => t.ToSeedTask()).ToList(), recipe: SampleKinds.Dialogue);
+
+        Assert.Equal(world.Count, progress.Accepted + progress.RejectedCount);
+        Assert.True(progress.Accepted == world.Count, string.Join(", ", progress.Rejected.Select(r => $"{r.Key} {r.Value}")));
+        Assert.True(_batch!.Resubmitted > 0, "no line was re-submitted");
+        Assert.Equal(api.Uploads.Sum(u => Lines(u).Length), _batch.Submitted);
+        // Per conversation: the agent's tool calls and answer, the customer's follow-up, the agent's answer, the customer's
+        // [DONE]: at least four rounds, more for the lines that failed.
+        Assert.True(_batch.Rounds >= 4, $"{_batch.Rounds} rounds");
+        // No file holds two turns of one conversation (a re-queued line holds its conversation back).
+        Assert.Equal(world.Count, world.Select(t => t.Question).Distinct().Count());
+        foreach (var upload in api.Uploads)
+        {
+            var conversations = Lines(upload).Select(l => world.Single(t => Texts(l).Contains(t.Question, StringComparison.Ordinal)).Question).ToList();
+            Assert.Equal(conversations.Count, conversations.Distinct().Count());
+        }
+        var rows = await AcceptedAsync();
+        Assert.Equal(world.Count, rows.Select(r => r.Id).Distinct().Count());
+        Assert.All(rows, r =>
+        {
+            Assert.Equal(SampleKinds.Dialogue, r.Kind);
+            Assert.Equal(["Thanks! Could you confirm that once more?"], r.Messages.Where(m => m.Role == ChatRoles.User).Skip(1).Select(m => m.Content));
+            Assert.Equal(2, r.Messages.Count(m => m.Role == ChatRoles.Assistant && m.ToolCalls.Count == 0));
+            Assert.DoesNotContain(r.Messages, m => (m.Content ?? "").Contains("You play a customer", StringComparison.Ordinal));
+        });
+        Assert.Empty(BatchState.Load(Dataset).InFlight);
     }
 
     [Fact]
