@@ -10,7 +10,7 @@ namespace Distill.Studio;
 
 /// <summary>
 /// The studio's JSON API:
-/// <c>GET /api/datasets</c>; <c>GET /api/samples?dataset=&amp;source=&amp;template=&amp;version=&amp;recipe=&amp;teacher=&amp;kind=&amp;verified=&amp;reason=&amp;decision=&amp;q=&amp;page=&amp;size=</c>;
+/// <c>GET /api/datasets</c>; <c>GET /api/samples?dataset=&amp;source=&amp;template=&amp;version=&amp;recipe=&amp;teacher=&amp;kind=&amp;tier=&amp;verified=&amp;reason=&amp;decision=&amp;q=&amp;page=&amp;size=</c>;
 /// <c>GET /api/sample?dataset=&amp;id=</c>; <c>POST /api/decision</c> (<see cref="DecisionRequest"/>); <c>GET /api/templates[?dataset=]</c>.
 /// </summary>
 internal static class StudioApi
@@ -90,6 +90,7 @@ internal static class StudioApi
             Recipe = Text("recipe"),
             Teacher = Text("teacher"),
             Kind = Text("kind"),
+            Tier = Text("tier"),
             Verified = Text("verified"),
             Reason = Text("reason"),
             Decision = Text("decision"),

@@ -3,7 +3,7 @@
 'use strict';
 
 (() => {
-  const FACETS = ['source', 'template', 'version', 'recipe', 'teacher', 'kind', 'verified', 'reason', 'decision'];
+  const FACETS = ['source', 'template', 'version', 'recipe', 'teacher', 'kind', 'tier', 'verified', 'reason', 'decision'];
   const PAGE_SIZE = 50;
   const state = { dataset: '', page: 0, total: 0, selectedId: null, sample: null, editing: false, showOriginal: false };
   const $ = (id) => document.getElementById(id);
@@ -110,7 +110,7 @@
         el('td', {}, el('span', { class: `badge ${s.source}`, text: s.source })),
         el('td', {}, item.decision ? el('span', { class: `badge ${item.decision}`, text: item.decision }) : ''),
         el('td', { text: `${s.template_id || '-'}@${(s.template_version || '-').slice(0, 10)}` }),
-        el('td', { text: s.kind }),
+        el('td', { text: s.tier ? `${s.kind} · ${s.tier}` : s.kind }),
         el('td', { text: s.verified === undefined ? '-' : String(s.verified) }),
         el('td', { text: s.reject_reason || '' }),
         el('td', { text: s.preview }));
