@@ -162,6 +162,29 @@ public sealed class StudioBrowserTests(StudioFixture fx) : IClassFixture<StudioF
         Assert.Empty(dialogs);
     }
 
+    [ChromiumFact]
+    public async Task The_template_page_shows_each_versions_numbers_and_the_templates_compare_chart()
+    {
+        var runs = Path.Combine(fx.Root, "runs");
+        var comparison = await ComparisonFolder.WriteAsync(fx.DatasetDir, runs);
+        var (app, client) = await StudioFixture.StartAsync(new StudioOptions { DataRoots = [fx.Root], RunRoots = [runs], Port = 0 });
+        await using var server = app;
+        using var http = client;
+        await using var chromium = await Chromium.LaunchAsync();
+        var page = await chromium.NewPageAsync();
+        await page.GotoAsync(http.BaseAddress!.ToString());
+
+        await page.Locator("#nav-templates").ClickAsync();
+
+        await Expect(page.Locator("#samples-view")).ToBeHiddenAsync();
+        await Expect(page.Locator("#templates thead th")).ToHaveTextAsync(["metric", "support@v1", "support@v2"]);
+        await Expect(page.Locator(".comparison figcaption")).ToHaveTextAsync($"support@v1 vs support@v2 ({ComparisonFolder.Key}): {comparison.Verdict}");
+        await page.WaitForFunctionAsync("() => { const i = document.querySelector('.comparison img'); return i && i.complete && i.naturalWidth > 0; }");
+        var png = await page.ScreenshotAsync(new() { FullPage = true });
+        Screenshots.Save("studio-templates.png", png);
+        Assert.True(Screenshots.DistinctColours(png) > 100, "the template page's screenshot has too few colours to be rendered");
+    }
+
     /// <summary>Clicks the sample's row and waits until the page shows it.</summary>
     private static async Task OpenAsync(IPage page, string id)
     {

@@ -38,12 +38,12 @@ public class TaskTierTests
                 foreach (var s in samples) await writer.AppendAsync(s);
             }
             var (app, client) = await StudioFixture.StartAsync(new StudioOptions { DataRoots = [root], Port = 0 });
-            await using var _ = app;
-            using var __ = client;
+            await using var server = app;
+            using var http = client;
 
-            var t1 = await JsonAsync(client, "/api/samples?dataset=current&tier=T1");
-            var none = await JsonAsync(client, "/api/samples?dataset=current&tier=(none)");
-            var moved = await JsonAsync(client, "/api/samples?dataset=moved");
+            var t1 = await JsonAsync(http, "/api/samples?dataset=current&tier=T1");
+            var none = await JsonAsync(http, "/api/samples?dataset=current&tier=(none)");
+            var moved = await JsonAsync(http, "/api/samples?dataset=moved");
 
             Assert.Equal(["s1", "s2"], Ids(t1));
             Assert.All(t1.GetProperty("items").EnumerateArray(), i => Assert.Equal("T1", i.GetProperty("sample").GetProperty("tier").GetString()));
