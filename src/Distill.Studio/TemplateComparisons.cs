@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Distill.Studio;
 
@@ -6,10 +7,7 @@ namespace Distill.Studio;
 /// A <c>distill templates compare</c> result the template page shows: its folder's key (its path relative to the run root, never
 /// a path a client can choose), both arms' <c>id@version</c>, the verdict line, and the chart PNG beside it.
 /// </summary>
-public sealed record TemplateComparisonEntry(string Key, string A, string B, string Verdict)
-{
-    [System.Text.Json.Serialization.JsonIgnore] public string Chart { get; init; } = "";
-}
+public sealed record TemplateComparisonEntry(string Key, string A, string B, string Verdict, [property: JsonIgnore] string Chart);
 
 /// <summary>The comparisons under the studio's run folders: every <c>compare.json</c> with its <c>charts/compare.png</c>.</summary>
 public static class TemplateComparisons
@@ -51,7 +49,7 @@ public static class TemplateComparisons
             var key = Path.GetRelativePath(root, dir).Replace('\\', '/');
             return new TemplateComparisonEntry(key == "." ? Path.GetFileName(dir) : key,
                 r.GetProperty("a").GetProperty("name").GetString()!, r.GetProperty("b").GetProperty("name").GetString()!,
-                r.GetProperty("verdict").GetString()!) { Chart = chart };
+                r.GetProperty("verdict").GetString()!, chart);
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or IOException)
         {
