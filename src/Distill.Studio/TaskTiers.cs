@@ -28,7 +28,7 @@ internal static class TaskTiers
         {
             return ByInput(await TaskSources.LoadAsync(spec, Number(config, "count"), domains, ct).ConfigureAwait(false));
         }
-        catch (DistillException)
+        catch (Exception e) when (e is DistillException or IOException or UnauthorizedAccessException)
         {
             return Empty;
         }

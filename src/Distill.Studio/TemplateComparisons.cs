@@ -24,7 +24,15 @@ public static class TemplateComparisons
         var found = new List<TemplateComparisonEntry>();
         foreach (var root in runRoots.Select(Path.GetFullPath).Where(Directory.Exists))
             Walk(root, root, 0, found);
-        return found.OrderBy(c => c.Key, StringComparer.Ordinal).ToList();
+        // Two run folders may hold the same relative path: each key names one comparison.
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        var unique = found.Select(c =>
+        {
+            var key = c.Key;
+            for (var n = 2; !keys.Add(key); n++) key = $"{c.Key}#{n}";
+            return c with { Key = key };
+        }).ToList();
+        return unique.OrderBy(c => c.Key, StringComparer.Ordinal).ToList();
     }
 
     public static TemplateComparisonEntry Resolve(IEnumerable<string> runRoots, string? key) =>
