@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Distill.Core.Samples;
 using Distill.Data;
+using Distill.Generation.Domains;
 
 namespace Distill.Studio;
 
@@ -12,9 +13,10 @@ public sealed class StudioNotFoundException(string message) : Exception(message)
 
 /// <summary>
 /// The dataset folders under the studio's roots, each known by a key (its path relative to the root), and a summary of every
-/// sample (accepted and rejected) for the list, kept in memory and re-read when the manifest changes.
+/// sample (accepted and rejected) for the list, with its task's tier where the task source can be loaded again, kept in memory
+/// and re-read when the manifest changes.
 /// </summary>
-public sealed class DatasetCatalog(IReadOnlyList<string> roots)
+public sealed class DatasetCatalog(IReadOnlyList<string> roots, IReadOnlyList<ITaskDomain>? domains = null)
 {
     private readonly ConcurrentDictionary<string, (DateTime Stamp, Task<IReadOnlyList<SampleSummary>> Rows)> _summaries = new(StringComparer.Ordinal);
 
@@ -68,16 +70,18 @@ public sealed class DatasetCatalog(IReadOnlyList<string> roots)
         throw new StudioNotFoundException($"Sample '{id}' is no longer in '{summary.File}'.");
     }
 
-    private static async Task<IReadOnlyList<SampleSummary>> ReadAsync(DatasetEntry dataset)
+    private async Task<IReadOnlyList<SampleSummary>> ReadAsync(DatasetEntry dataset)
     {
+        var tiers = await TaskTiers.ReadAsync(dataset.Path, domains ?? []).ConfigureAwait(false);
+        string? Tier(Sample s) => s.SeedInput is { } input ? tiers.GetValueOrDefault(input) : null;
         var reader = DatasetReader.Open(dataset.Path);
         var rows = new List<SampleSummary>();
         foreach (var file in reader.ShardPaths)
             await foreach (var s in DatasetReader.ReadFileAsync(file).ConfigureAwait(false))
-                rows.Add(SampleSummary.From(dataset.Key, file, s, null));
+                rows.Add(SampleSummary.From(dataset.Key, file, s, null, Tier(s)));
         foreach (var file in reader.RejectPaths)
             await foreach (var r in DatasetReader.ReadRejectsFileAsync(file).ConfigureAwait(false))
-                rows.Add(SampleSummary.From(dataset.Key, file, r.Sample, r.RejectReason));
+                rows.Add(SampleSummary.From(dataset.Key, file, r.Sample, r.RejectReason, Tier(r.Sample)));
         return rows;
     }
 }

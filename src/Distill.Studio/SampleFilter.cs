@@ -20,6 +20,9 @@ public sealed record SampleFilter
     public string? Teacher { get; init; }
     public string? Kind { get; init; }
 
+    /// <summary>The seed task's tier (the world's T0..T4).</summary>
+    public string? Tier { get; init; }
+
     /// <summary><c>true</c>, <c>false</c> or <see cref="None"/> (not judged).</summary>
     public string? Verified { get; init; }
 

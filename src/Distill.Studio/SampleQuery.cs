@@ -24,6 +24,7 @@ public static class SampleQuery
         ("recipe", (s, _) => s.Recipe, f => f.Recipe),
         ("teacher", (s, _) => s.Teacher, f => f.Teacher),
         ("kind", (s, _) => s.Kind, f => f.Kind),
+        ("tier", (s, _) => s.Tier, f => f.Tier),
         ("verified", (s, _) => s.Verified switch { true => "true", false => "false", null => null }, f => f.Verified),
         ("reason", (s, _) => s.RejectReason, f => f.Reason),
         ("decision", (_, c) => c is null ? null : DecisionName(c.Decision.Action), f => f.Decision),

@@ -17,6 +17,9 @@ public sealed record SampleSummary
     public required string Source { get; init; }
 
     public required string Kind { get; init; }
+
+    /// <summary>The seed task's tier, where the task source can be loaded again (see <see cref="TaskTiers"/>).</summary>
+    public string? Tier { get; init; }
     public string? TemplateId { get; init; }
     public string? TemplateVersion { get; init; }
     public string? Recipe { get; init; }
@@ -43,7 +46,7 @@ public sealed record SampleSummary
 
     public const int PreviewLength = 160;
 
-    public static SampleSummary From(string dataset, string file, Sample s, string? rejectReason)
+    public static SampleSummary From(string dataset, string file, Sample s, string? rejectReason, string? tier = null)
     {
         var text = new StringBuilder().Append(s.Id).Append('\n').Append(s.SeedInput).Append('\n').Append(rejectReason).Append('\n');
         foreach (var m in s.Messages)
@@ -59,6 +62,7 @@ public sealed record SampleSummary
             Id = s.Id,
             Source = rejectReason is null ? Accepted : Rejected,
             Kind = s.Kind,
+            Tier = tier,
             TemplateId = s.TemplateId,
             TemplateVersion = s.TemplateVersion,
             Recipe = s.Recipe,

@@ -10,8 +10,9 @@ namespace Distill.Studio;
 
 /// <summary>
 /// The studio's JSON API:
-/// <c>GET /api/datasets</c>; <c>GET /api/samples?dataset=&amp;source=&amp;template=&amp;version=&amp;recipe=&amp;teacher=&amp;kind=&amp;verified=&amp;reason=&amp;decision=&amp;q=&amp;page=&amp;size=</c>;
-/// <c>GET /api/sample?dataset=&amp;id=</c>; <c>POST /api/decision</c> (<see cref="DecisionRequest"/>); <c>GET /api/templates[?dataset=]</c>.
+/// <c>GET /api/datasets</c>; <c>GET /api/samples?dataset=&amp;source=&amp;template=&amp;version=&amp;recipe=&amp;teacher=&amp;kind=&amp;tier=&amp;verified=&amp;reason=&amp;decision=&amp;q=&amp;page=&amp;size=</c>;
+/// <c>GET /api/sample?dataset=&amp;id=</c>; <c>POST /api/decision</c> (<see cref="DecisionRequest"/>); <c>GET /api/templates[?dataset=]</c>;
+/// <c>GET /api/comparisons</c> (<see cref="TemplateComparisonEntry"/>); <c>GET /api/comparison-chart?key=</c> (the PNG).
 /// </summary>
 internal static class StudioApi
 {
@@ -76,6 +77,16 @@ internal static class StudioApi
             var stats = paths.Length == 0 ? [] : await TemplateStatsReader.ReadAsync(paths, options.RunRoots.Where(Directory.Exists), ct: c.RequestAborted);
             await StudioJson.WriteAsync(c, stats.Select(TemplateDocument.From).ToArray());
         });
+
+        app.MapGet("/api/comparisons", (HttpContext c) => StudioJson.WriteAsync(c, TemplateComparisons.Find(options.RunRoots)));
+
+        app.MapGet("/api/comparison-chart", async (HttpContext c) =>
+        {
+            var chart = await File.ReadAllBytesAsync(TemplateComparisons.Resolve(options.RunRoots, c.Request.Query["key"]).Chart, c.RequestAborted);
+            c.Response.ContentType = "image/png";
+            c.Response.ContentLength = chart.Length;
+            await c.Response.Body.WriteAsync(chart, c.RequestAborted);
+        });
     }
 
     internal static SampleFilter Filter(IQueryCollection q)
@@ -90,6 +101,7 @@ internal static class StudioApi
             Recipe = Text("recipe"),
             Teacher = Text("teacher"),
             Kind = Text("kind"),
+            Tier = Text("tier"),
             Verified = Text("verified"),
             Reason = Text("reason"),
             Decision = Text("decision"),

@@ -1,5 +1,6 @@
 using System.Net;
 using Distill.Core.Errors;
+using Distill.Generation.Domains;
 
 namespace Distill.Studio;
 
@@ -17,6 +18,12 @@ public sealed record StudioOptions
 
     /// <summary>Folders searched for evaluations linked to template versions (the template page's student scores).</summary>
     public IReadOnlyList<string> RunRoots { get; init; } = [];
+
+    /// <summary>
+    /// The task domains (the world, plugins) whose task sources a dataset's manifest may name: loading them again gives rows their
+    /// task's tier (<see cref="TaskTiers"/>). Task files need none.
+    /// </summary>
+    public IReadOnlyList<ITaskDomain> Domains { get; init; } = [];
 
     /// <summary>An IP address or <c>localhost</c>; anything but loopback needs <see cref="Token"/>.</summary>
     public string Host { get; init; } = "127.0.0.1";

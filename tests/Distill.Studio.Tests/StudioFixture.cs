@@ -15,7 +15,8 @@ namespace Distill.Studio.Tests;
 public sealed class StudioFixture : IAsyncLifetime
 {
     public const string Dataset = "store";
-    public const string ScriptText = "<script>alert('xss')</script>\"><img src=x onerror=alert(1)>";
+    /// <summary>Markup a teacher could write; if a page ever ran it, <c>window.__pwned</c> would be set (the browser tests look).</summary>
+    public const string ScriptText = "<script>window.__pwned=1;alert('xss')</script>\"><img src=x onerror=window.__pwned=2;alert(1)>";
 
     public string Root { get; } = Directory.CreateTempSubdirectory("distill-studio-").FullName;
     public string DatasetDir => Path.Combine(Root, Dataset);

@@ -32,6 +32,7 @@ public static class StudioCommand
             {
                 DataRoots = roots,
                 RunRoots = parse.GetValue(runs) is { Length: > 0 } r ? r : [cli.Options.Paths.Runs],
+                Domains = cli.Domains.All,
                 Host = parse.GetValue(host)!,
                 Port = parse.GetValue(port),
                 Token = string.IsNullOrEmpty(token) ? null : token,

@@ -3,7 +3,7 @@
 'use strict';
 
 (() => {
-  const FACETS = ['source', 'template', 'version', 'recipe', 'teacher', 'kind', 'verified', 'reason', 'decision'];
+  const FACETS = ['source', 'template', 'version', 'recipe', 'teacher', 'kind', 'tier', 'verified', 'reason', 'decision'];
   const PAGE_SIZE = 50;
   const state = { dataset: '', page: 0, total: 0, selectedId: null, sample: null, editing: false, showOriginal: false };
   const $ = (id) => document.getElementById(id);
@@ -110,7 +110,7 @@
         el('td', {}, el('span', { class: `badge ${s.source}`, text: s.source })),
         el('td', {}, item.decision ? el('span', { class: `badge ${item.decision}`, text: item.decision }) : ''),
         el('td', { text: `${s.template_id || '-'}@${(s.template_version || '-').slice(0, 10)}` }),
-        el('td', { text: s.kind }),
+        el('td', { text: s.tier ? `${s.kind} · ${s.tier}` : s.kind }),
         el('td', { text: s.verified === undefined ? '-' : String(s.verified) }),
         el('td', { text: s.reject_reason || '' }),
         el('td', { text: s.preview }));
@@ -302,10 +302,18 @@
     }));
   }
 
+  /** The charts of `distill templates compare` found under the run folders, each with its verdict. */
+  function comparisons(list) {
+    if (list.length === 0) return el('p', { class: 'hint', text: 'No `distill templates compare` results under the run folders.' });
+    return el('div', { class: 'comparisons' }, el('h3', { text: 'templates compare' }), ...list.map((c) => el('figure', { class: 'comparison' },
+      el('img', { src: `/api/comparison-chart?key=${encodeURIComponent(c.key)}`, alt: `${c.a} vs ${c.b}: rates with Wilson 95 % intervals` }),
+      el('figcaption', { text: `${c.a} vs ${c.b} (${c.key}): ${c.verdict}` }))));
+  }
+
   async function loadTemplates() {
     status('computing template statistics…');
     try {
-      const stats = await get('/api/templates', { dataset: $('t-dataset').value });
+      const [stats, compared] = await Promise.all([get('/api/templates', { dataset: $('t-dataset').value }), get('/api/comparisons')]);
       const table = el('table', {},
         el('thead', {}, el('tr', {}, el('th', { text: 'metric' }), ...stats.map((s) => el('th', { text: s.key })))),
         el('tbody', {}, ...METRICS.map(([name, f]) => el('tr', {}, el('td', { text: name }), ...stats.map((s) => el('td', { text: f(s) }))))));
@@ -313,7 +321,8 @@
         stats.length ? table : el('p', { class: 'hint', text: 'No template lineage in these datasets.' }),
         stats.length ? bars('acceptance rate', stats, (s) => s.acceptance_rate) : '',
         stats.length ? bars('verification pass rate', stats, (s) => (s.verification_pass_rate === undefined ? NaN : s.verification_pass_rate)) : '',
-        stats.length ? bars('verified samples per dollar', stats, (s) => (s.verified_per_dollar === undefined ? NaN : s.verified_per_dollar)) : '');
+        stats.length ? bars('verified samples per dollar', stats, (s) => (s.verified_per_dollar === undefined ? NaN : s.verified_per_dollar)) : '',
+        comparisons(compared));
       status('');
     } catch (e) {
       status(e.message, true);
