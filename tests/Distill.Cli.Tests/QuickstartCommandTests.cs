@@ -168,7 +168,7 @@ public sealed class QuickstartCommandTests : IDisposable
         Assert.Contains("| 4a baseline |", report, StringComparison.Ordinal);
         using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "evaluation.json")));
         var models = json.RootElement.EnumerateArray().ToList();
-        Assert.Equal(["teacher", "baseline", "seq-kd", "kd", "kd-lora-T2"], models.Select(m => m.GetProperty("model").GetString()));
+        Assert.Equal(["teacher", "baseline", "seq-kd", "kd", "kd-lora-T0"], models.Select(m => m.GetProperty("model").GetString()));
         foreach (var model in models)
         {
             // Every reported number comes from trajectories on disk: one verified-or-rejected row per task.
