@@ -25,7 +25,8 @@ public static class DatasetBenchmark
     /// </summary>
     public sealed record FormatResult(string Format, long Rows, long Bytes, double WriteSeconds, double WriteCpuSeconds, double ReadSeconds,
         double ReadCpuSeconds, double? DuckDbReadSeconds, double? DuckDbReadCpuSeconds, double? DuckDbScanSeconds,
-        double GenerateSeconds = 0, double GenerateCpuSeconds = 0)
+        double GenerateSeconds = 0, double GenerateCpuSeconds = 0, double ValidateSeconds = 0, double ValidateCpuSeconds = 0,
+        long PeakWorkingSetBytes = 0)
     {
         public double BytesPerRow => (double)Bytes / Rows;
         public double WriteRowsPerSecond => Rows / WriteSeconds;
@@ -41,20 +42,24 @@ public static class DatasetBenchmark
 
     /// <summary>
     /// Runs the nested layout, then the two compact ones (version 3, version 4), each in its own subfolder of
-    /// <paramref name="folder"/> (deleted first).
+    /// <paramref name="folder"/> (deleted first); with <paramref name="currentOnly"/> only the current compact layout (version 4),
+    /// for runs too large to write three times (a million nested rows would take ~63 GB).
     /// </summary>
-    public static async Task<IReadOnlyList<FormatResult>> RunAsync(string folder, int rows, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<FormatResult>> RunAsync(string folder, int rows, CancellationToken cancellationToken,
+        bool currentOnly = false)
     {
         if (Directory.Exists(folder))
         {
             Directory.Delete(folder, recursive: true);
         }
-        return
-        [
-            await RunFormatAsync(Path.Combine(folder, "nested"), "nested (schema 2, v1)", ShardFormat.Nested, rows, cancellationToken),
-            await RunFormatAsync(Path.Combine(folder, "compact-v3"), "compact (schema 3)", ShardFormat.CompactV3, rows, cancellationToken),
-            await RunFormatAsync(Path.Combine(folder, "compact"), "compact (schema 4, v2)", ShardFormat.Compact, rows, cancellationToken),
-        ];
+        var results = new List<FormatResult>();
+        if (!currentOnly)
+        {
+            results.Add(await RunFormatAsync(Path.Combine(folder, "nested"), "nested (schema 2, v1)", ShardFormat.Nested, rows, cancellationToken));
+            results.Add(await RunFormatAsync(Path.Combine(folder, "compact-v3"), "compact (schema 3)", ShardFormat.CompactV3, rows, cancellationToken));
+        }
+        results.Add(await RunFormatAsync(Path.Combine(folder, "compact"), "compact (schema 4, v2)", ShardFormat.Compact, rows, cancellationToken));
+        return results;
     }
 
     private static async Task<FormatResult> RunFormatAsync(string folder, string name, ShardFormat format, int rows, CancellationToken cancellationToken)
@@ -92,6 +97,15 @@ public static class DatasetBenchmark
         var writeSeconds = watch.Elapsed.TotalSeconds;
         var bytes = Directory.EnumerateFiles(Path.Combine(folder, "shards"), "*.parquet").Sum(f => new FileInfo(f).Length);
 
+        // What `distill dataset validate` does: checksums, schema, every row read and checked.
+        watch.Restart();
+        var validateCpuStart = CpuSeconds();
+        var report = await DatasetValidator.ValidateAsync(folder, cancellationToken);
+        var (validateSeconds, validateCpu) = (watch.Elapsed.TotalSeconds, CpuSeconds() - validateCpuStart);
+        if (!report.IsValid || report.RowsChecked != rows)
+            throw new InvalidOperationException($"validation found {report.ErrorCount} error(s) in {report.RowsChecked} of {rows} rows: " +
+                string.Join("; ", report.Problems.Take(3).Select(p => p.Message)));
+
         watch.Restart();
         var readCpuStart = CpuSeconds();
         long read = 0, logprobs = 0;
@@ -105,7 +119,7 @@ public static class DatasetBenchmark
 
         var (duckRead, duckReadCpu, duckScan) = DuckDbComparison(folder, format, rows);
         return new FormatResult(name, rows, bytes, writeSeconds, writeCpu, readSeconds, readCpu, duckRead, duckReadCpu, duckScan,
-            generateWatch.Elapsed.TotalSeconds, generateCpu);
+            generateWatch.Elapsed.TotalSeconds, generateCpu, validateSeconds, validateCpu, Process.GetCurrentProcess().PeakWorkingSet64);
     }
 
     /// <summary>DuckDB's two reads, or nulls when DuckDB.NET is not part of this build.</summary>

@@ -18,7 +18,27 @@ public sealed class DatasetBenchmarkTests
             // The point of the compact layout: top-20 logprob rows take a fraction of the nested bytes.
             Assert.True(results[1].Bytes * 2 < results[0].Bytes, $"compact v3 {results[1].Bytes} bytes vs nested {results[0].Bytes}");
             Assert.True(results[2].Bytes < results[1].Bytes, $"compact v4 {results[2].Bytes} bytes vs v3 {results[1].Bytes}");
-            Assert.All(results, r => Assert.True(r.GenerateCpuSeconds > 0 && r.WriteCpuSeconds > 0));
+            Assert.All(results, r => Assert.True(r.GenerateCpuSeconds > 0 && r.WriteCpuSeconds > 0 && r.ValidateCpuSeconds > 0));
+            Assert.All(results, r => Assert.True(r.PeakWorkingSetBytes > 0));
+        }
+        finally
+        {
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Current_only_writes_validates_and_reads_the_schema_4_layout_alone()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "distill-bench-test-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var result = Assert.Single(await DatasetBenchmark.RunAsync(folder, rows: 30, CancellationToken.None, currentOnly: true));
+
+            Assert.Equal("compact (schema 4, v2)", result.Format);
+            Assert.Equal(30L, result.Rows);
+            Assert.True(result.ValidateSeconds > 0 && result.DuckDbReadSeconds > 0);
+            Assert.Equal(["compact"], Directory.GetDirectories(folder).Select(Path.GetFileName));
         }
         finally
         {

@@ -65,6 +65,26 @@ public class CompactFormatTests
     }
 
     [Fact]
+    public async Task A_shard_of_several_row_groups_reads_back_every_row_in_order()
+    {
+        // 3 row groups of 20, 20 and 5 rows: the writer shapes one while it writes the one before, and the reader hands each
+        // out in batches of SliceRows (16), so both the handover and the batch ends fall inside row groups.
+        using var tmp = new TempDir();
+        var input = Samples.ToolTraces(45, seed: 9, topK: 4);
+        await using (var writer = await DatasetWriter.OpenAsync(tmp.Path, new DatasetWriterOptions { RowGroupRows = 20 }))
+            foreach (var s in input) await writer.AppendAsync(s);
+
+        var path = Assert.Single(DatasetReader.Open(tmp.Path).ShardPaths);
+        var (fs, parquet) = await ParquetShards.OpenAsync(path, false, CancellationToken.None);
+        await using (fs)
+        await using (parquet)
+            Assert.Equal(3, parquet.RowGroupCount);
+        var batches = await ParquetShards.ReadSamplesAsync(path, false, CancellationToken.None).ToListAsync();
+        Assert.Equal([16, 4, 16, 4, 5], batches.Select(b => b.Count));
+        Samples.Equal(input, batches.SelectMany(b => b.Select(x => x.Sample)).ToList());
+    }
+
+    [Fact]
     public async Task The_footer_holds_the_version_precision_and_each_known_ids_text_once()
     {
         using var tmp = new TempDir();

@@ -23,6 +23,27 @@ public class TokenVocabularyTests
     }
 
     [Fact]
+    public void Ids_of_any_size_and_sign_are_kept_and_read_back_in_the_order_first_seen()
+    {
+        // Small ids live in the by-id array, an id of 2^20 and more and a negative one in the dictionary only.
+        var v = new TokenVocabulary();
+        foreach (var (id, text) in new[] { (3, "a"), (1 << 20, "big"), (-2, "neg"), (70_000, "mid"), (int.MaxValue, "max") })
+            Assert.Null(v.TextToStore(id, text));
+        Assert.Null(v.TextToStore(1 << 20, "big"));
+        Assert.Equal("other", v.TextToStore(-2, "other"));
+        Assert.Equal(5, v.Count);
+        Assert.Equal("""{"3":"a","1048576":"big","-2":"neg","70000":"mid","2147483647":"max"}""", v.ToJson());
+
+        var read = TokenVocabulary.FromJson(v.ToJson());
+        Assert.Equal("big", read.TextOf(1 << 20, null));
+        Assert.Equal("neg", read.TextOf(-2, null));
+        Assert.Equal("mid", read.TextOf(70_000, null));
+        Assert.Equal("max", read.TextOf(int.MaxValue, null));
+        Assert.Throws<InvalidDataException>(() => read.TextOf(4, null));
+        Assert.Throws<InvalidDataException>(() => read.TextOf(1_000_000, null));
+    }
+
+    [Fact]
     public void Float16_precision_rounds_to_the_nearest_half_and_float32_to_the_nearest_float()
     {
         // 1.2 in binary16 is 1.0011001101b = 1.2001953125; 0.1 is 0.0999755859375; -inf stays -inf.

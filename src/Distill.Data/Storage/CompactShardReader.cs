@@ -13,7 +13,13 @@ namespace Distill.Data.Storage;
 /// </summary>
 internal static class CompactShardReader
 {
-    /// <summary>Streams the rows of a compact shard as samples with their reject reason (null in a sample shard).</summary>
+    /// <summary>Rows assembled into samples per batch handed to the caller.</summary>
+    internal const int SliceRows = 16;
+
+    /// <summary>
+    /// Streams the rows of a compact shard as samples with their reject reason (null in a sample shard), row group by row group
+    /// in batches of up to <see cref="SliceRows"/> rows.
+    /// </summary>
     public static async IAsyncEnumerable<IReadOnlyList<(Sample Sample, string? RejectReason)>> ReadRowGroupsAsync(
         ParquetReader reader, Stream serializerStream, bool rejects, ParquetOptions options,
         [EnumeratorCancellation] CancellationToken ct)
@@ -30,14 +36,20 @@ internal static class CompactShardReader
                 : (await ParquetSerializer.DeserializeAsync<SampleRow>(serializerStream, options, g, ct).ConfigureAwait(false)).Data;
             using var rowGroup = reader.OpenRowGroupReader(g);
             await columns.ReadAsync(rowGroup, rows.Count, ct).ConfigureAwait(false);
-            var result = new (Sample, string?)[rows.Count];
-            for (int r = 0; r < rows.Count; r++)
+            // Handed out a slice at a time: the ~4,500 logprob objects of a row then die young unless the caller keeps them,
+            // where a whole row group's (~1.1 million) would outlive several gen0 collections and be copied into gen1 and gen2.
+            for (int from = 0; from < rows.Count; from += SliceRows)
             {
-                var sample = SampleRowMapper.ToSample(rows[r]);
-                result[r] = (sample with { Messages = columns.AttachLogprobs(sample.Messages, r, vocabulary) },
-                    rows[r] is RejectRow reject ? reject.RejectReason : null);
+                var slice = new (Sample, string?)[Math.Min(SliceRows, rows.Count - from)];
+                for (int i = 0; i < slice.Length; i++)
+                {
+                    var row = rows[from + i];
+                    var sample = SampleRowMapper.ToSample(row);
+                    slice[i] = (sample with { Messages = columns.AttachLogprobs(sample.Messages, from + i, vocabulary) },
+                        row is RejectRow reject ? reject.RejectReason : null);
+                }
+                yield return slice;
             }
-            yield return result;
         }
     }
 

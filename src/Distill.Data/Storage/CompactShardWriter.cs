@@ -8,22 +8,18 @@ namespace Distill.Data.Storage;
 
 /// <summary>
 /// Writes one compact shard (<see cref="CompactSchema"/>) with Parquet.Net's low-level column writer: each row group's columns
-/// are filled as flat arrays with their Dremel levels and written column by column, so no per-object shredding happens.
+/// are filled as flat arrays with their Dremel levels and written column by column, so no per-object shredding happens. While
+/// Parquet.Net encodes and compresses one row group on a pool thread, the next one's rows are shaped into a second set of buffers.
 /// </summary>
 internal sealed class CompactShardWriter
 {
     private readonly CompactSchema _schema;
     private readonly LogprobPrecision _precision;
     private readonly TokenVocabulary _vocabulary = new();
-    private readonly Dictionary<DataField, IColumnBuffer> _buffers = new(ReferenceEqualityComparer.Instance);
-    private readonly LeveledColumn<int> _messageOffsets = new();
-    private readonly LeveledColumn<int> _tokenIds = new();
-    private readonly LeveledColumn<ReadOnlyMemory<char>> _tokens = new();
-    private readonly LeveledColumn<float> _logprobs = new();
-    private readonly LeveledColumn<int> _topOffsets = new();
-    private readonly LeveledColumn<int> _topTokenIds = new();
-    private readonly LeveledColumn<ReadOnlyMemory<char>> _topTokens = new();
-    private readonly LeveledColumn<float> _topLogprobs = new();
+    // Two sets of column buffers: the rows of one row group are shaped into one set while Parquet.Net encodes and compresses
+    // the previous row group from the other (on another core, when there is one).
+    private RowGroupColumns _columns;
+    private RowGroupColumns _spare;
 
     private static readonly IReadOnlyDictionary<string, PropertyInfo> RowProperties = PropertiesByColumn(typeof(RejectRow));
     private static readonly IReadOnlyDictionary<string, PropertyInfo> MessageProperties = PropertiesByColumn(typeof(MessageRow));
@@ -39,17 +35,8 @@ internal sealed class CompactShardWriter
         _schema = CompactSchema.For(rejects, layoutVersion);
         _precision = precision;
         _levels = LogprobLevels.Of(_schema);
-        foreach (var field in _schema.RowFields.Concat(_schema.MessageFields).Concat(_schema.ToolCallFields))
-            _buffers[field] = IColumnBuffer.For(field.ClrType);
-        if (_schema.RejectReason is { } reason) _buffers[reason] = IColumnBuffer.For(reason.ClrType);
-        _buffers[CompactSchema.Item(_schema.MessageOffsetsList)] = _messageOffsets;
-        _buffers[CompactSchema.Item(_schema.TokenIdsList)] = _tokenIds;
-        _buffers[CompactSchema.Item(_schema.TokensList)] = _tokens;
-        _buffers[CompactSchema.Item(_schema.LogprobsList)] = _logprobs;
-        _buffers[CompactSchema.Item(_schema.TopOffsetsList)] = _topOffsets;
-        _buffers[CompactSchema.Item(_schema.TopTokenIdsList)] = _topTokenIds;
-        _buffers[CompactSchema.Item(_schema.TopTokensList)] = _topTokens;
-        _buffers[CompactSchema.Item(_schema.TopLogprobsList)] = _topLogprobs;
+        _columns = new RowGroupColumns(_schema);
+        _spare = new RowGroupColumns(_schema);
     }
 
     /// <summary>Writes <paramref name="samples"/> (with their reject reasons for a rejects shard) to <paramref name="stream"/>.</summary>
@@ -59,16 +46,27 @@ internal sealed class CompactShardWriter
         if ((_schema.RejectReason is null) != (rejectReasons is null))
             throw new ArgumentException("reject reasons are required for a rejects shard, and only there", nameof(rejectReasons));
         await using var writer = await ParquetWriter.CreateAsync(_schema.Schema, stream, _schema.WriterOptions(baseOptions), false, ct).ConfigureAwait(false);
-        for (int start = 0; start < samples.Count || start == 0; start += rowGroupRows)
+        var written = Task.CompletedTask;
+        try
         {
-            int end = Math.Min(samples.Count, start + rowGroupRows);
-            foreach (var buffer in _buffers.Values) buffer.Clear();
-            for (int i = start; i < end; i++) AddRow(samples[i], rejectReasons?[i]);
-            using var rowGroup = writer.CreateRowGroup();
-            foreach (var field in _schema.Schema.GetDataFields())
-                await _buffers[field].WriteAsync(rowGroup, field, ct).ConfigureAwait(false);
-            rowGroup.CompleteValidate();
-            if (samples.Count == 0) break;
+            for (int start = 0; start < samples.Count || start == 0; start += rowGroupRows)
+            {
+                int end = Math.Min(samples.Count, start + rowGroupRows);
+                _columns.Clear();
+                for (int i = start; i < end; i++) AddRow(samples[i], rejectReasons?[i]);
+                await written.ConfigureAwait(false);
+                var full = _columns;
+                (_columns, _spare) = (_spare, full);
+                written = Task.Run(() => WriteRowGroupAsync(writer, full, ct), ct);
+                if (samples.Count == 0) break;
+            }
+            await written.ConfigureAwait(false);
+        }
+        catch
+        {
+            // The writer must not be disposed under a row group still being written (WhenAny waits without rethrowing).
+            await Task.WhenAny(written).ConfigureAwait(false);
+            throw;
         }
         writer.CustomMetadata = new Dictionary<string, string>
         {
@@ -78,17 +76,26 @@ internal sealed class CompactShardWriter
         };
     }
 
+    private async Task WriteRowGroupAsync(ParquetWriter writer, RowGroupColumns columns, CancellationToken ct)
+    {
+        using var rowGroup = writer.CreateRowGroup();
+        foreach (var field in _schema.Schema.GetDataFields())
+            await columns.Buffers[field].WriteAsync(rowGroup, field, ct).ConfigureAwait(false);
+        rowGroup.CompleteValidate();
+    }
+
     private void AddRow(Sample sample, string? rejectReason)
     {
+        var buffers = _columns.Buffers;
         var row = SampleRowMapper.ToRow(sample, withLogprobs: false);
         foreach (var field in _schema.RowFields)
-            _buffers[field].Add(RowProperties[field.Name].GetValue(row), field.MaxDefinitionLevel, 0);
-        if (_schema.RejectReason is { } reason) _buffers[reason].Add(rejectReason, reason.MaxDefinitionLevel, 0);
+            buffers[field].Add(RowProperties[field.Name].GetValue(row), field.MaxDefinitionLevel, 0);
+        if (_schema.RejectReason is { } reason) buffers[reason].Add(rejectReason, reason.MaxDefinitionLevel, 0);
 
         var messages = _schema.Messages;
         foreach (var field in _schema.MessageFields)
         {
-            var buffer = _buffers[field];
+            var buffer = buffers[field];
             if (row.Messages.Count == 0) buffer.Level(messages.MaxDefinitionLevel - 1, 0);
             for (int i = 0; i < row.Messages.Count; i++)
                 buffer.Add(MessageProperties[field.Name].GetValue(row.Messages[i]), field.MaxDefinitionLevel, i == 0 ? 0 : messages.MaxRepetitionLevel);
@@ -96,7 +103,7 @@ internal sealed class CompactShardWriter
         var calls = _schema.ToolCalls;
         foreach (var field in _schema.ToolCallFields)
         {
-            var buffer = _buffers[field];
+            var buffer = buffers[field];
             if (row.Messages.Count == 0) buffer.Level(messages.MaxDefinitionLevel - 1, 0);
             for (int i = 0; i < row.Messages.Count; i++)
             {
@@ -116,21 +123,22 @@ internal sealed class CompactShardWriter
     private void AddLogprobs(IReadOnlyList<ChatMessage> messages)
     {
         var levels = _levels;
+        var c = _columns;
         int tokens = 0;
         bool anyTop = false;
-        _messageOffsets.Value(0, levels.Offset, 0);
+        c.MessageOffsets.Value(0, levels.Offset, 0);
         for (int i = 0; i < messages.Count; i++)
         {
             var logprobs = messages[i].Logprobs;
             tokens += logprobs.Count;
-            _messageOffsets.Value(tokens, levels.Offset, 1);
+            c.MessageOffsets.Value(tokens, levels.Offset, 1);
             for (int t = 0; t < logprobs.Count && !anyTop; t++) anyTop = logprobs[t].Top.Count > 0;
         }
 
-        _topOffsets.Value(0, levels.TopOffset, 0);
+        c.TopOffsets.Value(0, levels.TopOffset, 0);
         if (tokens == 0)
         {
-            foreach (var column in new IColumnBuffer[] { _tokenIds, _tokens, _logprobs, _topTokenIds, _topTokens, _topLogprobs })
+            foreach (var column in new IColumnBuffer[] { c.TokenIds, c.Tokens, c.Logprobs, c.TopTokenIds, c.TopTokens, c.TopLogprobs })
                 column.Level(levels.EmptyList, 0);
             return;
         }
@@ -142,8 +150,8 @@ internal sealed class CompactShardWriter
             for (int t = 0; t < logprobs.Count; t++)
             {
                 var token = logprobs[t];
-                AddToken(_tokenIds, _tokens, token.TokenId, token.Token, tokenRepetition);
-                _logprobs.Value(LogprobGaps.Round(token.Logprob, _precision), levels.Logprob, tokenRepetition);
+                AddToken(c.TokenIds, c.Tokens, token.TokenId, token.Token, tokenRepetition);
+                c.Logprobs.Value(LogprobGaps.Round(token.Logprob, _precision), levels.Logprob, tokenRepetition);
                 tokenRepetition = 1;
 
                 var top = token.Top;
@@ -154,7 +162,7 @@ internal sealed class CompactShardWriter
                     for (int k = 0; k < top.Count; k++)
                     {
                         var alternative = top[k];
-                        AddToken(_topTokenIds, _topTokens, alternative.TokenId, alternative.Token, k == 0 ? topRepetition : 1);
+                        AddToken(c.TopTokenIds, c.TopTokens, alternative.TokenId, alternative.Token, k == 0 ? topRepetition : 1);
                         values[k] = LogprobGaps.Round(alternative.Logprob, _precision);
                     }
                     if (_schema.LayoutVersion >= 4)
@@ -163,15 +171,15 @@ internal sealed class CompactShardWriter
                         LogprobGaps.Encode(values, stored, _precision);
                         values = stored;
                     }
-                    _topLogprobs.Values(values, levels.Logprob, topRepetition);
+                    c.TopLogprobs.Values(values, levels.Logprob, topRepetition);
                     topRepetition = 1;
                     alternatives += top.Count;
                 }
-                _topOffsets.Value(alternatives, levels.TopOffset, 1);
+                c.TopOffsets.Value(alternatives, levels.TopOffset, 1);
             }
         }
         if (!anyTop)
-            foreach (var column in new IColumnBuffer[] { _topTokenIds, _topTokens, _topLogprobs })
+            foreach (var column in new IColumnBuffer[] { c.TopTokenIds, c.TopTokens, c.TopLogprobs })
                 column.Level(levels.EmptyList, 0);
     }
 
@@ -181,6 +189,40 @@ internal sealed class CompactShardWriter
         else ids.Level(_levels.Id - 1, repetition);
         if (_vocabulary.TextToStore(id, text) is { } stored) texts.Value(stored.AsMemory(), _levels.Text, repetition);
         else texts.Level(_levels.Text - 1, repetition);
+    }
+
+    /// <summary>One row group's column buffers: the scalar, message and tool-call fields by field, and the eight logprob lists.</summary>
+    private sealed class RowGroupColumns
+    {
+        public readonly Dictionary<DataField, IColumnBuffer> Buffers = new(ReferenceEqualityComparer.Instance);
+        public readonly LeveledColumn<int> MessageOffsets = new();
+        public readonly LeveledColumn<int> TokenIds = new();
+        public readonly LeveledColumn<ReadOnlyMemory<char>> Tokens = new();
+        public readonly LeveledColumn<float> Logprobs = new();
+        public readonly LeveledColumn<int> TopOffsets = new();
+        public readonly LeveledColumn<int> TopTokenIds = new();
+        public readonly LeveledColumn<ReadOnlyMemory<char>> TopTokens = new();
+        public readonly LeveledColumn<float> TopLogprobs = new();
+
+        public RowGroupColumns(CompactSchema schema)
+        {
+            foreach (var field in schema.RowFields.Concat(schema.MessageFields).Concat(schema.ToolCallFields))
+                Buffers[field] = IColumnBuffer.For(field.ClrType);
+            if (schema.RejectReason is { } reason) Buffers[reason] = IColumnBuffer.For(reason.ClrType);
+            Buffers[CompactSchema.Item(schema.MessageOffsetsList)] = MessageOffsets;
+            Buffers[CompactSchema.Item(schema.TokenIdsList)] = TokenIds;
+            Buffers[CompactSchema.Item(schema.TokensList)] = Tokens;
+            Buffers[CompactSchema.Item(schema.LogprobsList)] = Logprobs;
+            Buffers[CompactSchema.Item(schema.TopOffsetsList)] = TopOffsets;
+            Buffers[CompactSchema.Item(schema.TopTokenIdsList)] = TopTokenIds;
+            Buffers[CompactSchema.Item(schema.TopTokensList)] = TopTokens;
+            Buffers[CompactSchema.Item(schema.TopLogprobsList)] = TopLogprobs;
+        }
+
+        public void Clear()
+        {
+            foreach (var buffer in Buffers.Values) buffer.Clear();
+        }
     }
 
     /// <summary>The float a logprob is stored as: rounded to float16 precision, or to float32.</summary>

@@ -15,7 +15,7 @@ public static class LogprobGaps
 {
     /// <summary>The value a logprob is kept as at <paramref name="precision"/>: rounded to float16 precision, or to float32.</summary>
     public static float Round(double logprob, LogprobPrecision precision) =>
-        precision == LogprobPrecision.Float16 ? (float)(Half)logprob : (float)logprob;
+        precision == LogprobPrecision.Float16 ? Float16Rounding.Round(logprob) : (float)logprob;
 
     /// <summary>
     /// Fills <paramref name="stored"/> with the column values for one token's alternatives <paramref name="logprobs"/>, which

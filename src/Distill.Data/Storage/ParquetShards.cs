@@ -138,7 +138,8 @@ public static class ParquetShards
     }
 
     /// <summary>
-    /// Streams a shard's samples one row group at a time (never the whole file in memory), whatever its layout: compact
+    /// Streams a shard's samples one row group at a time (never the whole file in memory; compact shards hand each row group out
+    /// in batches of a few rows), whatever its layout: compact
     /// (schema version 3), nested (version 2) or version 1's final-turn <c>teacher_logprobs</c>. The reject reason is null in a
     /// sample shard.
     /// </summary>

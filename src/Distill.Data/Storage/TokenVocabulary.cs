@@ -11,7 +11,12 @@ namespace Distill.Data.Storage;
 /// </summary>
 public sealed class TokenVocabulary
 {
+    // Every id's text, in the order first seen (the JSON's order), and the same texts indexed by id for ids below
+    // DirectIdLimit (every real tokenizer's ids): an array read instead of a hash lookup for each of the ~4,500 tokens and
+    // alternatives of a tool-trace row, on writing and on reading.
+    private const int DirectIdLimit = 1 << 20;
     private readonly Dictionary<int, string> _texts = [];
+    private string?[] _byId = [];
 
     /// <summary>Distinct ids held.</summary>
     public int Count => _texts.Count;
@@ -23,21 +28,31 @@ public sealed class TokenVocabulary
     public string? TextToStore(int? id, string text)
     {
         if (id is not { } known) return text;
-        // One hash lookup for both cases: this runs for every token and alternative written.
-        ref string? kept = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_texts, known, out bool exists);
-        if (!exists)
+        var kept = Lookup(known);
+        if (kept is null)
         {
-            kept = text;
+            Add(known, text);
             return null;
         }
         return string.Equals(kept, text, StringComparison.Ordinal) ? null : text;
+    }
+
+    private string? Lookup(int id) =>
+        (uint)id < (uint)_byId.Length ? _byId[id] : (uint)id < DirectIdLimit ? null : _texts.GetValueOrDefault(id);
+
+    private void Add(int id, string text)
+    {
+        _texts[id] = text;
+        if ((uint)id >= DirectIdLimit) return;
+        if (id >= _byId.Length) Array.Resize(ref _byId, Math.Min(DirectIdLimit, Math.Max(id + 1, _byId.Length * 2)));
+        _byId[id] = text;
     }
 
     /// <summary>The text of a stored token: its own text when one was stored, else the vocabulary's text for its id.</summary>
     public string TextOf(int? id, string? stored)
     {
         if (stored is not null) return stored;
-        if (id is { } known && _texts.TryGetValue(known, out var text)) return text;
+        if (id is { } known && Lookup(known) is { } text) return text;
         throw new InvalidDataException(id is null
             ? "a token has neither an id nor a text"
             : $"token id {id} has no stored text and is not in the file's token vocabulary");
@@ -62,7 +77,7 @@ public sealed class TokenVocabulary
         using var doc = JsonDocument.Parse(json);
         foreach (var p in doc.RootElement.EnumerateObject())
             // Interned per file: every occurrence of a token shares one string instance.
-            vocabulary._texts[int.Parse(p.Name, CultureInfo.InvariantCulture)] = p.Value.GetString() ?? "";
+            vocabulary.Add(int.Parse(p.Name, CultureInfo.InvariantCulture), p.Value.GetString() ?? "");
         return vocabulary;
     }
 }
