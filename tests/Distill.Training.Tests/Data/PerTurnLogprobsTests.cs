@@ -134,9 +134,9 @@ public class PerTurnLogprobsTests(TrainingFixture fx)
         var terms = KdLoss.SparseTopKWithCe(logits, tensor(ex.TopKIds!.Select(i => (long)i).ToArray()).reshape(1, t, K),
             tensor(ex.TopKLogprobs!).reshape(1, t, K), tensor(ex.Labels.Select(l => (long)l).ToArray()).reshape(1, t), alpha);
 
-        Assert.Equal(kd, Item(terms.Kd), 4);
-        Assert.Equal(Math.Log(v), Item(terms.Ce), 4);
-        Assert.Equal(expected, Item(terms.Total), 4);
+        Assert.Equal(kd, Item(terms.Kd), 1e-4);
+        Assert.Equal(Math.Log(v), Item(terms.Ce), 1e-4);
+        Assert.Equal(expected, Item(terms.Total), 1e-4);
         // Had the call turn not been distilled, KD would be the answer turn's alone: a different number.
         Assert.True(Math.Abs(kd - klAnswer) > 0.05);
     }
@@ -162,7 +162,9 @@ public class PerTurnLogprobsTests(TrainingFixture fx)
         var rows = spans.SelectMany(s => Rows(s, withEnd: true)).ToArray();
         Assert.Equal(rows.Order(), Enumerable.Range(0, t).Where(r => ex.Labels[r] != TokenizedChatLabels.Ignore));
         double expected = rows.Average(r => Ref.Kl(Ref.Softmax(Row(p, r, v)), Ref.Softmax(Row(s, r, v))));
-        Assert.Equal(expected, loss, 4);
+        // A tolerance, not rounding to n digits: float32 sums whose order follows libtorch's thread count (which decoding tests
+        // running in parallel change) can land on either side of a rounding boundary.
+        Assert.Equal(expected, loss, 1e-4);
 
         // Changing the teacher where it predicts the tool call's tokens changes the loss; changing it on the tool result does not.
         var callRow = Rows(spans[0], withEnd: false).First();
@@ -174,7 +176,7 @@ public class PerTurnLogprobsTests(TrainingFixture fx)
             changed[0, row] = changed[0, row].neg();
             return Item(KdLoss.Chunked(student, changed, labels, numChunks: 4, Divergence.ForwardKl));
         }
-        Assert.NotEqual(loss, With(callRow), 4);
-        Assert.Equal(loss, With(resultRow), 6);
+        Assert.True(Math.Abs(loss - With(callRow)) > 1e-3);
+        Assert.Equal(loss, With(resultRow), 1e-5);
     }
 }
