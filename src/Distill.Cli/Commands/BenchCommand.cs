@@ -60,13 +60,21 @@ public static class BenchCommand
         var rpm = new Option<int>("--rpm") { Description = "Requests-per-minute limit the test server enforces.", DefaultValueFactory = _ => 600 };
         var seconds = new Option<int>("--seconds") { Description = "Duration of the rate measurement (over a minute, so the server's one-minute window slides).", DefaultValueFactory = _ => 75 };
         var scaling = new Option<int?>("--scaling") { Description = "Instead: run the real generation runner (cot, concurrency 64) over this many templated tasks against an instant in-process teacher and print the rate per tenth of the run." };
-        var command = new Command("generate", "Teacher gateway overhead per request at concurrency 64 (vs the bare client), and achieved rate under a server-enforced RPM limit.") { requests, rpm, seconds, scaling };
+        var batch = new Option<int?>("--batch") { Description = "Instead: run `generate --batch`'s machinery (cot over templated tasks) for this many requests against an in-process fake Files + Batch API that fails 5% and expires 2% of first submissions; print rounds, accounting and the overhead over the fake's processing time." };
+        var lineMs = new Option<double>("--batch-line-ms") { Description = "With --batch: the fake provider's simulated processing time per request line, in milliseconds.", DefaultValueFactory = _ => 1.0 };
+        var batchMaxRequests = new Option<int>("--batch-max-requests") { Description = "With --batch: requests per uploaded file (the real default is 50,000).", DefaultValueFactory = _ => 2_500 };
+        var command = new Command("generate", "Teacher gateway overhead per request at concurrency 64 (vs the bare client), and achieved rate under a server-enforced RPM limit.") { requests, rpm, seconds, scaling, batch, lineMs, batchMaxRequests };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var cli = context(parse);
             if (parse.GetValue(scaling) is { } scalingTasks)
             {
                 await GenerationScaling(cli, scalingTasks, cancellationToken);
+                return DistillApp.Success;
+            }
+            if (parse.GetValue(batch) is { } batchRequests)
+            {
+                await BatchGeneration(cli, batchRequests, TimeSpan.FromMilliseconds(parse.GetValue(lineMs)), parse.GetValue(batchMaxRequests), cancellationToken);
                 return DistillApp.Success;
             }
             Distill.Teachers.TeacherOptions Options(Uri endpoint) => new()
@@ -122,6 +130,29 @@ public static class BenchCommand
         cli.Console.Write(table);
         cli.Console.MarkupLine($"{result.Tasks:N0} templated cot tasks ({result.Accepted:N0} accepted) in {result.Seconds:F1} s = [bold]{result.SamplesPerSecond:N0} samples/s[/]; "
             + $"last tenth / first tenth rate: [bold]{result.LastOverFirst:F2}[/] (target >= 0.8); peak working set {result.PeakWorkingSetMb:N0} MB, managed heap {result.ManagedHeapMb:N0} MB");
+    }
+
+    private static async Task BatchGeneration(CliContext cli, int requests, TimeSpan lineTime, int maxRequestsPerFile, CancellationToken cancellationToken)
+    {
+        if (requests < 10) throw new Distill.Core.Errors.DistillException("--batch needs at least 10 requests", "e.g. --batch 10000");
+        if (lineTime <= TimeSpan.Zero || maxRequestsPerFile < 1)
+            throw new Distill.Core.Errors.DistillException("--batch-line-ms and --batch-max-requests must be positive", "e.g. --batch-line-ms 1 --batch-max-requests 2500");
+        var template = Distill.Generation.Templates.TemplateLibrary.LoadAndLint(cli.Options.Paths.Prompts).Get("cot-answer");
+        var folder = Path.Combine(Path.GetTempPath(), "distill-bench-generate-batch");
+        var r = await BatchGenerationBenchmark.RunAsync(template, folder, requests, lineTime, maxRequestsPerFile, cancellationToken);
+        Directory.Delete(folder, recursive: true);
+        var table = new Table().RoundedBorder();
+        foreach (var column in new[] { "requests", "rounds", "files", "lines submitted", "accepted", "rejected", "uncommitted", "accepted+rejected == tasks", "fake processing s", "total s", "overhead %" })
+        {
+            table.AddColumn(new TableColumn(column).RightAligned());
+        }
+        table.AddRow($"{r.Tasks:N0}", $"{r.Batch.Rounds}", $"{r.Batch.Files}", $"{r.Batch.Submitted:N0}", $"{r.Accepted:N0}", $"{r.Rejected:N0}", $"{r.Uncommitted:N0}",
+            r.Accounted ? "yes" : "[red]no[/]", $"{r.FakeSeconds:F2}", $"{r.TotalSeconds:F2}", $"{r.OverheadFraction * 100:F1}");
+        cli.Console.Write(table);
+        var options = BatchGenerationBenchmark.Options;
+        cli.Console.MarkupLine($"injected on first submission: {r.InjectedFailed:N0} failed (HTTP 500) + {r.InjectedExpired:N0} expired lines, re-queued: {r.Batch.Resubmitted:N0}; dataset rows {r.RowsInDataset:N0}; "
+            + $"fake: {lineTime.TotalMilliseconds:G} ms per line, {maxRequestsPerFile:N0} requests per file; polls {options.PollDelay.TotalMilliseconds:F0} ms doubling to {options.PollMaxDelay.TotalMilliseconds:F0} ms, collect window {options.CollectWindow.TotalMilliseconds:F0} ms");
+        cli.Console.MarkupLine($"overhead over the fake's processing time: [bold]{r.OverheadFraction:P1}[/] (target < 5%); every task accounted for: [bold]{(r.Accounted ? "yes" : "no")}[/]");
     }
 
     private static Command Serve(Func<ParseResult, CliContext> context)
