@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Distill.Core.Samples;
 using Distill.Generation.Batch;
@@ -12,9 +13,14 @@ namespace Distill.Bench;
 /// <summary>One `bench generate --batch` run.</summary>
 /// <param name="FakeSeconds">Wall time the fake provider spent processing batches (<see cref="BenchBatchApi.ProcessingSeconds"/>).</param>
 /// <param name="TotalSeconds">Wall time of the whole generation run.</param>
+/// <param name="BeforeFirstBatchSeconds">From the run's start to the first batch's creation (rendering, collect window, upload).</param>
+/// <param name="AfterLastBatchSeconds">From the last batch's completion to the run's end (download, mapping, verifying, committing).</param>
 public sealed record BatchBenchmarkResult(int Tasks, BatchProgress Batch, int Accepted, int Rejected, int Uncommitted, int InjectedFailed, int InjectedExpired,
-    int RowsInDataset, double FakeSeconds, double TotalSeconds)
+    int RowsInDataset, double FakeSeconds, double TotalSeconds, double BeforeFirstBatchSeconds, double AfterLastBatchSeconds)
 {
+    /// <summary>Rejected samples per reason (the quality filter's verdicts).</summary>
+    public IReadOnlyDictionary<string, int> RejectReasons { get; init; } = new Dictionary<string, int>();
+
     /// <summary>Every task ended accepted or rejected: none left uncommitted for a later run.</summary>
     public bool Accounted => Accepted + Rejected == Tasks && Uncommitted == 0;
 
@@ -60,6 +66,8 @@ public static class BatchGenerationBenchmark
         using var client = new BatchApiClient(teacherOptions, environment: name => name == KeyEnv ? BenchBatchApi.Key : null);
         var batch = new BatchTeacher(client, teacherOptions, Options with { MaxRequestsPerFile = maxRequestsPerFile }, BatchState.Load(dataset), online: null, ct);
         RunProgress progress;
+        var started = Stopwatch.GetTimestamp();
+        long ended;
         try
         {
             var caching = new CachingTeacher(batch, Path.Combine(directory, "cache"), cotTemplate.Version);
@@ -71,6 +79,7 @@ public static class BatchGenerationBenchmark
                 Concurrency = tasks,
             });
             progress = await runner.RunAsync(seeds, null, ct).ConfigureAwait(false);
+            ended = Stopwatch.GetTimestamp();
         }
         finally
         {
@@ -79,7 +88,11 @@ public static class BatchGenerationBenchmark
         var rows = 0;
         await foreach (var _ in Distill.Data.DatasetReader.Open(dataset).ReadSamplesAsync(ct).ConfigureAwait(false)) rows++;
         return new BatchBenchmarkResult(tasks, batch.Progress, progress.Accepted, progress.RejectedCount, progress.UncommittedCount, api.InjectedFailed,
-            api.InjectedExpired, rows, api.ProcessingSeconds, progress.Elapsed.TotalSeconds);
+            api.InjectedExpired, rows, api.ProcessingSeconds, progress.Elapsed.TotalSeconds, Stopwatch.GetElapsedTime(started, api.FirstCreatedAt).TotalSeconds,
+            Stopwatch.GetElapsedTime(api.LastFinishedAt, ended).TotalSeconds)
+        {
+            RejectReasons = progress.Rejected,
+        };
     }
 
     /// <summary>The instant order teacher's answer to the question in the request body (so the cot verifier accepts it).</summary>

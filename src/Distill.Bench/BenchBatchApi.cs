@@ -81,6 +81,10 @@ public sealed class BenchBatchApi : IAsyncDisposable
         }
     }
 
+    /// <summary>Stopwatch timestamps of the first batch's creation and of the last batch's completion (0 before any).</summary>
+    public long FirstCreatedAt { get; private set; }
+    public long LastFinishedAt { get; private set; }
+
     /// <summary>Length of the union of the intervals, in seconds (overlapping batches count once).</summary>
     internal static double BusySeconds(IEnumerable<(long Start, long End)> intervals)
     {
@@ -154,6 +158,7 @@ public sealed class BenchBatchApi : IAsyncDisposable
                     batch = new Batch($"batch_{++_next}", input, body["endpoint"]!.GetValue<string>(), Stopwatch.GetTimestamp(),
                         Stopwatch.GetTimestamp() + (long)(LineTime.TotalSeconds * lines * Stopwatch.Frequency));
                     _batches[batch.Id] = batch;
+                    if (FirstCreatedAt == 0) FirstCreatedAt = batch.CreatedAt;
                 }
                 await WriteAsync(ctx, 200, batch.ToJson());
                 return;
@@ -214,7 +219,8 @@ public sealed class BenchBatchApi : IAsyncDisposable
         b.Status = "completed";
         if (output.Length > 0) _files[b.OutputFileId = $"file-{++_next}"] = output.ToString();
         if (errors.Length > 0) _files[b.ErrorFileId = $"file-{++_next}"] = errors.ToString();
-        _busy.Add((b.CreatedAt, Stopwatch.GetTimestamp()));
+        LastFinishedAt = Stopwatch.GetTimestamp();
+        _busy.Add((b.CreatedAt, LastFinishedAt));
     }
 
     private static JsonObject ErrorObject(string code, string message) => new() { ["code"] = code, ["message"] = message };

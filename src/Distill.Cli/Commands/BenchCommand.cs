@@ -141,13 +141,21 @@ public static class BenchCommand
         var folder = Path.Combine(Path.GetTempPath(), "distill-bench-generate-batch");
         var r = await BatchGenerationBenchmark.RunAsync(template, folder, requests, lineTime, maxRequestsPerFile, cancellationToken);
         Directory.Delete(folder, recursive: true);
-        var table = new Table().RoundedBorder();
-        foreach (var column in new[] { "requests", "rounds", "files", "lines submitted", "accepted", "rejected", "uncommitted", "accepted+rejected == tasks", "fake processing s", "total s", "overhead %" })
-        {
-            table.AddColumn(new TableColumn(column).RightAligned());
-        }
-        table.AddRow($"{r.Tasks:N0}", $"{r.Batch.Rounds}", $"{r.Batch.Files}", $"{r.Batch.Submitted:N0}", $"{r.Accepted:N0}", $"{r.Rejected:N0}", $"{r.Uncommitted:N0}",
-            r.Accounted ? "yes" : "[red]no[/]", $"{r.FakeSeconds:F2}", $"{r.TotalSeconds:F2}", $"{r.OverheadFraction * 100:F1}");
+        // One row per measure: the eleven figures do not fit side by side in an 80-column terminal.
+        var table = new Table().RoundedBorder().AddColumn("measure").AddColumn(new TableColumn("value").RightAligned());
+        table.AddRow("requests", $"{r.Tasks:N0}");
+        table.AddRow("rounds", $"{r.Batch.Rounds}");
+        table.AddRow("files (batches)", $"{r.Batch.Files}");
+        table.AddRow("lines submitted", $"{r.Batch.Submitted:N0}");
+        table.AddRow("accepted", $"{r.Accepted:N0}");
+        table.AddRow("rejected", $"{r.Rejected:N0}" + (r.RejectReasons.Count > 0 ? Markup.Escape($" ({string.Join(", ", r.RejectReasons.Select(k => $"{k.Key}: {k.Value}"))})") : ""));
+        table.AddRow("uncommitted", $"{r.Uncommitted:N0}");
+        table.AddRow("accepted + rejected == tasks", r.Accounted ? "yes" : "[red]no[/]");
+        table.AddRow("fake processing s", $"{r.FakeSeconds:F2}");
+        table.AddRow("total s", $"{r.TotalSeconds:F2}");
+        table.AddRow("  before the first batch s", $"{r.BeforeFirstBatchSeconds:F2}");
+        table.AddRow("  after the last batch s", $"{r.AfterLastBatchSeconds:F2}");
+        table.AddRow("overhead %", $"{r.OverheadFraction * 100:F1}");
         cli.Console.Write(table);
         var options = BatchGenerationBenchmark.Options;
         cli.Console.MarkupLine($"injected on first submission: {r.InjectedFailed:N0} failed (HTTP 500) + {r.InjectedExpired:N0} expired lines, re-queued: {r.Batch.Resubmitted:N0}; dataset rows {r.RowsInDataset:N0}; "
