@@ -29,7 +29,7 @@ public sealed class BatchGenerationBenchmarkTests : IDisposable
         Assert.Equal(4, result.Batch.Files - 1); // 200 lines in files of <= 60, then one file of re-queued lines
         Assert.Equal(result.InjectedFailed + result.InjectedExpired, result.Batch.Resubmitted);
         Assert.Equal(200 + result.Batch.Resubmitted, result.Batch.Submitted);
-        Assert.Equal(200, result.Accepted); // the instant teacher's answers all verify
+        Assert.True(result.Accepted >= 190, $"{result.Accepted} accepted"); // the answers verify; only the quality filter's near-duplicate check may reject a few
         Assert.InRange(result.FakeSeconds, 0.06, result.TotalSeconds); // files run side by side: at least one file of 60 lines x 1 ms, inside the run
     }
 
