@@ -59,7 +59,7 @@ public sealed record TrainConfig
     /// <summary>Stage 2: train a LoRA adapter on the student (base frozen) instead of the full weights.</summary>
     [JsonPropertyName("lora")] public LoraStageConfig? Lora { get; init; }
 
-    /// <summary>Seeds initialisation, data order, validation split and dropout; the same seed and config repeat a run exactly.</summary>
+    /// <summary>Seeds initialisation, data order and dropout; the same seed and config repeat a run exactly.</summary>
     [JsonPropertyName("seed")] public int Seed { get; init; } = 42;
 
     /// <summary>auto | cpu | cuda | cuda:N.</summary>
@@ -214,7 +214,7 @@ public sealed record DataConfig
     /// <summary>pack | bucket.</summary>
     [JsonPropertyName("batching")] public BatchingMode Batching { get; init; } = BatchingMode.Pack;
 
-    /// <summary>Share of samples held out of training to measure validation loss (seeded split).</summary>
+    /// <summary>Share of samples held out of training to measure validation loss, picked by a hash of the sample id (the same in every run).</summary>
     [JsonPropertyName("validation_fraction")] public double ValidationFraction { get; init; } = 0.05;
 
     /// <summary>right (keep the beginning of a long conversation) | left (keep its end: the final answer and its stored logprobs).</summary>
