@@ -198,6 +198,19 @@ public class LlamaModelTests : TorchTest
     }
 
     [Fact]
+    public void Right_padding_changes_no_logit_of_the_real_tokens()
+    {
+        // What lets training cut a bucketed batch to its longest row: under the causal mask, with no attention mask at all
+        // (as the trainer runs), columns appended on the right cannot change any earlier position.
+        using var scope = NewDisposeScope();
+        using var m = new LlamaForCausalLM(TestConfigs.Tiny());
+        using var _ = no_grad();
+        var alone = m.forward(new CausalLMInput(tensor(new long[] { 4, 5, 6 }).unsqueeze(0))).Logits;
+        var padded = m.forward(new CausalLMInput(tensor(new long[] { 4, 5, 6, 0, 0, 0, 0, 0 }).unsqueeze(0))).Logits.narrow(1, 0, 3);
+        Assert.True(padded.allclose(alone, rtol: 0, atol: 1e-5));
+    }
+
+    [Fact]
     public void Bfloat16_model_runs_and_stays_close_to_float32()
     {
         using var scope = NewDisposeScope();
