@@ -54,9 +54,8 @@ public class DataPipelineTests(TrainingFixture fx)
         Assert.Equal((int)Math.Ceiling(Math.Ceiling(total / 50.0) / 3), batches.Count);
         // Every batch but the last holds full rows; the last is as wide as its longest row, rounded up to a multiple of 8.
         Assert.All(batches.SkipLast(1), b => Assert.Equal(3 * 50, b.InputIds.Length));
-        var lastRow = total % 50 == 0 ? 50 : total % 50;
-        var lastWidth = batches[^1].AttentionMask.Sum() > 50 ? 50 : Math.Min(50, (lastRow + 7) / 8 * 8);
-        Assert.Equal(3 * lastWidth, batches[^1].InputIds.Length);
+        Assert.Equal(ExpectedWidth(batches[^1], seqLen: 50), batches[^1].SeqLen);
+        Assert.Equal(3 * batches[^1].SeqLen, batches[^1].InputIds.Length);
         Assert.Equal(total, batches.Sum(b => b.Tokens));
         // All rows but the last real one are full; every padded position has no label.
         for (var i = 0; i < batches[0].AttentionMask.Length; i++) Assert.Equal(1, batches[0].AttentionMask[i]);
@@ -73,14 +72,12 @@ public class DataPipelineTests(TrainingFixture fx)
         var plan = new BatchPlan(examples, batchSize: 4, seqLen: 2000, BatchingMode.Bucket, seed: 1, topK: 0, padId: 3);
         var batches = plan.Epoch(0);
         Assert.Equal(3, batches.Count); // ceil(9 / 4), the last filled with empty rows
-        long[] RowLengths(HostBatch b) => Enumerable.Range(0, 4).Select(r => b.AttentionMask.Skip(r * b.SeqLen).Take(b.SeqLen).Sum()).ToArray();
         var lengths = batches.SelectMany(RowLengths).Where(n => n > 0).Order();
         Assert.Equal(examples.Select(e => (long)Math.Min(2000, e.Length)).Order(), lengths);
         foreach (var b in batches)
         {
             // T is the longest row rounded up to a multiple of 8: the columns past it would only be padding.
-            var longest = RowLengths(b).Max();
-            Assert.Equal((longest + 7) / 8 * 8, b.SeqLen);
+            Assert.Equal(ExpectedWidth(b, seqLen: 2000), b.SeqLen);
             Assert.Equal(4 * b.SeqLen, b.InputIds.Length);
             for (var i = 0; i < b.InputIds.Length; i++)
                 if (b.AttentionMask[i] == 0)
@@ -90,6 +87,13 @@ public class DataPipelineTests(TrainingFixture fx)
                 }
         }
     }
+
+    /// <summary>Real tokens in each row of <paramref name="b"/>, read from its attention mask.</summary>
+    private static long[] RowLengths(HostBatch b) =>
+        Enumerable.Range(0, b.BatchSize).Select(r => b.AttentionMask.Skip(r * b.SeqLen).Take(b.SeqLen).Sum()).ToArray();
+
+    /// <summary>The width a batch should have: its longest row rounded up to a multiple of 8, at most <paramref name="seqLen"/>.</summary>
+    private static int ExpectedWidth(HostBatch b, int seqLen) => (int)Math.Min(seqLen, (RowLengths(b).Max() + 7) / 8 * 8);
 
     [Fact]
     public void Shuffle_is_deterministic_per_seed_and_epoch()
