@@ -52,6 +52,7 @@ public sealed class TeacherCacheKeyTests : IAsyncLifetime
         var moreSteps = Teacher with { Steps = Teacher.Steps + 1 };
         var logitKd = Teacher with { Loss = QuickstartTrainConfigs.TopKKd };
         var verifiedOnly = Teacher with { Data = Teacher.Data with { VerifiedOnly = true } };
+        var otherPromptWeight = Teacher with { Loss = Teacher.Loss with { PromptWeight = Teacher.Loss.PromptWeight + 0.05 } }; // SFT reads it
         await using (var writer = await DatasetWriter.OpenAsync(Demonstrations, new DatasetWriterOptions { ShardRows = 4 }))
         {
             await writer.AppendAsync(SyntheticSamples.ToolTraces(7, seed: 5, logprobsTopK: 0).Last() with { Id = "one-more" });
@@ -60,6 +61,7 @@ public sealed class TeacherCacheKeyTests : IAsyncLifetime
         Assert.NotEqual(key, await QuickstartCommand.TeacherCacheKeyAsync(moreSteps, Demonstrations, CancellationToken.None));
         Assert.NotEqual(key, await QuickstartCommand.TeacherCacheKeyAsync(logitKd, Demonstrations, CancellationToken.None));
         Assert.NotEqual(key, await QuickstartCommand.TeacherCacheKeyAsync(verifiedOnly, Demonstrations, CancellationToken.None));
+        Assert.NotEqual(key, await QuickstartCommand.TeacherCacheKeyAsync(otherPromptWeight, Demonstrations, CancellationToken.None));
         Assert.NotEqual(key, await QuickstartCommand.TeacherCacheKeyAsync(Teacher, Demonstrations, CancellationToken.None));
     }
 }

@@ -36,7 +36,8 @@ public static class QualityBenchmark
             {
                 var seed = 42 + i;
                 cli.Console.MarkupLineInterpolated($"[bold]bench quality: seed {seed} ({i + 1} of {count})[/]");
-                var plan = defaults with { Out = Path.Combine(root, $"seed-{seed}"), Seed = seed, EvalTasks = parse.GetValue(evalTasks) };
+                // Never the shipped teacher: the benchmark shows what the recipe itself reaches on this machine.
+                var plan = defaults with { Out = Path.Combine(root, $"seed-{seed}"), Seed = seed, EvalTasks = parse.GetValue(evalTasks), UseShippedTeacher = false };
                 plan.Validate();
                 var run = await QuickstartCommand.RunAsync(cli, plan, cancellationToken);
                 rows.Add(SeedResult.From(seed, run.Results));

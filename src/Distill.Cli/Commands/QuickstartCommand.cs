@@ -18,7 +18,8 @@ namespace Distill.Cli.Commands;
 
 /// <summary>
 /// `distill quickstart`: the whole pipeline on the embedded world, no API key and no downloaded weights. It bootstraps a local
-/// teacher from the world's scripted demonstrations (once: it is cached by recipe hash), serves it through Distill's own
+/// teacher from the world's scripted demonstrations (once: it is cached by recipe hash, and the default recipe's teacher ships
+/// with Distill, see <see cref="ShippedTeacher"/>), serves it through Distill's own
 /// OpenAI-compatible server, has it answer unlabelled train questions with top-20 logprobs through the same client code a user
 /// points at Azure, then trains students of one size: a no-teacher baseline on a small labelled set, sequence-level KD and
 /// sequence + logit KD on the teacher's verified traces, and a LoRA of the KD student on one tier; all are evaluated on held-out
@@ -108,7 +109,7 @@ public static class QuickstartCommand
             await Demonstrations(cli, settings, $"world:train:{plan.LoraTier}", Math.Max(plan.Labelled, 8), plan.LoraDemonstrations, ct);
         });
 
-        Stage(console, 2, $"the local teacher ({plan.TeacherPreset}): trained once on the demonstrations, then reused from the cache");
+        Stage(console, 2, $"the local teacher ({plan.TeacherPreset}): trained once on the demonstrations, then reused (shipped with Distill or cached)");
         string teacher = "";
         await Timed("2 teacher", async () => teacher = await TeacherAsync(cli, plan, options.Paths.Cache, options.Device, ct));
 
@@ -192,10 +193,15 @@ public static class QuickstartCommand
         var config = QuickstartTrainConfigs.Teacher(plan, device);
         var key = await TeacherCacheKeyAsync(config, plan.Demonstrations, ct);
         var folder = Path.GetFullPath(Path.Combine(cacheRoot, "teachers", key));
-        var provenance = Path.Combine(folder, "quickstart-teacher.json");
+        var provenance = Path.Combine(folder, ShippedTeacher.ProvenanceFile);
         if (File.Exists(provenance) && !plan.RetrainTeacher)
         {
             cli.Console.MarkupLineInterpolated($"[grey]cached teacher {folder} (same recipe; --retrain-teacher trains it again)[/]");
+            return folder;
+        }
+        if (!plan.RetrainTeacher && plan.UseShippedTeacher && ShippedTeacher.TryCopy(ShippedTeacher.Folder, key, folder))
+        {
+            cli.Console.MarkupLineInterpolated($"[grey]shipped teacher {ShippedTeacher.Folder} (same recipe), copied to {folder}; --retrain-teacher trains it again[/]");
             return folder;
         }
         if (plan.RetrainTeacher && Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
@@ -207,6 +213,7 @@ public static class QuickstartCommand
             ["command"] = $"distill train {path}",
             ["config"] = JsonSerializer.SerializeToNode(config, TrainConfig.JsonOptions),
             ["seed"] = config.Seed,
+            ["key"] = key,
             ["build"] = typeof(QuickstartCommand).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion,
             ["trained_at"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
         });
@@ -215,15 +222,16 @@ public static class QuickstartCommand
 
     /// <summary>
     /// The recipe hash: the whole typed train config (defaults included, so a changed default trains anew) without its dataset
-    /// path and output folder, plus the demonstrations' ids and answers. An SFT teacher's loss hashes as its kind alone: the
-    /// distillation settings beside it (chunks, temperature, top-k...) are never read by SFT, and a changed default among them
+    /// path and output folder, plus the demonstrations' ids and answers. An SFT teacher's loss hashes as its kind and prompt
+    /// weight alone: the distillation settings beside them (chunks, temperature, top-k...) are never read by SFT, and a changed default among them
     /// must not retrain a teacher that takes most of an hour. Settings that are off (false, 0, null) hash as if absent, so a new
     /// option that is off by default (`data.curated` was one) keeps the key of a teacher trained before it existed.
     /// </summary>
     public static async Task<string> TeacherCacheKeyAsync(TrainConfig config, string demonstrations, CancellationToken ct)
     {
         var recipe = JsonNode.Parse((config with { Datasets = [], Out = "" }).ToJson())!;
-        if (config.Loss.Kind == LossKind.Sft) recipe["loss"] = new JsonObject { ["kind"] = recipe["loss"]!["kind"]!.DeepClone() };
+        if (config.Loss.Kind == LossKind.Sft)
+            recipe["loss"] = new JsonObject { ["kind"] = recipe["loss"]!["kind"]!.DeepClone(), ["prompt_weight"] = recipe["loss"]!["prompt_weight"]!.DeepClone() };
         var text = new StringBuilder(WithoutOffSettings(recipe).ToJsonString());
         var rows = new List<string>();
         await foreach (var sample in DatasetReader.Open(demonstrations).ReadSamplesAsync(ct)) rows.Add(sample.Id + "\t" + string.Join("\u001f", sample.Messages.Select(m => m.Content + m.Reasoning)));
@@ -263,7 +271,7 @@ public static class QuickstartCommand
             "| stage | output | what |",
             "|---|---|---|",
             Inv($"| 1 demonstrations | `{Rel(plan, plan.Demonstrations)}`, `{Rel(plan, plan.LabelledDemonstrations)}`, `{Rel(plan, plan.LoraDemonstrations)}` | {demos.SampleCount} scripted trajectories for the teacher, {plan.Labelled} labelled for the baseline, tier {plan.LoraTier} for LoRA |"),
-            Inv($"| 2 teacher | `{teacher}` | {plan.TeacherPreset}, SFT, {plan.TeacherSteps} steps, cached by recipe hash; its `report.md` beside it |"),
+            Inv($"| 2 teacher | `{teacher}` | {plan.TeacherPreset}, SFT, {plan.TeacherSteps} steps, prompt weight {plan.TeacherPromptWeight}, cached by recipe hash (the default recipe's ships with Distill); its `report.md` beside it |"),
             Inv($"| 3 traces | `{Rel(plan, plan.TeacherTraces)}` | {generated.SampleCount} accepted traces with top-20 logprobs on every assistant turn, {generated.RejectCount} rejected (`distill dataset stats`) |"),
             Inv($"| 4a baseline | `{Rel(plan, plan.Baseline)}` | {plan.StudentPreset}, SFT on the labelled demonstrations only |"),
             Inv($"| 4b seq-kd | `{Rel(plan, plan.SequenceKd)}` | {plan.StudentPreset}, SFT on the {traces} teacher traces |"),
