@@ -271,7 +271,7 @@ public static class QuickstartCommand
             "| stage | output | what |",
             "|---|---|---|",
             Inv($"| 1 demonstrations | `{Rel(plan, plan.Demonstrations)}`, `{Rel(plan, plan.LabelledDemonstrations)}`, `{Rel(plan, plan.LoraDemonstrations)}` | {demos.SampleCount} scripted trajectories for the teacher, {plan.Labelled} labelled for the baseline, tier {plan.LoraTier} for LoRA |"),
-            Inv($"| 2 teacher | `{teacher}` | {plan.TeacherPreset}, SFT, {plan.TeacherSteps} steps, prompt weight {plan.TeacherPromptWeight}, cached by recipe hash (the default recipe's ships with Distill); its `report.md` beside it |"),
+            Inv($"| 2 teacher | `{teacher}` | {plan.TeacherPreset}, SFT, {plan.TeacherSteps} steps, cached by recipe hash (the default recipe's ships with Distill); its `report.md` beside it |"),
             Inv($"| 3 traces | `{Rel(plan, plan.TeacherTraces)}` | {generated.SampleCount} accepted traces with top-20 logprobs on every assistant turn, {generated.RejectCount} rejected (`distill dataset stats`) |"),
             Inv($"| 4a baseline | `{Rel(plan, plan.Baseline)}` | {plan.StudentPreset}, SFT on the labelled demonstrations only |"),
             Inv($"| 4b seq-kd | `{Rel(plan, plan.SequenceKd)}` | {plan.StudentPreset}, SFT on the {traces} teacher traces |"),

@@ -101,9 +101,6 @@ public sealed record QuickstartPlan
     /// <summary>Warmup steps of the teacher's learning rate (at most a fifth of its steps).</summary>
     public int TeacherWarmupSteps { get; init; }
 
-    /// <summary><c>loss.prompt_weight</c> of the teacher's training on the demonstrations (the students have their own).</summary>
-    public double TeacherPromptWeight { get; init; }
-
     public string Demonstrations => Path.Combine(Out, "datasets", "demonstrations");
     public string LabelledDemonstrations => Path.Combine(Out, "datasets", "labelled");
     public string LoraDemonstrations => Path.Combine(Out, "datasets", $"lora-{LoraTier}");

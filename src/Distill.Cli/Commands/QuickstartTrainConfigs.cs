@@ -28,7 +28,7 @@ public static class QuickstartTrainConfigs
         Student = new StudentConfig { Preset = plan.TeacherPreset, Tokenizer = "world" },
         Chat = WorldChat,
         Datasets = [plan.Demonstrations],
-        Loss = Sft with { PromptWeight = plan.TeacherPromptWeight },
+        Loss = Sft,
         Optimizer = new OptimizerConfig { Lr = plan.TeacherLearningRate, MinLrRatio = 0.1, WarmupSteps = Math.Min(plan.TeacherWarmupSteps, plan.TeacherSteps / 5) },
         Steps = plan.TeacherSteps,
     };
