@@ -37,6 +37,18 @@ public sealed class TeacherCacheKeyTests : IAsyncLifetime
         Assert.Equal(key, await QuickstartCommand.TeacherCacheKeyAsync(otherChunks, Demonstrations, CancellationToken.None));
     }
 
+    [Theory]
+    [InlineData("auto")]
+    [InlineData("cuda")]
+    [InlineData("cuda:1")]
+    public async Task The_device_a_teacher_trains_on_is_not_part_of_its_recipe(string device)
+    {
+        // The shipped teacher's key was computed with "auto": a user who sets Device explicitly must still get it.
+        var key = await QuickstartCommand.TeacherCacheKeyAsync(Teacher, Demonstrations, CancellationToken.None);
+
+        Assert.Equal(key, await QuickstartCommand.TeacherCacheKeyAsync(Teacher with { Device = device }, Demonstrations, CancellationToken.None));
+    }
+
     [Fact]
     public void Settings_that_are_off_hash_as_if_absent_so_a_new_off_by_default_option_keeps_old_keys()
     {

@@ -225,11 +225,13 @@ public static class QuickstartCommand
     /// path and output folder, plus the demonstrations' ids and answers. An SFT teacher's loss hashes as its kind and prompt
     /// weight alone: the distillation settings beside them (chunks, temperature, top-k...) are never read by SFT, and a changed default among them
     /// must not retrain a teacher that takes most of an hour. Settings that are off (false, 0, null) hash as if absent, so a new
-    /// option that is off by default (`data.curated` was one) keeps the key of a teacher trained before it existed.
+    /// option that is off by default (`data.curated` was one) keeps the key of a teacher trained before it existed. The device
+    /// hashes as "auto" (the default): where a teacher trains is not part of its recipe, and a user who sets `Device: cuda`
+    /// must still find the shipped teacher.
     /// </summary>
     public static async Task<string> TeacherCacheKeyAsync(TrainConfig config, string demonstrations, CancellationToken ct)
     {
-        var recipe = JsonNode.Parse((config with { Datasets = [], Out = "" }).ToJson())!;
+        var recipe = JsonNode.Parse((config with { Datasets = [], Out = "", Device = "auto" }).ToJson())!;
         if (config.Loss.Kind == LossKind.Sft)
             recipe["loss"] = new JsonObject { ["kind"] = recipe["loss"]!["kind"]!.DeepClone(), ["prompt_weight"] = recipe["loss"]!["prompt_weight"]!.DeepClone() };
         var text = new StringBuilder(WithoutOffSettings(recipe).ToJsonString());

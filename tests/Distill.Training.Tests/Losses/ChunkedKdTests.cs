@@ -139,30 +139,35 @@ public class FusedChunkedKdTests : TorchTest
     }
 
     [Theory]
-    [InlineData(1, 1.0)]
-    [InlineData(3, 2.0)]
-    public void Chunked_kd_with_ce_equals_the_combined_unfused_losses_and_their_gradients(int chunks, double temperature)
+    [InlineData(1, 1.0, 0.7, "jsd")]
+    [InlineData(3, 2.0, 0.7, "jsd")]
+    // Forward KL takes the closed-form gradient (FusedChunkedKdFunction.ForwardKlChunk): every branch of it.
+    [InlineData(1, 1.0, 0.7, "forward_kl")]
+    [InlineData(3, 2.0, 0.7, "forward_kl")]
+    [InlineData(2, 1.0, 0.0, "forward_kl")]
+    [InlineData(2, 0.5, 1.0, "forward_kl")]
+    public void Chunked_kd_with_ce_equals_the_combined_unfused_losses_and_their_gradients(int chunks, double temperature, double alpha, string kind)
     {
-        // B = 2, T = 5, student H = 4, teacher H = 6, V = 9; alpha 0.7, generalized JSD.
+        // B = 2, T = 5, student H = 4, teacher H = 6, V = 9.
         var hs = randn(2, 5, 4).detach().requires_grad_(true);
         var ws = randn(9, 4).detach().requires_grad_(true);
         var ht = randn(2, 5, 6);
         var wt = randn(9, 6);
         var labels = L([1, 2, 3, -100, 4, -100, 8, 7, 6, 5], 2, 5);
-        var divergence = Divergence.Jsd(0.3);
+        var divergence = kind == "jsd" ? Divergence.Jsd(0.3) : Divergence.ForwardKl;
 
         var logits = nn.functional.linear(hs, ws);
         var kd = KdLoss.FullDistribution(logits, nn.functional.linear(ht, wt), labels, divergence, temperature);
         var ce = KdLoss.CrossEntropy(logits, labels);
-        KdLoss.Combine(kd, ce, 0.7).backward();
+        KdLoss.Combine(kd, ce, alpha).backward();
         var (gh, gw) = (hs.grad!.clone(), ws.grad!.clone());
         hs.grad!.zero_();
         ws.grad!.zero_();
 
-        var fused = KdLoss.ChunkedWithCe(hs, ws, ht, wt, labels, alpha: 0.7, chunks, divergence, temperature);
+        var fused = KdLoss.ChunkedWithCe(hs, ws, ht, wt, labels, alpha, chunks, divergence, temperature);
         fused.Total.backward();
 
-        Assert.Equal(Item(KdLoss.Combine(kd, ce, 0.7)), Item(fused.Total), tolerance: 1e-5);
+        Assert.Equal(Item(KdLoss.Combine(kd, ce, alpha)), Item(fused.Total), tolerance: 1e-5);
         Assert.Equal(Item(kd), Item(fused.Kd), tolerance: 1e-5);
         Assert.Equal(Item(ce), Item(fused.Ce), tolerance: 1e-5);
         Assert.Equal(0.0, Item(gh.sub(hs.grad!).abs().max()), 5);
