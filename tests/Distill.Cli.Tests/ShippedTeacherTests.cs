@@ -85,10 +85,8 @@ public sealed class ShippedTeacherTests : IDisposable
         // The key's other half: the demonstrations stage 1 writes. A changed world, template or scripted teacher changes them,
         // and the quickstart would train a new teacher for 20 minutes instead of copying this one: retrain and ship it then.
         var demonstrations = Path.Combine(_dir, "demonstrations");
-        var generate = await CliRun.RunAsync("--set", $"Paths:Prompts={RepoPaths.Prompts}", "--set", $"Paths:Cache={Path.Combine(_dir, "cache")}",
-            "generate", "--recipe", "tool_trace", "--template", "world-agent", "--teacher", Distill.World.Tasks.ScriptedWorldTeacher.TeacherName,
-            "--tasks", "world:train", "--count", QuickstartPlan.Full.Demos.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--near-dup-threshold", "0.97", "--out", demonstrations);
+        var generate = await CliRun.RunAsync(["--set", $"Paths:Prompts={RepoPaths.Prompts}", "--set", $"Paths:Cache={Path.Combine(_dir, "cache")}",
+            "generate", .. QuickstartCommand.DemonstrationArguments("world:train", QuickstartPlan.Full.Demos, demonstrations)]);
         Assert.True(generate.ExitCode == 0, generate.Error);
 
         var key = await QuickstartCommand.TeacherCacheKeyAsync(QuickstartTrainConfigs.Teacher(QuickstartPlan.Full, "auto"), demonstrations, CancellationToken.None);

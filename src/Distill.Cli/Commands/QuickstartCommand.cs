@@ -174,8 +174,12 @@ public static class QuickstartCommand
     }
 
     private static Task Demonstrations(CliContext cli, string settings, string tasks, int count, string output, CancellationToken ct) =>
-        RunStepAsync(cli, ct, "generate", "--config", settings, "--recipe", "tool_trace", "--template", "world-agent",
-            "--teacher", ScriptedWorldTeacher.TeacherName, "--tasks", tasks, "--count", Inv(count), "--near-dup-threshold", "0.97", "--out", output);
+        RunStepAsync(cli, ct, ["generate", "--config", settings, .. DemonstrationArguments(tasks, count, output)]);
+
+    /// <summary>Stage 1's `distill generate` arguments after the settings file: the scripted demonstrations whose ids and texts are half the teacher's cache key.</summary>
+    public static string[] DemonstrationArguments(string tasks, int count, string output) =>
+        ["--recipe", "tool_trace", "--template", "world-agent", "--teacher", ScriptedWorldTeacher.TeacherName, "--tasks", tasks,
+            "--count", Inv(count), "--near-dup-threshold", "0.97", "--out", output];
 
     private static async Task<int> CountUsableAsync(string dataset, bool verifiedOnly, CancellationToken ct)
     {

@@ -107,7 +107,7 @@ internal sealed class FusedChunkedKdFunction : SingleTensorFunction<FusedChunked
                     g = wantH || wantW ? grad([loss], [z])[0] : null!;                 // dL/dlogits [len, Vs]
                 }
             }
-            if (wantH) gradH!.index_copy_(0, rows.narrow(0, start, len), (g.dtype == w.dtype ? g : g.to_type(w.dtype)).mm(w));
+            if (wantH) gradH!.index_copy_(0, rows.narrow(0, start, len), g.to_type(w.dtype).mm(w));
             if (wantW) gradW!.addmm_(g.to_type(ScalarType.Float32).t(), hc.to_type(ScalarType.Float32));
             kdSum.add_(kd.detach(), One);
             ceSum.add_(ce.detach(), One);
@@ -144,16 +144,16 @@ internal sealed class FusedChunkedKdFunction : SingleTensorFunction<FusedChunked
         var p = teacherLogP.exp();
         var kd = p.mul(teacherLogP.sub(logqT)).sum();
         if (!wantGrad) return (kd, ce, null!);
-        using var kdScale = (kdWeight / temperature).ToScalar();
-        using var minusKdScale = (-kdWeight / temperature).ToScalar();
         Tensor g;
         if (sameQ)
         {
             using var qScale = (kdWeight + ceWeight).ToScalar();
-            g = logq.exp_().mul_(qScale).add_(p, minusKdScale);               // (a + c) q - a p
+            using var minusKdScale = (-kdWeight).ToScalar();
+            g = logq.exp_().mul_(qScale).add_(p, minusKdScale);               // (a + c) q - a p  (T = 1)
         }
         else
         {
+            using var kdScale = (kdWeight / temperature).ToScalar();
             using var ceScale = ceWeight.ToScalar();
             g = logq.exp_().mul_(ceScale);                                      // c q over the whole student vocabulary
             var kdPart = logqT.exp_().sub_(p).mul_(kdScale);                    // (a / T)(q_T - p) over the shared columns
