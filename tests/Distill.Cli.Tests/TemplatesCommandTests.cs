@@ -4,20 +4,11 @@ public sealed class TemplatesCommandTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("distill-templates-cli-").FullName;
 
-    private static string RepoPrompts()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Platform.sln")))
-        {
-            dir = dir.Parent;
-        }
-        return Path.Combine(dir!.FullName, "prompts");
-    }
 
     [Fact]
     public async Task Render_shows_the_teacher_messages_and_the_student_messages_without_privileged_context()
     {
-        var result = await CliRun.RunAsync("templates", "render", "tool-agent", "--set", $"Paths:Prompts={RepoPrompts()}",
+        var result = await CliRun.RunAsync("templates", "render", "tool-agent", "--set", $"Paths:Prompts={RepoPaths.Prompts}",
             "--vars", "customer_message=Where is order A10042?", "--vars", "today=2026-11-01", "--vars", "policy=SECRET-POLICY-TEXT");
 
         Assert.True(result.ExitCode == 0, result.Error);
@@ -30,7 +21,7 @@ public sealed class TemplatesCommandTests : IDisposable
     [Fact]
     public async Task Render_without_a_required_variable_is_one_clear_line()
     {
-        var result = await CliRun.RunAsync("templates", "render", "tool-agent", "--set", $"Paths:Prompts={RepoPrompts()}", "--vars", "today=2026-11-01");
+        var result = await CliRun.RunAsync("templates", "render", "tool-agent", "--set", $"Paths:Prompts={RepoPaths.Prompts}", "--vars", "today=2026-11-01");
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("customer_message", result.Error);
@@ -51,7 +42,7 @@ public sealed class TemplatesCommandTests : IDisposable
     [Fact]
     public async Task Shipped_templates_lint_clean()
     {
-        var result = await CliRun.RunAsync("templates", "lint", "--set", $"Paths:Prompts={RepoPrompts()}");
+        var result = await CliRun.RunAsync("templates", "lint", "--set", $"Paths:Prompts={RepoPaths.Prompts}");
 
         Assert.True(result.ExitCode == 0, result.Output + result.Error);
     }

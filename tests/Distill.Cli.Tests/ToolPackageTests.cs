@@ -5,7 +5,8 @@ namespace Distill.Cli.Tests;
 
 /// <summary>
 /// Packs the CLI as a .NET tool, installs it from the local package folder into a temporary tool path (no registry: a tool
-/// package carries all its dependencies) and runs it from its install folder, where TorchSharp must load. Slow (packing
+/// package carries all its dependencies) and runs it from its install folder, where TorchSharp must load, in a folder that is not
+/// a clone (the prompt templates and the quickstart's teacher come from the package). Slow (packing
 /// compresses libtorch): leave it out with `--filter Category!=ToolPackage`.
 /// </summary>
 [Trait("Category", "ToolPackage")]
@@ -16,7 +17,7 @@ public sealed class ToolPackageTests(ITestOutputHelper output) : IDisposable
     private readonly string _folder = Directory.CreateTempSubdirectory("distill-tool-").FullName;
 
     [Fact]
-    public async Task Packed_tool_installs_from_a_local_folder_and_runs_version_and_doctor()
+    public async Task Packed_tool_installs_from_a_local_folder_and_runs_version_doctor_and_the_quickstart_outside_a_clone()
     {
         var packages = Directory.CreateDirectory(Path.Combine(_folder, "packages")).FullName;
         var tools = Path.Combine(_folder, "tools");
@@ -48,6 +49,13 @@ public sealed class ToolPackageTests(ITestOutputHelper output) : IDisposable
         output.WriteLine(doctor);
         Assert.Matches(@"TorchSharp\s+\S\s+ok", doctor);
         Assert.Matches(@"\d+ GFLOP/s", doctor);
+
+        // The main job, outside any clone: the folder has no prompts/, so the templates come from the package.
+        var quickstart = await RunAsync(_folder, distill, "quickstart", "--fast", "--config", settings, "--out", Path.Combine(_folder, "quickstart"));
+        output.WriteLine(quickstart);
+        Assert.False(Directory.Exists(Path.Combine(_folder, "prompts")));
+        Assert.Contains("Quickstart done", quickstart, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(_folder, "quickstart", "report.md")));
     }
 
     /// <summary>The SDK's root folder, from the runtime this test runs on (…/shared/Microsoft.NETCore.App/&lt;version&gt;/).</summary>

@@ -118,7 +118,7 @@ public static class BenchCommand
     private static async Task GenerationScaling(CliContext cli, int tasks, CancellationToken cancellationToken)
     {
         if (tasks < 10) throw new Distill.Core.Errors.DistillException("--scaling needs at least 10 tasks", "e.g. --scaling 10000");
-        var template = Distill.Generation.Templates.TemplateLibrary.LoadAndLint(cli.Options.Paths.Prompts).Get("cot-answer");
+        var template = Distill.Generation.Templates.TemplateLibrary.LoadAndLint(cli.Options.Paths.PromptsFolder()).Get("cot-answer");
         var folder = Path.Combine(Path.GetTempPath(), "distill-bench-generate-scaling");
         var result = await Distill.Generation.Runner.GenerationScalingBenchmark.RunAsync(template, folder, tasks, concurrency: 64, cancellationToken);
         Directory.Delete(folder, recursive: true);
@@ -137,7 +137,7 @@ public static class BenchCommand
         if (requests < 10) throw new Distill.Core.Errors.DistillException("--batch needs at least 10 requests", "e.g. --batch 10000");
         if (lineTime <= TimeSpan.Zero || maxRequestsPerFile < 1)
             throw new Distill.Core.Errors.DistillException("--batch-line-ms and --batch-max-requests must be positive", "e.g. --batch-line-ms 1 --batch-max-requests 2500");
-        var template = Distill.Generation.Templates.TemplateLibrary.LoadAndLint(cli.Options.Paths.Prompts).Get("cot-answer");
+        var template = Distill.Generation.Templates.TemplateLibrary.LoadAndLint(cli.Options.Paths.PromptsFolder()).Get("cot-answer");
         var folder = Path.Combine(Path.GetTempPath(), "distill-bench-generate-batch");
         var r = await BatchGenerationBenchmark.RunAsync(template, folder, requests, lineTime, maxRequestsPerFile, cancellationToken);
         Directory.Delete(folder, recursive: true);

@@ -83,7 +83,7 @@ public static class EvaluateCommand
                 throw new DistillException($"model folder '{dir}' has no config.json", "pass a folder written by `distill train`, `distill model init` or `distill lora merge`");
         }
         var options = cli.Options;
-        var definition = TemplateLibrary.LoadAndLint(options.Paths.Prompts).Get(request.Template);
+        var definition = TemplateLibrary.LoadAndLint(options.Paths.PromptsFolder()).Get(request.Template);
         if (definition.Recipe != SampleKinds.ToolTrace)
             throw new DistillException($"template '{definition.Id}' is for recipe '{definition.Recipe}', not tool_trace", "evaluate with a tool_trace template such as world-agent");
         var seedTasks = await TaskSources.LoadAsync(request.Tasks, request.Count, cli.Domains.All, cancellationToken);

@@ -87,7 +87,7 @@ public static class GenerateCommand
             var (shardIndex, shards) = ShardSelection.Resolve(parse.GetValue(shard), parse.GetValue(shardCount), Environment.GetEnvironmentVariable);
 
             // Everything that can be wrong is checked here, before any teacher call.
-            var library = TemplateLibrary.LoadAndLint(options.Paths.Prompts);
+            var library = TemplateLibrary.LoadAndLint(options.Paths.PromptsFolder());
             var definition = library.Get(parse.GetValue(template) ?? RecipeCatalog.DefaultTemplate(recipeName));
             if (definition.Recipe != RecipeCatalog.TemplateRecipe(recipeName))
                 throw new DistillException($"template '{definition.Id}' is for recipe '{definition.Recipe}', not '{recipeName}'", $"pick a {RecipeCatalog.TemplateRecipe(recipeName)} template (`distill templates list`)");

@@ -75,7 +75,7 @@ public static class TemplateCompareCommand
         var options = cli.Options;
         if (request.Concurrency < 1) throw new DistillException("--concurrency must be at least 1", "e.g. --concurrency 4");
         if (request.Teacher is not null && request.TeacherModel is not null) throw new DistillException("--teacher and --teacher-model cannot be combined", "pick one teacher");
-        var library = TemplateLibrary.LoadAndLint(options.Paths.Prompts);
+        var library = TemplateLibrary.LoadAndLint(options.Paths.PromptsFolder());
         var searched = DatasetFolders.Find(request.Data.Count > 0 ? request.Data : Directory.Exists(options.Paths.Datasets) ? [options.Paths.Datasets] : [], includeEvaluations: true);
         var outDir = Path.GetFullPath(request.Out ?? Path.Combine(options.Paths.Runs, "template-compare", request.A.Id));
         var a = Materialize(request.A, searched, library, outDir);

@@ -24,7 +24,8 @@ public static class TemplateDiffCommand
         {
             var cli = context(parse);
             var datasets = DatasetFolders.Find(parse.GetValue(data) is { Length: > 0 } d ? d : ExistingOrNone(cli.Options.Paths.Datasets), includeEvaluations: true);
-            var library = Directory.Exists(cli.Options.Paths.Prompts) ? TemplateLibrary.LoadAndLint(cli.Options.Paths.Prompts) : null;
+            var prompts = cli.Options.Paths.PromptsFolder();
+            var library = Directory.Exists(prompts) ? TemplateLibrary.LoadAndLint(prompts) : null;
             var a = TemplateRef.Parse(parse.GetValue(before)!);
             var b = TemplateRef.Parse(parse.GetValue(after)!);
             var (va, ta) = a.Resolve(datasets, library);

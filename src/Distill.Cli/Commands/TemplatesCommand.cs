@@ -13,7 +13,7 @@ public static class TemplatesCommand
         list.SetAction(parse =>
         {
             var cli = context(parse);
-            var library = TemplateLibrary.LoadAndLint(cli.Options.Paths.Prompts);
+            var library = TemplateLibrary.LoadAndLint(cli.Options.Paths.PromptsFolder());
             var table = new Table().AddColumn("id").AddColumn("recipe").AddColumn("version").AddColumn("description");
             foreach (var t in library.Templates) table.AddRow(Markup.Escape(t.Id), Markup.Escape(t.Recipe), Markup.Escape(t.Version), Markup.Escape(t.Description));
             cli.Console.Write(table);
@@ -24,14 +24,14 @@ public static class TemplatesCommand
         lint.SetAction(parse =>
         {
             var cli = context(parse);
-            var result = TemplateLinter.LintFolder(cli.Options.Paths.Prompts);
+            var result = TemplateLinter.LintFolder(cli.Options.Paths.PromptsFolder());
             foreach (var problem in result.Problems)
             {
                 cli.Console.WriteLine(problem.ToString());
             }
             cli.Console.WriteLine(result.IsClean
-                ? $"{result.Templates.Count} templates in {cli.Options.Paths.Prompts}: ok"
-                : $"{result.Problems.Count} problem(s) in {cli.Options.Paths.Prompts}");
+                ? $"{result.Templates.Count} templates in {cli.Options.Paths.PromptsFolder()}: ok"
+                : $"{result.Problems.Count} problem(s) in {cli.Options.Paths.PromptsFolder()}");
             return result.IsClean ? DistillApp.Success : DistillApp.UserError;
         });
 
@@ -41,7 +41,7 @@ public static class TemplatesCommand
         render.SetAction(async (parse, cancellationToken) =>
         {
             var cli = context(parse);
-            var library = TemplateLibrary.LoadAndLint(cli.Options.Paths.Prompts);
+            var library = TemplateLibrary.LoadAndLint(cli.Options.Paths.PromptsFolder());
             var values = TemplateVariableArgs.Parse(parse.GetValue(vars) ?? []);
             var rendered = await new TemplateRenderer(library).RenderAsync(parse.GetValue(id)!, values, cancellationToken);
             cli.Console.MarkupLineInterpolated($"[bold]{rendered.TemplateId}[/] version {rendered.TemplateVersion}, recipe {rendered.Recipe}");

@@ -9,8 +9,26 @@ public sealed class PathsOptions : IValidatableOptions
     /// <summary>Folder of training and evaluation runs (checkpoints, logs, charts, reports).</summary>
     public string Runs { get; set; } = "runs";
 
-    /// <summary>Folder of versioned prompt templates (`distill templates list` reads it).</summary>
-    public string Prompts { get; set; } = "prompts";
+    /// <summary>
+    /// Folder of versioned prompt templates (`distill templates list` reads it). Left at the default and absent from the current
+    /// folder, the templates shipped beside the program are used, so an installed `distill` runs anywhere.
+    /// </summary>
+    public string Prompts { get; set; } = DefaultPrompts;
+
+    public const string DefaultPrompts = "prompts";
+
+    /// <summary>The templates that ship with Distill, beside the program (the build and the tool package put them there).</summary>
+    public static string ShippedPrompts => Path.Combine(AppContext.BaseDirectory, DefaultPrompts);
+
+    /// <summary>
+    /// The prompt folder to read: <see cref="Prompts"/>, except that the default, when the current folder has no such folder,
+    /// means the shipped templates. A folder set by the user is taken as it is, so a typo still gets its clear error.
+    /// </summary>
+    public string PromptsFolder() => PromptsFolder(Directory.GetCurrentDirectory(), ShippedPrompts);
+
+    /// <summary><see cref="PromptsFolder()"/> for a given current folder and shipped folder.</summary>
+    public string PromptsFolder(string currentFolder, string shippedPrompts) =>
+        Prompts == DefaultPrompts && !Directory.Exists(Path.Combine(currentFolder, Prompts)) && Directory.Exists(shippedPrompts) ? shippedPrompts : Prompts;
 
     /// <summary>Raw teacher responses and other re-derivable state.</summary>
     public string Cache { get; set; } = ".distill/cache";

@@ -45,10 +45,10 @@ internal static class ScriptedWorld
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            var candidate = Path.Combine(dir.FullName, "prompts");
-            if (File.Exists(Path.Combine(candidate, "tool-agent.prompt"))) return candidate;
+            // Platform.sln, not prompts/ alone: a build output folder can hold a copy of prompts/ (the CLI's does).
+            if (File.Exists(Path.Combine(dir.FullName, "Platform.sln"))) return Path.Combine(dir.FullName, "prompts");
         }
-        throw new InvalidOperationException("prompts/ not found above the test folder");
+        throw new InvalidOperationException("Platform.sln not found above the test folder");
     }
 
     private static TemplateLibrary? _library;
