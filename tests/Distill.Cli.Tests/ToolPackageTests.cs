@@ -56,6 +56,16 @@ public sealed class ToolPackageTests(ITestOutputHelper output) : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_folder, "prompts")));
         Assert.Contains("Quickstart done", quickstart, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(_folder, "quickstart", "report.md")));
+
+        // The README's tour (serve aside, tested in Distill.Server.Tests), shortened: its train config ships with the tool.
+        await RunAsync(_folder, distill, "generate", "--config", settings, "--recipe", "tool_trace", "--template", "world-agent",
+            "--teacher", "world-scripted", "--tasks", "world:train", "--count", "20", "--out", "datasets/world");
+        Assert.Contains("world-agent", await RunAsync(_folder, distill, "dataset", "inspect", "datasets/world", "-n", "1"), StringComparison.Ordinal);
+        await RunAsync(_folder, distill, "train", "configs/train/world-sft.json", "--set", "steps=2", "--set", "eval:every=2", "--set", "checkpoint_every=2");
+        Assert.True(File.Exists(Path.Combine(_folder, "runs", "world-sft", "model.safetensors")));
+        await RunAsync(_folder, distill, "evaluate", "--config", settings, "--model", "student=runs/world-sft", "--tasks", "world:heldout",
+            "--count", "2", "--max-steps", "2", "--out", "runs/eval");
+        Assert.True(File.Exists(Path.Combine(_folder, "runs", "eval", "report.md")));
     }
 
     /// <summary>The SDK's root folder, from the runtime this test runs on (…/shared/Microsoft.NETCore.App/&lt;version&gt;/).</summary>

@@ -69,7 +69,13 @@ public static class TrainCommand
     /// </summary>
     private static string ConfigPath(ParseResult parse, CliContext cli)
     {
-        if (parse.GetValue(ConfigFile) is { } path) return path;
+        if (parse.GetValue(ConfigFile) is { } path)
+        {
+            var shipped = ShippedConfig(path, Directory.GetCurrentDirectory(), AppContext.BaseDirectory);
+            if (shipped != path)
+                cli.Error.WriteLine($"train config '{path}' is not in the current folder: using the one shipped with distill, {shipped}");
+            return shipped;
+        }
         if (parse.GetValue(CliOptions.Config) is { } legacy)
         {
             cli.Error.WriteLine($"warning: `distill train --config {legacy}` is deprecated and will stop working in the next release: " +
@@ -77,6 +83,21 @@ public static class TrainCommand
             return legacy;
         }
         throw new DistillException("distill train needs a train config", "e.g. distill train configs/train/world-sft.json");
+    }
+
+    /// <summary>
+    /// The train configs under configs/ ship beside the program, so `distill train configs/train/world-sft.json` (the README's
+    /// tour) runs from an installed tool too: a relative path under configs/ that the current folder lacks but the program's
+    /// folder has is read from there (its datasets and output folders stay relative to the current folder). Any other path is
+    /// returned as given, so a missing file keeps its clear error.
+    /// </summary>
+    public static string ShippedConfig(string path, string currentFolder, string programFolder)
+    {
+        if (Path.IsPathRooted(path) || File.Exists(Path.Combine(currentFolder, path))) return path;
+        var relative = Path.GetRelativePath(currentFolder, Path.GetFullPath(path, currentFolder)).Replace('\\', '/');
+        if (!relative.StartsWith("configs/", StringComparison.Ordinal)) return path;
+        var shipped = Path.Combine(programFolder, relative);
+        return File.Exists(shipped) ? shipped : path;
     }
 
     /// <summary>The training log as plain lines (<see cref="LineLogger"/>); --verbose adds the debug lines.</summary>
