@@ -17,7 +17,7 @@ public sealed class ToolPackageTests(ITestOutputHelper output) : IDisposable
     private readonly string _folder = Directory.CreateTempSubdirectory("distill-tool-").FullName;
 
     [Fact]
-    public async Task Packed_tool_installs_from_a_local_folder_and_runs_version_doctor_and_the_quickstart_outside_a_clone()
+    public async Task Packed_tool_installs_from_a_local_folder_and_runs_version_doctor_quickstart_and_the_tour_outside_a_clone()
     {
         var packages = Directory.CreateDirectory(Path.Combine(_folder, "packages")).FullName;
         var tools = Path.Combine(_folder, "tools");
@@ -57,7 +57,7 @@ public sealed class ToolPackageTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("Quickstart done", quickstart, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(_folder, "quickstart", "report.md")));
 
-        // The README's tour (serve aside, tested in Distill.Server.Tests), shortened: its train config ships with the tool.
+        // The README's tour, shortened: its train config ships with the tool; the served student answers an OpenAI-style request.
         await RunAsync(_folder, distill, "generate", "--config", settings, "--recipe", "tool_trace", "--template", "world-agent",
             "--teacher", "world-scripted", "--tasks", "world:train", "--count", "20", "--out", "datasets/world");
         Assert.Contains("world-agent", await RunAsync(_folder, distill, "dataset", "inspect", "datasets/world", "-n", "1"), StringComparison.Ordinal);
@@ -66,6 +66,8 @@ public sealed class ToolPackageTests(ITestOutputHelper output) : IDisposable
         await RunAsync(_folder, distill, "evaluate", "--config", settings, "--model", "student=runs/world-sft", "--tasks", "world:heldout",
             "--count", "2", "--max-steps", "2", "--out", "runs/eval");
         Assert.True(File.Exists(Path.Combine(_folder, "runs", "eval", "report.md")));
+        var answer = await ServeAndAskAsync(distill, settings, "runs/world-sft", "world-sft");
+        Assert.Contains("\"choices\"", answer, StringComparison.Ordinal);
     }
 
     /// <summary>The SDK's root folder, from the runtime this test runs on (…/shared/Microsoft.NETCore.App/&lt;version&gt;/).</summary>
@@ -78,8 +80,8 @@ public sealed class ToolPackageTests(ITestOutputHelper output) : IDisposable
     private static string TestConfiguration() =>
         Path.GetFileName(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory))!);
 
-    /// <summary>Runs a program to completion and returns its standard output; a non-zero exit fails the test with both streams.</summary>
-    private async Task<string> RunAsync(string workingDirectory, string fileName, params string[] arguments)
+    /// <summary>A program started as a user's shell would start the installed command: both streams redirected.</summary>
+    private ProcessStartInfo StartInfo(string workingDirectory, string fileName, params string[] arguments)
     {
         var info = new ProcessStartInfo(fileName)
         {
@@ -98,8 +100,62 @@ public sealed class ToolPackageTests(ITestOutputHelper output) : IDisposable
             // Extract into the temp folder, not the user's NuGet cache, where a package of the same version would be reused.
             info.Environment["NUGET_PACKAGES"] = Path.Combine(_folder, "nuget-packages");
         }
+        return info;
+    }
 
-        using var process = Process.Start(info)!;
+    /// <summary>
+    /// `distill serve` from the installed tool: waits (at most two minutes) until it lists its model, then asks it one chat
+    /// completion the way an OpenAI client does, and stops it.
+    /// </summary>
+    private async Task<string> ServeAndAskAsync(string distill, string settings, string model, string name)
+    {
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
+        using var serve = Process.Start(StartInfo(_folder, distill, "serve", "--config", settings, "--model", model, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)))!;
+        var log = new System.Text.StringBuilder();
+        serve.OutputDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
+        serve.ErrorDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
+        serve.BeginOutputReadLine();
+        serve.BeginErrorReadLine();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(60) };
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+            var listed = false;
+            while (!listed && DateTime.UtcNow < deadline && !serve.HasExited)
+            {
+                try
+                {
+                    listed = (await http.GetAsync("v1/models")).IsSuccessStatusCode;
+                }
+                catch (HttpRequestException)
+                {
+                    // Not listening yet.
+                }
+                if (!listed) await Task.Delay(500);
+            }
+            Assert.True(listed, $"distill serve did not list its model within two minutes:\n{log}");
+            var body = $$"""{"model":"{{name}}","messages":[{"role":"user","content":"Is order A12345 on its way?"}],"max_tokens":8}""";
+            using var reply = await http.PostAsync("v1/chat/completions", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+            var text = await reply.Content.ReadAsStringAsync();
+            Assert.True(reply.IsSuccessStatusCode, $"{(int)reply.StatusCode}: {text}\n{log}");
+            return text;
+        }
+        finally
+        {
+            if (!serve.HasExited) serve.Kill(entireProcessTree: true);
+            await serve.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>Runs a program to completion and returns its standard output; a non-zero exit fails the test with both streams.</summary>
+    private async Task<string> RunAsync(string workingDirectory, string fileName, params string[] arguments)
+    {
+        using var process = Process.Start(StartInfo(workingDirectory, fileName, arguments))!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(StepTimeout);
