@@ -24,14 +24,15 @@ public static class TemplatesCommand
         lint.SetAction(parse =>
         {
             var cli = context(parse);
-            var result = TemplateLinter.LintFolder(cli.Options.Paths.PromptsFolder());
+            var folder = cli.Options.Paths.PromptsFolder();
+            var result = TemplateLinter.LintFolder(folder);
             foreach (var problem in result.Problems)
             {
                 cli.Console.WriteLine(problem.ToString());
             }
             cli.Console.WriteLine(result.IsClean
-                ? $"{result.Templates.Count} templates in {cli.Options.Paths.PromptsFolder()}: ok"
-                : $"{result.Problems.Count} problem(s) in {cli.Options.Paths.PromptsFolder()}");
+                ? $"{result.Templates.Count} templates in {folder}: ok"
+                : $"{result.Problems.Count} problem(s) in {folder}");
             return result.IsClean ? DistillApp.Success : DistillApp.UserError;
         });
 
