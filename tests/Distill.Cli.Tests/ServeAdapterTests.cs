@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Distill.Cli.Composition;
@@ -94,7 +93,7 @@ public sealed class ServeAdapterTests : IAsyncLifetime
     [Fact]
     public async Task Serve_with_an_adapter_answers_chat_completions()
     {
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         var output = new StringWriter();
         var error = new StringWriter();
@@ -154,12 +153,5 @@ public sealed class ServeAdapterTests : IAsyncLifetime
         Assert.Equal(DistillApp.UserError, result.ExitCode);
         Assert.Contains("has shape", result.Error);
         Assert.Single(result.Error.Trim().Split('\n'));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

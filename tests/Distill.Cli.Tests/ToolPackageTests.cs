@@ -109,12 +109,7 @@ public sealed class ToolPackageTests(ITestOutputHelper output) : IDisposable
     /// </summary>
     private async Task<string> ServeAndAskAsync(string distill, string settings, string model, string name)
     {
-        int port;
-        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        var port = LoopbackPort.Free();
         using var serve = Process.Start(StartInfo(_folder, distill, "serve", "--config", settings, "--model", model, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)))!;
         var log = new System.Text.StringBuilder();
         serve.OutputDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Spectre.Console;
 
@@ -14,7 +13,7 @@ public static class ServeOnce
 {
     public static async Task<ServedReply> PostAsync(string[] serveArgs, string path, string json)
     {
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         var output = new StringWriter();
         var error = new StringWriter();
@@ -38,12 +37,5 @@ public static class ServeOnce
         await stop.CancelAsync();
         var exitCode = await serve;
         return new ServedReply(response?.StatusCode ?? 0, body, exitCode, output.ToString(), error.ToString());
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Distill.Core.Samples;
 using Distill.Generation.Recipes;
 using Distill.Generation.Templates;
+using Distill.Generation.Tests.Templates;
 using Distill.Generation.Tools;
 using Distill.Teachers.Tests.FaultServer;
 using Distill.World.Store;
@@ -41,15 +42,7 @@ internal static class ScriptedWorld
         };
     }
 
-    public static string PromptsFolder()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            // Platform.sln, not prompts/ alone: a build output folder can hold a copy of prompts/ (the CLI's does).
-            if (File.Exists(Path.Combine(dir.FullName, "Platform.sln"))) return Path.Combine(dir.FullName, "prompts");
-        }
-        throw new InvalidOperationException("Platform.sln not found above the test folder");
-    }
+    public static string PromptsFolder() => Path.Combine(RepoPaths.Root(), "prompts");
 
     private static TemplateLibrary? _library;
     public static TemplateLibrary Library => _library ??= TemplateLibrary.LoadAndLint(PromptsFolder());
