@@ -59,4 +59,14 @@ public sealed class ShippedTrainConfigTests : IDisposable
         Assert.Equal(rooted, TrainCommand.ShippedConfig(rooted, Current, Program));
         Assert.True(File.Exists(shipped));
     }
+
+    [Fact]
+    public void The_key_reference_an_invalid_config_points_to_ships_beside_the_program()
+    {
+        // TrainConfig's error for an unknown or invalid key says "every key: configs/train/README.md"; an installed tool has no clone.
+        var readme = Path.Combine(AppContext.BaseDirectory, "configs", "train", "README.md");
+
+        Assert.True(File.Exists(readme), $"{readme} is not in the build output");
+        Assert.Contains("`steps`", File.ReadAllText(readme));
+    }
 }
