@@ -86,17 +86,22 @@ public sealed class DatasetReader
     /// Streams the samples of one .parquet file (a shard in any schema version, an exported file, or one written by another tool
     /// with the same columns).
     /// </summary>
-    public static async IAsyncEnumerable<Sample> ReadFileAsync(string parquetPath, [EnumeratorCancellation] CancellationToken ct = default)
+    /// <param name="withLogprobs">false: skip the teacher logprobs (messages come back without them), which in a compact shard
+    /// are most of the bytes and of the decoding time; for lists and searches that show text only.</param>
+    public static async IAsyncEnumerable<Sample> ReadFileAsync(string parquetPath, [EnumeratorCancellation] CancellationToken ct = default,
+        bool withLogprobs = true)
     {
-        await foreach (var group in ParquetShards.ReadSamplesAsync(parquetPath, false, ct).ConfigureAwait(false))
+        await foreach (var group in ParquetShards.ReadSamplesAsync(parquetPath, false, ct, withLogprobs).ConfigureAwait(false))
             foreach (var (sample, _) in group)
                 yield return sample;
     }
 
     /// <summary>Streams the rejected samples of one rejects .parquet file.</summary>
-    public static async IAsyncEnumerable<RejectedSample> ReadRejectsFileAsync(string parquetPath, [EnumeratorCancellation] CancellationToken ct = default)
+    /// <param name="withLogprobs">As in <see cref="ReadFileAsync"/>.</param>
+    public static async IAsyncEnumerable<RejectedSample> ReadRejectsFileAsync(string parquetPath, [EnumeratorCancellation] CancellationToken ct = default,
+        bool withLogprobs = true)
     {
-        await foreach (var group in ParquetShards.ReadSamplesAsync(parquetPath, true, ct).ConfigureAwait(false))
+        await foreach (var group in ParquetShards.ReadSamplesAsync(parquetPath, true, ct, withLogprobs).ConfigureAwait(false))
             foreach (var (sample, reason) in group)
                 yield return new RejectedSample(sample, reason ?? "");
     }

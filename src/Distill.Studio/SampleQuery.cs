@@ -12,7 +12,7 @@ public sealed record FacetValue(string Value, int Count);
 public sealed record SamplePage(int Total, int Page, int PageSize, IReadOnlyList<ListedSample> Items,
     IReadOnlyDictionary<string, IReadOnlyList<FacetValue>> Facets);
 
-/// <summary>Filtering and paging of the sample list: a pure function of the rows, the decisions and the filter.</summary>
+/// <summary>Filtering and paging of the sample list: a function of the list (its rows and their text), the decisions and the filter.</summary>
 public static class SampleQuery
 {
     /// <summary>The fields a filter can name, and how each reads a sample.</summary>
@@ -32,14 +32,19 @@ public static class SampleQuery
 
     public static string DecisionName(CurationAction action) => action.ToString().ToLowerInvariant();
 
-    public static SamplePage Run(IReadOnlyList<SampleSummary> rows, CurationState curation, SampleFilter filter)
+    /// <summary>The page of <paramref name="summaries"/> that <paramref name="filter"/> asks for, with every field's facets.</summary>
+    public static SamplePage Run(DatasetSummaries summaries, CurationState curation, SampleFilter filter)
     {
+        var rows = summaries.Rows;
         var pageSize = Math.Clamp(filter.PageSize, 1, SampleFilter.MaxPageSize);
         var page = Math.Clamp(filter.Page, 0, int.MaxValue / pageSize - 1);
         var terms = (filter.Text ?? "").ToLowerInvariant().Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
         var wanted = Fields.Where(f => !string.IsNullOrEmpty(f.Wanted(filter))).ToArray();
+        var textMatches = terms.Length == 0 ? null : summaries.Texts.Matching(terms);
 
-        var matching = new List<ListedSample>();
+        var from = page * pageSize;
+        var total = 0;
+        var items = new List<ListedSample>();
         var facets = Fields.ToDictionary(f => f.Name, _ => new Dictionary<string, int>(StringComparer.Ordinal));
         foreach (var row in rows)
         {
@@ -51,11 +56,14 @@ public static class SampleQuery
                 counts[value] = counts.GetValueOrDefault(value) + 1;
             }
             if (!wanted.All(f => (f.Value(row, entry) ?? SampleFilter.None) == f.Wanted(filter))) continue;
-            if (!terms.All(t => row.SearchText.Contains(t, StringComparison.Ordinal))) continue;
-            matching.Add(new ListedSample(row, entry is null ? null : DecisionName(entry.Decision.Action), entry?.Decision.Reason, entry?.Revision ?? 0));
+            if (textMatches is not null && !textMatches[row.Row]) continue;
+            // Only the rows of the page shown become list items, with their preview read from the text file.
+            if (total >= from && items.Count < pageSize)
+                items.Add(new ListedSample(row with { Preview = summaries.Texts.Preview(row.Row) },
+                    entry is null ? null : DecisionName(entry.Decision.Action), entry?.Decision.Reason, entry?.Revision ?? 0));
+            total++;
         }
-        var items = matching.Skip(page * pageSize).Take(pageSize).ToList();
-        return new SamplePage(matching.Count, page, pageSize, items, facets.ToDictionary(
+        return new SamplePage(total, page, pageSize, items, facets.ToDictionary(
             f => f.Key,
             f => (IReadOnlyList<FacetValue>)f.Value.OrderByDescending(v => v.Value).ThenBy(v => v.Key, StringComparer.Ordinal)
                 .Select(v => new FacetValue(v.Key, v.Value)).ToList()));

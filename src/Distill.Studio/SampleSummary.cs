@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json.Serialization;
 using Distill.Core.Samples;
 
@@ -30,52 +29,41 @@ public sealed record SampleSummary
     public bool? Verified { get; init; }
     public string? RejectReason { get; init; }
 
-    /// <summary>The first user turn, shortened.</summary>
-    public required string Preview { get; init; }
+    /// <summary>The first user turn, shortened; filled in for the rows of the page shown (the list keeps it on disk, <see cref="SampleTexts"/>).</summary>
+    public string Preview { get; init; } = "";
 
     public int Turns { get; init; }
     public int ToolCalls { get; init; }
-    public bool HasLogprobs { get; init; }
     public double CostUsd { get; init; }
 
     /// <summary>The Parquet file the sample is in.</summary>
     [JsonIgnore] public string File { get; init; } = "";
 
-    /// <summary>All the sample's text, lower-cased, for full-text search.</summary>
-    [JsonIgnore] public string SearchText { get; init; } = "";
+    /// <summary>The sample's row in the dataset's <see cref="SampleTexts"/> (its preview and search text).</summary>
+    [JsonIgnore] public int Row { get; init; }
 
-    public const int PreviewLength = 160;
-
-    public static SampleSummary From(string dataset, string file, Sample s, string? rejectReason, string? tier = null)
-    {
-        var text = new StringBuilder().Append(s.Id).Append('\n').Append(s.SeedInput).Append('\n').Append(rejectReason).Append('\n');
-        foreach (var m in s.Messages)
-        {
-            text.Append(m.Content).Append('\n').Append(m.Reasoning).Append('\n');
-            foreach (var c in m.ToolCalls) text.Append(c.Name).Append(' ').Append(c.Arguments).Append('\n');
-        }
-        text.Append(s.Answer).Append('\n').Append(s.Rationale);
-        var preview = s.Messages.FirstOrDefault(m => m.Role == ChatRoles.User)?.Content ?? s.SeedInput ?? "";
-        return new SampleSummary
+    /// <summary>
+    /// The summary of one sample. <paramref name="strings"/> shares one copy of each repeated value (template, version, recipe,
+    /// teacher, kind, tier, reason): with a million rows, a string per row and field was most of the list's memory.
+    /// </summary>
+    public static SampleSummary From(string dataset, string file, Sample s, string? rejectReason, string? tier, int row, StringPool strings) =>
+        new()
         {
             Dataset = dataset,
             Id = s.Id,
             Source = rejectReason is null ? Accepted : Rejected,
-            Kind = s.Kind,
-            Tier = tier,
-            TemplateId = s.TemplateId,
-            TemplateVersion = s.TemplateVersion,
-            Recipe = s.Recipe,
-            Teacher = s.Teacher is null ? null : $"{s.Teacher.Provider}/{s.Teacher.Model}",
+            Kind = strings.Get(s.Kind)!,
+            Tier = strings.Get(tier),
+            TemplateId = strings.Get(s.TemplateId),
+            TemplateVersion = strings.Get(s.TemplateVersion),
+            Recipe = strings.Get(s.Recipe),
+            Teacher = s.Teacher is null ? null : strings.Get($"{s.Teacher.Provider}/{s.Teacher.Model}"),
             Verified = s.Verified,
-            RejectReason = rejectReason,
-            Preview = preview.Length <= PreviewLength ? preview : preview[..PreviewLength] + "…",
+            RejectReason = strings.Get(rejectReason),
             Turns = s.Messages.Count,
             ToolCalls = s.Messages.Sum(m => m.ToolCalls.Count),
-            HasLogprobs = s.Messages.Any(m => m.Logprobs.Count > 0),
             CostUsd = s.CostUsd,
             File = file,
-            SearchText = text.ToString().ToLowerInvariant(),
+            Row = row,
         };
-    }
 }

@@ -30,8 +30,8 @@ internal static class StudioApi
                 await StudioJson.WriteAsync(c, new SamplePage(0, 0, SampleFilter.DefaultPageSize, [], new Dictionary<string, IReadOnlyList<FacetValue>>()));
                 return;
             }
-            var rows = await catalog.SummariesAsync(dataset, c.RequestAborted);
-            await StudioJson.WriteAsync(c, SampleQuery.Run(rows, CurationLog.Load(dataset.Path), Filter(c.Request.Query)));
+            var summaries = await catalog.SummariesAsync(dataset, c.RequestAborted);
+            await StudioJson.WriteAsync(c, SampleQuery.Run(summaries, CurationLog.Load(dataset.Path), Filter(c.Request.Query)));
         });
 
         app.MapGet("/api/sample", async (HttpContext c) =>

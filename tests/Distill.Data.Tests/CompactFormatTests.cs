@@ -41,6 +41,29 @@ public class CompactFormatTests
     ];
 
     [Fact]
+    public async Task A_read_without_logprobs_returns_the_same_samples_with_no_logprobs_on_any_message()
+    {
+        using var tmp = new TempDir();
+        var input = Mixed();
+        await using (var writer = await DatasetWriter.OpenAsync(tmp.Path, new DatasetWriterOptions { RowGroupRows = 2 }))
+        {
+            foreach (var s in input) await writer.AppendAsync(s);
+            await writer.RejectAsync(new RejectedSample(input[0] with { Id = "r" }, "verifier_failed"));
+        }
+        var reader = DatasetReader.Open(tmp.Path);
+        static Sample WithoutLogprobs(Sample s) => s with { Messages = s.Messages.Select(m => m with { Logprobs = [] }).ToArray() };
+
+        var samples = new List<Sample>();
+        foreach (var file in reader.ShardPaths) samples.AddRange(await DatasetReader.ReadFileAsync(file, withLogprobs: false).ToListAsync());
+        var reject = Assert.Single(await DatasetReader.ReadRejectsFileAsync(Assert.Single(reader.RejectPaths), withLogprobs: false).ToListAsync());
+
+        Assert.Contains(input, s => s.Messages.Any(m => m.Logprobs.Count > 0));
+        Samples.Equal(input.Select(WithoutLogprobs).ToList(), samples);
+        Assert.Equal("verifier_failed", reject.RejectReason);
+        Samples.Equal([WithoutLogprobs(input[0] with { Id = "r" })], [reject.Sample]);
+    }
+
+    [Fact]
     public async Task Samples_and_rejects_round_trip_through_compact_shards_across_row_groups()
     {
         using var tmp = new TempDir();

@@ -3,21 +3,33 @@ using Distill.Data.Curation;
 
 namespace Distill.Studio.Tests;
 
-public class SampleQueryTests
+public sealed class SampleQueryTests : IDisposable
 {
-    private static SampleSummary Row(string id, string? reason = null, string? recipe = "cot", string text = "") =>
-        SampleSummary.From("d", "f.parquet", new Sample
-        {
-            Id = id,
-            Kind = SampleKinds.ChainOfThought,
-            Recipe = recipe,
-            Messages = [ChatMessage.User(text), ChatMessage.Assistant("ok")],
-        }, reason);
+    private readonly SampleTexts _texts = SampleTexts.Create();
+    private readonly StringPool _strings = new();
+
+    public void Dispose() => _texts.Dispose();
+
+    private static Sample Sample(string id, string? recipe = "cot", string text = "", string system = "") => new()
+    {
+        Id = id,
+        Kind = SampleKinds.ChainOfThought,
+        Recipe = recipe,
+        Messages = [ChatMessage.System(system), ChatMessage.User(text), ChatMessage.Assistant("ok")],
+    };
+
+    private SampleSummary Row(string id, string? reason = null, string? recipe = "cot", string text = "", string system = "")
+    {
+        var sample = Sample(id, recipe, text, system);
+        return SampleSummary.From("d", "f.parquet", sample, reason, null, _texts.Add(sample, reason), _strings);
+    }
+
+    private DatasetSummaries List(params SampleSummary[] rows) => new(rows, _texts);
 
     [Fact]
     public void None_matches_samples_without_the_field_and_decisions_filter_by_the_latest_one()
     {
-        var rows = new[] { Row("a"), Row("b", recipe: null), Row("c") };
+        var rows = List(Row("a"), Row("b", recipe: null), Row("c"));
         var curation = CurationState.FromDecisions([CurationDecision.Reject("a", "x"), CurationDecision.Accept("a"), CurationDecision.Reject("c", "y")]);
 
         Assert.Equal(["b"], SampleQuery.Run(rows, curation, new SampleFilter { Recipe = SampleFilter.None }).Items.Select(i => i.Sample.Id));
@@ -30,7 +42,7 @@ public class SampleQueryTests
     [Fact]
     public void Page_size_and_page_are_clamped_to_what_exists()
     {
-        var rows = Enumerable.Range(0, 7).Select(i => Row($"s{i}")).ToArray();
+        var rows = List(Enumerable.Range(0, 7).Select(i => Row($"s{i}")).ToArray());
 
         var huge = SampleQuery.Run(rows, CurationState.Empty, new SampleFilter { PageSize = 100_000 });
         var negative = SampleQuery.Run(rows, CurationState.Empty, new SampleFilter { Page = -3, PageSize = 0 });
@@ -44,11 +56,41 @@ public class SampleQueryTests
     }
 
     [Fact]
+    public void The_second_page_holds_the_next_matches_with_their_previews_and_the_total_counts_all_of_them()
+    {
+        var rows = List(Enumerable.Range(0, 9).Select(i => Row($"s{i}", recipe: i % 3 == 0 ? "tool_trace" : "cot", text: $"question {i}")).ToArray());
+
+        var second = SampleQuery.Run(rows, CurationState.Empty, new SampleFilter { Recipe = "cot", Page = 1, PageSize = 2 });
+
+        Assert.Equal(6, second.Total);
+        Assert.Equal([("s4", "question 4"), ("s5", "question 5")], second.Items.Select(i => (i.Sample.Id, i.Sample.Preview)));
+        Assert.Equal(3, second.Facets["recipe"].Single(f => f.Value == "tool_trace").Count); // facets count every row, not the filtered ones
+    }
+
+    [Fact]
     public void The_preview_is_the_first_user_turn_cut_to_its_length()
     {
-        var row = Row("a", text: new string('x', 500));
+        var rows = List(Row("a", text: new string('x', 500)), Row("b", reason: "r"));
 
-        Assert.Equal(SampleSummary.PreviewLength + 1, row.Preview.Length);
-        Assert.Equal("rejected", Row("b", reason: "r").Source);
+        var page = SampleQuery.Run(rows, CurationState.Empty, new SampleFilter());
+
+        Assert.Equal(SampleTexts.PreviewLength + 1, page.Items[0].Sample.Preview.Length);
+        Assert.Equal("rejected", page.Items[1].Sample.Source);
+    }
+
+    [Fact]
+    public void Search_needs_every_term_in_the_text_not_the_system_prompt_and_ignores_case()
+    {
+        var rows = List(
+            Row("a", text: "Where is order A12345?", system: "You are a helpful agent for refunds."),
+            Row("b", text: "Refund for A12345 please"),
+            Row("c", reason: "near_duplicate", text: "what about a99999"));
+
+        string[] Ids(string text) => SampleQuery.Run(rows, CurationState.Empty, new SampleFilter { Text = text }).Items.Select(i => i.Sample.Id).ToArray();
+
+        Assert.Equal(["a", "b"], Ids("a12345"));
+        Assert.Equal(["b"], Ids("REFUND a12345"));   // "refund" is only in a's system prompt, which search leaves out
+        Assert.Equal(["c"], Ids("near_duplicate"));  // the reject reason is searchable
+        Assert.Empty(Ids("a12345 a99999"));
     }
 }

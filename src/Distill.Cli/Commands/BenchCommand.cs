@@ -19,6 +19,7 @@ public static class BenchCommand
         command.Subcommands.Add(Serve(context));
         command.Subcommands.Add(Generate(context));
         command.Subcommands.Add(Train(context));
+        command.Subcommands.Add(Studio(context));
         command.Subcommands.Add(QualityBenchmark.Create(context));
         return command;
     }
@@ -52,6 +53,49 @@ public static class BenchCommand
             return DistillApp.Success;
         });
         return command;
+    }
+
+    private static Command Studio(Func<ParseResult, CliContext> context)
+    {
+        var rows = new Option<int>("--rows") { Description = "Rows in the dataset (2 % written as rejects); a dataset of this size left by an earlier run is reused.", DefaultValueFactory = _ => 100_000 };
+        var folder = new Option<string>("--dir") { Description = "Folder for the dataset.", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "distill-bench-studio") };
+        var studioDll = new Option<string?>("--studio-dll") { Description = "Another build's distill.dll to run as the studio (a before/after comparison on the same dataset); default this one." };
+        var command = new Command("studio", "`distill studio` in its own process over N synthetic tool-trace rows: first page cold and warm, filtered pages, search, and the process's memory.") { rows, folder, studioDll };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var cli = context(parse);
+            var count = parse.GetValue(rows);
+            StudioBenchmark.Result? result = null;
+            await cli.Console.Status().StartAsync($"Preparing {count:N0} rows...", async status =>
+                result = await StudioBenchmark.RunAsync(parse.GetValue(folder)!, count, (data, port) => StudioProcess(parse.GetValue(studioDll), data, port),
+                    line => status.Status(Markup.Escape(line)), cancellationToken));
+            var r = result!;
+            var table = new Table().RoundedBorder().AddColumn("request").AddColumn(new TableColumn("seconds").RightAligned()).AddColumn(new TableColumn("matched").RightAligned());
+            foreach (var q in r.Requests) table.AddRow(Markup.Escape(q.Name), $"{q.Seconds:F2}", $"{q.Total:N0}");
+            cli.Console.Write(table);
+            cli.Console.MarkupLine($"{r.Rows:N0} rows ({r.Rejects:N0} rejects), {r.DatasetBytes / 1e9:F2} GB of shards" + (r.WriteSeconds > 0 ? $", written in {r.WriteSeconds:F0} s" : ", reused"));
+            var warm = r.Requests.Where(q => !q.Name.Contains("cold", StringComparison.Ordinal) && !q.Name.Contains("search", StringComparison.Ordinal)).Max(q => q.Seconds);
+            cli.Console.MarkupLine($"slowest warm page (first, filtered, last): [bold]{warm:F2} s[/] (target < 1 s at 1M rows); cold first page {r.Requests[0].Seconds:F1} s");
+            cli.Console.MarkupLine($"studio process memory: [bold]{r.ResidentBytes / 1048576.0:N0} MB[/] resident after the requests, peak {r.PeakResidentBytes / 1048576.0:N0} MB (target < 500 MB at 1M rows)");
+            return DistillApp.Success;
+        });
+        return command;
+    }
+
+    /// <summary>
+    /// `distill studio --data DIR --port P`: this very CLI (through `dotnet` when that is how it was started), or the given
+    /// distill.dll of another build.
+    /// </summary>
+    private static System.Diagnostics.ProcessStartInfo StudioProcess(string? otherDll, string data, int port)
+    {
+        var self = Environment.ProcessPath ?? "dotnet";
+        var dotnet = Path.GetFileNameWithoutExtension(self) == "dotnet";
+        var start = new System.Diagnostics.ProcessStartInfo(otherDll is not null && !dotnet ? "dotnet" : self)
+            { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (otherDll is not null) start.ArgumentList.Add(Path.GetFullPath(otherDll));
+        else if (dotnet) start.ArgumentList.Add(typeof(BenchCommand).Assembly.Location);
+        foreach (var a in new[] { "studio", "--data", data, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture) }) start.ArgumentList.Add(a);
+        return start;
     }
 
     private static Command Generate(Func<ParseResult, CliContext> context)

@@ -18,11 +18,12 @@ internal static class CompactShardReader
 
     /// <summary>
     /// Streams the rows of a compact shard as samples with their reject reason (null in a sample shard), row group by row group
-    /// in batches of up to <see cref="SliceRows"/> rows.
+    /// in batches of up to <see cref="SliceRows"/> rows. Without <paramref name="withLogprobs"/> the eight logprob columns (about
+    /// nine tenths of a tool-trace row) are not read and every message comes back with no logprobs.
     /// </summary>
     public static async IAsyncEnumerable<IReadOnlyList<(Sample Sample, string? RejectReason)>> ReadRowGroupsAsync(
         ParquetReader reader, Stream serializerStream, bool rejects, ParquetOptions options,
-        [EnumeratorCancellation] CancellationToken ct)
+        [EnumeratorCancellation] CancellationToken ct, bool withLogprobs = true)
     {
         var vocabulary = TokenVocabulary.FromJson(reader.CustomMetadata.GetValueOrDefault(CompactSchema.VocabularyKey));
         int version = CompactSchema.LayoutVersionOf(reader) ?? CompactSchema.FirstVersion;
@@ -34,8 +35,11 @@ internal static class CompactShardReader
             IList<SampleRow> rows = rejects
                 ? (await ParquetSerializer.DeserializeAsync<RejectRow>(serializerStream, options, g, ct).ConfigureAwait(false)).Data.Cast<SampleRow>().ToList()
                 : (await ParquetSerializer.DeserializeAsync<SampleRow>(serializerStream, options, g, ct).ConfigureAwait(false)).Data;
-            using var rowGroup = reader.OpenRowGroupReader(g);
-            await columns.ReadAsync(rowGroup, rows.Count, ct).ConfigureAwait(false);
+            if (withLogprobs)
+            {
+                using var rowGroup = reader.OpenRowGroupReader(g);
+                await columns.ReadAsync(rowGroup, rows.Count, ct).ConfigureAwait(false);
+            }
             // Handed out a slice at a time: the ~4,500 logprob objects of a row then die young unless the caller keeps them,
             // where a whole row group's (~1.1 million) would outlive several gen0 collections and be copied into gen1 and gen2.
             for (int from = 0; from < rows.Count; from += SliceRows)
@@ -45,8 +49,8 @@ internal static class CompactShardReader
                 {
                     var row = rows[from + i];
                     var sample = SampleRowMapper.ToSample(row);
-                    slice[i] = (sample with { Messages = columns.AttachLogprobs(sample.Messages, from + i, vocabulary) },
-                        row is RejectRow reject ? reject.RejectReason : null);
+                    if (withLogprobs) sample = sample with { Messages = columns.AttachLogprobs(sample.Messages, from + i, vocabulary) };
+                    slice[i] = (sample, row is RejectRow reject ? reject.RejectReason : null);
                 }
                 yield return slice;
             }

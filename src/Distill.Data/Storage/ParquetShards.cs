@@ -141,10 +141,11 @@ public static class ParquetShards
     /// Streams a shard's samples one row group at a time (never the whole file in memory; compact shards hand each row group out
     /// in batches of a few rows), whatever its layout: compact
     /// (schema version 3), nested (version 2) or version 1's final-turn <c>teacher_logprobs</c>. The reject reason is null in a
-    /// sample shard.
+    /// sample shard. Without <paramref name="withLogprobs"/> a compact shard's logprob columns are skipped (messages come back
+    /// without logprobs); the older layouts nest logprobs in the messages, so they are read and then dropped.
     /// </summary>
     public static async IAsyncEnumerable<IReadOnlyList<(Sample Sample, string? RejectReason)>> ReadSamplesAsync(string path, bool rejects,
-        [EnumeratorCancellation] CancellationToken ct)
+        [EnumeratorCancellation] CancellationToken ct, bool withLogprobs = true)
     {
         var (fs, reader) = await OpenAsync(path, rejects, ct).ConfigureAwait(false);
         await using (fs)
@@ -155,7 +156,7 @@ public static class ParquetShards
                 await using (reader)
                 await using (var serializerStream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous))
                 {
-                    var groups = CompactShardReader.ReadRowGroupsAsync(reader, serializerStream, rejects, Options, ct).GetAsyncEnumerator(ct);
+                    var groups = CompactShardReader.ReadRowGroupsAsync(reader, serializerStream, rejects, Options, ct, withLogprobs).GetAsyncEnumerator(ct);
                     try
                     {
                         while (true)
@@ -185,14 +186,19 @@ public static class ParquetShards
         if (rejects)
         {
             await foreach (var group in ReadRowGroupsAsync<RejectRow>(path, ct).ConfigureAwait(false))
-                yield return group.Select(row => Map(path, row, r => (SampleRowMapper.ToSample(r), (string?)r.RejectReason))).ToArray();
+                yield return group.Select(row => Map(path, row, r => (Logprobs(SampleRowMapper.ToSample(r), withLogprobs), (string?)r.RejectReason))).ToArray();
         }
         else
         {
             await foreach (var group in ReadRowGroupsAsync<SampleRow>(path, ct).ConfigureAwait(false))
-                yield return group.Select(row => Map(path, row, r => (SampleRowMapper.ToSample(r), (string?)null))).ToArray();
+                yield return group.Select(row => Map(path, row, r => (Logprobs(SampleRowMapper.ToSample(r), withLogprobs), (string?)null))).ToArray();
         }
     }
+
+    /// <summary>The sample as read, or with its messages' logprobs dropped (so every layout answers a text-only read alike).</summary>
+    private static Sample Logprobs(Sample sample, bool keep) =>
+        keep || sample.Messages.All(m => m.Logprobs.Count == 0) ? sample
+            : sample with { Messages = sample.Messages.Select(m => m.Logprobs.Count == 0 ? m : m with { Logprobs = [] }).ToArray() };
 
     private static TOut Map<TRow, TOut>(string path, TRow row, Func<TRow, TOut> map) where TRow : SampleRow
     {

@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Distill.Core.Samples;
+using Distill.Data;
+using Distill.Data.Synthetic;
+
+namespace Distill.Bench;
+
+/// <summary>
+/// `distill bench studio --rows N`: the curation studio as a user runs it (`distill studio` in its own process, its HTTP API on
+/// loopback) over a dataset of N synthetic tool-trace rows with top-20 logprobs (2 % of them written as rejects): how long the
+/// first page takes cold (the studio reads the dataset) and warm, filtered pages, a page at the end, a full-text search, and the
+/// studio process's memory.
+/// </summary>
+public static class StudioBenchmark
+{
+    /// <param name="Seconds">Wall time of the request, as the browser sees it.</param>
+    /// <param name="Total">Samples that matched (the page's <c>total</c>).</param>
+    public sealed record Request(string Name, string Query, double Seconds, int Total);
+
+    /// <param name="WriteSeconds">Generating and writing the dataset (0 when an earlier run's dataset was reused).</param>
+    /// <param name="ResidentBytes">The studio process's resident memory after the requests (VmRSS).</param>
+    /// <param name="PeakResidentBytes">Its peak resident memory (VmHWM).</param>
+    public sealed record Result(int Rows, int Rejects, long DatasetBytes, double WriteSeconds, IReadOnlyList<Request> Requests,
+        long ResidentBytes, long PeakResidentBytes);
+
+    /// <summary>Every 50th row is written as a reject, so the rejects filter has something to find.</summary>
+    public const int RejectEvery = 50;
+
+    /// <param name="studio">The command line of `distill studio` for a data folder and port (the CLI supplies its own path).</param>
+    public static async Task<Result> RunAsync(string folder, int rows, Func<string, int, ProcessStartInfo> studio, Action<string>? progress = null,
+        CancellationToken ct = default)
+    {
+        var dataset = Path.Combine(folder, "dataset");
+        var writeSeconds = await EnsureDatasetAsync(dataset, rows, progress, ct).ConfigureAwait(false);
+        var manifest = DatasetManifest.Load(dataset);
+        var bytes = Directory.EnumerateFiles(dataset, "*.parquet", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+
+        var port = FreePort();
+        using var process = Process.Start(studio(dataset, port)) ?? throw new InvalidOperationException("could not start `distill studio`");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromMinutes(30) };
+            var key = await WaitForStudioAsync(http, process, ct).ConfigureAwait(false);
+            progress?.Invoke("studio started; timing requests");
+            var lastPage = (rows - rows / RejectEvery - 1) / 50;
+            var requests = new List<Request>();
+            foreach (var (name, query) in new[]
+            {
+                ("first page, cold (the studio reads the dataset)", ""),
+                ("first page, warm", ""),
+                ("filtered: unverified samples", "&verified=false"),
+                ("filtered: rejects", "&source=rejected"),
+                ("filtered: unverified, page 10", "&verified=false&page=10"),
+                ("last page of the accepted samples", $"&source=accepted&page={lastPage}"),
+                ("full-text search (one order id)", "&q=" + SearchTerm()),
+                ("first page, warm, again", ""),
+            })
+            {
+                var watch = Stopwatch.StartNew();
+                using var response = await http.GetAsync($"api/samples?dataset={Uri.EscapeDataString(key)}{query}", ct).ConfigureAwait(false);
+                var body = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+                watch.Stop();
+                if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"GET {query}: {(int)response.StatusCode} {body}");
+                using var page = JsonDocument.Parse(body);
+                requests.Add(new Request(name, query, watch.Elapsed.TotalSeconds, page.RootElement.GetProperty("total").GetInt32()));
+                progress?.Invoke($"{name}: {watch.Elapsed.TotalSeconds:F2} s");
+            }
+            var (resident, peak) = Memory(process.Id);
+            return new Result(rows, manifest.Counts.Rejected > int.MaxValue ? int.MaxValue : (int)manifest.Counts.Rejected, bytes, writeSeconds, requests, resident, peak);
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The first synthetic row's order id, lower-cased as the search box sends it.</summary>
+    private static string SearchTerm()
+    {
+        var sample = SyntheticSamples.ToolTraces(1, seed: 1, logprobsTopK: 0).Single();
+        var user = sample.Messages.First(m => m.Role == ChatRoles.User).Content!;
+        var at = user.IndexOf(" A", StringComparison.Ordinal) + 1;
+        return user.Substring(at, 6).ToLowerInvariant();
+    }
+
+    /// <summary>Writes the dataset unless an earlier run left one of the same size; returns the seconds spent.</summary>
+    private static async Task<double> EnsureDatasetAsync(string dataset, int rows, Action<string>? progress, CancellationToken ct)
+    {
+        if (File.Exists(Path.Combine(dataset, DatasetSchema.ManifestFile)))
+        {
+            var counts = DatasetManifest.Load(dataset).Counts;
+            if (counts.Accepted + counts.Rejected == rows)
+            {
+                progress?.Invoke($"reusing the {rows:N0}-row dataset in {dataset}");
+                return 0;
+            }
+            Directory.Delete(dataset, recursive: true);
+        }
+        var watch = Stopwatch.StartNew();
+        await using (var writer = await DatasetWriter.OpenAsync(dataset, new DatasetWriterOptions { ShardRows = 2000 }, ct).ConfigureAwait(false))
+        {
+            var i = 0;
+            foreach (var sample in SyntheticSamples.ToolTraces(rows, seed: 1))
+            {
+                if (i % RejectEvery == RejectEvery - 1) await writer.RejectAsync(new RejectedSample(sample, "near_duplicate"), ct).ConfigureAwait(false);
+                else await writer.AppendAsync(sample, ct).ConfigureAwait(false);
+                if (++i % 20_000 == 0) progress?.Invoke($"written {i:N0} of {rows:N0} rows");
+            }
+        }
+        return watch.Elapsed.TotalSeconds;
+    }
+
+    private static async Task<string> WaitForStudioAsync(HttpClient http, Process process, CancellationToken ct)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            if (process.HasExited) throw new InvalidOperationException($"`distill studio` exited with {process.ExitCode} before answering");
+            try
+            {
+                using var datasets = JsonDocument.Parse(await http.GetStringAsync("api/datasets", ct).ConfigureAwait(false));
+                return datasets.RootElement[0].GetProperty("key").GetString()!;
+            }
+            catch (HttpRequestException) when (deadline.Elapsed < TimeSpan.FromMinutes(2))
+            {
+                await Task.Delay(100, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>VmRSS and VmHWM of a process, from /proc (Linux); the working set elsewhere.</summary>
+    private static (long Resident, long Peak) Memory(int pid)
+    {
+        var status = $"/proc/{pid}/status";
+        if (!File.Exists(status))
+        {
+            using var p = Process.GetProcessById(pid);
+            return (p.WorkingSet64, p.PeakWorkingSet64);
+        }
+        long Field(string name) => File.ReadLines(status).Where(l => l.StartsWith(name + ":", StringComparison.Ordinal))
+            .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024).FirstOrDefault();
+        return (Field("VmRSS"), Field("VmHWM"));
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
