@@ -57,18 +57,20 @@ public sealed class DatasetReader
     public IReadOnlyList<string> RejectPaths => Manifest.Rejects.Select(s => DatasetWriter.Resolve(Directory, s.File)).ToArray();
 
     /// <summary>Streams accepted samples shard by shard, row group by row group.</summary>
-    public async IAsyncEnumerable<Sample> ReadSamplesAsync([EnumeratorCancellation] CancellationToken ct = default)
+    /// <param name="withLogprobs">As in <see cref="ReadFileAsync"/>: false skips the teacher logprobs.</param>
+    public async IAsyncEnumerable<Sample> ReadSamplesAsync([EnumeratorCancellation] CancellationToken ct = default, bool withLogprobs = true)
     {
         foreach (string path in ShardPaths)
-            await foreach (var sample in ReadFileAsync(path, ct).ConfigureAwait(false))
+            await foreach (var sample in ReadFileAsync(path, ct, withLogprobs).ConfigureAwait(false))
                 yield return sample;
     }
 
     /// <summary>Streams rejected samples shard by shard.</summary>
-    public async IAsyncEnumerable<RejectedSample> ReadRejectsAsync([EnumeratorCancellation] CancellationToken ct = default)
+    /// <param name="withLogprobs">As in <see cref="ReadFileAsync"/>: false skips the teacher logprobs.</param>
+    public async IAsyncEnumerable<RejectedSample> ReadRejectsAsync([EnumeratorCancellation] CancellationToken ct = default, bool withLogprobs = true)
     {
         foreach (string path in RejectPaths)
-            await foreach (var rejected in ReadRejectsFileAsync(path, ct).ConfigureAwait(false))
+            await foreach (var rejected in ReadRejectsFileAsync(path, ct, withLogprobs).ConfigureAwait(false))
                 yield return rejected;
     }
 

@@ -11,8 +11,12 @@ public sealed record DatasetEntry(string Key, string Path, long Accepted, long R
 /// <summary>A dataset key or sample id the studio does not know.</summary>
 public sealed class StudioNotFoundException(string message) : Exception(message);
 
-/// <summary>A dataset's sample list: one summary per sample (accepted, then rejected, in manifest order) and their text.</summary>
-public sealed record DatasetSummaries(IReadOnlyList<SampleSummary> Rows, SampleTexts Texts);
+/// <summary>
+/// A dataset's sample list: one summary per sample (accepted, then rejected, in manifest order) and their text. While the studio
+/// is still reading a large dataset, <see cref="Rows"/> holds the samples read so far, <see cref="Complete"/> is false and
+/// <see cref="Expected"/> says how many the manifest lists.
+/// </summary>
+public sealed record DatasetSummaries(IReadOnlyList<SampleSummary> Rows, SampleTexts Texts, bool Complete = true, long Expected = 0);
 
 /// <summary>
 /// The dataset folders under the studio's roots, each known by a key (its path relative to the root), and a summary of every
@@ -21,7 +25,13 @@ public sealed record DatasetSummaries(IReadOnlyList<SampleSummary> Rows, SampleT
 /// </summary>
 public sealed class DatasetCatalog(IReadOnlyList<string> roots, IReadOnlyList<ITaskDomain>? domains = null)
 {
-    private readonly ConcurrentDictionary<string, (DateTime Stamp, Task<DatasetSummaries> Summaries)> _summaries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (DateTime Stamp, SummaryRead Read)> _summaries = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// How long a request waits for the whole list before it is answered with the part read so far (a large dataset takes a
+    /// minute or more to read; the page shows what there is and asks again).
+    /// </summary>
+    public TimeSpan PartialAfter { get; init; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>The datasets under the roots now (folders appear and go while the studio runs).</summary>
     public IReadOnlyList<DatasetEntry> List()
@@ -46,22 +56,30 @@ public sealed class DatasetCatalog(IReadOnlyList<string> roots, IReadOnlyList<IT
         List().FirstOrDefault(d => d.Key == key) ?? throw new StudioNotFoundException($"No dataset '{key}' under the studio's data folders.");
 
     /// <summary>
-    /// Summaries of the dataset's accepted samples, then its rejects, in manifest order. A replaced list's text file is not
-    /// disposed here (a request may still be paging through it): its handle's finalizer closes and deletes it.
+    /// Summaries of the dataset's accepted samples, then its rejects, in manifest order: the whole list, or, when reading it takes
+    /// longer than <see cref="PartialAfter"/>, the part read so far (<see cref="DatasetSummaries.Complete"/> false; the read goes
+    /// on in the background). <paramref name="complete"/> waits for the whole list. A replaced list's text file is not disposed
+    /// here (a request may still be paging through it): its handle's finalizer closes and deletes it.
     /// </summary>
-    public Task<DatasetSummaries> SummariesAsync(DatasetEntry dataset, CancellationToken ct = default)
+    public async Task<DatasetSummaries> SummariesAsync(DatasetEntry dataset, CancellationToken ct = default, bool complete = false)
     {
         var stamp = File.GetLastWriteTimeUtc(System.IO.Path.Combine(dataset.Path, DatasetSchema.ManifestFile));
-        var cached = _summaries.AddOrUpdate(dataset.Path,
-            _ => (stamp, ReadAsync(dataset)),
-            (_, old) => old.Stamp == stamp && !old.Summaries.IsFaulted ? old : (stamp, ReadAsync(dataset)));
-        return cached.Summaries.WaitAsync(ct);
+        var read = _summaries.AddOrUpdate(dataset.Path,
+            _ => (stamp, SummaryRead.Start(dataset, domains)),
+            (_, old) => old.Stamp == stamp && !old.Read.Done.IsFaulted ? old : (stamp, SummaryRead.Start(dataset, domains))).Read;
+        if (complete) await read.Done.WaitAsync(ct).ConfigureAwait(false);
+        else await Task.WhenAny(read.Done, Task.Delay(PartialAfter, ct)).ConfigureAwait(false);
+        ct.ThrowIfCancellationRequested();
+        if (read.Done.IsFaulted) await read.Done.ConfigureAwait(false); // the read's error, as the caller's
+        return read.Snapshot();
     }
 
     /// <summary>The full sample and the pipeline's reject reason (null for an accepted sample).</summary>
     public async Task<(Sample Sample, string? RejectReason)> FindAsync(DatasetEntry dataset, string id, CancellationToken ct = default)
     {
+        // A sample of the page shown is among the rows read so far; any other id waits for the whole list before it is "not found".
         var summary = (await SummariesAsync(dataset, ct).ConfigureAwait(false)).Rows.FirstOrDefault(s => s.Id == id)
+            ?? (await SummariesAsync(dataset, ct, complete: true).ConfigureAwait(false)).Rows.FirstOrDefault(s => s.Id == id)
             ?? throw new StudioNotFoundException($"No sample '{id}' in dataset '{dataset.Key}'.");
         if (summary.Source == SampleSummary.Accepted)
         {
@@ -76,33 +94,67 @@ public sealed class DatasetCatalog(IReadOnlyList<string> roots, IReadOnlyList<IT
         throw new StudioNotFoundException($"Sample '{id}' is no longer in '{summary.File}'.");
     }
 
-    /// <summary>Reads every sample's fields and text, not its teacher logprobs (most of a tool-trace row, and not shown in the list).</summary>
-    private async Task<DatasetSummaries> ReadAsync(DatasetEntry dataset)
+    /// <summary>
+    /// One read of a dataset's list, in the background: rows are appended as they are read (every sample's fields and text, not its
+    /// teacher logprobs, which are most of a tool-trace row and not shown in the list), and <see cref="Snapshot"/> hands out what
+    /// is there.
+    /// </summary>
+    private sealed class SummaryRead
     {
-        var tiers = await TaskTiers.ReadAsync(dataset.Path, domains ?? []).ConfigureAwait(false);
-        string? Tier(Sample s) => s.SeedInput is { } input ? tiers.GetValueOrDefault(input) : null;
-        var reader = DatasetReader.Open(dataset.Path);
-        var texts = SampleTexts.Create();
-        try
+        private readonly List<SampleSummary> _rows = [];
+        private readonly object _lock = new();
+        private readonly SampleTexts _texts = SampleTexts.Create();
+        private long _expected;
+        private DatasetSummaries? _final;
+
+        /// <summary>Completes when every shard has been read (faulted with the read's error).</summary>
+        public Task Done { get; private set; } = Task.CompletedTask;
+
+        public static SummaryRead Start(DatasetEntry dataset, IReadOnlyList<ITaskDomain>? domains)
         {
-            var strings = new StringPool();
-            var rows = new List<SampleSummary>();
-            foreach (var file in reader.ShardPaths)
-                await foreach (var s in DatasetReader.ReadFileAsync(file, withLogprobs: false).ConfigureAwait(false))
-                    rows.Add(SampleSummary.From(dataset.Key, file, s, null, Tier(s), texts.Add(s, null), strings));
-            foreach (var file in reader.RejectPaths)
-                await foreach (var r in DatasetReader.ReadRejectsFileAsync(file, withLogprobs: false).ConfigureAwait(false))
-                    rows.Add(SampleSummary.From(dataset.Key, file, r.Sample, r.RejectReason, Tier(r.Sample), texts.Add(r.Sample, r.RejectReason), strings));
-            rows.TrimExcess();
-            // Reading allocates far more than the list keeps (every row's messages and strings); a compacting collection hands
-            // that back to the system now instead of leaving the process at its high-water mark while the studio sits idle.
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-            return new DatasetSummaries(rows, texts);
+            var read = new SummaryRead { _expected = dataset.Accepted + dataset.Rejected };
+            read.Done = Task.Run(() => read.ReadAsync(dataset, domains));
+            return read;
         }
-        catch
+
+        public DatasetSummaries Snapshot()
         {
-            texts.Dispose();
-            throw;
+            lock (_lock) return _final ?? new DatasetSummaries(_rows.ToArray(), _texts, Complete: false, _expected);
+        }
+
+        private async Task ReadAsync(DatasetEntry dataset, IReadOnlyList<ITaskDomain>? domains)
+        {
+            try
+            {
+                var tiers = await TaskTiers.ReadAsync(dataset.Path, domains ?? []).ConfigureAwait(false);
+                string? Tier(Sample s) => s.SeedInput is { } input ? tiers.GetValueOrDefault(input) : null;
+                var reader = DatasetReader.Open(dataset.Path);
+                var strings = new StringPool();
+                foreach (var file in reader.ShardPaths)
+                    await foreach (var s in DatasetReader.ReadFileAsync(file, withLogprobs: false).ConfigureAwait(false))
+                        Add(SampleSummary.From(dataset.Key, file, s, null, Tier(s), _texts.Add(s, null), strings));
+                foreach (var file in reader.RejectPaths)
+                    await foreach (var r in DatasetReader.ReadRejectsFileAsync(file, withLogprobs: false).ConfigureAwait(false))
+                        Add(SampleSummary.From(dataset.Key, file, r.Sample, r.RejectReason, Tier(r.Sample), _texts.Add(r.Sample, r.RejectReason), strings));
+                lock (_lock)
+                {
+                    _rows.TrimExcess();
+                    _final = new DatasetSummaries(_rows, _texts, Complete: true, _rows.Count);
+                }
+                // Reading allocates far more than the list keeps (every row's messages and strings); a compacting collection hands
+                // that back to the system now instead of leaving the process at its high-water mark while the studio sits idle.
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            }
+            catch
+            {
+                _texts.Dispose();
+                throw;
+            }
+        }
+
+        private void Add(SampleSummary row)
+        {
+            lock (_lock) _rows.Add(row);
         }
     }
 }

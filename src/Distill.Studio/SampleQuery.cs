@@ -8,9 +8,18 @@ public sealed record ListedSample(SampleSummary Sample, string? Decision, string
 /// <summary>A value of a filterable field and how many samples have it.</summary>
 public sealed record FacetValue(string Value, int Count);
 
-/// <summary>One page of matching samples, the total that matched, and the values each filter can take (over all samples).</summary>
+/// <summary>How far the studio has read a dataset that it is still reading: the page, totals and facets cover <see cref="Read"/> rows.</summary>
+public sealed record ReadProgress(long Read, long Expected);
+
+/// <summary>
+/// One page of matching samples, the total that matched, and the values each filter can take (over all samples); with
+/// <see cref="Reading"/> set, over the samples read so far.
+/// </summary>
 public sealed record SamplePage(int Total, int Page, int PageSize, IReadOnlyList<ListedSample> Items,
-    IReadOnlyDictionary<string, IReadOnlyList<FacetValue>> Facets);
+    IReadOnlyDictionary<string, IReadOnlyList<FacetValue>> Facets)
+{
+    public ReadProgress? Reading { get; init; }
+}
 
 /// <summary>Filtering and paging of the sample list: a function of the list (its rows and their text), the decisions and the filter.</summary>
 public static class SampleQuery
@@ -66,6 +75,9 @@ public static class SampleQuery
         return new SamplePage(total, page, pageSize, items, facets.ToDictionary(
             f => f.Key,
             f => (IReadOnlyList<FacetValue>)f.Value.OrderByDescending(v => v.Value).ThenBy(v => v.Key, StringComparer.Ordinal)
-                .Select(v => new FacetValue(v.Key, v.Value)).ToList()));
+                .Select(v => new FacetValue(v.Key, v.Value)).ToList()))
+        {
+            Reading = summaries.Complete ? null : new ReadProgress(rows.Count, summaries.Expected),
+        };
     }
 }

@@ -31,6 +31,12 @@ public sealed record StudioOptions
     /// <summary>0 picks a free port.</summary>
     public int Port { get; init; } = 8790;
 
+    /// <summary>
+    /// How long a list request waits for a dataset's whole list before it is answered with the rows read so far (the page then
+    /// says how far the read has come and asks again); a million rows take a minute or more to read.
+    /// </summary>
+    public TimeSpan PartialAfter { get; init; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>Required on every request when set (<see cref="TokenEnv"/>); required to bind anything but loopback.</summary>
     public string? Token { get; init; }
 

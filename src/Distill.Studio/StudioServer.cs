@@ -37,7 +37,7 @@ public static class StudioServer
         var app = builder.Build();
         var logger = (loggerFactory ?? app.Services.GetRequiredService<ILoggerFactory>()).CreateLogger("Distill.Studio");
         var security = new StudioSecurity(options);
-        var catalog = new DatasetCatalog(options.DataRoots, options.Domains);
+        var catalog = new DatasetCatalog(options.DataRoots, options.Domains) { PartialAfter = options.PartialAfter };
 
         app.Use(async (context, next) =>
         {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Distill.Data;
 using Distill.Data.Curation;
 using Distill.Studio.Tests;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -183,6 +184,42 @@ public sealed class StudioBrowserTests(StudioFixture fx) : IClassFixture<StudioF
         var png = await page.ScreenshotAsync(new() { FullPage = true });
         Screenshots.Save("studio-templates.png", png);
         Assert.True(Screenshots.DistinctColours(png) > 100, "the template page's screenshot has too few colours to be rendered");
+    }
+
+    [ChromiumFact]
+    public async Task A_dataset_still_being_read_is_listed_at_once_and_the_page_fills_in_until_it_is_whole()
+    {
+        // No wait for the whole list (the fixture's studios wait): the page gets the rows read so far, says so, and asks again.
+        var root = Directory.CreateTempSubdirectory("distill-studio-partial-").FullName;
+        try
+        {
+            await using (var writer = await DatasetWriter.OpenAsync(Path.Combine(root, "big"), new DatasetWriterOptions { ShardRows = 25 }))
+                foreach (var sample in Distill.Data.Synthetic.SyntheticSamples.ToolTraces(800, seed: 5))
+                    await writer.AppendAsync(sample);
+            await using var app = Distill.Studio.StudioServer.Build(new StudioOptions { DataRoots = [root], Port = 0, PartialAfter = TimeSpan.Zero });
+            await app.StartAsync();
+            var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features
+                .Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First().Replace("localhost", "127.0.0.1");
+            await using var chromium = await Chromium.LaunchAsync();
+            var page = await chromium.NewPageAsync();
+            var statuses = new List<string>();
+            await page.ExposeFunctionAsync("reportStatus", (string text) => { lock (statuses) statuses.Add(text); });
+            await page.AddInitScriptAsync("""
+                new MutationObserver(() => { const s = document.getElementById('status'); if (s) window.reportStatus(s.textContent); })
+                  .observe(document, { subtree: true, childList: true, characterData: true });
+                """);
+
+            await page.GotoAsync(address);
+
+            await Expect(page.Locator("#page-info")).ToHaveTextAsync("1-50 of 800", new() { Timeout = 60_000 });
+            await Expect(page.Locator("#status")).ToHaveTextAsync("");
+            lock (statuses)
+                Assert.Contains(statuses, t => t.StartsWith("Reading the dataset: ", StringComparison.Ordinal) && t.EndsWith("of 800 samples so far; counts and filters cover those.", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
     }
 
     /// <summary>Clicks the sample's row and waits until the page shows it.</summary>

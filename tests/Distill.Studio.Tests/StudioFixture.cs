@@ -52,9 +52,14 @@ public sealed class StudioFixture : IAsyncLifetime
         (App, Client) = await StartAsync(new StudioOptions { DataRoots = [Root], Port = 0 });
     }
 
+    /// <summary>
+    /// A studio on a free port. Its list requests wait for the whole list (the tests' datasets are small, but a loaded machine
+    /// can take longer than the default half second to read one, and these tests check whole lists; partial lists have their
+    /// own tests in DatasetCatalogTests).
+    /// </summary>
     public static async Task<(WebApplication App, HttpClient Client)> StartAsync(StudioOptions options)
     {
-        var app = StudioServer.Build(options);
+        var app = StudioServer.Build(options with { PartialAfter = TimeSpan.FromMinutes(5) });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var port = new Uri(address).Port;

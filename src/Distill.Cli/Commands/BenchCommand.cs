@@ -74,8 +74,9 @@ public static class BenchCommand
             foreach (var q in r.Requests) table.AddRow(Markup.Escape(q.Name), $"{q.Seconds:F2}", $"{q.Total:N0}");
             cli.Console.Write(table);
             cli.Console.MarkupLine($"{r.Rows:N0} rows ({r.Rejects:N0} rejects), {r.DatasetBytes / 1e9:F2} GB of shards" + (r.WriteSeconds > 0 ? $", written in {r.WriteSeconds:F0} s" : ", reused"));
-            var warm = r.Requests.Where(q => !q.Name.Contains("cold", StringComparison.Ordinal) && !q.Name.Contains("search", StringComparison.Ordinal)).Max(q => q.Seconds);
-            cli.Console.MarkupLine($"slowest warm page (first, filtered, last): [bold]{warm:F2} s[/] (target < 1 s at 1M rows); cold first page {r.Requests[0].Seconds:F1} s");
+            var warm = r.Requests.Skip(2).Where(q => !q.Name.Contains("search", StringComparison.Ordinal)).Max(q => q.Seconds);
+            cli.Console.MarkupLine($"cold first page: [bold]{r.Requests[0].Seconds:F2} s[/] ({r.Requests[0].Total:N0} rows read by then); whole list read after {r.Requests[1].Seconds:F1} s; " +
+                $"slowest page after that (first, filtered, last): [bold]{warm:F2} s[/] (target < 1 s at 1M rows)");
             cli.Console.MarkupLine($"studio process memory: [bold]{r.ResidentBytes / 1048576.0:N0} MB[/] resident after the requests, peak {r.PeakResidentBytes / 1048576.0:N0} MB (target < 500 MB at 1M rows)");
             return DistillApp.Success;
         });

@@ -12,9 +12,10 @@ public static class TemplateStatsReader
         var builder = new TemplateStatsBuilder(nearDuplicateThreshold);
         foreach (var dataset in datasets)
         {
+            // No statistic looks at the teacher logprobs, which are most of a tool-trace row's bytes and decoding time.
             var reader = DatasetReader.Open(dataset);
-            await foreach (var sample in reader.ReadSamplesAsync(ct).ConfigureAwait(false)) builder.Add(sample, null, reader.Directory);
-            await foreach (var rejected in reader.ReadRejectsAsync(ct).ConfigureAwait(false)) builder.Add(rejected.Sample, rejected.RejectReason, reader.Directory);
+            await foreach (var sample in reader.ReadSamplesAsync(ct, withLogprobs: false).ConfigureAwait(false)) builder.Add(sample, null, reader.Directory);
+            await foreach (var rejected in reader.ReadRejectsAsync(ct, withLogprobs: false).ConfigureAwait(false)) builder.Add(rejected.Sample, rejected.RejectReason, reader.Directory);
         }
         return builder.Build(StudentScores.Find(runRoots));
     }

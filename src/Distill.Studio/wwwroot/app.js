@@ -96,7 +96,14 @@
       $('page-info').textContent = `${first}-${page.page * page.page_size + page.items.length} of ${page.total}`;
       $('prev').disabled = page.page === 0;
       $('next').disabled = (page.page + 1) * page.page_size >= page.total;
-      status('');
+      if (page.reading) {
+        // A large dataset is still being read: show what there is, say how far, and ask again until the list is whole.
+        status(`Reading the dataset: ${page.reading.read.toLocaleString()} of ${page.reading.expected.toLocaleString()} samples so far; counts and filters cover those.`);
+        clearTimeout(state.reread);
+        state.reread = setTimeout(loadList, 1000);
+      } else {
+        status('');
+      }
     } catch (e) {
       status(e.message, true);
     }
