@@ -58,19 +58,25 @@ public sealed class DatasetCatalog(IReadOnlyList<string> roots, IReadOnlyList<IT
     /// <summary>
     /// Summaries of the dataset's accepted samples, then its rejects, in manifest order: the whole list, or, when reading it takes
     /// longer than <see cref="PartialAfter"/>, the part read so far (<see cref="DatasetSummaries.Complete"/> false; the read goes
-    /// on in the background). <paramref name="complete"/> waits for the whole list. A replaced list's text file is not disposed
-    /// here (a request may still be paging through it): its handle's finalizer closes and deletes it.
+    /// on in the background). <paramref name="complete"/> waits for the whole list. A read that failed (a corrupt shard) is
+    /// reported to the request that finds it, once: the next request reads the dataset again. A replaced list's text file is not
+    /// disposed here (a request may still be paging through it): its handle's finalizer closes and deletes it.
     /// </summary>
     public async Task<DatasetSummaries> SummariesAsync(DatasetEntry dataset, CancellationToken ct = default, bool complete = false)
     {
         var stamp = File.GetLastWriteTimeUtc(System.IO.Path.Combine(dataset.Path, DatasetSchema.ManifestFile));
-        var read = _summaries.AddOrUpdate(dataset.Path,
+        var entry = _summaries.AddOrUpdate(dataset.Path,
             _ => (stamp, SummaryRead.Start(dataset, domains)),
-            (_, old) => old.Stamp == stamp && !old.Read.Done.IsFaulted ? old : (stamp, SummaryRead.Start(dataset, domains))).Read;
-        if (complete) await read.Done.WaitAsync(ct).ConfigureAwait(false);
-        else await Task.WhenAny(read.Done, Task.Delay(PartialAfter, ct)).ConfigureAwait(false);
+            (_, old) => old.Stamp == stamp ? old : (stamp, SummaryRead.Start(dataset, domains)));
+        var read = entry.Read;
+        await Task.WhenAny(read.Done, Task.Delay(complete ? Timeout.InfiniteTimeSpan : PartialAfter, ct)).ConfigureAwait(false);
         ct.ThrowIfCancellationRequested();
-        if (read.Done.IsFaulted) await read.Done.ConfigureAwait(false); // the read's error, as the caller's
+        if (read.Done.IsFaulted)
+        {
+            // Polling pages would otherwise restart a failing read every second and show its first rows as if all were well.
+            _summaries.TryRemove(KeyValuePair.Create(dataset.Path, entry));
+            await read.Done.ConfigureAwait(false); // the read's error, as the caller's
+        }
         return read.Snapshot();
     }
 

@@ -50,6 +50,25 @@ public sealed class DatasetCatalogTests : IDisposable
     }
 
     [Fact]
+    public async Task A_corrupt_shard_is_reported_by_name_once_then_the_dataset_is_read_again()
+    {
+        var dataset = await WriteAsync(200);
+        var shards = DatasetReader.Open(dataset.Path).ShardPaths;
+        var last = shards[^1];
+        var good = await File.ReadAllBytesAsync(last);
+        await File.WriteAllBytesAsync(last, good.Take(good.Length / 2).ToArray()); // cut in half, as a crash during a copy would
+        var catalog = new DatasetCatalog([_root]) { PartialAfter = TimeSpan.Zero };
+
+        var error = await Assert.ThrowsAsync<Distill.Core.Errors.DistillException>(() => catalog.SummariesAsync(dataset, complete: true));
+
+        Assert.Contains(Path.GetFileName(last), error.OneLine);
+        // Not stuck on the failed read: once the shard is mended, the next request reads the dataset again and lists all of it.
+        await File.WriteAllBytesAsync(last, good);
+        var whole = await catalog.SummariesAsync(dataset, complete: true);
+        Assert.Equal(200, whole.Rows.Count);
+    }
+
+    [Fact]
     public void A_page_of_a_list_still_being_read_says_how_far_the_read_has_come()
     {
         using var texts = SampleTexts.Create();
