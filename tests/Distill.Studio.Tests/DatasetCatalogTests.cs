@@ -69,6 +69,20 @@ public sealed class DatasetCatalogTests : IDisposable
     }
 
     [Fact]
+    public async Task A_missing_shard_is_reported_by_name()
+    {
+        var dataset = await WriteAsync(200);
+        var missing = DatasetReader.Open(dataset.Path).ShardPaths[1];
+        File.Delete(missing);
+
+        var error = await Assert.ThrowsAsync<Distill.Core.Errors.DistillException>(
+            () => new DatasetCatalog([_root]) { PartialAfter = TimeSpan.Zero }.SummariesAsync(dataset, complete: true));
+
+        Assert.Contains(Path.GetFileName(missing), error.OneLine);
+        Assert.Contains("is missing", error.OneLine);
+    }
+
+    [Fact]
     public void A_page_of_a_list_still_being_read_says_how_far_the_read_has_come()
     {
         using var texts = SampleTexts.Create();
