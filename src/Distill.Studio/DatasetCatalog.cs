@@ -69,7 +69,9 @@ public sealed class DatasetCatalog(IReadOnlyList<string> roots, IReadOnlyList<IT
             _ => (stamp, SummaryRead.Start(dataset, domains)),
             (_, old) => old.Stamp == stamp ? old : (stamp, SummaryRead.Start(dataset, domains)));
         var read = entry.Read;
-        await Task.WhenAny(read.Done, Task.Delay(complete ? Timeout.InfiniteTimeSpan : PartialAfter, ct)).ConfigureAwait(false);
+        // A partial answer holds at least one page, so the first page of a large dataset is never an empty list.
+        var partial = complete ? Task.Delay(Timeout.InfiniteTimeSpan, ct) : Task.WhenAll(Task.Delay(PartialAfter, ct), read.FirstPage);
+        await Task.WhenAny(read.Done, partial).ConfigureAwait(false);
         ct.ThrowIfCancellationRequested();
         if (read.Done.IsFaulted)
         {
@@ -116,6 +118,11 @@ public sealed class DatasetCatalog(IReadOnlyList<string> roots, IReadOnlyList<IT
         /// <summary>Completes when every shard has been read (faulted with the read's error).</summary>
         public Task Done { get; private set; } = Task.CompletedTask;
 
+        private readonly TaskCompletionSource _firstPage = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completes once a full page of the list (<see cref="SampleFilter.DefaultPageSize"/> rows) has been read.</summary>
+        public Task FirstPage => _firstPage.Task;
+
         public static SummaryRead Start(DatasetEntry dataset, IReadOnlyList<ITaskDomain>? domains)
         {
             var read = new SummaryRead { _expected = dataset.Accepted + dataset.Rejected };
@@ -160,7 +167,13 @@ public sealed class DatasetCatalog(IReadOnlyList<string> roots, IReadOnlyList<IT
 
         private void Add(SampleSummary row)
         {
-            lock (_lock) _rows.Add(row);
+            int count;
+            lock (_lock)
+            {
+                _rows.Add(row);
+                count = _rows.Count;
+            }
+            if (count == SampleFilter.DefaultPageSize) _firstPage.TrySetResult();
         }
     }
 }

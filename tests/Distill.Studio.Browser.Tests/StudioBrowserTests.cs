@@ -193,8 +193,9 @@ public sealed class StudioBrowserTests(StudioFixture fx) : IClassFixture<StudioF
         var root = Directory.CreateTempSubdirectory("distill-studio-partial-").FullName;
         try
         {
-            await using (var writer = await DatasetWriter.OpenAsync(Path.Combine(root, "big"), new DatasetWriterOptions { ShardRows = 25 }))
-                foreach (var sample in Distill.Data.Synthetic.SyntheticSamples.ToolTraces(800, seed: 5))
+            // 100 shards: the first answer comes once a page (50 rows) is read, with most of the dataset still to read.
+            await using (var writer = await DatasetWriter.OpenAsync(Path.Combine(root, "big"), new DatasetWriterOptions { ShardRows = 20 }))
+                foreach (var sample in Distill.Data.Synthetic.SyntheticSamples.ToolTraces(2000, seed: 5))
                     await writer.AppendAsync(sample);
             await using var app = Distill.Studio.StudioServer.Build(new StudioOptions { DataRoots = [root], Port = 0, PartialAfter = TimeSpan.Zero });
             await app.StartAsync();
@@ -211,10 +212,10 @@ public sealed class StudioBrowserTests(StudioFixture fx) : IClassFixture<StudioF
 
             await page.GotoAsync(address);
 
-            await Expect(page.Locator("#page-info")).ToHaveTextAsync("1-50 of 800", new() { Timeout = 60_000 });
+            await Expect(page.Locator("#page-info")).ToHaveTextAsync("1-50 of 2000", new() { Timeout = 60_000 });
             await Expect(page.Locator("#status")).ToHaveTextAsync("");
             lock (statuses)
-                Assert.Contains(statuses, t => t.StartsWith("Reading the dataset: ", StringComparison.Ordinal) && t.EndsWith("of 800 samples so far; counts and filters cover those.", StringComparison.Ordinal));
+                Assert.Contains(statuses, t => t.StartsWith("Reading the dataset: ", StringComparison.Ordinal) && t.EndsWith("of 2,000 samples so far; counts and filters cover those.", StringComparison.Ordinal));
         }
         finally
         {
