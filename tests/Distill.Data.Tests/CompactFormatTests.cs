@@ -40,16 +40,20 @@ public class CompactFormatTests
         new() { Id = "d", Kind = SampleKinds.Dialogue, Messages = [], CreatedAt = new DateTimeOffset(2026, 12, 3, 1, 2, 5, TimeSpan.Zero) },
     ];
 
+    /// <summary>The mixed samples in row groups of 2, and the first one again as a reject (id "r", reason "verifier_failed").</summary>
+    private static async Task WriteMixedAsync(string folder, List<Sample> input)
+    {
+        await using var writer = await DatasetWriter.OpenAsync(folder, new DatasetWriterOptions { RowGroupRows = 2 });
+        foreach (var s in input) await writer.AppendAsync(s);
+        await writer.RejectAsync(new RejectedSample(input[0] with { Id = "r" }, "verifier_failed"));
+    }
+
     [Fact]
     public async Task A_read_without_logprobs_returns_the_same_samples_with_no_logprobs_on_any_message()
     {
         using var tmp = new TempDir();
         var input = Mixed();
-        await using (var writer = await DatasetWriter.OpenAsync(tmp.Path, new DatasetWriterOptions { RowGroupRows = 2 }))
-        {
-            foreach (var s in input) await writer.AppendAsync(s);
-            await writer.RejectAsync(new RejectedSample(input[0] with { Id = "r" }, "verifier_failed"));
-        }
+        await WriteMixedAsync(tmp.Path, input);
         var reader = DatasetReader.Open(tmp.Path);
         static Sample WithoutLogprobs(Sample s) => s with { Messages = s.Messages.Select(m => m with { Logprobs = [] }).ToArray() };
 
@@ -68,11 +72,7 @@ public class CompactFormatTests
     {
         using var tmp = new TempDir();
         var input = Mixed();
-        await using (var writer = await DatasetWriter.OpenAsync(tmp.Path, new DatasetWriterOptions { RowGroupRows = 2 }))
-        {
-            foreach (var s in input) await writer.AppendAsync(s);
-            await writer.RejectAsync(new RejectedSample(input[0] with { Id = "r" }, "verifier_failed"));
-        }
+        await WriteMixedAsync(tmp.Path, input);
 
         var reader = DatasetReader.Open(tmp.Path);
         Samples.Equal(input, await reader.ReadSamplesAsync().ToListAsync());
