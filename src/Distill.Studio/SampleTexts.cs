@@ -8,7 +8,8 @@ namespace Distill.Studio;
 
 /// <summary>
 /// The text of a dataset's samples as the sample list needs it: each row's preview (its first user turn, shortened) and its
-/// lower-cased search text, kept in a temporary file (deleted when this is disposed or the process ends) rather than in memory.
+/// lower-cased search text, kept in a temporary file (gone when this is disposed or the process ends, however it ends) rather than
+/// in memory.
 /// Why: a tool-trace row carries one to a few kilobytes of text, so a million rows held as .NET strings took gigabytes, where
 /// the list itself needs only a page of previews at a time and a search reads the file once, front to back.
 /// </summary>
@@ -27,7 +28,14 @@ public sealed class SampleTexts : IDisposable
     public static SampleTexts Create(string? directory = null)
     {
         var path = Path.Combine(directory ?? Path.GetTempPath(), $"distill-studio-{Guid.NewGuid():N}.text");
-        return new SampleTexts(File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, FileOptions.DeleteOnClose));
+        if (OperatingSystem.IsWindows())
+            return new SampleTexts(File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, FileOptions.DeleteOnClose));
+        // Unlinked at once, read and written through the open handle: a studio killed with kill -9 leaves no file behind (with
+        // DeleteOnClose, .NET on Unix deletes the file only when the handle is closed, so a killed process would leave ~1 GB per
+        // million rows in the temp folder).
+        var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+        File.Delete(path);
+        return new SampleTexts(handle);
     }
 
     /// <summary>Rows stored.</summary>
