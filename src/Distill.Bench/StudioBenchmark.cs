@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Distill.Core.Samples;
 using Distill.Data;
 using Distill.Data.Synthetic;
@@ -14,7 +13,7 @@ namespace Distill.Bench;
 /// first page takes cold (the studio starts reading the dataset and answers with what it has read) and until the whole list is
 /// read, then warm, filtered pages, a page at the end, a full-text search, and the studio process's memory.
 /// </summary>
-public static class StudioBenchmark
+public static partial class StudioBenchmark
 {
     /// <param name="Seconds">Wall time of the request, as the browser sees it.</param>
     /// <param name="Total">Samples that matched (the page's <c>total</c>).</param>
@@ -29,8 +28,8 @@ public static class StudioBenchmark
     /// <summary>Every 50th row is written as a reject, so the rejects filter has something to find.</summary>
     public const int RejectEvery = 50;
 
-    /// <param name="studio">The command line of `distill studio` for a data folder and port (the CLI supplies its own path).</param>
-    public static async Task<Result> RunAsync(string folder, int rows, Func<string, int, ProcessStartInfo> studio, Action<string>? progress = null,
+    /// <param name="studio">The command line of `distill studio --port 0` for a data folder (the CLI supplies its own path).</param>
+    public static async Task<Result> RunAsync(string folder, int rows, Func<string, ProcessStartInfo> studio, Action<string>? progress = null,
         CancellationToken ct = default)
     {
         var dataset = Path.Combine(folder, "dataset");
@@ -38,16 +37,23 @@ public static class StudioBenchmark
         var manifest = DatasetManifest.Load(dataset);
         var bytes = Directory.EnumerateFiles(dataset, "*.parquet", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
 
-        var port = FreePort();
-        using var process = Process.Start(studio(dataset, port)) ?? throw new InvalidOperationException("could not start `distill studio`");
-        process.OutputDataReceived += (_, _) => { };
+        // The studio picks its own free port (--port 0) and prints "Studio at http://...": the address is read from that line.
+        var address = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var process = Process.Start(studio(dataset)) ?? throw new InvalidOperationException("could not start `distill studio`");
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line && StudioAddress().Match(line) is { Success: true } m) address.TrySetResult(new Uri(m.Groups[1].Value));
+        };
         process.ErrorDataReceived += (_, _) => { };
+        process.Exited += (_, _) => address.TrySetException(new InvalidOperationException($"`distill studio` exited with {process.ExitCode} before it was listening"));
+        process.EnableRaisingEvents = true;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         try
         {
-            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromMinutes(30) };
-            var key = await WaitForStudioAsync(http, process, ct).ConfigureAwait(false);
+            using var http = new HttpClient { BaseAddress = await address.Task.WaitAsync(TimeSpan.FromMinutes(2), ct).ConfigureAwait(false), Timeout = TimeSpan.FromMinutes(30) };
+            using var datasets = JsonDocument.Parse(await http.GetStringAsync("api/datasets", ct).ConfigureAwait(false));
+            var key = datasets.RootElement[0].GetProperty("key").GetString()!;
             progress?.Invoke("studio started; timing requests");
             var lastPage = (rows - rows / RejectEvery - 1) / 50;
             var requests = new List<Request>();
@@ -137,24 +143,6 @@ public static class StudioBenchmark
         return watch.Elapsed.TotalSeconds;
     }
 
-    private static async Task<string> WaitForStudioAsync(HttpClient http, Process process, CancellationToken ct)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            if (process.HasExited) throw new InvalidOperationException($"`distill studio` exited with {process.ExitCode} before answering");
-            try
-            {
-                using var datasets = JsonDocument.Parse(await http.GetStringAsync("api/datasets", ct).ConfigureAwait(false));
-                return datasets.RootElement[0].GetProperty("key").GetString()!;
-            }
-            catch (HttpRequestException) when (deadline.Elapsed < TimeSpan.FromMinutes(2))
-            {
-                await Task.Delay(100, ct).ConfigureAwait(false);
-            }
-        }
-    }
-
     /// <summary>VmRSS and VmHWM of a process, from /proc (Linux); the working set elsewhere.</summary>
     private static (long Resident, long Peak) Memory(int pid)
     {
@@ -169,10 +157,6 @@ public static class StudioBenchmark
         return (Field("VmRSS"), Field("VmHWM"));
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    [GeneratedRegex(@"Studio at (http://\S+/)")]
+    private static partial Regex StudioAddress();
 }

@@ -60,7 +60,7 @@ public sealed class DatasetCatalog(IReadOnlyList<string> roots, IReadOnlyList<IT
     /// longer than <see cref="PartialAfter"/>, the part read so far (<see cref="DatasetSummaries.Complete"/> false; the read goes
     /// on in the background). <paramref name="complete"/> waits for the whole list. A read that failed (a corrupt shard) is
     /// reported to the request that finds it, once: the next request reads the dataset again. A replaced list's text file is not
-    /// disposed here (a request may still be paging through it): its handle's finalizer closes and deletes it.
+    /// disposed here (a request may still be paging through it): its handle's finalizer closes it.
     /// </summary>
     public async Task<DatasetSummaries> SummariesAsync(DatasetEntry dataset, CancellationToken ct = default, bool complete = false)
     {

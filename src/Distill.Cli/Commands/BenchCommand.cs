@@ -67,7 +67,7 @@ public static class BenchCommand
             var count = parse.GetValue(rows);
             StudioBenchmark.Result? result = null;
             await cli.Console.Status().StartAsync($"Preparing {count:N0} rows...", async status =>
-                result = await StudioBenchmark.RunAsync(parse.GetValue(folder)!, count, (data, port) => StudioProcess(parse.GetValue(studioDll), data, port),
+                result = await StudioBenchmark.RunAsync(parse.GetValue(folder)!, count, data => StudioProcess(parse.GetValue(studioDll), data),
                     line => status.Status(Markup.Escape(line)), cancellationToken));
             var r = result!;
             var table = new Table().RoundedBorder().AddColumn("request").AddColumn(new TableColumn("seconds").RightAligned()).AddColumn(new TableColumn("matched").RightAligned());
@@ -84,10 +84,10 @@ public static class BenchCommand
     }
 
     /// <summary>
-    /// `distill studio --data DIR --port P`: this very CLI (through `dotnet` when that is how it was started), or the given
+    /// `distill studio --data DIR --port 0`: this very CLI (through `dotnet` when that is how it was started), or the given
     /// distill.dll of another build.
     /// </summary>
-    private static System.Diagnostics.ProcessStartInfo StudioProcess(string? otherDll, string data, int port)
+    private static System.Diagnostics.ProcessStartInfo StudioProcess(string? otherDll, string data)
     {
         var self = Environment.ProcessPath ?? "dotnet";
         var dotnet = Path.GetFileNameWithoutExtension(self) == "dotnet";
@@ -95,7 +95,7 @@ public static class BenchCommand
             { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         if (otherDll is not null) start.ArgumentList.Add(Path.GetFullPath(otherDll));
         else if (dotnet) start.ArgumentList.Add(typeof(BenchCommand).Assembly.Location);
-        foreach (var a in new[] { "studio", "--data", data, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture) }) start.ArgumentList.Add(a);
+        foreach (var a in new[] { "studio", "--data", data, "--port", "0" }) start.ArgumentList.Add(a);
         return start;
     }
 
