@@ -125,6 +125,60 @@ public sealed class LlamaEngineTests(TinyModelServer server) : IClassFixture<Tin
     }
 
     [Fact]
+    public async Task Greedy_requests_with_different_seeds_share_batches()
+    {
+        // Distill's recipes send a seed with every request; under greedy decoding it changes nothing, so it must not keep
+        // requests apart (it did: each request decoded alone).
+        using var http = new HttpClient { BaseAddress = server.BaseAddress };
+        var before = server.Engine.BatchSizes.Count;
+
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Post(http, $$"""{"model": "tiny", "max_tokens": 16, "temperature": 0, "seed": {{100 + i}}, "messages": [{"role": "user", "content": "Where is order A1000{{i}}?"}]}""")));
+
+        List<int> batches;
+        lock (server.Engine.BatchSizes)
+        {
+            batches = server.Engine.BatchSizes.Skip(before).ToList();
+        }
+        Assert.Equal(8, batches.Sum());
+        Assert.True(batches.Count < 8, $"8 requests took {batches.Count} batches: [{string.Join(", ", batches)}]");
+    }
+
+    [Fact]
+    public async Task A_seeded_sampled_request_gets_the_same_tokens_in_a_shared_batch_as_alone()
+    {
+        using var http = new HttpClient { BaseAddress = server.BaseAddress };
+        static string Body(int seed, int n) =>
+            $$"""{"model": "tiny", "n": {{n}}, "max_tokens": 10, "temperature": 1.0, "seed": {{seed}}, "messages": [{"role": "user", "content": "Where is my order?"}]}""";
+        var seeds = new[] { 7, 8, 9, 7 };
+        var alone = new List<string>();
+        foreach (var seed in seeds)
+        {
+            alone.Add(await Post(http, Body(seed, n: seed == 8 ? 2 : 1)));
+        }
+        var before = server.Engine.BatchSizes.Count;
+
+        var together = await Task.WhenAll(seeds.Select(seed => Post(http, Body(seed, n: seed == 8 ? 2 : 1))));
+
+        List<int> batches;
+        lock (server.Engine.BatchSizes)
+        {
+            batches = server.Engine.BatchSizes.Skip(before).ToList();
+        }
+        Assert.Equal(alone, together);
+        Assert.Equal(alone[0], alone[3]);
+        Assert.NotEqual(alone[0], alone[2]);
+        Assert.True(batches.Count < seeds.Length, $"{seeds.Length} requests took {batches.Count} batches: [{string.Join(", ", batches)}]");
+    }
+
+    /// <summary>The choices' texts of one completion, joined.</summary>
+    private static async Task<string> Post(HttpClient http, string body)
+    {
+        var response = await http.PostAsync("/v1/chat/completions", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        var root = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        return string.Join(" | ", root.GetProperty("choices").EnumerateArray().Select(c => c.GetProperty("message").GetProperty("content").ToString()));
+    }
+
+    [Fact]
     public async Task N_choices_come_back_distinctly_indexed()
     {
         using var http = new HttpClient { BaseAddress = server.BaseAddress };

@@ -14,10 +14,27 @@ public static class TokenSampler
     {
         using var scope = NewDisposeScope();
         if (options.Greedy) return logits.argmax(-1).MoveToOuterDisposeScope();
+        return multinomial(Probabilities(logits, options), 1, false, generator).squeeze(1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// As <see cref="Choose(Tensor, GenerationOptions, Generator?)"/>, with each group of rows drawing from its own generator
+    /// (null = the global RNG): a group's draws are the ones its rows would get alone with that generator.
+    /// </summary>
+    /// <param name="groups">Consecutive row ranges covering the batch, each with its generator.</param>
+    public static Tensor Choose(Tensor logits, GenerationOptions options, IReadOnlyList<(int FirstRow, int Rows, Generator? Generator)> groups)
+    {
+        using var scope = NewDisposeScope();
+        if (options.Greedy) return logits.argmax(-1).MoveToOuterDisposeScope();
+        var probs = Probabilities(logits, options);
+        var chosen = groups.Select(g => multinomial(probs.narrow(0, g.FirstRow, g.Rows), 1, false, g.Generator)).ToArray();
+        return (chosen.Length == 1 ? chosen[0] : cat(chosen, 0)).squeeze(1).MoveToOuterDisposeScope();
+    }
+
+    private static Tensor Probabilities(Tensor logits, GenerationOptions options)
+    {
         using var temperature = options.Temperature.ToScalar(); // explicit and kept alive past the call (see Scalars)
-        var filtered = Filter(logits.div(temperature), options.TopK, options.TopP);
-        var probs = filtered.softmax(-1);
-        return multinomial(probs, 1, false, generator).squeeze(1).MoveToOuterDisposeScope();
+        return Filter(logits.div(temperature), options.TopK, options.TopP).softmax(-1);
     }
 
     /// <summary>Sets logits outside the top-k and outside the top-p nucleus to -inf. The most likely token always survives.</summary>

@@ -29,6 +29,30 @@ public sealed class KvCache : IDisposable
     /// <summary>Tokens cached so far (including left padding).</summary>
     public long Length => _lengths[0];
 
+    /// <summary>Decoder layers the cache holds keys and values for.</summary>
+    public int Layers => _keys.Length;
+
+    /// <summary>The keys and values cached for one layer so far ([B, kvHeads, Length, headDim] views of the cache's buffers).</summary>
+    public (Tensor Keys, Tensor Values) Filled(int layer)
+    {
+        var length = _lengths[layer];
+        if (_keys[layer] is not { } keys || _values[layer] is not { } values) throw new InvalidOperationException($"layer {layer} holds nothing yet");
+        return (keys.narrow(2, 0, length), values.narrow(2, 0, length));
+    }
+
+    /// <summary>
+    /// A cache holding the given keys and values per layer (copied into buffers of <paramref name="capacity"/> tokens, so the
+    /// steps after it write in place): how a continuous batch is rebuilt when rows leave or join it.
+    /// </summary>
+    /// <param name="layers">[B, kvHeads, T, headDim] keys and values per layer, T the same for all.</param>
+    public static KvCache From(IReadOnlyList<(Tensor Keys, Tensor Values)> layers, long capacity)
+    {
+        var length = layers[0].Keys.size(2);
+        var cache = new KvCache(layers.Count, Math.Max(capacity, length));
+        for (var i = 0; i < layers.Count; i++) cache.Append(i, layers[i].Keys, layers[i].Values);
+        return cache;
+    }
+
     /// <summary>Appends this step's keys/values for one layer and returns the full keys/values to attend to.</summary>
     public (Tensor Keys, Tensor Values) Append(int layer, Tensor keys, Tensor values)
     {

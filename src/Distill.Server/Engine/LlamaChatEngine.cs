@@ -4,16 +4,18 @@ using Distill.Core.Samples;
 using Distill.Models.Chat;
 using Distill.Models.Generation;
 using Distill.Models.Llama;
+using Distill.Models.Performance;
 using Distill.Models.Tokenization;
 using Distill.Server.Constraints;
 
 namespace Distill.Server.Engine;
 
 /// <summary>
-/// Serves a TorchSharp Llama-family model. Requests go into a queue; a scheduler loop takes everything waiting
-/// (up to the batch size, in rows: a request with n = 4 is four rows), groups requests whose sampling settings
-/// match, and decodes each group as one batch with the KV cache. So concurrent clients share forward passes instead
-/// of waiting for each other. There is one loop per replica of the model, all reading the one queue, and each replica is
+/// Serves a TorchSharp Llama-family model. Requests go into a queue; a scheduler loop decodes them in a continuous batch
+/// (<see cref="ContinuousDecoder"/>, up to the batch size in rows: a request with n = 4 is four rows): a request joins as soon
+/// as rows are free and is answered as soon as its rows finish, so concurrent clients share forward passes without waiting
+/// for the longest reply. Requests batch when their temperature, top_p and logprobs settings match; each keeps its own seed.
+/// There is one loop per replica of the model, all reading the one queue, and each replica is
 /// only ever used by its own loop: on CPU a decode step runs on one thread (<see cref="Distill.Models.Performance.DecodeThreads"/>),
 /// so a second replica puts the second core to work on another batch (a small model's weights are cheap to hold twice).
 /// <para>tool_choice "required" or a named function is enforced by constrained decoding: each such row gets a
@@ -71,7 +73,7 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
     /// <summary>Model replicas decoding in parallel (one scheduler loop each).</summary>
     public int DecodeWorkers => _replicas.Count;
 
-    /// <summary>Batches decoded so far and the rows in each: lets tests and benchmarks see that requests were batched.</summary>
+    /// <summary>Continuous batches decoded so far and the rows each took in: lets tests and benchmarks see that requests were batched.</summary>
     public List<int> BatchSizes { get; } = [];
 
     public int CountPromptTokens(EngineRequest request) => PromptIds(request).Length;
@@ -181,93 +183,124 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
         return grammar;
     }
 
+    /// <summary>
+    /// One replica's loop: a continuous batch (<see cref="ContinuousDecoder"/>) that queued jobs join whenever rows are free and
+    /// leave as soon as they finish. A job that samples differently (another temperature, top_p or logprobs setting) closes the
+    /// batch to newcomers, so it waits only for the batch to drain, and then starts the next one.
+    /// </summary>
     private async Task RunSchedulerAsync(LlamaForCausalLM replica)
     {
         var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync())
+        using var prefixes = new PrefixCache();
+        Job? waiting = null;
+        while (waiting is not null || await reader.WaitToReadAsync())
         {
-            var waiting = new List<Job>();
-            var rows = 0;
-            while (rows < _maxBatchRows && reader.TryRead(out var job))
+            if (waiting is null && !reader.TryRead(out waiting)) continue;
+            if (waiting.Done.Task.IsCompleted)
             {
-                waiting.Add(job);
-                rows += job.Request.N;
+                waiting = null; // cancelled while queued
+                continue;
             }
-            foreach (var group in waiting.GroupBy(j => j.SamplingKey))
+            var first = waiting.Request;
+            var key = waiting.SamplingKey;
+            var admitted = new List<Job>();
+            var closed = false;
+            int batch;
+            lock (BatchSizes)
             {
-                var live = group.Where(j => !j.Done.Task.IsCompleted).ToList();
-                if (live.Count == 0)
+                batch = BatchSizes.Count;
+                BatchSizes.Add(0);
+            }
+            IReadOnlyList<DecodeGroup> Admit(int freeRows)
+            {
+                var groups = new List<DecodeGroup>();
+                var empty = freeRows >= _maxBatchRows;
+                while (!closed && (waiting is not null || reader.TryRead(out waiting)))
                 {
-                    continue;
-                }
-                try
-                {
-                    Decode(replica, live);
-                }
-                catch (Exception e)
-                {
-                    foreach (var job in live)
+                    var job = waiting;
+                    if (job.Done.Task.IsCompleted)
                     {
-                        job.Fail(e);
+                        waiting = null;
+                        continue;
                     }
+                    if (job.SamplingKey != key)
+                    {
+                        closed = true;
+                        break;
+                    }
+                    // A job wider than the batch decodes alone; otherwise it waits for enough rows to free up.
+                    if (job.Request.N > freeRows && !(empty && groups.Count == 0)) break;
+                    waiting = null;
+                    freeRows -= job.Request.N;
+                    admitted.Add(job);
+                    groups.Add(Group(job));
+                    lock (BatchSizes)
+                    {
+                        BatchSizes[batch] += job.Request.N;
+                    }
+                }
+                return groups;
+            }
+
+            var options = new GenerationOptions
+            {
+                Temperature = first.Temperature,
+                TopP = first.TopP,
+                StopTokenIds = _stopTokenIds,
+                TopLogprobs = first.Logprobs ? first.TopLogprobs : 0,
+                PadTokenId = _tokenizer.PadId ?? _stopTokenIds.FirstOrDefault(),
+            };
+            try
+            {
+                // With a copy of the model per core, each loop keeps to one thread (see DecodeThreads); Run is synchronous,
+                // so the setting stays on this OS thread for the whole batch.
+                using (_replicas.Count > 1 ? DecodeThreads.OneThreadThroughout() : default)
+                    ContinuousDecoder.Run(replica, options, _maxBatchRows, Admit, prefixes: prefixes);
+            }
+            catch (Exception e)
+            {
+                foreach (var job in admitted)
+                {
+                    job.Fail(e); // jobs already answered keep their answers
                 }
             }
         }
     }
 
-    private void Decode(LlamaForCausalLM replica, List<Job> jobs)
+    /// <summary>A job's rows for the decoder (n copies of its prompt), each with its constraint, streaming to the job's choices.</summary>
+    private DecodeGroup Group(Job job)
     {
-        var rows = jobs.SelectMany(job => Enumerable.Range(0, job.Request.N).Select(choice => (Job: job, Choice: choice))).ToList();
-        var first = jobs[0].Request;
-        var options = new GenerationOptions
-        {
-            MaxNewTokens = jobs.Max(j => j.MaxTokens),
-            Temperature = first.Temperature,
-            TopP = first.TopP,
-            Seed = first.Seed is { } seed ? unchecked((ulong)seed) : null,
-            StopTokenIds = _stopTokenIds,
-            TopLogprobs = first.Logprobs ? first.TopLogprobs : 0,
-            PadTokenId = _tokenizer.PadId ?? _stopTokenIds.FirstOrDefault(),
-        };
-        var states = rows.Select(r => new ChoiceState(r.Job, r.Choice)).ToArray();
-        lock (BatchSizes)
-        {
-            BatchSizes.Add(rows.Count);
-        }
+        var states = Enumerable.Range(0, job.Request.N).Select(choice => new ChoiceState(job, choice)).ToArray();
+        var constraints = job.Grammar is null && job.GuideGrammar is null
+            ? null
+            : states.Select(_ => job switch
+            {
+                { Grammar: { } grammar } => new ToolCallConstraint(grammar, _vocabulary.Value, _endOfTurnIds, job.MaxTokens, job.Prefill),
+                { GuideGrammar: { } guide } => (ITokenConstraint?)new GuidedToolCallConstraint(guide, _vocabulary.Value, _endOfTurnIds, job.MaxTokens),
+                _ => null,
+            }).ToList();
+        var prompt = job.Prompt.Select(t => (long)t).ToList();
+        return new DecodeGroup(states.Select(_ => (IReadOnlyList<long>)prompt).ToList(), job.MaxTokens,
+            job.Request.Seed is { } seed ? unchecked((ulong)seed) : null, constraints,
+            onToken: (row, token) => OnToken(states[row], token),
+            onDone: results => Complete(job, states, results));
+    }
 
-        var constraints = rows.Any(r => r.Job.Grammar is not null || r.Job.GuideGrammar is not null)
-            ? rows.Select(r => r.Job switch
-            {
-                { Grammar: { } grammar } => new ToolCallConstraint(grammar, _vocabulary.Value, _endOfTurnIds, r.Job.MaxTokens, r.Job.Prefill),
-                { GuideGrammar: { } guide } => new GuidedToolCallConstraint(guide, _vocabulary.Value, _endOfTurnIds, r.Job.MaxTokens),
-                _ => (ITokenConstraint?)null,
-            }).ToList()
-            : null;
-        var results = LlamaGenerator.Generate(replica, rows.Select(r => (IReadOnlyList<long>)r.Job.Prompt.Select(t => (long)t).ToList()).ToList(),
-            options, (row, token) => OnToken(states[row], token), constraints: constraints);
-
-        foreach (var job in jobs)
+    /// <summary>Answers a job whose rows have all finished (and ends its stream).</summary>
+    private void Complete(Job job, ChoiceState[] states, IReadOnlyList<GenerationResult> results)
+    {
+        var choices = states.Select((state, i) => Finish(state, results[i])).ToList();
+        var usage = new EngineUsage(job.Prompt.Length, states.Sum(s => s.Kept.Count));
+        if (job.Stream is { } stream)
         {
-            var choices = new List<EngineChoice>();
-            for (var i = 0; i < rows.Count; i++)
+            for (var c = 0; c < choices.Count; c++)
             {
-                if (rows[i].Job == job)
-                {
-                    choices.Add(Finish(states[i], results[i]));
-                }
+                var last = c == choices.Count - 1;
+                stream.TryWrite(new EngineDelta(c, ToolCalls: choices[c].ToolCalls, FinishReason: choices[c].FinishReason, Usage: last ? usage : null));
             }
-            var usage = new EngineUsage(job.Prompt.Length, states.Where(s => s.Job == job).Sum(s => s.Kept.Count));
-            if (job.Stream is { } stream)
-            {
-                for (var c = 0; c < choices.Count; c++)
-                {
-                    var last = c == choices.Count - 1;
-                    stream.TryWrite(new EngineDelta(c, ToolCalls: choices[c].ToolCalls, FinishReason: choices[c].FinishReason, Usage: last ? usage : null));
-                }
-                stream.TryComplete();
-            }
-            job.Done.TrySetResult(new EngineResult(choices, usage));
+            stream.TryComplete();
         }
+        job.Done.TrySetResult(new EngineResult(choices, usage));
     }
 
     private void OnToken(ChoiceState state, GeneratedToken token)
@@ -360,9 +393,13 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
     {
         public TaskCompletionSource<EngineResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        /// <summary>Requests batch together only when they sample the same way (the generator takes one setting per batch).</summary>
-        public (double, double, long?, bool, int) SamplingKey =>
-            (Request.Temperature, Request.TopP, Request.Seed, Request.Logprobs, Request.Logprobs ? Request.TopLogprobs : 0);
+        /// <summary>
+        /// Requests batch together only when they sample the same way (the generator takes one temperature and top_p per batch).
+        /// The seed is not part of it: each request draws from its own generator. Greedy requests all batch together (top_p
+        /// does not change an argmax).
+        /// </summary>
+        public (double, double, bool, int) SamplingKey =>
+            (Math.Max(0, Request.Temperature), Request.Temperature <= 0 ? 1 : Request.TopP, Request.Logprobs, Request.Logprobs ? Request.TopLogprobs : 0);
 
         public void Fail(Exception e)
         {
