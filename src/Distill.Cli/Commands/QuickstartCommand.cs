@@ -140,15 +140,34 @@ public static class QuickstartCommand
                 string.Create(CultureInfo.InvariantCulture, $"train the teacher longer: run quickstart with --retrain-teacher --teacher-steps {plan.TeacherSteps * 2}"));
         }
 
-        Stage(console, 4, $"students of one size ({plan.StudentPreset}): (a) baseline on the {plan.Labelled} labelled demonstrations, no teacher");
-        await Timed("4a baseline", () => TrainAsync(cli, plan, "student-baseline", QuickstartTrainConfigs.Student(plan, "student-baseline", plan.LabelledDemonstrations,
-            QuickstartTrainConfigs.Sft, plan.Baseline, verifiedOnly: false, options.Device), ct));
-        Stage(console, 4, "(b) sequence-level KD: cross-entropy on the teacher's verified traces");
-        await Timed("4b sequence KD", () => TrainAsync(cli, plan, "student-seq-kd", QuickstartTrainConfigs.Student(plan, "student-seq-kd", plan.TeacherTraces,
-            QuickstartTrainConfigs.Sft, plan.SequenceKd, plan.VerifiedTracesOnly, options.Device), ct));
-        Stage(console, 4, "(c) sequence + logit KD: alpha * KL(teacher top-20 || student) + (1 - alpha) * CE on the verified traces");
-        await Timed("4c sequence + logit KD", () => TrainAsync(cli, plan, "student-kd", QuickstartTrainConfigs.Student(plan, "student-kd", plan.TeacherTraces,
-            QuickstartTrainConfigs.TopKKd, plan.LogitKd, plan.VerifiedTracesOnly, options.Device), ct));
+        var baselineConfig = QuickstartTrainConfigs.Student(plan, "student-baseline", plan.LabelledDemonstrations,
+            QuickstartTrainConfigs.Sft, plan.Baseline, verifiedOnly: false, options.Device);
+        var sequenceKdConfig = QuickstartTrainConfigs.Student(plan, "student-seq-kd", plan.TeacherTraces,
+            QuickstartTrainConfigs.Sft, plan.SequenceKd, plan.VerifiedTracesOnly, options.Device);
+        var logitKdConfig = QuickstartTrainConfigs.Student(plan, "student-kd", plan.TeacherTraces,
+            QuickstartTrainConfigs.TopKKd, plan.LogitKd, plan.VerifiedTracesOnly, options.Device);
+        if (DeviceSelection.Resolve(options.Device).type == TorchSharp.DeviceType.CPU)
+        {
+            // On a CPU the three students train side by side, one process each with a share of the cores (SideBySideTraining).
+            Stage(console, 4, $"students of one size ({plan.StudentPreset}), side by side: (a) baseline on the {plan.Labelled} labelled " +
+                "demonstrations, no teacher; (b) sequence-level KD: cross-entropy on the teacher's verified traces; (c) sequence + logit KD: " +
+                "alpha * KL(teacher top-20 || student) + (1 - alpha) * CE on the verified traces");
+            await Timed("4a-c students, side by side", () => SideBySideTraining.RunAsync(cli,
+            [
+                ("student-baseline", WriteConfig(Path.Combine(plan.Configs, "student-baseline.json"), baselineConfig), baselineConfig.Steps),
+                ("student-seq-kd", WriteConfig(Path.Combine(plan.Configs, "student-seq-kd.json"), sequenceKdConfig), sequenceKdConfig.Steps),
+                ("student-kd", WriteConfig(Path.Combine(plan.Configs, "student-kd.json"), logitKdConfig), logitKdConfig.Steps),
+            ], Path.Combine(plan.Out, "logs"), ct));
+        }
+        else
+        {
+            Stage(console, 4, $"students of one size ({plan.StudentPreset}): (a) baseline on the {plan.Labelled} labelled demonstrations, no teacher");
+            await Timed("4a baseline", () => TrainAsync(cli, plan, "student-baseline", baselineConfig, ct));
+            Stage(console, 4, "(b) sequence-level KD: cross-entropy on the teacher's verified traces");
+            await Timed("4b sequence KD", () => TrainAsync(cli, plan, "student-seq-kd", sequenceKdConfig, ct));
+            Stage(console, 4, "(c) sequence + logit KD: alpha * KL(teacher top-20 || student) + (1 - alpha) * CE on the verified traces");
+            await Timed("4c sequence + logit KD", () => TrainAsync(cli, plan, "student-kd", logitKdConfig, ct));
+        }
 
         // The labelled demonstrations of every tier ride along as replay: on tier demonstrations alone the adapter forgot the
         // other tiers (world:dev: T0 60 -> 29 %, T1 89 -> 71 %); with them it kept or improved them (69 %, 94 %) and still
