@@ -10,8 +10,8 @@ namespace Distill.Models.Generation;
 /// <summary>
 /// Continuous batching (as vLLM and TGI schedule decoding, without paged memory): one batch decoded step by step with a KV
 /// cache, which a request leaves as soon as all its rows have finished and which waiting requests join whenever rows are free.
-/// In a static batch every request waits for the longest one and the rows of finished requests decode padding; on the
-/// quickstart's tool traces (replies of 10 to 80 tokens) that left about half of every step unused.
+/// In a static batch every request waits for the longest one and the rows of finished requests decode padding; the quickstart's
+/// tool-trace replies run from about 10 to 80 tokens, so a batch of 8 waits for a long one nearly every time.
 /// <para>Rows are left-padded to the batch's width and carry their own positions, so a row generates what it would alone.
 /// When rows leave or join, the cache is rebuilt: the rows that stay, cut to the longest of them, above the newcomers' prefilled
 /// keys and values, all right-aligned, in buffers sized for the longest remaining budget (so the steps after it write in place).
