@@ -7,21 +7,13 @@ namespace Distill.Models.Generation;
 /// <summary>Greedy, temperature, top-k and top-p selection over a batch of next-token logits.</summary>
 public static class TokenSampler
 {
-
-    /// <param name="logits">float32 [B, V]</param>
-    /// <returns>int64 [B], the chosen token per row.</returns>
-    public static Tensor Choose(Tensor logits, GenerationOptions options, Generator? generator)
-    {
-        using var scope = NewDisposeScope();
-        if (options.Greedy) return logits.argmax(-1).MoveToOuterDisposeScope();
-        return multinomial(Probabilities(logits, options), 1, false, generator).squeeze(1).MoveToOuterDisposeScope();
-    }
-
     /// <summary>
-    /// As <see cref="Choose(Tensor, GenerationOptions, Generator?)"/>, with each group of rows drawing from its own generator
-    /// (null = the global RNG): a group's draws are the ones its rows would get alone with that generator.
+    /// The next token per row, greedy or sampled, each group of rows drawing from its own generator (null = the global RNG): a
+    /// group's draws are the ones its rows would get alone with that generator.
     /// </summary>
+    /// <param name="logits">float32 [B, V]</param>
     /// <param name="groups">Consecutive row ranges covering the batch, each with its generator.</param>
+    /// <returns>int64 [B], the chosen token per row.</returns>
     public static Tensor Choose(Tensor logits, GenerationOptions options, IReadOnlyList<(int FirstRow, int Rows, Generator? Generator)> groups)
     {
         using var scope = NewDisposeScope();
