@@ -151,8 +151,7 @@ public static class ContinuousDecoder
         {
             using var scope = NewDisposeScope();
             var b = Rows.Count;
-            var width = Width + 1;
-            var (mask, positions) = PaddingOf(width, extraToken: true);
+            var (mask, positions) = Padding();
             CausalLMOutput output;
             using (b <= OneThreadMaxRows ? DecodeThreads.OneThreadStep() : default)
                 output = model.forward(new CausalLMInput(tensor(feed, [b, 1], device: Device), mask, positions, _cache, LastTokenLogitsOnly: true));
@@ -176,7 +175,7 @@ public static class ContinuousDecoder
             var p = (int)prefilled.Length;
 
             var joining = groups.SelectMany(g => g.Prompts.Select((prompt, i) => new Row(g, i, prompt.Count))).ToList();
-            var width = Math.Max(Rows.Count == 0 ? 0 : Rows.Max(r => r.Length), p);
+            var width = Math.Max(Width, p); // the cache is as wide as its longest row
             var layers = new (Tensor Keys, Tensor Values)[model.Config.NumHiddenLayers];
             for (var layer = 0; layer < layers.Length; layer++)
             {
@@ -338,19 +337,19 @@ public static class ContinuousDecoder
         }
 
         /// <summary>
-        /// The attention mask over <paramref name="width"/> columns ([B, width], 1 = real token) and the positions of the tokens
-        /// fed next ([B, 1]), or nulls when no row is padded (then every step attends to every cached key).
+        /// For a decode step: the attention mask over the cache and the token fed ([B, width + 1], 1 = real token) and that token's
+        /// position per row ([B, 1]), or nulls when no row is padded (then every step attends to every cached key).
         /// </summary>
-        private (Tensor? Mask, Tensor? Positions) PaddingOf(int width, bool extraToken)
+        private (Tensor? Mask, Tensor? Positions) Padding()
         {
-            var extra = extraToken ? 1 : 0;
-            if (Rows.All(r => r.Length + extra == width)) return (null, null);
+            var width = Width + 1;
+            if (Rows.All(r => r.Length + 1 == width)) return (null, null);
             var b = Rows.Count;
             var mask = new long[b * width];
             var positions = new long[b];
             for (var r = 0; r < b; r++)
             {
-                var real = Rows[r].Length + extra;
+                var real = Rows[r].Length + 1;
                 Array.Fill(mask, 1L, r * width + width - real, real);
                 positions[r] = Rows[r].Length;
             }

@@ -24,8 +24,6 @@ public static class LlamaGenerator
     {
         options.Validate();
         if (prompts.Count == 0) return [];
-        if (constraints is not null && constraints.Count != prompts.Count)
-            throw new ArgumentException($"{constraints.Count} constraints for {prompts.Count} prompts", nameof(constraints));
         var request = new DecodeGroup(prompts, options.MaxNewTokens, options.Seed, constraints, onToken);
         var waiting = true;
         ContinuousDecoder.Run(model, options, prompts.Count, _ =>

@@ -305,7 +305,7 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
 
     private void OnToken(ChoiceState state, GeneratedToken token)
     {
-        if (state.Kept.Count >= state.Job.MaxTokens || state.Stopped)
+        if (state.Stopped) // the decoder ends a row at its max_tokens itself
         {
             return;
         }
@@ -339,10 +339,6 @@ public sealed class LlamaChatEngine : IChatEngine, IAsyncDisposable
         var request = state.Job.Request;
         var text = state.Job.Prefill + _tokenizer.Decode(state.Kept.Select(t => (int)t.TokenId));
         var finish = result.FinishReason == FinishReason.Stop ? FinishReasons.Stop : FinishReasons.Length;
-        if (state.Kept.Count >= state.Job.MaxTokens && result.Tokens.Count > state.Kept.Count)
-        {
-            finish = FinishReasons.Length;
-        }
         foreach (var stop in request.Stop)
         {
             var at = text.IndexOf(stop, StringComparison.Ordinal);
