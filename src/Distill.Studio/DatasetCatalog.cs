@@ -142,13 +142,13 @@ public sealed class DatasetCatalog(IReadOnlyList<string> roots, IReadOnlyList<IT
                 var tiers = await TaskTiers.ReadAsync(dataset.Path, domains ?? []).ConfigureAwait(false);
                 string? Tier(Sample s) => s.SeedInput is { } input ? tiers.GetValueOrDefault(input) : null;
                 var reader = DatasetReader.Open(dataset.Path);
-                var strings = new StringPool();
+                var facets = new FacetPool();
                 foreach (var file in reader.ShardPaths)
                     await foreach (var s in DatasetReader.ReadFileAsync(file, withLogprobs: false).ConfigureAwait(false))
-                        Add(SampleSummary.From(dataset.Key, file, s, null, Tier(s), _texts.Add(s, null), strings));
+                        Add(SampleSummary.From(dataset.Key, file, s, null, Tier(s), _texts.Add(s, null), facets));
                 foreach (var file in reader.RejectPaths)
                     await foreach (var r in DatasetReader.ReadRejectsFileAsync(file, withLogprobs: false).ConfigureAwait(false))
-                        Add(SampleSummary.From(dataset.Key, file, r.Sample, r.RejectReason, Tier(r.Sample), _texts.Add(r.Sample, r.RejectReason), strings));
+                        Add(SampleSummary.From(dataset.Key, file, r.Sample, r.RejectReason, Tier(r.Sample), _texts.Add(r.Sample, r.RejectReason), facets));
                 lock (_lock)
                 {
                     _rows.TrimExcess();

@@ -13,11 +13,13 @@ public sealed class TrainingBenchmarkTests
 
         Assert.Equal(Enum.GetValues<TrainingBenchmark.Row>().Length, result.Variants.Count);
         Assert.All(result.Variants, v => Assert.True(v.StepSeconds > 0 && double.IsFinite(v.TokensPerSecond), v.ToString()));
-        // Rows are named for the loss.kind they run; the one reference row says that it is one.
+        // Rows are named for the loss.kind they run; the two reference rows say that they are.
         Assert.StartsWith("sft", result[TrainingBenchmark.Row.Sft].Name);
         Assert.StartsWith("topk_kd", result[TrainingBenchmark.Row.TopKKd].Name);
         Assert.StartsWith("online_kd", result[TrainingBenchmark.Row.OnlineKd].Name);
         Assert.StartsWith("reference", result[TrainingBenchmark.Row.SftPlusTeacherForward].Name);
+        Assert.Contains("logits", result[TrainingBenchmark.Row.SftPlusTeacherForward].Name);
+        Assert.StartsWith("reference", result[TrainingBenchmark.Row.SftPlusTeacherBody].Name);
         Assert.True(result.SftMfu > 0);
     }
 }

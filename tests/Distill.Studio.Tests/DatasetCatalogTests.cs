@@ -87,7 +87,7 @@ public sealed class DatasetCatalogTests : IDisposable
     {
         using var texts = SampleTexts.Create();
         var sample = new Sample { Id = "a", Kind = SampleKinds.ChainOfThought, Messages = [ChatMessage.User("q")] };
-        var row = SampleSummary.From("d", "f.parquet", sample, null, null, texts.Add(sample, null), new StringPool());
+        var row = SampleSummary.From("d", "f.parquet", sample, null, null, texts.Add(sample, null), new FacetPool());
 
         var partial = SampleQuery.Run(new DatasetSummaries([row], texts, Complete: false, Expected: 1000), CurationState.Empty, new SampleFilter());
         var whole = SampleQuery.Run(new DatasetSummaries([row], texts), CurationState.Empty, new SampleFilter());

@@ -6,7 +6,7 @@ namespace Distill.Studio.Tests;
 public sealed class SampleQueryTests : IDisposable
 {
     private readonly SampleTexts _texts = SampleTexts.Create();
-    private readonly StringPool _strings = new();
+    private readonly FacetPool _facets = new();
 
     public void Dispose() => _texts.Dispose();
 
@@ -21,7 +21,7 @@ public sealed class SampleQueryTests : IDisposable
     private SampleSummary Row(string id, string? reason = null, string? recipe = "cot", string text = "", string system = "")
     {
         var sample = Sample(id, recipe, text, system);
-        return SampleSummary.From("d", "f.parquet", sample, reason, null, _texts.Add(sample, reason), _strings);
+        return SampleSummary.From("d", "f.parquet", sample, reason, null, _texts.Add(sample, reason), _facets);
     }
 
     private DatasetSummaries List(params SampleSummary[] rows) => new(rows, _texts);

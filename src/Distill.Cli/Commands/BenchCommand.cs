@@ -42,13 +42,15 @@ public static class BenchCommand
                 table.AddRow(Markup.Escape(v.Name), $"{v.StepSeconds:F3}", $"{v.TokensPerSecond:N0}", $"{v.PeakMegabytes:N0}");
             }
             cli.Console.Write(table);
-            var (sft, sparse, sftTeacher, online) = (result[TrainingBenchmark.Row.Sft], result[TrainingBenchmark.Row.TopKKd],
-                result[TrainingBenchmark.Row.SftPlusTeacherForward], result[TrainingBenchmark.Row.OnlineKd]);
+            var (sft, sparse, sftTeacher, sftTeacherBody, online) = (result[TrainingBenchmark.Row.Sft], result[TrainingBenchmark.Row.TopKKd],
+                result[TrainingBenchmark.Row.SftPlusTeacherForward], result[TrainingBenchmark.Row.SftPlusTeacherBody], result[TrainingBenchmark.Row.OnlineKd]);
             cli.Console.MarkupLine($"student {result.StudentParameters / 1e6:F1}M, teacher {result.TeacherParameters / 1e6:F1}M parameters, vocabulary 32,000, {device.type}");
             cli.Console.MarkupLine($"SFT MFU: [bold]{result.SftMfu:P0}[/] of {result.MatmulGflops:F0} GFLOP/s measured in this run (target >= 60%)");
             cli.Console.MarkupLine($"SFT MFU, same student body at vocabulary {result.SmallVocab:N0} ({result.SmallStudentParameters / 1e6:F1}M parameters): [bold]{result.SmallVocabSftMfu:P0}[/]");
             cli.Console.MarkupLine($"sparse top-20 KD / SFT step time: [bold]{sparse.StepSeconds / sft.StepSeconds:F2}x[/] (target <= 1.15x)");
-            cli.Console.MarkupLine($"online KD / (SFT + teacher forward) step time: [bold]{online.StepSeconds / sftTeacher.StepSeconds:F2}x[/] (target <= 1.3x)");
+            cli.Console.MarkupLine($"online KD / (SFT + teacher forward to logits) step time: [bold]{online.StepSeconds / sftTeacher.StepSeconds:F2}x[/] (target <= 1.3x)");
+            // Stricter: online KD also projects the teacher's labelled positions through its head, which this reference leaves out.
+            cli.Console.MarkupLine($"online KD / (SFT + the teacher's body, no head) step time: [bold]{online.StepSeconds / sftTeacherBody.StepSeconds:F2}x[/]");
             cli.Console.MarkupLine($"peak memory, online KD / SFT: [bold]{online.PeakMegabytes / sft.PeakMegabytes:F2}x[/] (target <= 1.2x)");
             return DistillApp.Success;
         });
