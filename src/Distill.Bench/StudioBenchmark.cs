@@ -117,7 +117,7 @@ public static partial class StudioBenchmark
     }
 
     /// <summary>Writes the dataset unless an earlier run left one of the same size; returns the seconds spent.</summary>
-    private static async Task<double> EnsureDatasetAsync(string dataset, int rows, Action<string>? progress, CancellationToken ct)
+    internal static async Task<double> EnsureDatasetAsync(string dataset, int rows, Action<string>? progress, CancellationToken ct)
     {
         if (File.Exists(Path.Combine(dataset, DatasetSchema.ManifestFile)))
         {

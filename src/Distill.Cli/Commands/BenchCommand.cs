@@ -20,6 +20,7 @@ public static class BenchCommand
         command.Subcommands.Add(Generate(context));
         command.Subcommands.Add(Train(context));
         command.Subcommands.Add(Studio(context));
+        command.Subcommands.Add(Templates(context));
         command.Subcommands.Add(QualityBenchmark.Create(context));
         return command;
     }
@@ -80,6 +81,37 @@ public static class BenchCommand
             cli.Console.MarkupLine($"cold first page: [bold]{r.Requests[0].Seconds:F2} s[/] ({r.Requests[0].Total:N0} rows read by then); whole list read after {r.Requests[1].Seconds:F1} s; " +
                 $"slowest page after that (first, filtered, last): [bold]{warm:F2} s[/] (target < 1 s at 1M rows)");
             cli.Console.MarkupLine($"studio process memory: [bold]{r.ResidentBytes / 1048576.0:N0} MB[/] resident after the requests, peak {r.PeakResidentBytes / 1048576.0:N0} MB (target < 500 MB at 1M rows)");
+            return DistillApp.Success;
+        });
+        return command;
+    }
+
+    private static Command Templates(Func<ParseResult, CliContext> context)
+    {
+        var rows = new Option<int>("--rows") { Description = "Rows in the dataset (the rows of `bench studio`, 2 % rejects); a dataset of this size left by an earlier run is reused.", DefaultValueFactory = _ => 100_000 };
+        var folder = new Option<string>("--dir") { Description = "Folder for the dataset (`bench studio` uses the same layout, so one dataset serves both).", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "distill-bench-studio") };
+        var command = new Command("templates", "`distill templates stats` over N synthetic tool-trace rows, and DuckDB computing the same aggregates over the same shards (a build with -p:BenchDuckDb=true).") { rows, folder };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var cli = context(parse);
+            var count = parse.GetValue(rows);
+            TemplateStatsBenchmark.Result? result = null;
+            await cli.Console.Status().StartAsync($"Preparing {count:N0} rows...", async status =>
+                result = await TemplateStatsBenchmark.RunAsync(parse.GetValue(folder)!, count, line => status.Status(Markup.Escape(line)), cancellationToken));
+            var r = result!;
+            var table = new Table().RoundedBorder().AddColumn("").AddColumn(new TableColumn("seconds").RightAligned()).AddColumn(new TableColumn("CPU seconds").RightAligned())
+                .AddColumn(new TableColumn("attempted").RightAligned()).AddColumn(new TableColumn("accepted").RightAligned())
+                .AddColumn(new TableColumn("distinct-1 / -2").RightAligned());
+            void Row(string name, TemplateStatsBenchmark.Side side) => table.AddRow(name, $"{side.Seconds:F1}", $"{side.CpuSeconds:F1}", $"{side.Attempted:N0}",
+                $"{side.Accepted:N0}", $"{side.Distinct1:G4} / {side.Distinct2:G4}");
+            Row("distill templates stats (with near-duplicates)", r.Ours);
+            if (r.DuckDb is { } duck) Row("DuckDB, the same aggregates (no near-duplicates)", duck);
+            cli.Console.Write(table);
+            cli.Console.MarkupLine($"{r.Rows:N0} rows" + (r.WriteSeconds > 0 ? $", written in {r.WriteSeconds:F0} s" : ", reused") +
+                $"; peak working set after templates stats: {r.OursPeakWorkingSet / 1048576.0:N0} MB");
+            cli.Console.MarkupLine(r.DuckDb is { } d
+                ? $"templates stats / DuckDB time: [bold]{r.Ours.Seconds / d.Seconds:F2}x[/] (target <= 2x; {Environment.ProcessorCount} cores for both)"
+                : "DuckDB is not part of this build: build the CLI with -p:BenchDuckDb=true for the comparison");
             return DistillApp.Success;
         });
         return command;

@@ -9,6 +9,9 @@ namespace Distill.Evaluation.Curation;
 /// Accumulates dataset rows (accepted and rejected) per template id and version, then computes <see cref="TemplateVersionStats"/>.
 /// Duplicates are judged in the order rows are added, by the generation pipeline's own filter (<see cref="QualityFilter"/>:
 /// exact normalized-text hash, then MinHash near-duplicates), so the rates mean what the dedup step means.
+/// A row's own work (its dedup hash and signature, tool-call checks, word hashes) is <see cref="Prepare"/>, which needs no shared
+/// state and may run on several threads; <see cref="Add(PreparedRow, string?, string)"/> then counts the rows in order. Memory
+/// grows with the distinct n-grams and the dedup index, not with every row's words.
 /// </summary>
 public sealed class TemplateStatsBuilder(double nearDuplicateThreshold = 0.85)
 {
@@ -19,13 +22,36 @@ public sealed class TemplateStatsBuilder(double nearDuplicateThreshold = 0.85)
     public const string Unknown = "-";
 
     private readonly Dictionary<(string Id, string Version), Accumulator> _versions = [];
+    private readonly QualityOptions _dedupOptions = new() { MinAnswerChars = 0, NearDuplicateThreshold = nearDuplicateThreshold };
+    private QualityFilter? _preparer;
+
+    /// <summary>A row with the work that does not depend on the rows before it done.</summary>
+    public sealed record PreparedRow(Sample Sample, QualityFilter.Prepared Dedup, int Calls, int ValidCalls, IReadOnlyList<ulong> WordHashes);
 
     /// <summary>Adds one row: accepted when <paramref name="rejectReason"/> is null.</summary>
-    public void Add(Sample sample, string? rejectReason, string dataset)
+    public void Add(Sample sample, string? rejectReason, string dataset) => Add(Prepare(sample), rejectReason, dataset);
+
+    /// <summary>The per-row work of <see cref="Add(Sample, string?, string)"/>; thread-safe.</summary>
+    public PreparedRow Prepare(Sample sample)
     {
-        var key = (sample.TemplateId ?? Unknown, sample.TemplateVersion ?? Unknown);
-        if (!_versions.TryGetValue(key, out var acc)) _versions[key] = acc = new Accumulator(nearDuplicateThreshold);
-        acc.Add(sample, rejectReason, dataset);
+        var (calls, valid) = ToolCallValidity(sample);
+        var words = new List<ulong>();
+        foreach (var m in sample.Messages.Where(m => m.Role == ChatRoles.Assistant))
+        {
+            TextDiversity.AppendWordHashes(m.Reasoning, words);
+            TextDiversity.AppendWordHashes(m.Content, words);
+        }
+        // Every version's filter has the same options, so one of them prepares for all (preparing reads no state).
+        var preparer = LazyInitializer.EnsureInitialized(ref _preparer, () => new QualityFilter(_dedupOptions));
+        return new PreparedRow(sample, preparer.Prepare(sample), calls, valid, words);
+    }
+
+    /// <summary>Adds one prepared row, in the order rows are judged for duplicates.</summary>
+    public void Add(PreparedRow row, string? rejectReason, string dataset)
+    {
+        var key = (row.Sample.TemplateId ?? Unknown, row.Sample.TemplateVersion ?? Unknown);
+        if (!_versions.TryGetValue(key, out var acc)) _versions[key] = acc = new Accumulator(_dedupOptions);
+        acc.Add(row, rejectReason, dataset);
     }
 
     /// <summary>The statistics per version, sorted by id then version; <paramref name="students"/> maps <c>id@version</c> to scores.</summary>
@@ -37,7 +63,7 @@ public sealed class TemplateStatsBuilder(double nearDuplicateThreshold = 0.85)
     /// <summary>Tool calls of a row, and how many are valid: arguments a JSON object, and no tool result that is an error.</summary>
     public static (int Calls, int Valid) ToolCallValidity(Sample sample)
     {
-        var failed = sample.Messages.Where(m => m.Role == ChatRoles.Tool && m.ToolCallId is not null && IsError(m.Content))
+        var failed = sample.Messages.Where(m => m.Role == ChatRoles.Tool && m.ToolCallId is not null && (m.IsError || IsErrorText(m.Content)))
             .Select(m => m.ToolCallId!).ToHashSet(StringComparer.Ordinal);
         int calls = 0, valid = 0;
         foreach (var call in sample.Messages.Where(m => m.Role == ChatRoles.Assistant).SelectMany(m => m.ToolCalls))
@@ -48,7 +74,8 @@ public sealed class TemplateStatsBuilder(double nearDuplicateThreshold = 0.85)
         return (calls, valid);
     }
 
-    private static bool IsError(string? toolResult) => toolResult?.TrimStart().StartsWith("{\"error\"", StringComparison.Ordinal) == true;
+    /// <summary>Rows written before tool turns carried <see cref="ChatMessage.IsError"/> mark a failed call only in the text.</summary>
+    private static bool IsErrorText(string? toolResult) => toolResult?.TrimStart().StartsWith("{\"error\"", StringComparison.Ordinal) == true;
 
     private static bool IsJsonObject(string arguments)
     {
@@ -68,18 +95,21 @@ public sealed class TemplateStatsBuilder(double nearDuplicateThreshold = 0.85)
         sample.Messages.Where(m => m.Role == ChatRoles.Assistant)
             .SelectMany(m => TextDiversity.Words(m.Reasoning).Concat(TextDiversity.Words(m.Content))).ToList();
 
-    private sealed class Accumulator(double nearDuplicateThreshold)
+    private sealed class Accumulator(QualityOptions dedupOptions)
     {
-        private readonly QualityFilter _dedup = new(new QualityOptions { MinAnswerChars = 0, NearDuplicateThreshold = nearDuplicateThreshold });
+        private readonly QualityFilter _dedup = new(dedupOptions);
         private readonly HashSet<string> _datasets = new(StringComparer.Ordinal);
         private readonly Dictionary<string, int> _rejects = new(StringComparer.Ordinal);
-        private readonly List<IReadOnlyList<string>> _acceptedWords = [];
+        private readonly DistinctNGrams _distinct1 = new(1), _distinct2 = new(2);
+        private readonly List<int> _wordCounts = [];
+        private readonly List<IReadOnlyList<string>> _similarityTexts = [];
         private int _attempted, _accepted, _verified, _verifiedAll, _checked, _exact, _near, _calls, _validCalls, _scRows;
         private double _scSum, _cost;
         private long _tokens;
 
-        public void Add(Sample sample, string? reject, string dataset)
+        public void Add(PreparedRow row, string? reject, string dataset)
         {
+            var sample = row.Sample;
             _datasets.Add(dataset);
             _attempted++;
             _tokens += sample.PromptTokens + sample.CompletionTokens;
@@ -94,10 +124,9 @@ public sealed class TemplateStatsBuilder(double nearDuplicateThreshold = 0.85)
                 _scRows++;
                 _scSum += agreement;
             }
-            var (calls, valid) = ToolCallValidity(sample);
-            _calls += calls;
-            _validCalls += valid;
-            switch (_dedup.Admit(sample))
+            _calls += row.Calls;
+            _validCalls += row.ValidCalls;
+            switch (_dedup.Admit(row.Dedup))
             {
                 case QualityRejectReasons.Duplicate: _exact++; break;
                 case QualityRejectReasons.NearDuplicate: _near++; break;
@@ -109,7 +138,10 @@ public sealed class TemplateStatsBuilder(double nearDuplicateThreshold = 0.85)
             }
             _accepted++;
             if (sample.Verified == true) _verified++;
-            _acceptedWords.Add(AssistantWords(sample));
+            _distinct1.Add(row.WordHashes);
+            _distinct2.Add(row.WordHashes);
+            _wordCounts.Add(row.WordHashes.Count);
+            if (_similarityTexts.Count < SelfSimilarityTexts) _similarityTexts.Add(AssistantWords(sample));
         }
 
         public TemplateVersionStats Build(string id, string version) => new()
@@ -127,10 +159,10 @@ public sealed class TemplateStatsBuilder(double nearDuplicateThreshold = 0.85)
             SelfConsistencyRows = _scRows,
             ExactDuplicateRate = _attempted == 0 ? 0 : (double)_exact / _attempted,
             NearDuplicateRate = _attempted == 0 ? 0 : (double)_near / _attempted,
-            Distinct1 = TextDiversity.DistinctN(_acceptedWords, 1),
-            Distinct2 = TextDiversity.DistinctN(_acceptedWords, 2),
-            SelfSimilarity = TextDiversity.SelfSimilarity(_acceptedWords.Take(SelfSimilarityTexts).ToList()),
-            AssistantWords = LengthSummary.Of(_acceptedWords.Select(w => w.Count)),
+            Distinct1 = _distinct1.Value,
+            Distinct2 = _distinct2.Value,
+            SelfSimilarity = TextDiversity.SelfSimilarity(_similarityTexts),
+            AssistantWords = LengthSummary.Of(_wordCounts),
             ToolCalls = _calls,
             ValidToolCalls = _validCalls,
             Tokens = _tokens,

@@ -5,6 +5,9 @@ namespace Distill.Evaluation.Curation;
 /// n-grams; 1 = no n-gram repeats anywhere) and self-similarity (mean pairwise Jaccard similarity of the texts' word n-gram
 /// sets; 0 = no two texts share an n-gram, 1 = all texts the same). A template that makes the teacher say the same thing
 /// every time scores low distinct-n and high self-similarity.
+/// Distinct-n counts n-grams by 64-bit hashes of their lower-cased words (<see cref="DistinctNGrams"/>), not as strings: a million
+/// rows hold ~10^8 n-grams, and the counter keeps only the distinct hashes (exact but for 64-bit collisions, about one in 10^9
+/// at 10^5 distinct n-grams).
 /// </summary>
 public static class TextDiversity
 {
@@ -30,18 +33,53 @@ public static class TextDiversity
     /// <summary>Unique n-grams over all n-grams of all texts; 0 when no text has n words.</summary>
     public static double DistinctN(IEnumerable<IReadOnlyList<string>> texts, int n)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
-        var unique = new HashSet<string>(StringComparer.Ordinal);
-        long total = 0;
-        foreach (var words in texts)
+        var counter = new DistinctNGrams(n);
+        foreach (var words in texts) counter.Add(words.Select(w => WordHash(w)).ToList());
+        return counter.Value;
+    }
+
+    /// <summary>The hash of a word as distinct-n counts it: its lower-cased characters (FNV-1a, then a 64-bit finalizer).</summary>
+    public static ulong WordHash(ReadOnlySpan<char> word)
+    {
+        var h = 14695981039346656037UL;
+        foreach (var c in word) h = unchecked((h ^ char.ToLowerInvariant(c)) * 1099511628211UL);
+        return Mix(h);
+    }
+
+    /// <summary>
+    /// Appends the <see cref="WordHash"/> of each word of <paramref name="text"/> (as <see cref="Words"/> splits it) without making a
+    /// string per word.
+    /// </summary>
+    public static void AppendWordHashes(string? text, List<ulong> hashes)
+    {
+        if (string.IsNullOrEmpty(text)) return;
+        var start = -1;
+        for (var i = 0; i <= text.Length; i++)
         {
-            foreach (var gram in NGrams(words, n))
+            var inWord = i < text.Length && char.IsLetterOrDigit(text[i]);
+            if (inWord && start < 0) start = i;
+            else if (!inWord && start >= 0)
             {
-                unique.Add(gram);
-                total++;
+                hashes.Add(WordHash(text.AsSpan(start, i - start)));
+                start = -1;
             }
         }
-        return total == 0 ? 0 : (double)unique.Count / total;
+    }
+
+    /// <summary>The hash of the n-gram of <paramref name="n"/> words starting at <paramref name="start"/> (order matters).</summary>
+    public static ulong NGramHash(IReadOnlyList<ulong> words, int start, int n)
+    {
+        var h = words[start];
+        for (var j = 1; j < n; j++) h = Mix(unchecked(h * 0x9E3779B97F4A7C15UL) ^ words[start + j]);
+        return h;
+    }
+
+    /// <summary>splitmix64's finalizer: spreads every input bit over the whole hash.</summary>
+    private static ulong Mix(ulong h)
+    {
+        h = unchecked((h ^ (h >> 30)) * 0xBF58476D1CE4E5B9UL);
+        h = unchecked((h ^ (h >> 27)) * 0x94D049BB133111EBUL);
+        return h ^ (h >> 31);
     }
 
     /// <summary>

@@ -1,3 +1,8 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Numerics;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using System.Security.Cryptography;
 using System.Text;
 using Distill.Core.Samples;
@@ -38,6 +43,8 @@ public static class QualityRejectReasons
 /// The bands are shaped for the threshold (<see cref="BandsFor"/>): rows from one template share most of their shingles
 /// (Jaccard 0.4-0.6), and with short bands nearly every earlier row became a candidate, so each admission cost grew with the
 /// dataset (issue 16: the runner fell from ~380 to ~217 samples/s over 10,000 tasks).
+/// <see cref="Prepare"/> does the per-row work (text, hash, signature) without the lock, so callers may run it on several threads
+/// and admit the prepared rows in order; <see cref="Admit(Sample)"/> does both.
 /// </summary>
 public sealed class QualityFilter
 {
@@ -46,10 +53,23 @@ public sealed class QualityFilter
 
     private readonly QualityOptions _options;
     private readonly int _bands, _rowsPerBand;
+    private readonly int _agreementsNeeded;
     private long _comparisons;
-    private readonly HashSet<string> _exact = new(StringComparer.Ordinal);
-    private readonly List<ulong[]> _signatures = [];
-    private readonly Dictionary<(int Band, ulong Hash), List<int>> _buckets = [];
+    // The first 128 bits of each admitted text's SHA-256: a sixth of the memory of its hex string, and no string per row.
+    private readonly HashSet<UInt128> _exact = [];
+    // Admitted rows' signatures, SignatureChunkRows to an array, and the LSH buckets as chains: the newest node of each
+    // (band, hash) and, per node (row * bands + band), the node before it. Flat arrays of numbers instead of an array per row and
+    // a list per bucket: at a million rows the garbage collector would otherwise trace ~15 million objects on every full
+    // collection (templates stats over 1M rows spent most of its time there).
+    private const int SignatureChunkRows = 4096;
+    private readonly List<ulong[]> _signatureChunks = [];
+    // The low byte of each row's first SketchLength minimums, side by side: one cache line that rules out most chance candidates
+    // (equal minimums have equal low bytes, so low bytes that differ are minimums that differ) before the signature is read.
+    private const int SketchLength = 64;
+    private readonly List<byte[]> _sketchChunks = [];
+    private int _rows;
+    private readonly Dictionary<(int Band, ulong Hash), int> _bucketNewest = [];
+    private readonly List<int> _bucketPrevious = [];
     private readonly ulong[] _a, _b;
     private readonly Lock _lock = new();
 
@@ -58,6 +78,7 @@ public sealed class QualityFilter
         _options = options ?? new QualityOptions();
         if (_options.Permutations < 1) throw new ArgumentException("permutations must be positive", nameof(options));
         (_bands, _rowsPerBand) = BandsFor(_options.Permutations, _options.NearDuplicateThreshold);
+        _agreementsNeeded = AgreementsNeeded(_options.Permutations, _options.NearDuplicateThreshold);
         var random = new Random(0x5eed);
         _a = Enumerable.Range(0, _options.Permutations).Select(_ => (ulong)random.NextInt64() | 1).ToArray();
         _b = Enumerable.Range(0, _options.Permutations).Select(_ => (ulong)random.NextInt64()).ToArray();
@@ -82,27 +103,44 @@ public sealed class QualityFilter
         return (permutations, 1);
     }
 
+    /// <summary>A row's part of the filter's work that needs no shared state: its length verdict, text hash and signature.</summary>
+    public sealed class Prepared
+    {
+        internal string? LengthReject { get; init; }
+        internal UInt128 Hash { get; init; }
+        internal ulong[]? Signature { get; init; }
+    }
+
     /// <summary>Adds a row that is already in the dataset (resume) without checking it.</summary>
     public void Seed(Sample sample)
     {
         var text = Text(sample);
         var signature = _options.NearDedup ? Signature(text) : null;
-        lock (_lock) Add(text, signature);
+        lock (_lock) Add(Hash(text), signature);
     }
 
     /// <summary>Null and remembered when the sample passes; otherwise the reject reason (and nothing is remembered).</summary>
-    public string? Admit(Sample sample)
+    public string? Admit(Sample sample) => Admit(Prepare(sample));
+
+    /// <summary>The per-row work of <see cref="Admit(Prepared)"/>; thread-safe and independent of what was admitted before.</summary>
+    public Prepared Prepare(Sample sample)
     {
         var final = sample.Messages.LastOrDefault(m => m.Role == ChatRoles.Assistant)?.Content?.Trim() ?? "";
-        if (final.Length < _options.MinAnswerChars) return QualityRejectReasons.TooShort;
-        if (_options.MaxAnswerChars is { } max && final.Length > max) return QualityRejectReasons.TooLong;
+        if (final.Length < _options.MinAnswerChars) return new Prepared { LengthReject = QualityRejectReasons.TooShort };
+        if (_options.MaxAnswerChars is { } max && final.Length > max) return new Prepared { LengthReject = QualityRejectReasons.TooLong };
         var text = Text(sample);
-        var signature = _options.NearDedup ? Signature(text) : null;
+        return new Prepared { Hash = Hash(text), Signature = _options.NearDedup ? Signature(text) : null };
+    }
+
+    /// <summary><see cref="Admit(Sample)"/> for a row prepared by <see cref="Prepare"/> (of this filter).</summary>
+    public string? Admit(Prepared row)
+    {
+        if (row.LengthReject is not null) return row.LengthReject;
         lock (_lock)
         {
-            if (_options.ExactDedup && _exact.Contains(Hash(text))) return QualityRejectReasons.Duplicate;
-            if (signature is not null && IsNearDuplicate(signature)) return QualityRejectReasons.NearDuplicate;
-            Add(text, signature);
+            if (_options.ExactDedup && _exact.Contains(row.Hash)) return QualityRejectReasons.Duplicate;
+            if (row.Signature is not null && IsNearDuplicate(row.Signature)) return QualityRejectReasons.NearDuplicate;
+            Add(row.Hash, row.Signature);
             return null;
         }
     }
@@ -130,34 +168,112 @@ public sealed class QualityFilter
     private static string Normalize(string text) =>
         string.Join(' ', text.ToLowerInvariant().Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
 
-    private void Add(string text, ulong[]? signature)
+    private void Add(UInt128 hash, ulong[]? signature)
     {
-        _exact.Add(Hash(text));
+        _exact.Add(hash);
         if (signature is null) return;
-        var index = _signatures.Count;
-        _signatures.Add(signature);
+        var row = _rows++;
+        if (row % SignatureChunkRows == 0)
+        {
+            _signatureChunks.Add(new ulong[SignatureChunkRows * signature.Length]);
+            _sketchChunks.Add(new byte[SignatureChunkRows * SketchLength]);
+        }
+        signature.CopyTo(StoredSignature(row));
+        Sketch(signature, StoredSketch(row));
+        _comparedIn.Add(0);
         for (var band = 0; band < _bands; band++)
         {
             var key = (band, BandHash(signature, band));
-            if (!_buckets.TryGetValue(key, out var list)) _buckets[key] = list = [];
-            list.Add(index);
+            _bucketPrevious.Add(_bucketNewest.TryGetValue(key, out var previous) ? previous : -1);
+            _bucketNewest[key] = row * _bands + band;
         }
     }
 
+    private Span<byte> StoredSketch(int row) => _sketchChunks[row / SignatureChunkRows].AsSpan(row % SignatureChunkRows * SketchLength, SketchLength);
+
+    private static void Sketch(ReadOnlySpan<ulong> signature, Span<byte> sketch)
+    {
+        for (var i = 0; i < sketch.Length; i++) sketch[i] = i < signature.Length ? (byte)signature[i] : (byte)0;
+    }
+
+    /// <summary>A lower bound on the positions where two signatures differ: the sketch positions whose low bytes differ.</summary>
+    private static int SketchMisses(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    {
+        var misses = 0;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i + Vector256<byte>.Count <= a.Length; i += Vector256<byte>.Count)
+                misses += Vector256<byte>.Count - BitOperations.PopCount(Vector256.Equals(Vector256.Create(a[i..]), Vector256.Create(b[i..])).ExtractMostSignificantBits());
+        }
+        for (; i < a.Length; i++) if (a[i] != b[i]) misses++;
+        return misses;
+    }
+
+    private Span<ulong> StoredSignature(int row) =>
+        _signatureChunks[row / SignatureChunkRows].AsSpan(row % SignatureChunkRows * _options.Permutations, _options.Permutations);
+
+    // The call in which each stored row was last compared (the lock is held): a row that shares several bands is compared once.
+    private readonly List<int> _comparedIn = [];
+    private int _call;
+
     private bool IsNearDuplicate(ulong[] signature)
     {
-        var seen = new HashSet<int>();
+        _call++;
+        Span<byte> sketch = stackalloc byte[SketchLength];
+        Sketch(signature, sketch);
+        var allowedMisses = signature.Length - _agreementsNeeded;
         for (var band = 0; band < _bands; band++)
         {
-            if (!_buckets.TryGetValue((band, BandHash(signature, band)), out var candidates)) continue;
-            foreach (var i in candidates)
+            if (!_bucketNewest.TryGetValue((band, BandHash(signature, band)), out var node)) continue;
+            for (; node >= 0; node = _bucketPrevious[node])
             {
-                if (!seen.Add(i)) continue;
+                var i = node / _bands;
+                if (_comparedIn[i] == _call) continue;
+                _comparedIn[i] = _call;
                 Interlocked.Increment(ref _comparisons);
-                if (Estimate(signature, _signatures[i]) >= _options.NearDuplicateThreshold) return true;
+                // Sketches of signatures shorter than SketchLength are zero-padded alike: the padding never differs.
+                if (SketchMisses(sketch, StoredSketch(i)) > allowedMisses) continue;
+                if (Agrees(signature, StoredSignature(i), _agreementsNeeded)) return true;
             }
         }
         return false;
+    }
+
+    /// <summary>
+    /// The fewest equal positions of two signatures whose estimated similarity (equal / permutations) reaches the threshold;
+    /// permutations + 1 when none does.
+    /// </summary>
+    internal static int AgreementsNeeded(int permutations, double threshold)
+    {
+        var k = 0;
+        while (k <= permutations && (double)k / permutations < threshold) k++;
+        return k;
+    }
+
+    /// <summary>
+    /// Whether at least <paramref name="needed"/> positions of two signatures are equal. Stops as soon as too many differ: most
+    /// candidates from the bands are chance matches (rows of one template share about half their shingles), and they are told
+    /// apart after a third of the signature, without reading the rest of it from memory. Same verdict as counting all.
+    /// </summary>
+    internal static bool Agrees(ReadOnlySpan<ulong> a, ReadOnlySpan<ulong> b, int needed)
+    {
+        var allowedMisses = a.Length - needed;
+        var misses = 0;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i + Vector256<ulong>.Count <= a.Length; i += Vector256<ulong>.Count)
+            {
+                misses += Vector256<ulong>.Count - BitOperations.PopCount(Vector256.Equals(Vector256.Create(a[i..]), Vector256.Create(b[i..])).ExtractMostSignificantBits());
+                if (misses > allowedMisses) return false;
+            }
+        }
+        for (; i < a.Length; i++)
+        {
+            if (a[i] != b[i] && ++misses > allowedMisses) return false;
+        }
+        return true;
     }
 
     private static double Estimate(ulong[] a, ulong[] b)
@@ -174,15 +290,41 @@ public sealed class QualityFilter
         return h;
     }
 
-    private ulong[] Signature(string text)
+    /// <summary>
+    /// The MinHash signature: for each permutation p, the least <c>h = a[p] * shingle + b[p]; h ^= h >> 29</c> over the text's
+    /// shingles. Where the CPU multiplies 64-bit lanes (AVX-512), eight permutations at a time; the same numbers either way.
+    /// </summary>
+    private ulong[] Signature(string text) => Signature(text, vectorized: true);
+
+    /// <param name="text">Normalized text.</param>
+    /// <param name="vectorized">Whether to use the AVX-512 path where the CPU has it (tests compare both).</param>
+    internal ulong[] Signature(string text, bool vectorized)
     {
-        var signature = Enumerable.Repeat(ulong.MaxValue, _options.Permutations).ToArray();
         var k = _options.ShingleSize;
         var count = Math.Max(1, text.Length - k + 1);
-        for (var s = 0; s < count; s++)
+        var rented = ArrayPool<ulong>.Shared.Rent(count);
+        try
         {
-            var shingle = Fnv(text.AsSpan(s, Math.Min(k, text.Length - s)));
-            for (var p = 0; p < signature.Length; p++)
+            var shingles = rented.AsSpan(0, count);
+            for (var s = 0; s < count; s++) shingles[s] = Fnv(text.AsSpan(s, Math.Min(k, text.Length - s)));
+            return vectorized && CanVectorize ? SignatureVectorized(shingles) : SignatureScalar(shingles, 0);
+        }
+        finally
+        {
+            ArrayPool<ulong>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>Whether <see cref="Signature(string, bool)"/> can take eight permutations at a time here.</summary>
+    internal static bool CanVectorize => Vector512.IsHardwareAccelerated && Avx512DQ.IsSupported;
+
+    private ulong[] SignatureScalar(ReadOnlySpan<ulong> shingles, int fromPermutation, ulong[]? signature = null)
+    {
+        signature ??= new ulong[_options.Permutations];
+        for (var p = fromPermutation; p < signature.Length; p++) signature[p] = ulong.MaxValue;
+        foreach (var shingle in shingles)
+        {
+            for (var p = fromPermutation; p < signature.Length; p++)
             {
                 var h = unchecked(_a[p] * shingle + _b[p]);
                 h ^= h >> 29;
@@ -192,6 +334,25 @@ public sealed class QualityFilter
         return signature;
     }
 
+    private ulong[] SignatureVectorized(ReadOnlySpan<ulong> shingles)
+    {
+        var signature = new ulong[_options.Permutations];
+        var p = 0;
+        for (; p + Vector512<ulong>.Count <= signature.Length; p += Vector512<ulong>.Count)
+        {
+            var a = Vector512.Create(_a.AsSpan(p));
+            var b = Vector512.Create(_b.AsSpan(p));
+            var least = Vector512<ulong>.AllBitsSet;
+            foreach (var shingle in shingles)
+            {
+                var h = a * Vector512.Create(shingle) + b;
+                least = Vector512.Min(least, h ^ Vector512.ShiftRightLogical(h, 29));
+            }
+            least.CopyTo(signature.AsSpan(p));
+        }
+        return p == signature.Length ? signature : SignatureScalar(shingles, p, signature);
+    }
+
     private static ulong Fnv(ReadOnlySpan<char> s)
     {
         ulong h = 14695981039346656037UL;
@@ -199,5 +360,10 @@ public sealed class QualityFilter
         return h;
     }
 
-    private static string Hash(string text) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+    private static UInt128 Hash(string text)
+    {
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.UTF8.GetBytes(text), digest);
+        return BinaryPrimitives.ReadUInt128LittleEndian(digest);
+    }
 }

@@ -40,4 +40,32 @@ public class TextDiversityTests
         Assert.Equal(LengthSummary.Empty, LengthSummary.Of([]));
         Assert.Equal(2, LengthSummary.Percentile([1, 2, 3, 4], 0.5));
     }
+
+    [Fact]
+    public void Word_hashes_taken_from_the_text_are_the_hashes_of_its_words()
+    {
+        const string text = "Hello, WORLD! a10042 -- ok. Ünïcödé ÉTÉ 42x";
+        var hashes = new List<ulong>();
+        TextDiversity.AppendWordHashes(text, hashes);
+
+        Assert.Equal(TextDiversity.Words(text).Select(w => TextDiversity.WordHash(w)), hashes);
+        Assert.Equal(TextDiversity.WordHash("hello"), TextDiversity.WordHash("HeLLo"));
+        Assert.NotEqual(TextDiversity.NGramHash(hashes, 0, 2), TextDiversity.NGramHash([hashes[1], hashes[0]], 0, 2)); // order counts
+    }
+
+    [Fact]
+    public void Distinct_n_counted_a_text_at_a_time_equals_distinct_n_over_all_texts()
+    {
+        string[] texts = ["the order shipped today", "the order shipped yesterday", "a refund was issued"];
+        var counter = new DistinctNGrams(2);
+        foreach (var text in texts)
+        {
+            var hashes = new List<ulong>();
+            TextDiversity.AppendWordHashes(text, hashes);
+            counter.Add(hashes);
+        }
+
+        Assert.Equal(7.0 / 9, counter.Value, 12); // 9 bigrams, of which "the order" and "order shipped" come twice
+        Assert.Equal(counter.Value, TextDiversity.DistinctN(texts.Select(TextDiversity.Words).ToList(), 2), 12);
+    }
 }

@@ -42,6 +42,69 @@ public sealed class QualityFilterTests
         Assert.Null(strict.Admit(S("Where is A10042?", Long.Replace("right away", "right now", StringComparison.Ordinal))));
     }
 
+    [Theory]
+    [InlineData(128)]
+    [InlineData(20)] // not a multiple of the eight lanes: the last four permutations take the scalar loop
+    public void Signatures_are_the_same_eight_permutations_at_a_time_as_one_at_a_time(int permutations)
+    {
+        // On a CPU without AVX-512 both calls take the scalar loop (the pinned values below still check it there).
+        var filter = new QualityFilter(new QualityOptions { Permutations = permutations });
+        var random = new Random(7);
+        foreach (var length in new[] { 0, 1, 4, 5, 6, 64, 1_000, 5_000 })
+        {
+            var text = new string(Enumerable.Range(0, length).Select(_ => (char)random.Next(32, 0x3000)).ToArray());
+            Assert.Equal(filter.Signature(text, vectorized: false), filter.Signature(text, vectorized: true));
+        }
+    }
+
+    [Fact]
+    public void The_signature_hash_family_stays_what_datasets_were_deduplicated_with()
+    {
+        // A change here changes which rows generation rejects as near-duplicates (and so the quickstart's datasets).
+        var signature = new QualityFilter().Signature("where is a10042? your order was delivered.", vectorized: QualityFilter.CanVectorize);
+        Assert.Equal(PinnedSignatureStart, signature[..4]);
+    }
+
+    // Computed by the filter before it was vectorized (87851c2).
+    private static readonly ulong[] PinnedSignatureStart = [327876088967477846, 198138954318144453, 345261951401920977, 242295972297102676];
+
+    [Fact]
+    public void Rows_prepared_on_several_threads_and_admitted_in_order_get_the_verdicts_of_admitting_one_by_one()
+    {
+        var rows = Enumerable.Range(0, 300).Select(i => S($"Where is A{10_000 + i % 40}?", i % 7 == 0 ? Long : Long.Replace("A10042", $"A{10_000 + i % 60}", StringComparison.Ordinal)))
+            .Append(S("x", "")).ToList();
+        var oneByOne = new QualityFilter();
+        var expected = rows.Select(oneByOne.Admit).ToList();
+
+        var prepared = new QualityFilter();
+        var verdicts = rows.AsParallel().AsOrdered().Select(prepared.Prepare).ToList().Select(prepared.Admit).ToList();
+
+        Assert.Equal(expected, verdicts);
+        Assert.Contains(QualityRejectReasons.Duplicate, verdicts);
+        Assert.Contains(QualityRejectReasons.NearDuplicate, verdicts);
+        Assert.Contains(QualityRejectReasons.TooShort, verdicts);
+    }
+
+    [Fact]
+    public void Stopping_a_comparison_early_gives_the_verdict_of_counting_every_position()
+    {
+        var random = new Random(11);
+        foreach (var permutations in new[] { 128, 20, 7 })
+        {
+            foreach (var threshold in new[] { 0.85, 0.5, 1.0, 0.0 })
+            {
+                var needed = QualityFilter.AgreementsNeeded(permutations, threshold);
+                for (var trial = 0; trial < 300; trial++)
+                {
+                    var a = Enumerable.Range(0, permutations).Select(_ => (ulong)random.Next(4)).ToArray();
+                    var b = Enumerable.Range(0, permutations).Select(i => random.NextDouble() < 0.8 ? a[i] : (ulong)random.Next(4)).ToArray();
+                    var same = a.Zip(b).Count(p => p.First == p.Second);
+                    Assert.Equal((double)same / permutations >= threshold, QualityFilter.Agrees(a, b, needed));
+                }
+            }
+        }
+    }
+
     [Fact]
     public void MinHash_estimate_is_close_to_the_true_jaccard()
     {
