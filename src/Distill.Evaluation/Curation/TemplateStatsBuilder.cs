@@ -10,8 +10,8 @@ namespace Distill.Evaluation.Curation;
 /// Duplicates are judged in the order rows are added, by the generation pipeline's own filter (<see cref="QualityFilter"/>:
 /// exact normalized-text hash, then MinHash near-duplicates), so the rates mean what the dedup step means.
 /// A row's own work (its dedup hash and signature, tool-call checks, word hashes) is <see cref="Prepare"/>, which needs no shared
-/// state and may run on several threads; <see cref="Add(PreparedRow, string?, string)"/> then counts the rows in order. Memory
-/// grows with the distinct n-grams and the dedup index, not with every row's words.
+/// state and may run on several threads; the batch <c>Add</c> then counts them in order (its near-duplicate search against earlier rows on every core). Memory grows with the distinct n-grams
+/// and the dedup index, not with every row's words.
 /// </summary>
 public sealed class TemplateStatsBuilder(double nearDuplicateThreshold = 0.85)
 {
@@ -29,7 +29,7 @@ public sealed class TemplateStatsBuilder(double nearDuplicateThreshold = 0.85)
     public sealed record PreparedRow(Sample Sample, QualityFilter.Prepared Dedup, int Calls, int ValidCalls, IReadOnlyList<ulong> WordHashes);
 
     /// <summary>Adds one row: accepted when <paramref name="rejectReason"/> is null.</summary>
-    public void Add(Sample sample, string? rejectReason, string dataset) => Add(Prepare(sample), rejectReason, dataset);
+    public void Add(Sample sample, string? rejectReason, string dataset) => Add([(Prepare(sample), rejectReason, dataset)]);
 
     /// <summary>The per-row work of <see cref="Add(Sample, string?, string)"/>; thread-safe.</summary>
     public PreparedRow Prepare(Sample sample)
@@ -46,12 +46,14 @@ public sealed class TemplateStatsBuilder(double nearDuplicateThreshold = 0.85)
         return new PreparedRow(sample, preparer.Prepare(sample), calls, valid, words);
     }
 
-    /// <summary>Adds one prepared row, in the order rows are judged for duplicates.</summary>
-    public void Add(PreparedRow row, string? rejectReason, string dataset)
+    /// <summary>Adds prepared rows (a null reason: accepted), in the order rows are judged for duplicates.</summary>
+    public void Add(IReadOnlyList<(PreparedRow Row, string? RejectReason, string Dataset)> rows)
     {
-        var key = (row.Sample.TemplateId ?? Unknown, row.Sample.TemplateVersion ?? Unknown);
-        if (!_versions.TryGetValue(key, out var acc)) _versions[key] = acc = new Accumulator(_dedupOptions);
-        acc.Add(row, rejectReason, dataset);
+        foreach (var version in rows.GroupBy(r => (r.Row.Sample.TemplateId ?? Unknown, r.Row.Sample.TemplateVersion ?? Unknown)))
+        {
+            if (!_versions.TryGetValue(version.Key, out var acc)) _versions[version.Key] = acc = new Accumulator(_dedupOptions);
+            acc.Add(version.ToList());
+        }
     }
 
     /// <summary>The statistics per version, sorted by id then version; <paramref name="students"/> maps <c>id@version</c> to scores.</summary>
@@ -107,7 +109,14 @@ public sealed class TemplateStatsBuilder(double nearDuplicateThreshold = 0.85)
         private double _scSum, _cost;
         private long _tokens;
 
-        public void Add(PreparedRow row, string? reject, string dataset)
+        /// <summary>One version's rows of a batch, in order (GroupBy keeps it).</summary>
+        public void Add(IReadOnlyList<(PreparedRow Row, string? RejectReason, string Dataset)> rows)
+        {
+            var verdicts = _dedup.Admit(rows.Select(r => r.Row.Dedup).ToList());
+            for (var i = 0; i < rows.Count; i++) Add(rows[i].Row, rows[i].RejectReason, rows[i].Dataset, verdicts[i]);
+        }
+
+        private void Add(PreparedRow row, string? reject, string dataset, string? dedupVerdict)
         {
             var sample = row.Sample;
             _datasets.Add(dataset);
@@ -126,7 +135,7 @@ public sealed class TemplateStatsBuilder(double nearDuplicateThreshold = 0.85)
             }
             _calls += row.Calls;
             _validCalls += row.ValidCalls;
-            switch (_dedup.Admit(row.Dedup))
+            switch (dedupVerdict)
             {
                 case QualityRejectReasons.Duplicate: _exact++; break;
                 case QualityRejectReasons.NearDuplicate: _near++; break;

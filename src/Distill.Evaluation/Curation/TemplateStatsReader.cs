@@ -15,8 +15,9 @@ public static class TemplateStatsReader
         double nearDuplicateThreshold = 0.85, CancellationToken ct = default)
     {
         var builder = new TemplateStatsBuilder(nearDuplicateThreshold);
-        // One task reads (Parquet decoding) while this one prepares a batch of rows on every core (MinHash signatures are most of
-        // the work) and counts them in the order they were read, which is the order duplicates are judged in.
+        // One task reads (Parquet decoding) while this one prepares a batch of rows on every core (MinHash signatures), then
+        // counts them in the order they were read, which is the order duplicates are judged in (the search for near-duplicates
+        // among the rows before the batch, most of the work in a large dataset, again on every core).
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct); // ends the read if counting fails
         var rows = Channel.CreateBounded<(Sample Sample, string? Reason, string Dataset)>(new BoundedChannelOptions(4 * BatchRows) { SingleWriter = true, SingleReader = true });
         var reading = Task.Run(async () =>
@@ -63,7 +64,7 @@ public static class TemplateStatsReader
     {
         if (batch.Count == 0) return;
         var prepared = batch.AsParallel().AsOrdered().WithCancellation(ct).Select(r => builder.Prepare(r.Sample)).ToArray();
-        for (var i = 0; i < batch.Count; i++) builder.Add(prepared[i], batch[i].Reason, batch[i].Dataset);
+        builder.Add(prepared.Select((row, i) => (row, batch[i].Reason, batch[i].Dataset)).ToList());
         batch.Clear();
     }
 }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Numerics;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using System.Security.Cryptography;
@@ -68,8 +69,14 @@ public sealed class QualityFilter
     private const int SketchLength = 64;
     private readonly List<byte[]> _sketchChunks = [];
     private int _rows;
+    // A bucket's value: its newest chain node, or, once the chain is longer than CrowdedAfter, ~(index into _crowded), a list of its
+    // rows side by side. Rows of one template make a few buckets very crowded, and most comparisons happen there: walking a chain
+    // waits for each node before it can load the next row's sketch, where a list lets the processor load many at once.
+    private const int CrowdedAfter = 16;
     private readonly Dictionary<(int Band, ulong Hash), int> _bucketNewest = [];
     private readonly List<int> _bucketPrevious = [];
+    private readonly List<int> _chainLength = [];
+    private readonly List<List<int>> _crowded = [];
     private readonly ulong[] _a, _b;
     private readonly Lock _lock = new();
 
@@ -84,7 +91,7 @@ public sealed class QualityFilter
         _b = Enumerable.Range(0, _options.Permutations).Select(_ => (ulong)random.NextInt64()).ToArray();
     }
 
-    /// <summary>Signatures compared against so far (candidates from the LSH bands): what near-dup checking costs.</summary>
+    /// <summary>Signatures compared against so far (candidates from the LSH bands, a row once per band it shares): what near-dup checking costs.</summary>
     public long Comparisons => Interlocked.Read(ref _comparisons);
 
     /// <summary>
@@ -130,6 +137,37 @@ public sealed class QualityFilter
         if (_options.MaxAnswerChars is { } max && final.Length > max) return new Prepared { LengthReject = QualityRejectReasons.TooLong };
         var text = Text(sample);
         return new Prepared { Hash = Hash(text), Signature = _options.NearDedup ? Signature(text) : null };
+    }
+
+    /// <summary>
+    /// <see cref="Admit(Prepared)"/> for each of <paramref name="rows"/>, in order, with the same verdicts; the comparisons with
+    /// the rows admitted before the batch (most of the work in a large dataset) run on every core, then each row is checked
+    /// against the rows of the batch admitted before it.
+    /// </summary>
+    public string?[] Admit(IReadOnlyList<Prepared> rows)
+    {
+        var verdicts = new string?[rows.Count];
+        lock (_lock)
+        {
+            var before = _rows;
+            var nearEarlier = new bool[rows.Count];
+            if (before > 0)
+            {
+                Parallel.For(0, rows.Count, j =>
+                {
+                    if (rows[j] is { LengthReject: null, Signature: { } signature }) nearEarlier[j] = IsNearDuplicate(signature);
+                });
+            }
+            for (var j = 0; j < rows.Count; j++)
+            {
+                var row = rows[j];
+                if (row.LengthReject is not null) verdicts[j] = row.LengthReject;
+                else if (_options.ExactDedup && _exact.Contains(row.Hash)) verdicts[j] = QualityRejectReasons.Duplicate;
+                else if (row.Signature is not null && (nearEarlier[j] || IsNearDuplicate(row.Signature, fromRow: before))) verdicts[j] = QualityRejectReasons.NearDuplicate;
+                else Add(row.Hash, row.Signature);
+            }
+        }
+        return verdicts;
     }
 
     /// <summary><see cref="Admit(Sample)"/> for a row prepared by <see cref="Prepare"/> (of this filter).</summary>
@@ -180,12 +218,40 @@ public sealed class QualityFilter
         }
         signature.CopyTo(StoredSignature(row));
         Sketch(signature, StoredSketch(row));
-        _comparedIn.Add(0);
         for (var band = 0; band < _bands; band++)
         {
             var key = (band, BandHash(signature, band));
-            _bucketPrevious.Add(_bucketNewest.TryGetValue(key, out var previous) ? previous : -1);
-            _bucketNewest[key] = row * _bands + band;
+            var node = row * _bands + band;
+            // Every row has a node in every band (numbering stays row * bands + band); in a crowded bucket it is unused.
+            if (!_bucketNewest.TryGetValue(key, out var head))
+            {
+                _bucketPrevious.Add(-1);
+                _chainLength.Add(1);
+                _bucketNewest[key] = node;
+            }
+            else if (head < 0)
+            {
+                _crowded[~head].Add(row);
+                _bucketPrevious.Add(-1);
+                _chainLength.Add(0);
+            }
+            else if (_chainLength[head] < CrowdedAfter)
+            {
+                _bucketPrevious.Add(head);
+                _chainLength.Add(_chainLength[head] + 1);
+                _bucketNewest[key] = node;
+            }
+            else
+            {
+                var rows = new List<int>(2 * CrowdedAfter);
+                for (var n = head; n >= 0; n = _bucketPrevious[n]) rows.Add(n / _bands);
+                rows.Reverse();
+                rows.Add(row);
+                _crowded.Add(rows);
+                _bucketPrevious.Add(-1);
+                _chainLength.Add(0);
+                _bucketNewest[key] = ~(_crowded.Count - 1);
+            }
         }
     }
 
@@ -213,31 +279,50 @@ public sealed class QualityFilter
     private Span<ulong> StoredSignature(int row) =>
         _signatureChunks[row / SignatureChunkRows].AsSpan(row % SignatureChunkRows * _options.Permutations, _options.Permutations);
 
-    // The call in which each stored row was last compared (the lock is held): a row that shares several bands is compared once.
-    private readonly List<int> _comparedIn = [];
-    private int _call;
-
-    private bool IsNearDuplicate(ulong[] signature)
+    /// <summary>
+    /// Whether an admitted row from <paramref name="fromRow"/> on shares a band with <paramref name="signature"/> and agrees with it
+    /// at the threshold. Reads the index only, so the parallel pass of <see cref="Admit(IReadOnlyList{Prepared})"/> calls it on
+    /// several threads. A row met again in a second band is compared again (the verdict is the same): remembering which rows
+    /// were compared cost a cache miss per candidate, more than the rare second comparison.
+    /// </summary>
+    private bool IsNearDuplicate(ulong[] signature, int fromRow = 0)
     {
-        _call++;
         Span<byte> sketch = stackalloc byte[SketchLength];
         Sketch(signature, sketch);
         var allowedMisses = signature.Length - _agreementsNeeded;
-        for (var band = 0; band < _bands; band++)
+        long compared = 0;
+        try
         {
-            if (!_bucketNewest.TryGetValue((band, BandHash(signature, band)), out var node)) continue;
-            for (; node >= 0; node = _bucketPrevious[node])
+            for (var band = 0; band < _bands; band++)
             {
-                var i = node / _bands;
-                if (_comparedIn[i] == _call) continue;
-                _comparedIn[i] = _call;
-                Interlocked.Increment(ref _comparisons);
-                // Sketches of signatures shorter than SketchLength are zero-padded alike: the padding never differs.
-                if (SketchMisses(sketch, StoredSketch(i)) > allowedMisses) continue;
-                if (Agrees(signature, StoredSignature(i), _agreementsNeeded)) return true;
+                if (!_bucketNewest.TryGetValue((band, BandHash(signature, band)), out var head)) continue;
+                if (head < 0)
+                {
+                    var rows = CollectionsMarshal.AsSpan(_crowded[~head]);
+                    for (var k = rows.Length - 1; k >= 0 && rows[k] >= fromRow; k--)
+                    {
+                        compared++;
+                        if (Matches(rows[k], sketch)) return true;
+                    }
+                    continue;
+                }
+                // Chains run from the newest row back.
+                for (var node = head; node >= 0 && node / _bands >= fromRow; node = _bucketPrevious[node])
+                {
+                    compared++;
+                    if (Matches(node / _bands, sketch)) return true;
+                }
             }
+            return false;
+
+            bool Matches(int row, ReadOnlySpan<byte> sketch) =>
+                // Sketches of signatures shorter than SketchLength are zero-padded alike: the padding never differs.
+                SketchMisses(sketch, StoredSketch(row)) <= allowedMisses && Agrees(signature, StoredSignature(row), _agreementsNeeded);
         }
-        return false;
+        finally
+        {
+            Interlocked.Add(ref _comparisons, compared);   // once per call: a shared counter per comparison made both cores wait
+        }
     }
 
     /// <summary>

@@ -78,8 +78,12 @@ public sealed class QualityFilterTests
 
         var prepared = new QualityFilter();
         var verdicts = rows.AsParallel().AsOrdered().Select(prepared.Prepare).ToList().Select(prepared.Admit).ToList();
+        // In batches: each batch checked against the rows before it on every core, then within itself in order.
+        var batched = new QualityFilter();
+        var batchVerdicts = rows.Chunk(64).SelectMany(batch => batched.Admit(batch.Select(batched.Prepare).ToList())).ToList();
 
         Assert.Equal(expected, verdicts);
+        Assert.Equal(expected, batchVerdicts);
         Assert.Contains(QualityRejectReasons.Duplicate, verdicts);
         Assert.Contains(QualityRejectReasons.NearDuplicate, verdicts);
         Assert.Contains(QualityRejectReasons.TooShort, verdicts);
