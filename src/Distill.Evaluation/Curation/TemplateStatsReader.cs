@@ -33,11 +33,11 @@ public static class TemplateStatsReader
                     await foreach (var rejected in reader.ReadRejectsAsync(stop.Token, withLogprobs: false).ConfigureAwait(false))
                         await rows.Writer.WriteAsync((rejected.Sample, rejected.RejectReason, reader.Directory), stop.Token).ConfigureAwait(false);
                 }
-                rows.Writer.Complete();
             }
-            catch (Exception e)
+            finally
             {
-                rows.Writer.Complete(e);
+                // The read's error (a corrupt shard, say) reaches the user as itself when this task is awaited after the loop.
+                rows.Writer.TryComplete();
             }
         }, CancellationToken.None);
 
@@ -51,7 +51,7 @@ public static class TemplateStatsReader
                 Count(builder, batch, ct);
             }
             Count(builder, batch, ct);
-            await reading.ConfigureAwait(false); // the read's error, if it failed
+            await reading.ConfigureAwait(false); // the read's own error, if it failed
         }
         finally
         {
