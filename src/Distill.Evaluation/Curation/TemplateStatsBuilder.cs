@@ -10,8 +10,8 @@ namespace Distill.Evaluation.Curation;
 /// Duplicates are judged in the order rows are added, by the generation pipeline's own filter (<see cref="QualityFilter"/>:
 /// exact normalized-text hash, then MinHash near-duplicates), so the rates mean what the dedup step means.
 /// A row's own work (its dedup hash and signature, tool-call checks, word hashes) is <see cref="Prepare"/>, which needs no shared
-/// state and may run on several threads; the batch <c>Add</c> then counts them in order (its near-duplicate search against earlier rows on every core). Memory grows with the distinct n-grams
-/// and the dedup index, not with every row's words.
+/// state and may run on several threads; the batch <c>Add</c> then counts them in order (its near-duplicate search against
+/// earlier rows on every core). Memory grows with the distinct n-grams and the dedup index, not with every row's words.
 /// </summary>
 public sealed class TemplateStatsBuilder(double nearDuplicateThreshold = 0.85)
 {
