@@ -82,8 +82,9 @@ public sealed record ModelEvaluation
         IReadOnlyList<ScoredRow>? sampled = null, int samples = 0, double temperature = 0)
     {
         var toolCalls = rows.SelectMany(r => r.Sample.Messages).SelectMany(m => m.ToolCalls).Count();
+        // The flag the tool runtime sets; the text check for evaluation rows written before tool turns carried it.
         var failed = rows.SelectMany(r => r.Sample.Messages)
-            .Count(m => m.Role == ChatRoles.Tool && m.Content?.StartsWith("{\"error\"", StringComparison.Ordinal) == true);
+            .Count(m => m.Role == ChatRoles.Tool && (m.IsError || m.Content?.StartsWith("{\"error\"", StringComparison.Ordinal) == true));
         // Rejected rows may lack the latency of the call that failed, so the mean is over rows that report one.
         var timed = rows.Where(r => r.Sample.LatencyMs > 0).ToList();
         var calls = timed.Sum(r => Math.Max(1, r.Sample.Messages.Count(m => m.Role == ChatRoles.Assistant)));

@@ -6,14 +6,19 @@ namespace Distill.Evaluation.Tests;
 
 public sealed class ModelEvaluationTests
 {
-    private static Sample Row(string input, bool? verified, double? score, int toolCalls, int failedCalls, double latencyMs = 100)
+    /// <param name="flaggedOnly">Failed calls marked by the message flag alone (as the tool runtime writes them); otherwise by their
+    /// text alone, as rows written before the flag.</param>
+    private static Sample Row(string input, bool? verified, double? score, int toolCalls, int failedCalls, double latencyMs = 100, bool flaggedOnly = false)
     {
         var messages = new List<ChatMessage> { ChatMessage.System("agent"), ChatMessage.User(input) };
         for (var i = 0; i < toolCalls; i++)
         {
             var call = new ToolCall($"call_{i}", "lookup_order", """{"order_id":"A1"}""");
             messages.Add(ChatMessage.Assistant(null, [call]));
-            messages.Add(ChatMessage.Tool(call.Id, call.Name, i < failedCalls ? """{"error":"no such order"}""" : """{"status":"shipped"}"""));
+            var failed = i < failedCalls;
+            messages.Add(flaggedOnly
+                ? ChatMessage.Tool(call.Id, call.Name, failed ? "order lookup failed" : """{"status":"shipped"}""", isError: failed)
+                : ChatMessage.Tool(call.Id, call.Name, failed ? """{"error":"no such order"}""" : """{"status":"shipped"}"""));
         }
         messages.Add(ChatMessage.Assistant("Your order has shipped."));
         return new Sample
@@ -38,7 +43,7 @@ public sealed class ModelEvaluationTests
     private static ModelEvaluation Example() => ModelEvaluation.Score("student", "runs/student", "runs/eval/student", [
         Scored(0, "order_status", Row("status 1", verified: true, score: 1.0, toolCalls: 1, failedCalls: 0)),
         Scored(1, "refund", Row("refund 1", verified: false, score: 0.5, toolCalls: 2, failedCalls: 1)),
-        Scored(2, "refund", Row("refund 2", verified: null, score: null, toolCalls: 1, failedCalls: 1), "invalid_tool_arguments"),
+        Scored(2, "refund", Row("refund 2", verified: null, score: null, toolCalls: 1, failedCalls: 1, flaggedOnly: true), "invalid_tool_arguments"),
         Scored(3, "order_status", Row("status 2", verified: true, score: 1.0, toolCalls: 1, failedCalls: 0)),
     ]);
 
