@@ -4,8 +4,8 @@ namespace Distill.Studio.Browser.Tests;
 
 /// <summary>
 /// The browser tests' set-up: where Debian's <c>chromium</c> package is missing and this process may install packages (root, with
-/// <c>apt-get</c>), it installs it once per test run, so CI, which starts with only the .NET SDK, runs the browser tests too
-/// (Playwright's own browser download is not reachable from these machines; Debian's package is). Set
+/// <c>apt-get</c>), it installs it once per test run, so a machine that starts with only the .NET SDK (as CI's do) runs the browser
+/// tests too (Playwright's own browser download is not reachable from these machines; Debian's package is). Set
 /// <see cref="OptOutEnv"/> to skip the install; a failed install leaves the tests skipped with its reason.
 /// </summary>
 public static class ChromiumInstall
@@ -25,11 +25,13 @@ public static class ChromiumInstall
         if (!OperatingSystem.IsLinux() || !File.Exists("/usr/bin/apt-get")) return "no apt-get here";
         if (Environment.UserName != "root") return "not root, so apt-get cannot install it";
         // A fresh machine may have no package lists yet: update them only when the install alone fails.
-        var (ok, output) = AptGet("install -y --no-install-recommends chromium");
+        // Short network timeouts: a machine that cannot reach Debian's mirrors should skip soon, not after apt's defaults.
+        const string install = "-o Acquire::http::Timeout=30 -o Acquire::Retries=1 install -y --no-install-recommends chromium";
+        var (ok, output) = AptGet(install);
         if (!ok)
         {
-            AptGet("update");
-            (ok, output) = AptGet("install -y --no-install-recommends chromium");
+            AptGet("-o Acquire::http::Timeout=30 -o Acquire::Retries=1 update");
+            (ok, output) = AptGet(install);
         }
         if (ok && File.Exists(Chromium.ExecutablePath)) return null;
         var last = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "";
