@@ -123,15 +123,22 @@ public static class DatasetBenchmark
     }
 
     /// <summary>DuckDB's two reads, or nulls when DuckDB.NET is not part of this build.</summary>
-    private static (double?, double?, double?) DuckDbComparison(string folder, ShardFormat format, long rows)
+    private static (double?, double?, double?) DuckDbComparison(string folder, ShardFormat format, long rows) =>
+        WithDuckDb(() => DuckDbParquetReads.Measure(folder, format, rows), (null, null, null));
+
+    /// <summary>
+    /// <paramref name="measure"/>'s result, or <paramref name="absent"/> when DuckDB.NET is not part of this build (the shipped CLI:
+    /// loading the measuring method fails for want of the DuckDB assembly).
+    /// </summary>
+    internal static T WithDuckDb<T>(Func<T> measure, T absent)
     {
         try
         {
-            return DuckDbParquetReads.Measure(folder, format, rows);
+            return measure();
         }
         catch (FileNotFoundException e) when (e.FileName?.StartsWith("DuckDB", StringComparison.Ordinal) == true)
         {
-            return (null, null, null);
+            return absent;
         }
     }
 }

@@ -29,22 +29,9 @@ public static class TemplateStatsBenchmark
         var peak = Process.GetCurrentProcess().PeakWorkingSet64;
 
         progress?.Invoke("the same aggregates in DuckDB...");
-        var duck = DuckDb(dataset);
+        var duck = DatasetBenchmark.WithDuckDb<Side?>(() => DuckDbTemplateStats.Measure(dataset), null);
         if (duck is not null && (duck.Attempted != ours.Attempted || duck.Accepted != ours.Accepted || duck.ValidToolCalls != ours.ValidToolCalls))
             throw new InvalidOperationException($"DuckDB and Distill disagree: {duck} vs {ours}");
         return new Result(rows, writeSeconds, ours, peak, duck);
-    }
-
-    /// <summary>DuckDB's side, or null when DuckDB.NET is not part of this build (the shipped CLI).</summary>
-    private static Side? DuckDb(string dataset)
-    {
-        try
-        {
-            return DuckDbTemplateStats.Measure(dataset);
-        }
-        catch (FileNotFoundException e) when (e.FileName?.StartsWith("DuckDB", StringComparison.Ordinal) == true)
-        {
-            return null;
-        }
     }
 }

@@ -158,14 +158,7 @@ public sealed class QualityFilter
                     if (rows[j] is { LengthReject: null, Signature: { } signature }) nearEarlier[j] = IsNearDuplicate(signature);
                 });
             }
-            for (var j = 0; j < rows.Count; j++)
-            {
-                var row = rows[j];
-                if (row.LengthReject is not null) verdicts[j] = row.LengthReject;
-                else if (_options.ExactDedup && _exact.Contains(row.Hash)) verdicts[j] = QualityRejectReasons.Duplicate;
-                else if (row.Signature is not null && (nearEarlier[j] || IsNearDuplicate(row.Signature, fromRow: before))) verdicts[j] = QualityRejectReasons.NearDuplicate;
-                else Add(row.Hash, row.Signature);
-            }
+            for (var j = 0; j < rows.Count; j++) verdicts[j] = Verdict(rows[j], nearEarlier[j], searchFrom: before);
         }
         return verdicts;
     }
@@ -173,14 +166,21 @@ public sealed class QualityFilter
     /// <summary><see cref="Admit(Sample)"/> for a row prepared by <see cref="Prepare"/> (of this filter).</summary>
     public string? Admit(Prepared row)
     {
+        lock (_lock) return Verdict(row, nearEarlier: false, searchFrom: 0);
+    }
+
+    /// <summary>
+    /// One row's verdict, under the lock, remembering the row when it passes: its length, then an exact duplicate, then a
+    /// near-duplicate (<paramref name="nearEarlier"/>: already found among the rows before <paramref name="searchFrom"/>, so only
+    /// the rows admitted from there on are searched).
+    /// </summary>
+    private string? Verdict(Prepared row, bool nearEarlier, int searchFrom)
+    {
         if (row.LengthReject is not null) return row.LengthReject;
-        lock (_lock)
-        {
-            if (_options.ExactDedup && _exact.Contains(row.Hash)) return QualityRejectReasons.Duplicate;
-            if (row.Signature is not null && IsNearDuplicate(row.Signature)) return QualityRejectReasons.NearDuplicate;
-            Add(row.Hash, row.Signature);
-            return null;
-        }
+        if (_options.ExactDedup && _exact.Contains(row.Hash)) return QualityRejectReasons.Duplicate;
+        if (row.Signature is not null && (nearEarlier || IsNearDuplicate(row.Signature, searchFrom))) return QualityRejectReasons.NearDuplicate;
+        Add(row.Hash, row.Signature);
+        return null;
     }
 
     /// <summary>The estimated Jaccard similarity of two texts' shingle sets.</summary>
