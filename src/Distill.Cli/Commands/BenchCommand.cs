@@ -201,10 +201,11 @@ public static class BenchCommand
         var folder = Path.Combine(Path.GetTempPath(), "distill-bench-generate-scaling");
         var result = await Distill.Generation.Runner.GenerationScalingBenchmark.RunAsync(template, folder, tasks, concurrency: 64, cancellationToken);
         Directory.Delete(folder, recursive: true);
-        var table = new Table().RoundedBorder().AddColumn("tasks").AddColumn(new TableColumn("seconds").RightAligned()).AddColumn(new TableColumn("samples/s").RightAligned());
+        var table = new Table().RoundedBorder().AddColumn("tasks").AddColumn(new TableColumn("accepted").RightAligned())
+            .AddColumn(new TableColumn("seconds").RightAligned()).AddColumn(new TableColumn("samples/s").RightAligned());
         foreach (var s in result.Tenths)
         {
-            table.AddRow($"{s.FirstTask + 1:N0}-{s.LastTask:N0}", $"{s.Seconds:F2}", $"{s.SamplesPerSecond:N0}");
+            table.AddRow($"{s.FirstTask + 1:N0}-{s.LastTask:N0}", $"{s.Accepted:N0}", $"{s.Seconds:F2}", $"{s.SamplesPerSecond:N0}");
         }
         cli.Console.Write(table);
         cli.Console.MarkupLine($"{result.Tasks:N0} templated cot tasks ({result.Accepted:N0} accepted) in {result.Seconds:F1} s = [bold]{result.SamplesPerSecond:N0} samples/s[/]; "

@@ -4,8 +4,8 @@ using Distill.Generation.Templates;
 
 namespace Distill.Generation.Runner;
 
-/// <summary>Samples per second over one tenth of a run.</summary>
-public sealed record ScalingSegment(int FirstTask, int LastTask, double Seconds)
+/// <summary>Samples per second over one tenth of a run, and how many of its samples were accepted.</summary>
+public sealed record ScalingSegment(int FirstTask, int LastTask, double Seconds, int Accepted)
 {
     public double SamplesPerSecond => Seconds > 0 ? (LastTask - FirstTask) / Seconds : 0;
 }
@@ -47,15 +47,15 @@ public static class GenerationScalingBenchmark
     /// <summary>Called synchronously by the runner after every sample (under its lock), so the clock reads are exact.</summary>
     private sealed class TenthsRecorder(int tasks) : IProgress<RunProgress>
     {
-        private readonly List<(int Done, double Seconds)> _marks = [(0, 0)];
+        private readonly List<(int Done, double Seconds, int Accepted)> _marks = [(0, 0, 0)];
 
         public void Report(RunProgress value)
         {
             var next = tasks * _marks.Count / 10;
-            if (_marks.Count <= 10 && value.Done >= next) _marks.Add((value.Done, value.Elapsed.TotalSeconds));
+            if (_marks.Count <= 10 && value.Done >= next) _marks.Add((value.Done, value.Elapsed.TotalSeconds, value.Accepted));
         }
 
         public IReadOnlyList<ScalingSegment> Segments() =>
-            _marks.Zip(_marks.Skip(1), (a, b) => new ScalingSegment(a.Done, b.Done, b.Seconds - a.Seconds)).ToList();
+            _marks.Zip(_marks.Skip(1), (a, b) => new ScalingSegment(a.Done, b.Done, b.Seconds - a.Seconds, b.Accepted - a.Accepted)).ToList();
     }
 }

@@ -53,7 +53,16 @@ public sealed class InstantOrderTeacher(IReadOnlyList<SeedTask> tasks) : ITeache
         });
     }
 
-    private static (int Quantity, double Price, int Discount) Numbers(int i) => (1 + i % 23, 2.5 + (i * 37 % 400) / 4.0, 5 * (1 + i % 6));
+    /// <summary>
+    /// The quantity, price and discount follow i mod 23, 400 and 6, so they repeat every 27,600 tasks (their least common
+    /// multiple); each later block of 27,600 adds $100 to the price, so no two of the first million tasks ask the same question.
+    /// A repeated question is a near-duplicate the filter rejects, and a long <c>--scaling</c> run would otherwise end as a run
+    /// of cheap rejects instead of a growing dataset.
+    /// </summary>
+    private static (int Quantity, double Price, int Discount) Numbers(int i) =>
+        (1 + i % 23, 2.5 + (i * 37 % 400) / 4.0 + 100 * (i / RepeatPeriod), 5 * (1 + i % 6));
+
+    private const int RepeatPeriod = 27_600;
 
     private static string Total(int quantity, double price, int discount) =>
         (quantity * price * (100 - discount) / 100).ToString("F2", CultureInfo.InvariantCulture);
