@@ -29,6 +29,7 @@ internal static class DuckDbParquetReads
             threads.ExecuteNonQuery();
         }
 
+        DatasetBenchmark.SettleHeap();
         var watch = Stopwatch.StartNew();
         var cpu = DatasetBenchmark.CpuSeconds();
         long duckRows = 0;

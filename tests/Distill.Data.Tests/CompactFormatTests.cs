@@ -90,8 +90,8 @@ public class CompactFormatTests
     [Fact]
     public async Task A_shard_of_several_row_groups_reads_back_every_row_in_order()
     {
-        // 3 row groups of 20, 20 and 5 rows: the writer shapes one while it writes the one before, and the reader hands each
-        // out in batches of SliceRows (16), so both the handover and the batch ends fall inside row groups.
+        // 3 row groups of 20, 20 and 5 rows: the writer shapes one while it writes the one before, and the reader builds and
+        // hands out SliceRows (1) rows at a time, so the handover falls inside row groups.
         using var tmp = new TempDir();
         var input = Samples.ToolTraces(45, seed: 9, topK: 4);
         await using (var writer = await DatasetWriter.OpenAsync(tmp.Path, new DatasetWriterOptions { RowGroupRows = 20 }))
@@ -103,8 +103,34 @@ public class CompactFormatTests
         await using (parquet)
             Assert.Equal(3, parquet.RowGroupCount);
         var batches = await ParquetShards.ReadSamplesAsync(path, false, CancellationToken.None).ToListAsync();
-        Assert.Equal([16, 4, 16, 4, 5], batches.Select(b => b.Count));
+        Assert.Equal(45, batches.Count);
+        Assert.All(batches, b => Assert.Single(b)); // one row per batch (SliceRows)
         Samples.Equal(input, batches.SelectMany(b => b.Select(x => x.Sample)).ToList());
+    }
+
+    [Fact]
+    public async Task Shards_written_one_after_another_on_pooled_buffers_hold_only_their_own_rows()
+    {
+        // The writer's column buffers go back to the shared pool after each shard: a small shard written after a large one must
+        // not pick up the large one's values beyond its own counts, and two writers at once must not share a buffer.
+        var large = Samples.ToolTraces(60, seed: 11, topK: 8);
+        var small = Samples.ToolTraces(3, seed: 12, topK: 2);
+        var other = Samples.ToolTraces(25, seed: 13, topK: 5);
+        using var a = new TempDir();
+        using var b = new TempDir();
+        using var c = new TempDir();
+        await WriteAsync(a.Path, large);
+        await Task.WhenAll(WriteAsync(b.Path, small), WriteAsync(c.Path, other));
+
+        Samples.Equal(large, await DatasetReader.Open(a.Path).ReadSamplesAsync().ToListAsync());
+        Samples.Equal(small, await DatasetReader.Open(b.Path).ReadSamplesAsync().ToListAsync());
+        Samples.Equal(other, await DatasetReader.Open(c.Path).ReadSamplesAsync().ToListAsync());
+
+        static async Task WriteAsync(string folder, IReadOnlyList<Sample> samples)
+        {
+            await using var writer = await DatasetWriter.OpenAsync(folder, new DatasetWriterOptions { ShardRows = 20, RowGroupRows = 8 });
+            foreach (var s in samples) await writer.AppendAsync(s);
+        }
     }
 
     [Fact]

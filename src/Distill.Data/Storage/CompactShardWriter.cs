@@ -26,8 +26,11 @@ internal sealed class CompactShardWriter
     private static readonly IReadOnlyDictionary<string, PropertyInfo> ToolCallProperties = PropertiesByColumn(typeof(ToolCallRow));
 
     private readonly LogprobLevels _levels;
+    // One token's alternatives, gathered before they are appended to their columns.
     private float[] _topValues = new float[32];
     private float[] _topStored = new float[32];
+    private int[] _topIds = new int[32];
+    private string?[] _topTexts = new string?[32];
 
     /// <param name="layoutVersion">4 (the current layout) or 3 (the first compact layout, for comparison and tests).</param>
     public CompactShardWriter(bool rejects, LogprobPrecision precision, int layoutVersion = CompactSchema.Version)
@@ -67,6 +70,12 @@ internal sealed class CompactShardWriter
             // The writer must not be disposed under a row group still being written (WhenAny waits without rethrowing).
             await Task.WhenAny(written).ConfigureAwait(false);
             throw;
+        }
+        finally
+        {
+            // Nothing reads the buffers any more (the catch waited for the last row group), so the next shard can rent them.
+            _columns.Return();
+            _spare.Return();
         }
         writer.CustomMetadata = new Dictionary<string, string>
         {
@@ -157,14 +166,29 @@ internal sealed class CompactShardWriter
                 var top = token.Top;
                 if (top.Count > 0)
                 {
-                    if (_topValues.Length < top.Count) (_topValues, _topStored) = (new float[top.Count * 2], new float[top.Count * 2]);
+                    if (_topValues.Length < top.Count)
+                        (_topValues, _topStored, _topIds, _topTexts) = (new float[top.Count * 2], new float[top.Count * 2], new int[top.Count * 2], new string?[top.Count * 2]);
                     var values = _topValues.AsSpan(0, top.Count);
+                    var ids = _topIds.AsSpan(0, top.Count);
+                    var texts = _topTexts.AsSpan(0, top.Count);
+                    bool allIds = true, anyText = false;
                     for (int k = 0; k < top.Count; k++)
                     {
                         var alternative = top[k];
-                        AddToken(c.TopTokenIds, c.TopTokens, alternative.TokenId, alternative.Token, k == 0 ? topRepetition : 1);
+                        if (alternative.TokenId is { } id) ids[k] = id;
+                        else allIds = false;
+                        anyText |= (texts[k] = _vocabulary.TextToStore(alternative.TokenId, alternative.Token)) is not null;
                         values[k] = LogprobGaps.Round(alternative.Logprob, _precision);
                     }
+                    // Usually every alternative has an id and no text of its own: then both columns take the list in one append.
+                    if (allIds) c.TopTokenIds.Values(ids, levels.Id, topRepetition);
+                    else
+                        for (int k = 0; k < top.Count; k++)
+                            AddId(c.TopTokenIds, top[k].TokenId, k == 0 ? topRepetition : 1);
+                    if (!anyText) c.TopTokens.Levels(top.Count, levels.Text - 1, topRepetition);
+                    else
+                        for (int k = 0; k < top.Count; k++)
+                            AddText(c.TopTokens, texts[k], k == 0 ? topRepetition : 1);
                     if (_schema.LayoutVersion >= 4)
                     {
                         var stored = _topStored.AsSpan(0, top.Count);
@@ -185,9 +209,20 @@ internal sealed class CompactShardWriter
 
     private void AddToken(LeveledColumn<int> ids, LeveledColumn<ReadOnlyMemory<char>> texts, int? id, string text, int repetition)
     {
+        AddId(ids, id, repetition);
+        AddText(texts, _vocabulary.TextToStore(id, text), repetition);
+    }
+
+    private void AddId(LeveledColumn<int> ids, int? id, int repetition)
+    {
         if (id is { } known) ids.Value(known, _levels.Id, repetition);
         else ids.Level(_levels.Id - 1, repetition);
-        if (_vocabulary.TextToStore(id, text) is { } stored) texts.Value(stored.AsMemory(), _levels.Text, repetition);
+    }
+
+    /// <summary>A token's own text, or a null entry when the vocabulary holds its text (<paramref name="stored"/> is null).</summary>
+    private void AddText(LeveledColumn<ReadOnlyMemory<char>> texts, string? stored, int repetition)
+    {
+        if (stored is not null) texts.Value(stored.AsMemory(), _levels.Text, repetition);
         else texts.Level(_levels.Text - 1, repetition);
     }
 
@@ -222,6 +257,11 @@ internal sealed class CompactShardWriter
         public void Clear()
         {
             foreach (var buffer in Buffers.Values) buffer.Clear();
+        }
+
+        public void Return()
+        {
+            foreach (var buffer in Buffers.Values) buffer.Return();
         }
     }
 

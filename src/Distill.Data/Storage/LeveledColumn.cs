@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
 using Parquet;
 using Parquet.Schema;
 
@@ -6,13 +8,16 @@ namespace Distill.Data.Storage;
 /// <summary>
 /// One column of a row group being built for Parquet.Net's low-level writer: the non-null values plus a definition and a
 /// repetition level per entry (Dremel encoding), so the writer never shreds objects. Grows as needed; reused across row groups.
+/// <para>Its arrays come from <see cref="ArrayPool{T}.Shared"/> and go back with <see cref="Return"/>: a tool-trace row group
+/// holds ~1.1 million alternatives, so each shard's buffers would otherwise be new large-object-heap arrays, and the full
+/// collections they trigger mark every sample the dataset writer holds.</para>
 /// </summary>
 internal sealed class LeveledColumn<T> : IColumnBuffer where T : struct
 {
     private readonly Func<object, T> _fromObject;
-    private T[] _values = new T[256];
-    private int[] _definitions = new int[256];
-    private int[] _repetitions = new int[256];
+    private T[] _values = [];
+    private int[] _definitions = [];
+    private int[] _repetitions = [];
     private int _valueCount;
     private int _levelCount;
 
@@ -32,10 +37,18 @@ internal sealed class LeveledColumn<T> : IColumnBuffer where T : struct
         _levelCount = 0;
     }
 
+    public void Return()
+    {
+        ReturnToPool(ref _values);
+        ReturnToPool(ref _definitions);
+        ReturnToPool(ref _repetitions);
+        Clear();
+    }
+
     /// <summary>An entry holding a value.</summary>
     public void Value(T value, int definition, int repetition)
     {
-        if (_valueCount == _values.Length) Array.Resize(ref _values, _values.Length * 2);
+        if (_valueCount == _values.Length) Grow(ref _values, _valueCount, _valueCount + 1);
         _values[_valueCount++] = value;
         Level(definition, repetition);
     }
@@ -47,12 +60,8 @@ internal sealed class LeveledColumn<T> : IColumnBuffer where T : struct
     public void Values(ReadOnlySpan<T> values, int definition, int firstRepetition)
     {
         if (values.IsEmpty) return;
-        while (_valueCount + values.Length > _values.Length) Array.Resize(ref _values, _values.Length * 2);
-        while (_levelCount + values.Length > _definitions.Length)
-        {
-            Array.Resize(ref _definitions, _definitions.Length * 2);
-            Array.Resize(ref _repetitions, _repetitions.Length * 2);
-        }
+        if (_valueCount + values.Length > _values.Length) Grow(ref _values, _valueCount, _valueCount + values.Length);
+        if (_levelCount + values.Length > _definitions.Length) GrowLevels(_levelCount + values.Length);
         values.CopyTo(_values.AsSpan(_valueCount));
         _valueCount += values.Length;
         _definitions.AsSpan(_levelCount, values.Length).Fill(definition);
@@ -61,14 +70,24 @@ internal sealed class LeveledColumn<T> : IColumnBuffer where T : struct
         _levelCount += values.Length;
     }
 
+    /// <summary>
+    /// <paramref name="count"/> entries without values at <paramref name="definition"/> (nulls in a row-level list): the first at
+    /// <paramref name="firstRepetition"/>, the rest at repetition level 1.
+    /// </summary>
+    public void Levels(int count, int definition, int firstRepetition)
+    {
+        if (count == 0) return;
+        if (_levelCount + count > _definitions.Length) GrowLevels(_levelCount + count);
+        _definitions.AsSpan(_levelCount, count).Fill(definition);
+        _repetitions.AsSpan(_levelCount, count).Fill(1);
+        _repetitions[_levelCount] = firstRepetition;
+        _levelCount += count;
+    }
+
     /// <summary>An entry without a value: a null, or an empty list at <paramref name="definition"/>.</summary>
     public void Level(int definition, int repetition)
     {
-        if (_levelCount == _definitions.Length)
-        {
-            Array.Resize(ref _definitions, _definitions.Length * 2);
-            Array.Resize(ref _repetitions, _repetitions.Length * 2);
-        }
+        if (_levelCount == _definitions.Length) GrowLevels(_levelCount + 1);
         _definitions[_levelCount] = definition;
         _repetitions[_levelCount++] = repetition;
     }
@@ -104,6 +123,28 @@ internal sealed class LeveledColumn<T> : IColumnBuffer where T : struct
         for (int i = 0; i < values.Length; i++) Value(values[i], item.MaxDefinitionLevel, i == 0 ? 0 : 1);
     }
 
+    private void GrowLevels(int needed)
+    {
+        Grow(ref _definitions, _levelCount, needed);
+        Grow(ref _repetitions, _levelCount, needed);
+    }
+
+    /// <summary>A pooled array of at least twice the size (and at least <paramref name="needed"/>) holding the first <paramref name="count"/> items.</summary>
+    private static void Grow<TItem>(ref TItem[] array, int count, int needed)
+    {
+        var bigger = ArrayPool<TItem>.Shared.Rent(Math.Max(Math.Max(needed, 2 * array.Length), 256));
+        array.AsSpan(0, count).CopyTo(bigger);
+        ReturnToPool(ref array);
+        array = bigger;
+    }
+
+    private static void ReturnToPool<TItem>(ref TItem[] array)
+    {
+        // Strings are cleared so that the pool does not keep a shard's texts alive.
+        if (array.Length > 0) ArrayPool<TItem>.Shared.Return(array, clearArray: RuntimeHelpers.IsReferenceOrContainsReferences<TItem>());
+        array = [];
+    }
+
     public Task WriteAsync(ParquetRowGroupWriter rowGroup, DataField field, CancellationToken ct) =>
         rowGroup.WriteAllPartsAsync<T>(field, _values.AsMemory(0, _valueCount),
             field.MaxDefinitionLevel > 0 ? _definitions.AsMemory(0, _levelCount) : (ReadOnlyMemory<int>?)null,
@@ -116,6 +157,10 @@ internal interface IColumnBuffer
     void Add(object? value, int definition, int repetition);
     void Level(int definition, int repetition);
     void Clear();
+
+    /// <summary>Empties the column and gives its arrays back to the shared pool (it rents again if used after).</summary>
+    void Return();
+
     Task WriteAsync(ParquetRowGroupWriter rowGroup, DataField field, CancellationToken ct);
 
     /// <summary>A buffer for a field of <paramref name="clrType"/> (Parquet.Net's physical type of the field).</summary>
