@@ -108,21 +108,47 @@ public static class DatasetBenchmark
             throw new InvalidOperationException($"validation found {report.ErrorCount} error(s) in {report.RowsChecked} of {rows} rows: " +
                 string.Join("; ", report.Problems.Take(3).Select(p => p.Message)));
 
+        var (readSeconds, readCpu) = await ReadAllAsync(folder, rows, cancellationToken);
+        var (duckRead, duckReadCpu, duckScan) = DuckDbComparison(folder, format, rows);
+        return new FormatResult(name, rows, bytes, writeSeconds, writeCpu, readSeconds, readCpu, duckRead, duckReadCpu, duckScan,
+            generateWatch.Elapsed.TotalSeconds, generateCpu, validateSeconds, validateCpu, Process.GetCurrentProcess().PeakWorkingSet64);
+    }
+
+    /// <summary>
+    /// `bench dataset --read DIR`: our reader and DuckDB's .NET read of an existing dataset's samples, in a process that has done
+    /// nothing else, as `distill train` or `dataset upgrade` read one. (In the full benchmark the read follows writing and
+    /// validating in the same process, whose collector has by then tuned itself to the workload.) No write or validate times.
+    /// </summary>
+    public static async Task<FormatResult> ReadExistingAsync(string folder, CancellationToken cancellationToken)
+    {
+        var reader = DatasetReader.Open(folder);
+        long rows = reader.Manifest.Shards.Sum(s => s.Rows);
+        if (rows == 0) throw new Distill.Core.Errors.DistillException($"dataset '{folder}' has no sample rows to read", "give --read a dataset folder that holds samples");
+        var paths = reader.ShardPaths;
+        long bytes = paths.Sum(p => new FileInfo(p).Length);
+        int version = await ParquetShards.LayoutVersionAsync(paths[0], rejects: false, cancellationToken);
+        var format = version >= CompactSchema.Version ? ShardFormat.Compact : version == CompactSchema.FirstVersion ? ShardFormat.CompactV3 : ShardFormat.Nested;
+        var (readSeconds, readCpu) = await ReadAllAsync(folder, rows, cancellationToken);
+        var (duckRead, duckReadCpu, duckScan) = DuckDbComparison(folder, format, rows);
+        return new FormatResult($"{Path.GetFileName(Path.TrimEndingDirectorySeparator(folder))} (schema {version})", rows, bytes, 0, 0, readSeconds, readCpu,
+            duckRead, duckReadCpu, duckScan, PeakWorkingSetBytes: Process.GetCurrentProcess().PeakWorkingSet64);
+    }
+
+    /// <summary>Wall and CPU seconds for our reader to hand out every sample of <paramref name="folder"/> with its logprobs.</summary>
+    private static async Task<(double Seconds, double CpuSeconds)> ReadAllAsync(string folder, long rows, CancellationToken cancellationToken)
+    {
         SettleHeap();
-        watch.Restart();
-        var readCpuStart = CpuSeconds();
+        var watch = Stopwatch.StartNew();
+        var cpu = CpuSeconds();
         long read = 0, logprobs = 0;
         await foreach (var sample in DatasetReader.Open(folder).ReadSamplesAsync(cancellationToken))
         {
             read++;
             foreach (var m in sample.Messages) logprobs += m.Logprobs.Count;
         }
-        var (readSeconds, readCpu) = (watch.Elapsed.TotalSeconds, CpuSeconds() - readCpuStart);
+        var result = (watch.Elapsed.TotalSeconds, CpuSeconds() - cpu);
         if (read != rows) throw new InvalidOperationException($"read {read} of {rows} rows back");
-
-        var (duckRead, duckReadCpu, duckScan) = DuckDbComparison(folder, format, rows);
-        return new FormatResult(name, rows, bytes, writeSeconds, writeCpu, readSeconds, readCpu, duckRead, duckReadCpu, duckScan,
-            generateWatch.Elapsed.TotalSeconds, generateCpu, validateSeconds, validateCpu, Process.GetCurrentProcess().PeakWorkingSet64);
+        return result;
     }
 
     /// <summary>

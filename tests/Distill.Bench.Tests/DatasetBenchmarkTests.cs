@@ -45,4 +45,42 @@ public sealed class DatasetBenchmarkTests
             if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Read_existing_times_both_readers_over_every_row_of_a_written_dataset()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "distill-bench-test-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            await DatasetBenchmark.RunAsync(folder, rows: 40, CancellationToken.None, currentOnly: true);
+
+            var result = await DatasetBenchmark.ReadExistingAsync(Path.Combine(folder, "compact"), CancellationToken.None);
+
+            Assert.Equal("compact (schema 4)", result.Format);
+            Assert.Equal(40L, result.Rows);
+            Assert.True(result.ReadSeconds > 0 && result.DuckDbReadSeconds > 0 && result.Bytes > 0);
+            Assert.Equal(0, result.WriteSeconds);
+        }
+        finally
+        {
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Read_existing_refuses_a_folder_without_sample_rows()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "distill-bench-test-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            await using (await Distill.Data.DatasetWriter.OpenAsync(folder)) { }
+
+            var e = await Assert.ThrowsAsync<Distill.Core.Errors.DistillException>(() => DatasetBenchmark.ReadExistingAsync(folder, CancellationToken.None));
+            Assert.Contains("no sample rows", e.Message);
+        }
+        finally
+        {
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
+    }
 }

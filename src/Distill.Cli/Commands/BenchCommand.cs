@@ -329,10 +329,22 @@ public static class BenchCommand
         var rows = new Option<int>("--rows") { Description = "Tool-trace samples to write and read.", DefaultValueFactory = _ => 100_000 };
         var folder = new Option<string>("--dir") { Description = "Scratch dataset folder (deleted first).", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "distill-bench-dataset") };
         var currentOnly = new Option<bool>("--current-only") { Description = "Only the current compact layout (schema 4): for runs too large to write three times (a million nested rows take ~63 GB)." };
-        var command = new Command("dataset", "Write, validate and read realistic tool-trace rows (top-20 logprobs per assistant token) in the nested and the two compact shard layouts; compare with DuckDB.") { rows, folder, currentOnly };
+        var readExisting = new Option<string?>("--read") { Description = "Instead: only read this existing dataset folder, ours and DuckDB's .NET read, in a fresh process (as `distill train` reads one)." };
+        var command = new Command("dataset", "Write, validate and read realistic tool-trace rows (top-20 logprobs per assistant token) in the nested and the two compact shard layouts; compare with DuckDB.") { rows, folder, currentOnly, readExisting };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var cli = context(parse);
+            if (parse.GetValue(readExisting) is { } existing)
+            {
+                var r = await DatasetBenchmark.ReadExistingAsync(existing, cancellationToken);
+                cli.Console.MarkupLine(Markup.Escape($"{r.Format}: {r.Rows:N0} rows, {r.BytesPerRow:N0} bytes/row; read (ours) {r.ReadRowsPerSecond:N0} rows/s wall, {r.ReadRowsPerCpuSecond:N0} per CPU second"));
+                if (r.DuckDbReadSeconds is { } duckRead)
+                    cli.Console.MarkupLine($"DuckDB → .NET values (1 thread) {r.DuckDbReadRowsPerSecond:N0} rows/s wall, {r.DuckDbReadRowsPerCpuSecond:N0} per CPU second; "
+                        + $"read time ours / DuckDB: wall [bold]{r.ReadSeconds / duckRead:F2}x[/], CPU {r.ReadCpuSeconds / r.DuckDbReadCpuSeconds:F2}x (target <= 1.5x)");
+                else
+                    cli.Console.MarkupLine("no DuckDB comparison: this distill was built without DuckDB (build it with -p:BenchDuckDb=true)");
+                return DistillApp.Success;
+            }
             var count = parse.GetValue(rows);
             IReadOnlyList<DatasetBenchmark.FormatResult> results = [];
             var started = DateTime.UtcNow;

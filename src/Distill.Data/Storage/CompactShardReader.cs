@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using Distill.Core.Samples;
 using Parquet;
@@ -9,7 +10,7 @@ namespace Distill.Data.Storage;
 /// <summary>
 /// Reads compact shards (<see cref="CompactSchema"/>) one row group at a time: the message and lineage columns through
 /// Parquet.Net's serializer (a few objects per row), the eight logprob columns as raw arrays with their levels, which are then
-/// cut into each message's tokens by the offsets.
+/// cut into each message's tokens by the offsets. The next row group is read on a pool thread while this one's samples are built.
 /// </summary>
 internal static class CompactShardReader
 {
@@ -33,8 +34,46 @@ internal static class CompactShardReader
         var vocabulary = TokenVocabulary.FromJson(reader.CustomMetadata.GetValueOrDefault(CompactSchema.VocabularyKey));
         int version = CompactSchema.LayoutVersionOf(reader) ?? CompactSchema.FirstVersion;
         var precision = reader.CustomMetadata.GetValueOrDefault(CompactSchema.PrecisionKey) == "float32" ? LogprobPrecision.Float32 : LogprobPrecision.Float16;
-        var columns = new LogprobColumns(reader.Schema, version, precision);
-        for (int g = 0; g < reader.RowGroupCount; g++)
+        // Two sets of columns: while the samples of one row group are built here, the next row group is read and decompressed
+        // into the other set on a pool thread (the second core's share of the read). Only that thread touches the streams.
+        var (columns, spare) = (new LogprobColumns(reader.Schema, version, precision), new LogprobColumns(reader.Schema, version, precision));
+        var first = columns;
+        Task<IList<SampleRow>>? next = reader.RowGroupCount > 0 ? Task.Run(() => LoadAsync(0, first), ct) : null;
+        try
+        {
+            for (int g = 0; g < reader.RowGroupCount; g++)
+            {
+                var rows = await next!.ConfigureAwait(false);
+                (columns, spare) = (spare, columns);
+                // Locals for the lambda: the loop variable and the swapped sets change before the pool thread may run it.
+                var (loaded, nextGroup, into) = (spare, g + 1, columns);
+                next = nextGroup < reader.RowGroupCount ? Task.Run(() => LoadAsync(nextGroup, into), ct) : null;
+                // Handed out as they are built: the ~4,500 logprob objects of a row then die young unless the caller keeps them,
+                // where a whole row group's (~1.1 million) would outlive several gen0 collections and be copied into gen1 and gen2.
+                for (int from = 0; from < rows.Count; from += SliceRows)
+                {
+                    var slice = new (Sample, string?)[Math.Min(SliceRows, rows.Count - from)];
+                    for (int i = 0; i < slice.Length; i++)
+                    {
+                        var row = rows[from + i];
+                        var sample = SampleRowMapper.ToSample(row);
+                        if (withLogprobs) sample = sample with { Messages = loaded.AttachLogprobs(sample.Messages, from + i, vocabulary) };
+                        slice[i] = (sample, row is RejectRow reject ? reject.RejectReason : null);
+                    }
+                    yield return slice;
+                }
+            }
+        }
+        finally
+        {
+            // Also when the caller stops early (disposing the enumerator runs this): the read in flight must end before its
+            // buffers go back to the pool, and the streams may only be closed after it (WhenAny waits without rethrowing).
+            if (next is not null) await Task.WhenAny(next).ConfigureAwait(false);
+            columns.Return();
+            spare.Return();
+        }
+
+        async Task<IList<SampleRow>> LoadAsync(int g, LogprobColumns into)
         {
             serializerStream.Position = 0;
             IList<SampleRow> rows = rejects
@@ -43,22 +82,9 @@ internal static class CompactShardReader
             if (withLogprobs)
             {
                 using var rowGroup = reader.OpenRowGroupReader(g);
-                await columns.ReadAsync(rowGroup, rows.Count, ct).ConfigureAwait(false);
+                await into.ReadAsync(rowGroup, rows.Count, ct).ConfigureAwait(false);
             }
-            // Handed out as they are built: the ~4,500 logprob objects of a row then die young unless the caller keeps them,
-            // where a whole row group's (~1.1 million) would outlive several gen0 collections and be copied into gen1 and gen2.
-            for (int from = 0; from < rows.Count; from += SliceRows)
-            {
-                var slice = new (Sample, string?)[Math.Min(SliceRows, rows.Count - from)];
-                for (int i = 0; i < slice.Length; i++)
-                {
-                    var row = rows[from + i];
-                    var sample = SampleRowMapper.ToSample(row);
-                    if (withLogprobs) sample = sample with { Messages = columns.AttachLogprobs(sample.Messages, from + i, vocabulary) };
-                    slice[i] = (sample, row is RejectRow reject ? reject.RejectReason : null);
-                }
-                yield return slice;
-            }
+            return rows;
         }
     }
 
@@ -78,12 +104,20 @@ internal static class CompactShardReader
         private readonly ListColumn<ReadOnlyMemory<char>> _topTokens = new(schema, CompactSchema.TopTokens);
         private readonly ListColumn<float> _topLogprobs = new(schema, CompactSchema.TopValuesColumn(version));
 
+        private IListColumn[] All => [_messageOffsets, _tokenIds, _tokens, _logprobs, _topOffsets, _topTokenIds, _topTokens, _topLogprobs];
+
         public async Task ReadAsync(ParquetRowGroupReader rowGroup, int rows, CancellationToken ct)
         {
-            foreach (var column in new IListColumn[] { _messageOffsets, _tokenIds, _tokens, _logprobs, _topOffsets, _topTokenIds, _topTokens, _topLogprobs })
+            foreach (var column in All)
                 await column.ReadAsync(rowGroup, rows, ct).ConfigureAwait(false);
             if (_tokenIds.Count != _logprobs.Count || _tokens.Count != _logprobs.Count || _topTokenIds.Count != _topLogprobs.Count || _topTokens.Count != _topLogprobs.Count)
                 throw new InvalidDataException("the lp_* columns of a row group hold different numbers of tokens");
+        }
+
+        /// <summary>Gives the columns' arrays back to the shared pool once the shard is read.</summary>
+        public void Return()
+        {
+            foreach (var column in All) column.Return();
         }
 
         public IReadOnlyList<ChatMessage> AttachLogprobs(IReadOnlyList<ChatMessage> messages, int row, TokenVocabulary vocabulary)
@@ -137,11 +171,14 @@ internal static class CompactShardReader
     private interface IListColumn
     {
         Task ReadAsync(ParquetRowGroupReader rowGroup, int rows, CancellationToken ct);
+        void Return();
     }
 
     /// <summary>
     /// A row-level list column read raw: every element of the row group in <see cref="Values"/> (nulls marked in
-    /// <see cref="Present"/>) and where each row starts. Buffers are reused from row group to row group.
+    /// <see cref="Present"/>) and where each row starts. Buffers are reused from row group to row group, and rented from
+    /// <see cref="ArrayPool{T}.Shared"/> so that the next shard reuses them too (a tool-trace row group's alternatives fill
+    /// ~1.1 million entries: new arrays per shard would be large-object allocations and full collections).
     /// </summary>
     private sealed class ListColumn<T> : IListColumn where T : struct
     {
@@ -175,11 +212,12 @@ internal static class CompactShardReader
             int n = checked((int)meta.NumValues);
             if (_raw.Length < n)
             {
-                _raw = new T[n];
-                _definitions = new int[n];
-                _repetitions = new int[n];
-                Values = new T[n];
-                Present = new bool[n];
+                Return();
+                _raw = ArrayPool<T>.Shared.Rent(n);
+                _definitions = ArrayPool<int>.Shared.Rent(n);
+                _repetitions = ArrayPool<int>.Shared.Rent(n);
+                Values = ArrayPool<T>.Shared.Rent(n);
+                Present = ArrayPool<bool>.Shared.Rent(n);
             }
             if (_rowStarts.Length < rows + 1) _rowStarts = new int[rows + 1];
             await rowGroup.ReadRawAsync(_item, _raw.AsMemory(0, n), _definitions.AsMemory(0, n), _repetitions.AsMemory(0, n), ct).ConfigureAwait(false);
@@ -202,6 +240,19 @@ internal static class CompactShardReader
             if (row != rows - 1) throw new InvalidDataException($"column '{_list.Name}' holds {row + 1} rows, its row group {rows}");
             _rowStarts[rows] = count;
             Count = count;
+        }
+
+        public void Return()
+        {
+            // Text values point into Parquet.Net's page buffers: cleared, so the pool does not keep those alive.
+            bool clear = RuntimeHelpers.IsReferenceOrContainsReferences<T>();
+            if (_raw.Length > 0) ArrayPool<T>.Shared.Return(_raw, clear);
+            if (Values.Length > 0) ArrayPool<T>.Shared.Return(Values, clear);
+            if (_definitions.Length > 0) ArrayPool<int>.Shared.Return(_definitions);
+            if (_repetitions.Length > 0) ArrayPool<int>.Shared.Return(_repetitions);
+            if (Present.Length > 0) ArrayPool<bool>.Shared.Return(Present);
+            (_raw, Values, _definitions, _repetitions, Present) = ([], [], [], [], []);
+            Count = 0;
         }
     }
 }
