@@ -117,7 +117,8 @@ public static class DatasetBenchmark
     /// <summary>
     /// `bench dataset --read DIR`: our reader and DuckDB's .NET read of an existing dataset's samples, in a process that has done
     /// nothing else, as `distill train` or `dataset upgrade` read one. (In the full benchmark the read follows writing and
-    /// validating in the same process, whose collector has by then tuned itself to the workload.) No write or validate times.
+    /// validating in the same process, and what the collector costs it varies with what those phases left.) No write or
+    /// validate times.
     /// </summary>
     public static async Task<FormatResult> ReadExistingAsync(string folder, CancellationToken cancellationToken)
     {
