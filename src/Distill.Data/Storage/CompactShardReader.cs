@@ -34,20 +34,18 @@ internal static class CompactShardReader
         var vocabulary = TokenVocabulary.FromJson(reader.CustomMetadata.GetValueOrDefault(CompactSchema.VocabularyKey));
         int version = CompactSchema.LayoutVersionOf(reader) ?? CompactSchema.FirstVersion;
         var precision = reader.CustomMetadata.GetValueOrDefault(CompactSchema.PrecisionKey) == "float32" ? LogprobPrecision.Float32 : LogprobPrecision.Float16;
-        // Two sets of columns: while the samples of one row group are built here, the next row group is read and decompressed
-        // into the other set on a pool thread (the second core's share of the read). Only that thread touches the streams.
-        var (columns, spare) = (new LogprobColumns(reader.Schema, version, precision), new LogprobColumns(reader.Schema, version, precision));
-        var first = columns;
-        Task<IList<SampleRow>>? next = reader.RowGroupCount > 0 ? Task.Run(() => LoadAsync(0, first), ct) : null;
+        // Two sets of columns, row group g in set g % 2: while the samples of one row group are built here, the next row group is
+        // read and decompressed into the other set on a pool thread (the second core's share of the read). Only that thread
+        // touches the streams.
+        LogprobColumns[] sets = [new(reader.Schema, version, precision), new(reader.Schema, version, precision)];
+        var next = reader.RowGroupCount > 0 ? LoadOnPool(0) : null;
         try
         {
             for (int g = 0; g < reader.RowGroupCount; g++)
             {
                 var rows = await next!.ConfigureAwait(false);
-                (columns, spare) = (spare, columns);
-                // Locals for the lambda: the loop variable and the swapped sets change before the pool thread may run it.
-                var (loaded, nextGroup, into) = (spare, g + 1, columns);
-                next = nextGroup < reader.RowGroupCount ? Task.Run(() => LoadAsync(nextGroup, into), ct) : null;
+                var loaded = sets[g % 2];
+                next = g + 1 < reader.RowGroupCount ? LoadOnPool(g + 1) : null;
                 // Handed out as they are built: the ~4,500 logprob objects of a row then die young unless the caller keeps them,
                 // where a whole row group's (~1.1 million) would outlive several gen0 collections and be copied into gen1 and gen2.
                 for (int from = 0; from < rows.Count; from += SliceRows)
@@ -69,9 +67,11 @@ internal static class CompactShardReader
             // Also when the caller stops early (disposing the enumerator runs this): the read in flight must end before its
             // buffers go back to the pool, and the streams may only be closed after it (WhenAny waits without rethrowing).
             if (next is not null) await Task.WhenAny(next).ConfigureAwait(false);
-            columns.Return();
-            spare.Return();
+            foreach (var set in sets) set.Return();
         }
+
+        // g is a parameter, not the loop variable the pool thread would read later.
+        Task<IList<SampleRow>> LoadOnPool(int g) => Task.Run(() => LoadAsync(g, sets[g % 2]), ct);
 
         async Task<IList<SampleRow>> LoadAsync(int g, LogprobColumns into)
         {
